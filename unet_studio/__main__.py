@@ -1,0 +1,3 @@
+from unet_studio.cli import main
+
+raise SystemExit(main())
