@@ -1,0 +1,251 @@
+"""An image stack with named axes (T, Z, C, Y, X), read lazily one plane at a time.
+
+`open_stack(path)` reads TIFF (plain multi-page, ImageJ hyperstack, OME-TIFF, BigTIFF, RGB/RGBA),
+PNG/JPEG, or a folder of same-size TIFFs (one Z slice per file). Whatever goes wrong, it raises
+StackError with one line naming the file and the reason in plain words.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unet_studio.core.errors import StackError
+from unet_studio.core.stack_axes import AXES, AxisMap, map_axes
+
+TIFF_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8", ".tf2")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+# Pixel types the rest of the program can show, label and train on.
+_SUPPORTED_KINDS = "biuf"
+
+
+@dataclass
+class Stack:
+    """An n-D image: `axes` is a subset of "TZCYX" in that order, always ending in "YX"."""
+
+    path: Path | None
+    axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    pixel_size: tuple[float, float] | None = None   # (y, x) in `unit`
+    z_spacing: float | None = None
+    unit: str = ""
+    axes_inferred: bool = False
+    axes_note: str = ""
+    name: str = ""
+    _reader: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_t(self) -> int:
+        return self._size("T")
+
+    @property
+    def n_z(self) -> int:
+        return self._size("Z")
+
+    @property
+    def n_c(self) -> int:
+        return self._size("C")
+
+    @property
+    def plane_shape(self) -> tuple[int, int]:
+        return (self._size("Y"), self._size("X"))
+
+    @property
+    def label_axes(self) -> str:
+        return self.axes.replace("C", "")
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        return tuple(n for a, n in zip(self.axes, self.shape) if a != "C")
+
+    def _size(self, axis: str) -> int:
+        return self.shape[self.axes.index(axis)] if axis in self.axes else 1
+
+    def plane(self, t: int = 0, z: int = 0) -> np.ndarray:
+        """(C, Y, X) array of plane (t, z); C is 1 when the stack has no channels.
+        Reads only that plane from disk. Raises StackError if the file cannot be read."""
+        t, z = int(t), int(z)
+        if not (0 <= t < self.n_t and 0 <= z < self.n_z):
+            raise IndexError(f"plane (t={t}, z={z}) is outside {self.n_t} x {self.n_z}")
+        try:
+            return self._reader.read_plane(t, z)
+        except StackError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
+            raise StackError(_message(self.path or self.name, error)) from error
+
+    def read(self) -> np.ndarray:
+        """The whole array with `shape`, in `axes` order (may be large)."""
+        try:
+            return self._reader.read_all()
+        except StackError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise StackError(_message(self.path or self.name, error)) from error
+
+    def close(self) -> None:
+        """Release the open file (the stack cannot be read afterwards)."""
+        if self._reader is not None:
+            self._reader.close()
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @classmethod
+    def from_array(cls, data: np.ndarray, axes: str, **meta) -> "Stack":
+        """An in-memory stack; `data` has `axes` (a subset of TZCYX in that order)."""
+        data = np.asarray(data)
+        axes = axes.upper()
+        if data.ndim != len(axes) or not _is_canonical(axes):
+            raise ValueError(f"axes {axes!r} must be an ordered subset of {AXES} ending in YX "
+                             f"with one letter per dimension of shape {data.shape}")
+        _check_dtype(data.dtype, meta.get("name", "array"))
+        amap = map_axes(axes, data.shape)
+        meta.setdefault("name", "untitled")
+        return cls(path=None, axes=amap.axes, shape=amap.shape, dtype=data.dtype,
+                   _reader=_ArrayReader(data, amap), **meta)
+
+
+def open_stack(path: str | Path) -> Stack:
+    """Open an image file (or a folder of TIFFs) lazily. Raises StackError only."""
+    path = Path(path)
+    try:
+        return _open(path)
+    except StackError:
+        raise
+    except Exception as error:  # noqa: BLE001 - promise: only StackError escapes
+        raise StackError(_message(path, error)) from error
+
+
+def _open(path: Path) -> Stack:
+    if not path.exists():
+        raise StackError(f"{path}: no such file")
+    if path.is_dir():
+        from unet_studio.core.stack_folder import open_folder
+        return open_folder(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise StackError(f"{path}: file is empty")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head[:4] in _TIFF_MAGIC:
+        return _open_tiff(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _open_picture(path)
+    if path.name.lower().endswith(TIFF_SUFFIXES):
+        raise StackError(f"{path}: not a TIFF file (it does not start like one)")
+    raise StackError(f"{path}: not a TIFF file (unsupported format)")
+
+
+def _open_tiff(path: Path) -> Stack:
+    from unet_studio.core.stack_tiff import TiffPlanes
+
+    planes = TiffPlanes(path)
+    try:
+        _check_dtype(planes.source_dtype, path)
+        amap = planes.axis_map()
+        if 0 in amap.shape:
+            raise StackError(f"{path}: the image has no pixels (shape {amap.shape})")
+        pixel_size, z_spacing, unit = planes.metadata()
+        note = amap.note
+        if planes.series_count > 1:
+            extra = f"The file holds {planes.series_count} images; only the first is shown."
+            note = f"{note} {extra}".strip()
+    except BaseException:
+        planes.close()
+        raise
+    return Stack(path=path, axes=amap.axes, shape=amap.shape,
+                 dtype=planes.source_dtype.newbyteorder("="), pixel_size=pixel_size,
+                 z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
+                 axes_inferred=amap.inferred, axes_note=note, name=path.name,
+                 _reader=_TiffReader(planes, amap))
+
+
+def _open_picture(path: Path) -> Stack:
+    import imageio.v3 as iio
+
+    data = np.asarray(iio.imread(path))
+    if data.ndim == 3 and data.shape[-1] in (1, 2, 3, 4):
+        data = np.moveaxis(data, -1, 0)
+        axes = "CYX"
+    elif data.ndim == 2:
+        axes = "YX"
+    else:
+        raise StackError(f"{path}: unsupported picture layout {data.shape}")
+    stack = Stack.from_array(np.ascontiguousarray(data), axes, name=path.name)
+    stack.path = path
+    return stack
+
+
+class _TiffReader:
+    def __init__(self, planes, amap: AxisMap):
+        self.planes, self.amap = planes, amap
+
+    def read_plane(self, t: int, z: int) -> np.ndarray:
+        return self.planes.read_plane(self.amap, t, z)
+
+    def read_all(self) -> np.ndarray:
+        return self.planes.read_all(self.amap)
+
+    def close(self) -> None:
+        self.planes.close()
+
+
+class _ArrayReader:
+    def __init__(self, data: np.ndarray, amap: AxisMap):
+        self.data, self.amap = data, amap
+
+    def read_plane(self, t: int, z: int) -> np.ndarray:
+        return np.array(self.amap.to_plane(self.data[self.amap.plane_index(t, z)]))
+
+    def read_all(self) -> np.ndarray:
+        return self.amap.to_canonical(self.data)
+
+    def close(self) -> None:
+        pass
+
+
+def _is_canonical(axes: str) -> bool:
+    positions = [AXES.find(a) for a in axes]
+    return (axes.endswith("YX") and -1 not in positions
+            and positions == sorted(set(positions)))
+
+
+def _check_dtype(dtype: np.dtype, where) -> None:
+    dtype = np.dtype(dtype)
+    if dtype.kind not in _SUPPORTED_KINDS or dtype.itemsize > 8 or dtype.fields:
+        raise StackError(f"{where}: unsupported pixel type {dtype.name}")
+
+
+def _message(path, error: BaseException) -> str:
+    """One plain line for an unexpected failure while reading `path`."""
+    if isinstance(error, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(error, PermissionError):
+        return f"{path}: permission denied"
+    if isinstance(error, IsADirectoryError):
+        return f"{path}: is a folder, not a file"
+    if isinstance(error, MemoryError):
+        return f"{path}: file is truncated or damaged (it asks for more memory than there is)"
+    detail = " ".join(str(error).split())
+    if isinstance(error, (struct.error, EOFError, zlib.error, IndexError, KeyError)) or \
+            "truncat" in detail.lower() or "past the end" in detail:
+        reason = "file is truncated or damaged"
+    elif type(error).__name__ == "TiffFileError":
+        reason = "not a readable TIFF file"
+    else:
+        reason = "file is truncated or damaged"
+    detail = re.sub(re.escape(str(path)), "", detail).strip(" :")
+    if detail:
+        reason += f" ({detail[:160]})"
+    return f"{path}: {reason}"

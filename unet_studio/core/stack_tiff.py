@@ -1,0 +1,199 @@
+"""Lazy plane reading and metadata for TIFF files (plain, ImageJ, OME, BigTIFF, RGB).
+
+Only one (t, z) plane is read at a time: uncompressed contiguous data is memory-mapped (the
+operating system then reads just the bytes of that plane), anything else is read page by page
+(a TIFF page holds one YX image, so a plane costs the pages of its channels only).
+Errors are left to the caller (core.stack), which turns them into StackError.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import xml.etree.ElementTree as ET
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from unet_studio.core.stack_axes import AxisMap, map_axes
+
+# tifffile reports odd files through `logging`; without a handler Python prints those
+# warnings on stderr, which would break the CLI's one-line errors. Applications that
+# configure logging still receive them.
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
+_UNIT_NAMES = {
+    "micron": "um", "microns": "um", "um": "um", "µm": "um", "\u00b5m": "um", "\\u00B5m": "um",
+    "micrometer": "um", "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm",
+    "cm": "cm", "m": "m", "meter": "m",
+}
+_TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
+
+
+class TiffPlanes:
+    """Reads (C, Y, X) planes of the first image series of an open TIFF file."""
+
+    def __init__(self, path: Path):
+        self._tif = tifffile.TiffFile(path)
+        try:
+            self._series = self._tif.series[0]
+            self.series_count = len(self._tif.series)
+            self.kind = self._series.kind
+            self.source_axes = self._series.get_axes(False)
+            self.source_shape = tuple(int(n) for n in self._series.get_shape(False))
+            self.source_dtype = np.dtype(self._series.dtype)
+            self.compressed = self._series.keyframe.compression != 1
+            self._check_length(path)
+            self._memmap = self._try_memmap(path)
+            self._page_split = None if self._memmap is not None else self._split_pages()
+            self._lock = threading.Lock()
+        except BaseException:
+            self._tif.close()
+            raise
+
+    def axis_map(self) -> AxisMap:
+        trusted = self.kind in ("imagej", "ome", "shaped") or "I" not in self.source_axes
+        return map_axes(self.source_axes, self.source_shape, trusted=trusted)
+
+    def read_plane(self, amap: AxisMap, t: int, z: int) -> np.ndarray:
+        """(C, Y, X) native-byte-order copy of plane (t, z)."""
+        index = amap.plane_index(t, z)
+        if self._memmap is not None:
+            block = np.array(self._memmap[index])
+        else:
+            block = self._read_pages(index)
+        return _native(amap.to_plane(block))
+
+    def read_all(self, amap: AxisMap) -> np.ndarray:
+        """The whole series in canonical order."""
+        if self._memmap is not None:
+            data = np.array(self._memmap)
+        else:
+            with self._lock:
+                data = self._series.asarray()
+        return _native(amap.to_canonical(data))
+
+    def metadata(self) -> tuple[tuple[float, float] | None, float | None, str]:
+        """(pixel_size (y, x), z_spacing, unit) from ImageJ, OME or resolution tags."""
+        try:
+            if self._tif.is_ome and self._tif.ome_metadata:
+                return _ome_metadata(self._tif.ome_metadata)
+            return _imagej_or_tag_metadata(self._tif.imagej_metadata,
+                                           self._series.keyframe)
+        except (ValueError, TypeError, KeyError, ZeroDivisionError, ET.ParseError):
+            # Odd metadata must not stop the pixels from opening.
+            return None, None, ""
+
+    def close(self) -> None:
+        self._memmap = None
+        self._tif.close()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _check_length(self, path: Path) -> None:
+        # Uncompressed data must fit in the file; checking up front turns a cut-off
+        # download into a clear message instead of planes of zeros.
+        if self.compressed:
+            return
+        size = path.stat().st_size
+        offset = self._series.dataoffset
+        nbytes = self._series.nbytes
+        if offset is not None and offset + nbytes > size:
+            raise ValueError("image data runs past the end of the file")
+        if nbytes > size and self._series.keyframe.bitspersample >= 8:
+            raise ValueError("image data is larger than the file")
+
+    def _try_memmap(self, path: Path):
+        offset = self._series.dataoffset
+        if offset is None or self.source_dtype.kind == "b":
+            return None
+        dtype = self.source_dtype.newbyteorder(self._tif.byteorder)
+        if math.prod(self.source_shape) == 0:
+            return None
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=self.source_shape)
+
+    def _split_pages(self) -> int:
+        """Number of leading source dimensions that enumerate pages."""
+        n_pages = len(self._series.pages)
+        page_size = math.prod(self._series.keyframe.shape)
+        for k in range(len(self.source_shape) + 1):
+            if (math.prod(self.source_shape[:k]) == n_pages
+                    and math.prod(self.source_shape[k:]) == page_size):
+                return k
+        raise ValueError("pages do not match the image shape")
+
+    def _read_pages(self, index: tuple) -> np.ndarray:
+        k = self._page_split
+        lead_shape = self.source_shape[:k]
+        lead_index = index[:k]
+        choices = [range(n) if isinstance(i, slice) else [i]
+                   for i, n in zip(lead_index, lead_shape)]
+        pages = []
+        with self._lock:
+            for combo in product(*choices):
+                number = int(np.ravel_multi_index(combo, lead_shape)) if k else 0
+                page = self._tif.asarray(key=number, series=self._series)
+                page = page.reshape(self.source_shape[k:])
+                pages.append(page[index[k:]])
+        kept_lead = [len(c) for c, i in zip(choices, lead_index) if isinstance(i, slice)]
+        return np.stack(pages).reshape(tuple(kept_lead) + pages[0].shape)
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    if a.dtype.byteorder not in ("=", "|"):
+        a = a.astype(a.dtype.newbyteorder("="))
+    return np.ascontiguousarray(a)
+
+
+def normalise_unit(unit: str | None) -> str:
+    if not unit:
+        return ""
+    return _UNIT_NAMES.get(str(unit).strip().lower(), _UNIT_NAMES.get(str(unit).strip(), ""))
+
+
+def _imagej_or_tag_metadata(imagej: dict | None, page):
+    resolution = page.resolution  # (x, y) pixels per unit
+    pixel_size = None
+    z_spacing = None
+    unit = ""
+    if imagej:
+        unit = normalise_unit(imagej.get("unit"))
+        if unit and all(r > 0 for r in resolution):
+            pixel_size = (1.0 / resolution[1], 1.0 / resolution[0])
+        spacing = imagej.get("spacing")
+        if unit and spacing is not None and float(spacing) > 0:
+            z_spacing = float(spacing)
+        return pixel_size, z_spacing, unit
+    # Plain TIFF: trust only metric resolution units. Inch resolutions are the 72/300 dpi
+    # that image editors put in every file, meaningless for a microscope image.
+    res_unit = int(page.resolutionunit)
+    factor = {3: 1e4, 4: 1e3, 5: 1.0}.get(res_unit)  # cm, mm, um (tifffile extensions)
+    if factor and all(r > 0 for r in resolution):
+        pixel_size = (factor / resolution[1], factor / resolution[0])
+        unit = "um"
+    return pixel_size, z_spacing, unit
+
+
+def _ome_metadata(xml: str):
+    root = ET.fromstring(xml)
+    pixels = next((el for el in root.iter() if el.tag.endswith("}Pixels")
+                   or el.tag == "Pixels"), None)
+    if pixels is None:
+        return None, None, ""
+
+    def size(axis: str) -> float | None:
+        value = pixels.get(f"PhysicalSize{axis}")
+        if value is None or float(value) <= 0:
+            return None
+        unit = normalise_unit(pixels.get(f"PhysicalSize{axis}Unit", "µm"))
+        if unit not in _TO_UM:
+            return None
+        return float(value) * _TO_UM[unit]
+
+    x, y, z = size("X"), size("Y"), size("Z")
+    if x is None and y is None:
+        return None, z, "um" if z is not None else ""
+    pixel_size = (y if y is not None else x, x if x is not None else y)
+    return pixel_size, z, "um"
