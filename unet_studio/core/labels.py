@@ -1,0 +1,407 @@
+"""LabelVolume: the labels a user paints on one image, with classes, undo/redo and events.
+
+`data` is a uint8 array shaped like the image stack without C (axes e.g. "YX", "ZYX",
+"TZYX"): 0 = unlabeled, k = classes[k - 1]. Planes are addressed by (t, z), 0 when that axis
+is absent; pixel positions (y, x) may be floats (mouse positions), pixel i covering
+[i, i + 1). Boxes are (y0, y1, x0, x1) with y1 and x1 exclusive.
+
+Threads: edits happen on one thread (the GUI's) and are not locked. Other threads (the
+trainer, the autosaver) may read `data` at any time; they must copy what they need
+(`np.array(labels.data[...])`) and use `version` to notice changes. A copy taken during a
+stroke may hold part of it, which is harmless: the next version has the rest.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from unet_studio.core import label_brush
+from unet_studio.core.errors import LabelsError
+from unet_studio.core.label_classes import (
+    DEFAULT_CLASSES,
+    MAX_CLASSES,
+    LabelClass,
+    check_color,
+    check_name,
+    pick_color,
+)
+from unet_studio.core.label_file import check_axes, read_labels, write_labels
+from unet_studio.core.label_history import (
+    ClassesChange,
+    History,
+    PlaneChange,
+    Relabel,
+    Step,
+    StrokeRecorder,
+)
+
+Box = tuple[int, int, int, int]
+ChangeCallback = Callable[[int, int, Box], None]
+
+__all__ = ["DEFAULT_CLASSES", "LabelClass", "LabelVolume"]
+
+
+class LabelVolume:
+    """Painted labels of one image (see module docstring)."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        axes: str = "YX",
+        classes: list[LabelClass] | None = None,
+        history: int = 100,
+        *,
+        data: np.ndarray | None = None,
+    ):
+        """shape: label shape (the stack's shape without C); axes: e.g. "ZYX".
+
+        data: optional initial uint8 array of `shape` (taken over, not copied).
+        history: how many undo steps are kept (oldest dropped first).
+        """
+        shape = tuple(int(n) for n in shape)
+        self.axes = check_axes(axes, len(shape))
+        if any(n < 1 for n in shape):
+            raise LabelsError(f"labels need a non-empty shape, not {shape}")
+        if data is None:
+            data = np.zeros(shape, dtype=np.uint8)
+        elif data.shape != shape or data.dtype != np.uint8:
+            raise LabelsError(f"label data must be uint8 of shape {shape}")
+        self.data: np.ndarray = data
+        classes = list(DEFAULT_CLASSES if classes is None else classes)
+        if not 1 <= len(classes) <= MAX_CLASSES:
+            raise LabelsError(f"labels need 1 to {MAX_CLASSES} classes")
+        self._classes = classes
+        self.version = 0
+        self._history = History(history)
+        self._recorder = StrokeRecorder()
+        self._stroke_depth = 0
+        self._change_callbacks: list[ChangeCallback] = []
+        self._classes_callbacks: list[Callable[[], None]] = []
+
+    # ---- construction -------------------------------------------------------------
+    @classmethod
+    def for_stack(cls, stack, **kwargs) -> "LabelVolume":
+        """Empty labels matching a `Stack` (its label_shape / label_axes)."""
+        return cls(tuple(stack.label_shape), stack.label_axes, **kwargs)
+
+    @classmethod
+    def load(
+        cls, path: str | Path, expect_shape: tuple[int, ...] | None = None, **kwargs
+    ) -> "LabelVolume":
+        """Labels saved by `save` (or any integer mask TIFF). Raises LabelsError.
+
+        expect_shape: the image's label shape; a file that does not fit raises LabelsError.
+        """
+        data, axes, classes = read_labels(path, expect_shape)
+        return cls(data.shape, axes, classes, data=data, **kwargs)
+
+    def save(self, path: str | Path) -> None:
+        """Write to a TIFF atomically, class names and colours included. Raises LabelsError."""
+        data, axes, classes = self.snapshot()
+        write_labels(path, data, axes, classes)
+
+    def snapshot(self) -> tuple[np.ndarray, str, list[LabelClass]]:
+        """(copy of data, axes, classes): safe to write from another thread."""
+        return self.data.copy(), self.axes, list(self._classes)
+
+    # ---- shape -----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def n_t(self) -> int:
+        return self.data.shape[0] if "T" in self.axes else 1
+
+    @property
+    def n_z(self) -> int:
+        return self.data.shape[self.axes.index("Z")] if "Z" in self.axes else 1
+
+    @property
+    def plane_shape(self) -> tuple[int, int]:
+        return self.data.shape[-2], self.data.shape[-1]
+
+    def plane_view(self, t: int = 0, z: int = 0) -> np.ndarray:
+        """The (Y, X) plane (t, z) as a view into `data` (writes go through, unrecorded)."""
+        if not (0 <= t < self.n_t and 0 <= z < self.n_z):
+            raise IndexError(f"plane (t={t}, z={z}) is outside labels with {self.n_t} t and {self.n_z} z")
+        index = (t,) if "T" in self.axes else ()
+        index += (z,) if "Z" in self.axes else ()
+        return self.data[index]
+
+    def planes(self) -> Iterator[tuple[int, int]]:
+        """Every (t, z) plane index."""
+        for t in range(self.n_t):
+            for z in range(self.n_z):
+                yield t, z
+
+    def labeled_planes(self) -> list[tuple[int, int]]:
+        """The (t, z) planes holding at least one labeled pixel."""
+        return [(t, z) for t, z in self.planes() if self.plane_view(t, z).any()]
+
+    def labeled_count(self) -> np.ndarray:
+        """Pixels per value, shape (K + 1,): index 0 unlabeled, index k class k."""
+        counts = np.bincount(self.data.ravel(), minlength=len(self._classes) + 1)
+        return counts[: len(self._classes) + 1]
+
+    # ---- classes ---------------------------------------------------------------------
+    @property
+    def classes(self) -> list[LabelClass]:
+        """A copy of the class list; class k (1-based value) is classes[k - 1]."""
+        return list(self._classes)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self._classes)
+
+    def add_class(self, name: str, color: tuple[int, int, int] | None = None) -> int:
+        """Append a class and return its value k. A distinct colour is picked if none given."""
+        if len(self._classes) >= MAX_CLASSES:
+            raise LabelsError(f"at most {MAX_CLASSES} classes are possible")
+        name = check_name(name)
+        color = pick_color([c.color for c in self._classes]) if color is None else check_color(color)
+        self._classes.append(LabelClass(name, color))
+        self.version += 1
+        self._emit_classes()
+        return len(self._classes)
+
+    def rename_class(self, k: int, name: str) -> None:
+        self._check_class(k)
+        self._classes[k - 1] = LabelClass(check_name(name), self._classes[k - 1].color)
+        self._emit_classes()
+
+    def set_color(self, k: int, color: tuple[int, int, int]) -> None:
+        self._check_class(k)
+        self._classes[k - 1] = LabelClass(self._classes[k - 1].name, check_color(color))
+        self._emit_classes()
+
+    def clear_class(self, k: int) -> None:
+        """Erase every pixel of class k in every plane (one undo step)."""
+        self._check_class(k)
+        self.end_stroke()
+        step = self._erase_value_everywhere(k)
+        if step:
+            self._history.push(step)
+
+    def remove_class(self, k: int) -> None:
+        """Erase class k and renumber the classes above it down by one (one undo step)."""
+        self._check_class(k)
+        if len(self._classes) == 1:
+            raise LabelsError("the last class cannot be removed")
+        self.end_stroke()
+        step: Step = self._erase_value_everywhere(k)
+        forward = np.arange(256, dtype=np.uint8)
+        forward[k + 1 :] -= 1
+        backward = np.arange(256, dtype=np.uint8)
+        backward[k:255] += 1
+        relabel = Relabel(forward, backward)
+        if (self.data > k).any():
+            relabel.apply(self.data, True)
+            step.append(relabel)
+            self._after_relabel()
+        before = tuple(self._classes)
+        del self._classes[k - 1]
+        step.append(ClassesChange(before, tuple(self._classes)))
+        self.version += 1
+        self._history.push(step)
+        self._emit_classes()
+
+    # ---- painting --------------------------------------------------------------------
+    def begin_stroke(self) -> None:
+        """Start grouping edits: everything until end_stroke() is one undo step."""
+        self._stroke_depth += 1
+
+    def end_stroke(self) -> None:
+        """Finish the stroke (if any) and record it as one undo step."""
+        if self._stroke_depth == 0:
+            return
+        self._stroke_depth -= 1
+        if self._stroke_depth == 0:
+            step = self._recorder.finish(self.plane_view)
+            if step:
+                self._history.push(step)
+
+    @property
+    def in_stroke(self) -> bool:
+        return self._stroke_depth > 0
+
+    @contextmanager
+    def stroke(self) -> Iterator["LabelVolume"]:
+        """`with labels.stroke(): ...` groups the paint calls inside into one undo step."""
+        self.begin_stroke()
+        try:
+            yield self
+        finally:
+            self.end_stroke()
+
+    def paint_disc(self, t: int, z: int, y: float, x: float, radius: float, value: int) -> None:
+        """Paint a disc (radius 1 = one pixel) centred on pixel (y, x); value 0 erases."""
+        self._check_value(value)
+        plane = self.plane_view(t, z)
+        shape = label_brush.disc(plane.shape, _pixel(y), _pixel(x), radius)
+        with self.stroke():
+            if shape is not None:
+                box = self._paint_mask(t, z, plane, *shape, value)
+                if box is not None:
+                    self._changed(t, z, box)
+
+    def paint_line(
+        self, t: int, z: int, y0: float, x0: float, y1: float, x1: float, radius: float, value: int
+    ) -> None:
+        """Paint a segment with a round brush, without gaps however long it is."""
+        self._check_value(value)
+        plane = self.plane_view(t, z)
+        changed: Box | None = None
+        with self.stroke():
+            for box, mask in label_brush.line(
+                plane.shape, _pixel(y0), _pixel(x0), _pixel(y1), _pixel(x1), radius
+            ):
+                part = self._paint_mask(t, z, plane, box, mask, value)
+                if part is not None:
+                    changed = part if changed is None else _union(changed, part)
+            if changed is not None:
+                self._changed(t, z, changed)
+
+    def erase_disc(self, t: int, z: int, y: float, x: float, radius: float) -> None:
+        self.paint_disc(t, z, y, x, radius, 0)
+
+    def erase_line(self, t: int, z: int, y0: float, x0: float, y1: float, x1: float, radius: float) -> None:
+        self.paint_line(t, z, y0, x0, y1, x1, radius, 0)
+
+    def fill(self, t: int, z: int, y: int, x: int, value: int) -> None:
+        """Flood-fill the 4-connected region of the same value as pixel (y, x) in plane (t, z)."""
+        from skimage.segmentation import flood
+
+        self._check_value(value)
+        plane = self.plane_view(t, z)
+        y, x = _pixel(y), _pixel(x)
+        if not (0 <= y < plane.shape[0] and 0 <= x < plane.shape[1]) or plane[y, x] == value:
+            return
+        region = flood(plane, (y, x), connectivity=1)
+        ys = np.flatnonzero(region.any(axis=1))
+        xs = np.flatnonzero(region.any(axis=0))
+        box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
+        with self.stroke():
+            self._paint_mask(t, z, plane, box, region[box[0] : box[1], box[2] : box[3]], value)
+            self._changed(t, z, box)
+
+    # ---- undo / redo -----------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return self._history.can_undo or self._stroke_depth > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self._history.can_redo
+
+    @property
+    def history_nbytes(self) -> int:
+        """Memory held by the undo/redo history (pixel values and indices)."""
+        return self._history.nbytes
+
+    def undo(self) -> bool:
+        """Undo the last step (an open stroke is ended first). False if nothing to undo."""
+        while self._stroke_depth:
+            self.end_stroke()
+        step = self._history.take_undo()
+        if step is None:
+            return False
+        for action in reversed(step):
+            self._apply(action, forward=False)
+        return True
+
+    def redo(self) -> bool:
+        """Redo the last undone step. False if nothing to redo."""
+        step = self._history.take_redo()
+        if step is None:
+            return False
+        for action in step:
+            self._apply(action, forward=True)
+        return True
+
+    # ---- events ----------------------------------------------------------------------
+    def on_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Call `callback(t, z, (y0, y1, x0, x1))` after pixels change; returns a disconnector."""
+        self._change_callbacks.append(callback)
+        return lambda: self._change_callbacks.remove(callback)
+
+    def on_classes_changed(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback()` after the class list changes; returns a disconnector."""
+        self._classes_callbacks.append(callback)
+        return lambda: self._classes_callbacks.remove(callback)
+
+    # ---- internals -------------------------------------------------------------------
+    def _check_value(self, value: int) -> None:
+        if not 0 <= int(value) <= len(self._classes):
+            raise LabelsError(f"class {value} does not exist (there are {len(self._classes)} classes)")
+
+    def _check_class(self, k: int) -> None:
+        if not 1 <= int(k) <= len(self._classes):
+            raise LabelsError(f"class {k} does not exist (there are {len(self._classes)} classes)")
+
+    def _paint_mask(self, t, z, plane, box: Box, mask: np.ndarray, value: int) -> Box | None:
+        """Set `mask` pixels of `box` to value; the box if anything changed, else None."""
+        y0, y1, x0, x1 = box
+        region = plane[y0:y1, x0:x1]
+        write = mask & (region != value)
+        if not write.any():
+            return None
+        self._recorder.before_change(t, z, plane, box)
+        region[write] = value
+        self.version += 1
+        return box
+
+    def _erase_value_everywhere(self, k: int) -> Step:
+        step: Step = []
+        for t, z in self.planes():
+            plane = self.plane_view(t, z)
+            ys, xs = np.nonzero(plane == k)
+            if len(ys):
+                plane[ys, xs] = 0
+                step.append(PlaneChange.from_pixels(t, z, plane, ys, xs, np.full(len(ys), k, np.uint8)))
+        if step:
+            self.version += 1
+            for change in step:
+                self._changed(change.t, change.z, change.box)
+        return step
+
+    def _after_relabel(self) -> None:
+        h, w = self.plane_shape
+        for t, z in self.planes():
+            self._changed(t, z, (0, h, 0, w))
+
+    def _apply(self, action, forward: bool) -> None:
+        if isinstance(action, PlaneChange):
+            action.apply(self.plane_view(action.t, action.z), forward)
+            self.version += 1
+            self._changed(action.t, action.z, action.box)
+        elif isinstance(action, Relabel):
+            action.apply(self.data, forward)
+            self.version += 1
+            self._after_relabel()
+        elif isinstance(action, ClassesChange):
+            self._classes = list(action.after if forward else action.before)
+            self.version += 1
+            self._emit_classes()
+
+    def _changed(self, t: int, z: int, box: Box) -> None:
+        for callback in list(self._change_callbacks):
+            callback(t, z, box)
+
+    def _emit_classes(self) -> None:
+        for callback in list(self._classes_callbacks):
+            callback()
+
+
+def _pixel(v: float) -> int:
+    # Pixel i covers [i, i + 1) in image coordinates (pyqtgraph's convention), so a mouse
+    # position is floored, not rounded, to find the pixel under it.
+    return int(math.floor(v))
+
+
+def _union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
