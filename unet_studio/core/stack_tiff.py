@@ -3,12 +3,14 @@
 Only one (t, z) plane is read at a time: uncompressed contiguous data is memory-mapped (the
 operating system then reads just the bytes of that plane), anything else is read page by page
 (a TIFF page holds one YX image, so a plane costs the pages of its channels only).
-Errors are left to the caller (core.stack), which turns them into StackError.
+Problems found here raise StackError; anything unexpected is left to the caller
+(core.stack), which turns it into StackError.
 """
 from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import xml.etree.ElementTree as ET
 from itertools import product
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
 
 # tifffile reports odd files through `logging`; without a handler Python prints those
@@ -29,6 +32,7 @@ _UNIT_NAMES = {
     "micrometer": "um", "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm",
     "cm": "cm", "m": "m", "meter": "m",
 }
+_BIG_PLANE = 256 * 2**20
 _TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
@@ -36,22 +40,33 @@ class TiffPlanes:
     """Reads (C, Y, X) planes of the first image series of an open TIFF file."""
 
     def __init__(self, path: Path):
-        self._tif = tifffile.TiffFile(path)
-        try:
-            self._series = self._tif.series[0]
-            self.series_count = len(self._tif.series)
-            self.kind = self._series.kind
-            self.source_axes = self._series.get_axes(False)
-            self.source_shape = tuple(int(n) for n in self._series.get_shape(False))
-            self.source_dtype = np.dtype(self._series.dtype)
-            self.compressed = self._series.keyframe.compression != 1
-            self._check_length(path)
-            self._memmap = self._try_memmap(path)
-            self._page_split = None if self._memmap is not None else self._split_pages()
-            self._lock = threading.Lock()
-        except BaseException:
+        with _TiffProblems() as problems:
+            self._tif = tifffile.TiffFile(path)
+            try:
+                self._open_series(path)
+            except BaseException:
+                self._tif.close()
+                raise
+        self.problems = problems.messages
+        if problems.damaged:
             self._tif.close()
-            raise
+            raise StackError(f"{path}: file is truncated or damaged ({problems.damaged[0]})")
+
+    def _open_series(self, path: Path) -> None:
+        # Walking the whole page chain (offsets only, fast) finds a cut-off file even when
+        # the first pages and the image description look fine.
+        len(self._tif.pages)
+        self._series = self._tif.series[0]
+        self.series_count = len(self._tif.series)
+        self.kind = self._series.kind
+        self.source_axes = self._series.get_axes(False)
+        self.source_shape = tuple(int(n) for n in self._series.get_shape(False))
+        self.source_dtype = np.dtype(self._series.dtype)
+        self.compressed = self._series.keyframe.compression != 1
+        self._check_length(path)
+        self._memmap = self._try_memmap(path)
+        self._page_split = None if self._memmap is not None else self._split_pages()
+        self._lock = threading.Lock()
 
     def axis_map(self) -> AxisMap:
         trusted = self.kind in ("imagej", "ome", "shaped") or "I" not in self.source_axes
@@ -95,15 +110,21 @@ class TiffPlanes:
     def _check_length(self, path: Path) -> None:
         # Uncompressed data must fit in the file; checking up front turns a cut-off
         # download into a clear message instead of planes of zeros.
-        if self.compressed:
-            return
         size = path.stat().st_size
+        if self.compressed:
+            # A damaged header can claim a gigantic image; real compressed microscopy
+            # planes do not shrink a thousandfold once they are that big.
+            plane = self._series.keyframe.nbytes
+            if plane > _BIG_PLANE and plane > 1000 * size:
+                raise StackError(f"{path}: file is truncated or damaged (a {plane / 1e9:.1f} GB "
+                                 f"image cannot fit in {size} bytes of compressed data)")
+            return
         offset = self._series.dataoffset
         nbytes = self._series.nbytes
-        if offset is not None and offset + nbytes > size:
-            raise ValueError("image data runs past the end of the file")
-        if nbytes > size and self._series.keyframe.bitspersample >= 8:
-            raise ValueError("image data is larger than the file")
+        if (offset is not None and offset + nbytes > size) or (
+                nbytes > size and self._series.keyframe.bitspersample >= 8):
+            raise StackError(f"{path}: file is truncated (the image needs {nbytes} bytes, "
+                             f"the file has {size})")
 
     def _try_memmap(self, path: Path):
         offset = self._series.dataoffset
@@ -139,6 +160,39 @@ class TiffPlanes:
                 pages.append(page[index[k:]])
         kept_lead = [len(c) for c, i in zip(choices, lead_index) if isinstance(i, slice)]
         return np.stack(pages).reshape(tuple(kept_lead) + pages[0].shape)
+
+
+class _TiffProblems(logging.Handler):
+    """Collects what tifffile logs while a file is opened (this thread only).
+
+    Broken offsets mean the file was cut off or damaged; other complaints (an unreadable
+    tag, odd metadata) still let the pixels open and are only reported.
+    """
+
+    _DAMAGE_WORDS = ("offset", "corrupt", "truncat", "circular", "invalid next page")
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+        self.damaged: list[str] = []
+        self._thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self._thread:
+            return
+        text = re.sub(r"<[^>]*>\s*", "", record.getMessage())
+        inner = re.search(r"raised \w+\((['\"])(.*)\1\)", text)
+        text = " ".join((inner.group(2) if inner else text).split())[:120]
+        self.messages.append(text)
+        if any(word in text.lower() for word in self._DAMAGE_WORDS):
+            self.damaged.append(text)
+
+    def __enter__(self) -> "_TiffProblems":
+        logging.getLogger("tifffile").addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger("tifffile").removeHandler(self)
 
 
 def _native(a: np.ndarray) -> np.ndarray:
