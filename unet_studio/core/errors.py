@@ -25,3 +25,7 @@ class ModelError(UnetStudioError):
 
 class TrainingInputError(UnetStudioError):
     """Bad labels or images given to training (e.g. nothing labeled, shapes differ)."""
+
+
+class ProjectError(UnetStudioError):
+    """A project folder that cannot be opened or saved (names the folder + reason)."""
