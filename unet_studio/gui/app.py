@@ -1,7 +1,95 @@
-"""Start the desktop application. (Placeholder written by the lead: the GUI replaces it.)"""
+"""Start the desktop application: `unet-studio [FILE...]`.
+
+The window is shown first; files are opened (in a worker) right after, and PyTorch is imported
+in a background thread once the window is up, so the first window appears fast and the first
+Train click does not wait for the import.
+"""
 from __future__ import annotations
+
+import sys
+import threading
+import traceback
+
+from unet_studio import __version__
+
+_excepthook_busy = False
+
+
+def configure_pyqtgraph() -> None:
+    """Once, before any image item exists: numpy (row, column) order, as everywhere else."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+def _warm_up_torch() -> None:
+    # Runs in a daemon thread: the import takes seconds and must not hold up the window.
+    try:
+        import torch  # noqa: F401
+        import unet_studio.ml.train  # noqa: F401
+    except Exception:  # the first Train will report the problem in a dialog
+        pass
+
+
+def start_torch_warm_up() -> threading.Thread:
+    thread = threading.Thread(target=_warm_up_torch, name="unet_studio-torch-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def _install_excepthook(window) -> None:
+    """A bug in a slot shows a one-line dialog (and the traceback on stderr), not a crash."""
+    from unet_studio.gui.errors import show_error
+    from unet_studio.gui.workers import plain_reason
+
+    def hook(kind, error, tb):
+        global _excepthook_busy
+        traceback.print_exception(kind, error, tb, file=sys.stderr)
+        if _excepthook_busy or not isinstance(error, Exception):
+            return
+        _excepthook_busy = True
+        try:
+            show_error(window, "Something went wrong", plain_reason(error))
+        finally:
+            _excepthook_busy = False
+
+    sys.excepthook = hook
+
+
+def _icon():
+    from PySide6.QtGui import QIcon
+
+    try:
+        from unet_studio.resources import icon_path
+
+        icon = QIcon(str(icon_path()))
+        for size in (16, 32, 48, 64, 128, 256):
+            icon.addFile(str(icon_path(size)))
+        return icon
+    except (ImportError, FileNotFoundError, ValueError):
+        return QIcon()
 
 
 def run(files: list[str]) -> int:
     """Open the main window on `files` (the start view when empty); return the exit code."""
-    raise NotImplementedError
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("unet_studio")
+    app.setOrganizationName("unet_studio")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("unet-studio")
+    configure_pyqtgraph()
+    app.setWindowIcon(_icon())
+
+    from unet_studio.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    _install_excepthook(window)
+    files = list(files or [])
+    if files:
+        QTimer.singleShot(0, lambda: window.open_files(files))
+    QTimer.singleShot(50, start_torch_warm_up)
+    return app.exec()

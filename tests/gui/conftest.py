@@ -1,0 +1,50 @@
+"""GUI test fixtures: a main window with private settings, dialogs recorded instead of shown."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from unet_studio.gui.app import configure_pyqtgraph
+from unet_studio.gui.main_window import MainWindow
+
+
+class DialogRecorder(list):
+    """Every message box the app tried to show, as (kind, title, text); never blocks."""
+
+    answer_yes = True
+
+    def questions(self) -> list:
+        return [d for d in self if d[0] == "question"]
+
+    def errors(self) -> list:
+        return [d for d in self if d[0] == "critical"]
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> DialogRecorder:
+    record = DialogRecorder()
+
+    def fake(kind):
+        def show(parent, title, text, *args, **kwargs):
+            record.append((kind, title, text))
+            if kind == "question":
+                return QMessageBox.StandardButton.Yes if record.answer_yes else QMessageBox.StandardButton.No
+            return QMessageBox.StandardButton.Ok
+        return staticmethod(show)
+
+    for kind in ("critical", "question", "information", "warning"):
+        monkeypatch.setattr(QMessageBox, kind, fake(kind))
+    return record
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, dialogs) -> MainWindow:
+    configure_pyqtgraph()
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.pool.stop_all(10_000)

@@ -1,0 +1,91 @@
+"""File > Export: ask where to save, then hand the work to StackJobs (a worker)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from unet_studio.gui.stack_jobs import INSTANCES, MASKS, PROBABILITIES
+
+TIFF_FILTER = "TIFF images (*.tif *.tiff)"
+MODEL_FILTER = "unet_studio models (*.pt)"
+
+
+def _stem(document) -> str:
+    name = document.name
+    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".png", ".jpg", ".jpeg"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+class Exporter:
+    """The export commands of the window; `ask_path` is replaceable (tests answer it)."""
+
+    def __init__(self, window):
+        self.window = window
+
+    def ask_path(self, title: str, suggested: str, file_filter: str) -> str | None:
+        folder = self._folder()
+        path, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / suggested), file_filter)
+        return path or None
+
+    def ask_class(self, names: list[str]) -> int | None:
+        """Which class to split into objects (1-based), or None if cancelled."""
+        if len(names) == 2:
+            return 2  # background + one class: nothing to ask
+        name, ok = QInputDialog.getItem(self.window, "Export instance labels",
+                                        "Split the objects of class:", names, 1 if len(names) > 1 else 0, False)
+        return names.index(name) + 1 if ok else None
+
+    def _folder(self) -> Path:
+        document = self.window.document
+        if document is not None and document.stack.path is not None:
+            return Path(document.stack.path).parent
+        return Path.home()
+
+    def _document(self):
+        return self.window.document
+
+    def masks(self) -> None:
+        document = self._document()
+        if document is None:
+            return
+        path = self.ask_path("Export masks", f"{_stem(document)}_masks.tif", TIFF_FILTER)
+        if path:
+            self.window.stack_jobs.export_prediction(path, MASKS)
+
+    def probabilities(self) -> None:
+        document = self._document()
+        if document is None:
+            return
+        path = self.ask_path("Export probabilities", f"{_stem(document)}_probabilities.tif", TIFF_FILTER)
+        if path:
+            self.window.stack_jobs.export_prediction(path, PROBABILITIES)
+
+    def instances(self) -> None:
+        document = self._document()
+        if document is None:
+            return
+        k = self.ask_class([c.name for c in document.labels.classes])
+        if k is None:
+            return
+        path = self.ask_path("Export instance labels", f"{_stem(document)}_objects.tif", TIFF_FILTER)
+        if path:
+            self.window.stack_jobs.export_prediction(path, INSTANCES, instances_class=k)
+
+    def labels(self) -> None:
+        document = self._document()
+        if document is None:
+            return
+        path = self.ask_path("Export labels", f"{_stem(document)}_labels.tif", TIFF_FILTER)
+        if path:
+            self.window.stack_jobs.export_labels(path)
+
+    def model(self) -> None:
+        document = self._document()
+        if document is None:
+            return
+        path = self.ask_path("Export model", f"{_stem(document)}_model.pt", MODEL_FILTER)
+        if path:
+            self.window.stack_jobs.export_model(path)

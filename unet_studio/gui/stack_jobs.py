@@ -1,0 +1,194 @@
+"""Whole-stack work in a worker: predict all planes, and the File > Export commands.
+
+One job at a time, shown in the predict panel's progress bar with a Cancel button. Exports that
+need predictions run predict_stack first (every Z and T), then write the TIFF atomically with
+the source's axes and pixel size, so it opens with the right scale in Fiji. A cancelled job
+writes nothing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from unet_studio.gui.errors import show_error
+from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+
+MASKS = "masks"
+PROBABILITIES = "probabilities"
+INSTANCES = "instances"
+
+
+def predict_all(model, stack) -> Iterator[tuple]:
+    """Worker generator: ("progress", fraction) items, then ("result", StackPrediction)."""
+    from unet_studio.ml.predict import predict_stack  # worker thread: may load torch
+
+    for progress in predict_stack(model, stack):
+        yield ("progress", progress.fraction)
+        if progress.done:
+            yield ("result", progress.result)
+
+
+def export_prediction(model, stack, path: Path, what: str, instances_class: int | None = None,
+                      ready=None) -> Iterator[tuple]:
+    """Worker generator: predict the whole stack (unless `ready` holds the masks already),
+    then write `what` (MASKS, PROBABILITIES or INSTANCES) to `path`; ends with ("written", path)."""
+    from unet_studio.core.tiff_writer import write_mask
+
+    result = ready
+    if result is None:
+        from unet_studio.ml.predict import predict_stack
+
+        for progress in predict_stack(model, stack, probabilities=what == PROBABILITIES,
+                                      instances_class=instances_class if what == INSTANCES else None):
+            yield ("progress", progress.fraction)
+            if progress.done:
+                result = progress.result
+    if result is None:
+        return
+    yield ("writing", 1.0)
+    if what == PROBABILITIES:
+        data, axes = result.probabilities, result.probability_axes
+    elif what == INSTANCES:
+        data, axes = result.instances, result.axes
+    else:
+        data, axes = result.mask, result.axes
+    write_mask(path, data, axes, pixel_size=stack.pixel_size, z_spacing=stack.z_spacing,
+               unit=stack.unit or "um")
+    yield ("written", str(path))
+
+
+def export_labels(labels, path: Path) -> Iterator[tuple]:
+    version = labels.version  # what the file holds (strokes after this are not in it)
+    labels.save(path)  # atomic, with class names and colours
+    yield ("labels_saved", version)
+    yield ("written", str(path))
+
+
+def export_model(model, path: Path) -> Iterator[tuple]:
+    from unet_studio.ml.model_file import save_model  # torch: worker thread only
+
+    save_model(path, model)
+    yield ("written", str(path))
+
+
+class StackJobs(QObject):
+    """Runs predict-all and exports for the open document, one at a time."""
+
+    busy_changed = Signal(bool)
+    written = Signal(str)   # path of a file an export wrote
+    labels_saved = Signal(int)  # LabelVolume.version that was written
+
+    def __init__(self, pool: WorkerPool, panel, parent_widget=None):
+        super().__init__(parent_widget)
+        self.pool = pool
+        self.panel = panel
+        self.parent_widget = parent_widget
+        self.document = None
+        self._worker: GeneratorWorker | None = None
+        self._job_document = None
+        self._job_model = None
+        self._result_model = None   # the model whose predict-all result the document holds
+        panel.predict_all_clicked.connect(self.predict_all)
+        panel.cancel_clicked.connect(self.cancel)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def set_document(self, document) -> None:
+        self.cancel()
+        self.document = document
+        self._result_model = None
+        self.panel.show_status("")
+
+    def _needs_model(self) -> bool:
+        if self.document is None:
+            return False
+        if self.document.model is None:
+            show_error(self.parent_widget, "No model yet",
+                       "Train a model first: paint a few strokes, press Train, and Stop when "
+                       "the prediction looks right.")
+            return False
+        if self.busy:
+            show_error(self.parent_widget, "Busy", "Another whole-stack job is running; wait or cancel it.")
+            return False
+        return True
+
+    # ---- commands ------------------------------------------------------------------------
+    @Slot()
+    def predict_all(self) -> None:
+        if self._needs_model():
+            model, stack = self.document.model, self.document.stack
+            self._run(lambda: predict_all(model, stack), "Predicting", model)
+
+    def export_prediction(self, path: str | Path, what: str, instances_class: int | None = None) -> None:
+        if not self._needs_model():
+            return
+        model, stack = self.document.model, self.document.stack
+        stored = self.document.predictions.stack_result
+        ready = stored if (what == MASKS and stored is not None and self._result_model is model) else None
+        self._run(lambda: export_prediction(model, stack, Path(path), what, instances_class, ready),
+                  "Exporting" if ready is not None else "Predicting", model)
+
+    def export_labels(self, path: str | Path) -> None:
+        if self.document is not None and not self.busy:
+            labels = self.document.labels
+            self._run(lambda: export_labels(labels, Path(path)), "Saving labels", None)
+
+    def export_model(self, path: str | Path) -> None:
+        if self._needs_model():
+            model = self.document.model
+            self._run(lambda: export_model(model, Path(path)), "Saving model", model)
+
+    @Slot()
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self.panel.show_status("Cancelling…")
+
+    # ---- worker plumbing -----------------------------------------------------------------
+    def _run(self, make_generator, what: str, model) -> None:
+        worker = GeneratorWorker(make_generator, name=what.lower().replace(" ", "-"))
+        worker.yielded.connect(self._on_item)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self._job_document = self.document
+        self._job_model = model
+        self.panel.set_busy(what)
+        self.panel.show_status("")
+        self.busy_changed.emit(True)
+        self.pool.start(worker)
+
+    @Slot(object)
+    def _on_item(self, item: tuple) -> None:
+        kind, value = item
+        if kind == "progress":
+            self.panel.show_fraction(value)
+        elif kind == "writing":
+            self.panel.set_busy("Writing")
+            self.panel.show_fraction(1.0)
+        elif kind == "result" and self._job_document is self.document:
+            self._result_model = self._job_model
+            self.document.put_stack_prediction(value)
+            self.panel.show_status("Every plane is predicted. File > Export masks saves them.")
+        elif kind == "labels_saved":
+            self.labels_saved.emit(value)
+        elif kind == "written":
+            self.panel.show_status(f"Saved {Path(value).name}")
+            self.written.emit(value)
+
+    @Slot(str)
+    def _on_failed(self, reason: str) -> None:
+        show_error(self.parent_widget, "Could not finish", reason)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        stopped = self._worker is not None and self._worker.stopped
+        self._worker = None
+        self.panel.set_busy(None)
+        if stopped:
+            self.panel.show_status("Cancelled; nothing was written.")
+        self.busy_changed.emit(False)

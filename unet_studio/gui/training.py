@@ -1,0 +1,164 @@
+"""Live training: runs the engine's `train` generator in a worker and routes its reports.
+
+Training goes on while the user paints: the engine re-reads the LabelVolume when its version
+changes, so new strokes are used as they arrive. Every few seconds the engine predicts the
+plane the user is looking at (we tell it which through `preview_request`); that preview becomes
+the overlay. Stop asks the engine for a last report (should_stop), whose model is kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from unet_studio.gui.errors import show_error
+from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+
+
+@dataclass
+class TrainingUpdate:
+    """A training report prepared in the worker thread for the GUI (no torch objects)."""
+
+    step: int
+    loss: float
+    patches_per_s: float
+    device: str
+    message: str
+    done: bool
+    preview: tuple | None = None   # (t, z, region, probabilities, mask, uncertainty)
+    model: Any = None              # a Model copy, safe to use from any thread
+    extra: dict = field(default_factory=dict)
+
+
+def _prepare_update(progress) -> TrainingUpdate:
+    """Runs in the worker thread: copy what the GUI needs, compute the uncertainty map."""
+    update = TrainingUpdate(int(progress.step), float(progress.loss), float(progress.patches_per_s),
+                            str(progress.device), str(progress.message or ""), bool(progress.done))
+    if progress.preview is not None and progress.preview_for is not None:
+        request = tuple(progress.preview_for)
+        t, z = int(request[1]), int(request[2])
+        region = tuple(int(v) for v in request[3]) if len(request) > 3 and request[3] is not None else None
+        p = progress.preview
+        update.preview = (t, z, region, np.asarray(p.probabilities), np.asarray(p.mask),
+                          np.asarray(p.uncertainty()))
+    if progress.done or progress.preview is not None:
+        # The live model belongs to the training thread; the GUI gets a snapshot.
+        update.model = progress.model.copy()
+    return update
+
+
+class TrainingController(QObject):
+    """Starts and stops training of the open document; shows progress in the training panel.
+
+    `config_options` are passed to the engine's TrainConfig (tests use a tiny network and a
+    few steps; the app trains until stopped).
+    """
+
+    running_changed = Signal(bool)
+    model_ready = Signal()   # the model of a finished run was stored in the document
+
+    def __init__(self, pool: WorkerPool, panel, parent_widget=None):
+        super().__init__(parent_widget)
+        self.pool = pool
+        self.panel = panel
+        self.parent_widget = parent_widget
+        self.config_options: dict = {}
+        self.document = None
+        self.visible_region: tuple[int, int, int, int] | None = None
+        self._worker: GeneratorWorker | None = None
+        self._document_in_training = None
+        self._latest_model = None
+        panel.train_clicked.connect(self.start)
+        panel.stop_clicked.connect(self.stop)
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def set_document(self, document) -> None:
+        self.stop()
+        self.document = document
+        self.panel.clear()
+        self.panel.show_message("" if document is None else
+                                "Paint a few strokes of each class, then press Train.")
+        self.panel.button.setEnabled(document is not None)
+
+    def toggle(self) -> None:
+        (self.stop if self.running else self.start)()
+
+    @Slot()
+    def start(self) -> None:
+        document = self.document
+        if document is None or self.running:
+            return
+        stack, labels, init = document.stack, document.labels, document.model
+        options = dict(self.config_options)
+
+        def make_generator():
+            from unet_studio.ml.train import TrainConfig, train  # torch: worker thread only
+            return train([stack], [labels], labels.classes, TrainConfig(**options), init=init,
+                         preview_request=self._preview_request, should_stop=lambda: worker.stop_requested)
+
+        worker = GeneratorWorker(make_generator, transform=_prepare_update, name="training",
+                                 break_on_stop=False)
+        worker.yielded.connect(self._on_update)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self._document_in_training = document
+        self._latest_model = None
+        self.panel.clear()
+        self.panel.set_running(True)
+        self.panel.show_message("Starting… (the first start loads PyTorch)")
+        self.running_changed.emit(True)
+        self.pool.start(worker)
+
+    @Slot()
+    def stop(self) -> None:
+        """Ask training to end after the current step; the model so far is kept."""
+        if self._worker is not None:
+            self._worker.stop()
+            self.panel.show_message("Stopping after this step…")
+
+    def _preview_request(self):
+        """Called by the engine in the worker thread: the plane (and region) on screen."""
+        document = self.document
+        if document is None:
+            return None
+        region = self.visible_region
+        return (0, document.t, document.z) if region is None else (0, document.t, document.z, region)
+
+    @Slot(object)
+    def _on_update(self, update: TrainingUpdate) -> None:
+        document = self._document_in_training
+        self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
+        if update.message:
+            self.panel.show_message(update.message)
+        elif self._worker is not None and not self._worker.stop_requested and update.step > 0:
+            self.panel.show_message("Training. Keep painting where the prediction is wrong.")
+        if update.preview is not None and document is self.document:
+            t, z, region, probabilities, mask, uncertainty = update.preview
+            document.put_prediction(t, z, probabilities, mask, uncertainty, region)
+        if update.model is not None:
+            self._latest_model = update.model
+
+    @Slot(str)
+    def _on_failed(self, reason: str) -> None:
+        self.panel.show_message(f"Training stopped: {reason}")
+        show_error(self.parent_widget, "Training failed", reason)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.panel.set_running(False)
+        model, self._latest_model = self._latest_model, None
+        if model is not None and self._document_in_training is self.document:
+            self.document.set_model(model)
+            self.model_ready.emit()
+        if self.document is not None and self.document.model is not None:
+            if not self.panel.message.text().startswith("Training stopped"):
+                self.panel.show_message("Training stopped; the model is kept. "
+                                        "Press Train to continue, or export the masks.")
+        self.running_changed.emit(False)
