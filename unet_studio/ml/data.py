@@ -1,0 +1,225 @@
+"""Training data: the user's images and live labels, turned into patches around labeled pixels.
+
+Labels are read live: each batch first checks `LabelVolume.version`, and when it changed the
+index of labeled pixels is rebuilt, so strokes painted while training are used at once.
+Patches are centred (with jitter) on labeled pixels, choosing the class first, so a class
+with a few thin strokes is seen as often as one with many. Geometry and intensity
+augmentation run on the whole batch at once in torch (see ml/augment.py).
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unet_studio.core.errors import TrainingInputError
+from unet_studio.ml.loss import border_weight_map
+from unet_studio.ml.normalise import Normalisation, measure_normalisation
+
+# Labeled planes kept normalised in memory (float32) so patches cost a slice, not a file read.
+_PLANE_CACHE_BYTES = 1 << 30
+# While the user paints, the version changes with every mouse move: re-index at most this often.
+_REINDEX_EVERY_S = 0.5
+
+
+class _ArrayStack:
+    """A single-plane image given as a numpy array (C, Y, X) or (Y, X), seen as a Stack."""
+
+    def __init__(self, data: np.ndarray):
+        data = np.asarray(data)
+        self.data = data[None] if data.ndim == 2 else data
+        if self.data.ndim != 3:
+            raise TrainingInputError(f"an image array must be (Y, X) or (C, Y, X), not shape {data.shape}")
+        self.n_t, self.n_z, self.n_c = 1, 1, self.data.shape[0]
+        self.label_shape = self.data.shape[1:]
+        self.label_axes = "YX"
+        self.name = "array"
+
+    def plane(self, t: int = 0, z: int = 0) -> np.ndarray:
+        return self.data
+
+
+class _ArrayLabels:
+    """Fixed labels given as a numpy array, seen as a LabelVolume that never changes."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = np.asarray(data)
+        self.version = 0
+
+
+@dataclass
+class _ClassIndex:
+    """Where the labeled pixels of one class are: per image, flat indices into the label array."""
+    per_image: list[np.ndarray]
+    offsets: np.ndarray     # cumulative counts across images, length n_images + 1
+
+    @property
+    def total(self) -> int:
+        return int(self.offsets[-1])
+
+
+class TrainingSet:
+    """Images + live labels -> class-balanced patches.
+
+    images: core Stacks (or arrays (C, Y, X) / (Y, X)); labels: LabelVolumes (or arrays
+    shaped like the image's label shape); n_classes: K, label values 1..K.
+    """
+
+    def __init__(self, images: list[Any], labels: list[Any], n_classes: int,
+                 border_classes: list[int] | None = None, seed: int | None = None):
+        if len(images) == 0:
+            raise TrainingInputError("no image given for training")
+        if len(images) != len(labels):
+            raise TrainingInputError(f"{len(images)} image(s) but {len(labels)} label file(s): give one labels per image")
+        self.images = [img if hasattr(img, "plane") else _ArrayStack(img) for img in images]
+        self.labels = [lab if hasattr(lab, "version") else _ArrayLabels(lab) for lab in labels]
+        self.n_classes = int(n_classes)
+        self.border_classes = border_classes
+        self.in_channels = self.images[0].n_c
+        for img, lab in zip(self.images, self.labels):
+            name = getattr(img, "name", "image")
+            if img.n_c != self.in_channels:
+                raise TrainingInputError(f"images have different channel counts ({self.in_channels} and {img.n_c}, "
+                                         f"{name}); train on images with the same channels")
+            if tuple(lab.data.shape) != tuple(img.label_shape):
+                raise TrainingInputError(f"labels for {name} have shape {tuple(lab.data.shape)}, "
+                                         f"the image needs {tuple(img.label_shape)}")
+        self.normalisations: list[Normalisation] = [measure_normalisation(img) for img in self.images]
+        self._versions = [None] * len(self.images)
+        self._last_index_time = -np.inf
+        self._planes: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._plane_bytes = 0
+        self._borders: dict[tuple, np.ndarray] = {}
+        self.classes: list[_ClassIndex] = []
+        self.refresh(force=True)
+        counts = self.labeled_counts()
+        if counts.sum() == 0:
+            raise TrainingInputError("nothing is labeled: paint a few strokes of each class first")
+        if (counts > 0).sum() < 2:
+            only = int(np.flatnonzero(counts)[0]) + 1
+            raise TrainingInputError(f"only class {only} is labeled: label at least two classes "
+                                     "(e.g. background and the objects)")
+
+    # -- labels ----------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> bool:
+        """Re-index labeled pixels if any label volume changed (rate-limited). True if it did."""
+        versions = [lab.version for lab in self.labels]
+        if not force and (versions == self._versions
+                          or time.monotonic() - self._last_index_time < _REINDEX_EVERY_S):
+            return False
+        per_class: list[list[np.ndarray]] = [[] for _ in range(self.n_classes)]
+        for img_i, lab in enumerate(self.labels):
+            flat = lab.data.reshape(-1)
+            labeled = np.flatnonzero(flat)
+            values = flat[labeled]
+            if values.size and int(values.max()) > self.n_classes:
+                raise TrainingInputError(f"labels of image {img_i + 1} use class {int(values.max())} "
+                                         f"but only {self.n_classes} classes are defined")
+            order = np.argsort(values, kind="stable")
+            bounds = np.searchsorted(values[order], np.arange(1, self.n_classes + 2))
+            for k in range(self.n_classes):
+                per_class[k].append(labeled[order[bounds[k]:bounds[k + 1]]])
+        self.classes = [_ClassIndex(idx, np.concatenate([[0], np.cumsum([len(a) for a in idx])]))
+                        for idx in per_class]
+        self._versions = versions
+        self._last_index_time = time.monotonic()
+        self._borders.clear()
+        return True
+
+    def labeled_counts(self) -> np.ndarray:
+        """(K,) labeled pixels per class (index k-1 for class k)."""
+        return np.array([c.total for c in self.classes], np.int64)
+
+    # -- sampling --------------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, batch: int, size: int,
+               border_weights: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """A batch of patches: images (B, C, size, size) float32 normalised, labels (B, size,
+        size) uint8 (0 unlabeled), border weights (B, size, size) float32 or None.
+
+        Each patch: pick a labeled class uniformly, a labeled pixel of it uniformly across all
+        images, centre the patch near it (jitter of a quarter patch), random flip/rot90.
+        """
+        present = [k for k, c in enumerate(self.classes) if c.total > 0]
+        images = np.empty((batch, self.in_channels, size, size), np.float32)
+        labels = np.zeros((batch, size, size), np.uint8)
+        weights = np.zeros((batch, size, size), np.float32) if border_weights else None
+        for b in range(batch):
+            if not present:
+                # Everything was erased meanwhile: an unlabeled patch trains nothing but keeps going.
+                img_i, pos = 0, (0,) * len(self.images[0].label_shape)
+            else:
+                cls = self.classes[present[rng.integers(len(present))]]
+                r = int(rng.integers(cls.total))
+                img_i = int(np.searchsorted(cls.offsets, r, side="right") - 1)
+                flat = cls.per_image[img_i][r - cls.offsets[img_i]]
+                pos = np.unravel_index(int(flat), self.images[img_i].label_shape)
+            plane_idx, cy, cx = tuple(int(v) for v in pos[:-2]), int(pos[-2]), int(pos[-1])
+            jitter = size // 4
+            cy += int(rng.integers(-jitter, jitter + 1))
+            cx += int(rng.integers(-jitter, jitter + 1))
+            y0, x0 = cy - size // 2, cx - size // 2
+            img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, border_weights)
+            k = int(rng.integers(4))
+            flip = bool(rng.integers(2))
+            images[b] = _orient(img_patch, k, flip)
+            labels[b] = _orient(lab_patch, k, flip)
+            if weights is not None:
+                weights[b] = _orient(w_patch, k, flip)
+        return images, labels, weights
+
+    def _crop(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int, border: bool):
+        plane = self._normalised_plane(img_i, plane_idx)
+        lab_plane = self.labels[img_i].data[plane_idx]
+        height, width = lab_plane.shape
+        ys = slice(max(0, y0), min(height, y0 + size))
+        xs = slice(max(0, x0), min(width, x0 + size))
+        pads = ((ys.start - y0, y0 + size - ys.stop), (xs.start - x0, x0 + size - xs.stop))
+        img = plane[:, ys, xs]
+        lab = np.array(lab_plane[ys, xs])  # a copy: the GUI may paint into the live array meanwhile
+        w = self._border_map(img_i, plane_idx)[ys, xs] if border else None
+        if any(p for pair in pads for p in pair):
+            mode = "reflect" if min(img.shape[1:]) > 1 else "symmetric"
+            img = np.pad(img, ((0, 0),) + pads, mode=mode)
+            # Mirrored context is only input: its labels stay "unlabeled".
+            lab = np.pad(lab, pads, mode="constant")
+            if w is not None:
+                w = np.pad(w, pads, mode="constant")
+        return img, lab, w
+
+    def _normalised_plane(self, img_i: int, plane_idx: tuple) -> np.ndarray:
+        key = (img_i, plane_idx)
+        plane = self._planes.get(key)
+        if plane is not None:
+            self._planes.move_to_end(key)
+            return plane
+        img = self.images[img_i]
+        t, z = _plane_tz(img.label_axes, plane_idx)
+        plane = self.normalisations[img_i].apply(img.plane(t, z))
+        self._planes[key] = plane
+        self._plane_bytes += plane.nbytes
+        while self._plane_bytes > _PLANE_CACHE_BYTES and len(self._planes) > 1:
+            _, old = self._planes.popitem(last=False)
+            self._plane_bytes -= old.nbytes
+        return plane
+
+    def _border_map(self, img_i: int, plane_idx: tuple) -> np.ndarray:
+        key = (img_i, plane_idx)
+        if key not in self._borders:
+            objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
+            self._borders[key] = border_weight_map(np.array(self.labels[img_i].data[plane_idx]), objects)
+        return self._borders[key]
+
+
+def _orient(patch: np.ndarray, k: int, flip: bool) -> np.ndarray:
+    """Rotate the last two axes by k*90 degrees, then mirror left-right if flip."""
+    patch = np.rot90(patch, k, axes=(-2, -1))
+    return patch[..., ::-1] if flip else patch
+
+
+def _plane_tz(axes: str, plane_idx: tuple) -> tuple[int, int]:
+    t = plane_idx[axes.index("T")] if "T" in axes else 0
+    z = plane_idx[axes.index("Z")] if "Z" in axes else 0
+    return int(t), int(z)

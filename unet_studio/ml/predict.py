@@ -1,0 +1,216 @@
+"""Prediction: class probabilities, masks, uncertainty and instances for planes and stacks.
+
+Masks use the label values: mask value k is class k (= model.classes[k-1]), so a mask can be
+loaded as labels and the other way round. Every 2-D plane of a stack is predicted on its own
+(the network is 2-D); the stack's intensity normalisation is measured once, so all planes
+are scaled alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+from scipy import ndimage
+
+from unet_studio.core.errors import ModelError
+from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, Normalisation, measure_normalisation
+from unet_studio.ml.tiling import iter_predict, prepare_inference
+
+
+@dataclass
+class Prediction:
+    """The network's answer for one plane (or region of a plane).
+
+    probabilities: (K, Y, X) float32, summing to 1 over K.
+    mask: (Y, X) uint8, values 1..K (argmax + 1, same values as the labels).
+    """
+    probabilities: np.ndarray
+    mask: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.mask is None:
+            self.mask = (np.argmax(self.probabilities, axis=0) + 1).astype(np.uint8)
+
+    @property
+    def n_classes(self) -> int:
+        return self.probabilities.shape[0]
+
+    def uncertainty(self) -> np.ndarray:
+        """(Y, X) float32 in [0, 1]: entropy of the class probabilities / log K (1 = unsure)."""
+        return entropy_map(self.probabilities)
+
+    def instances(self, k: int) -> np.ndarray:
+        """(Y, X) int32 objects of class k: 0 elsewhere, 1..n one per object (touching objects
+        split by a watershed on the distance transform)."""
+        if not 1 <= k <= self.n_classes:
+            raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
+        return split_instances(self.mask == k)
+
+
+def entropy_map(probabilities: np.ndarray) -> np.ndarray:
+    """(K, Y, X) -> (Y, X) float32 normalised entropy."""
+    k = probabilities.shape[0]
+    if k < 2:
+        return np.zeros(probabilities.shape[1:], np.float32)
+    p = np.clip(probabilities, 1e-7, 1.0)
+    return (-(p * np.log(p)).sum(axis=0) / np.log(k)).astype(np.float32)
+
+
+def split_instances(foreground: np.ndarray, min_size: int = 4) -> np.ndarray:
+    """(Y, X) bool -> (Y, X) int32 labels: one per object, touching round objects separated.
+
+    Markers are the maxima of the (slightly smoothed) distance to the background that stand
+    out by more than 1.5 px, so a dent between two touching nuclei splits them while the
+    ragged outline of one nucleus does not.
+    """
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import watershed
+
+    foreground = np.asarray(foreground, bool)
+    if not foreground.any():
+        return np.zeros(foreground.shape, np.int32)
+    dist = ndimage.gaussian_filter(ndimage.distance_transform_edt(foreground).astype(np.float32), 1.0)
+    markers, _ = ndimage.label(h_maxima(dist, 1.5) & foreground)
+    labels = watershed(-dist, markers, mask=foreground).astype(np.int32)
+    # Thin pieces with no marker of their own are still objects.
+    leftover, n_left = ndimage.label(foreground & (labels == 0))
+    if n_left:
+        labels[leftover > 0] = leftover[leftover > 0] + labels.max()
+    sizes = np.bincount(labels.ravel())
+    small = sizes < min_size
+    small[0] = False
+    if small.any():
+        labels[small[labels]] = 0
+    # Renumber 1..n without gaps.
+    ids = np.unique(labels)
+    ids = ids[ids > 0]
+    lut = np.zeros(labels.max() + 1, np.int32)
+    lut[ids] = np.arange(1, len(ids) + 1, dtype=np.int32)
+    return lut[labels]
+
+
+def _normalisation_for(model, source: Any) -> Normalisation:
+    settings = model.normalisation or {}
+    return measure_normalisation(source, float(settings.get("low_pct", LOW_PCT)),
+                                 float(settings.get("high_pct", HIGH_PCT)))
+
+
+def _as_cyx(plane: np.ndarray) -> np.ndarray:
+    plane = np.asarray(plane)
+    return plane[None] if plane.ndim == 2 else plane
+
+
+def _check_channels(model, n_channels: int) -> None:
+    if n_channels != model.in_channels:
+        raise ModelError(f"the model expects images with {model.in_channels} channel(s), "
+                         f"this image has {n_channels}")
+
+
+def predict_plane(model, plane: np.ndarray, *, normalisation: Normalisation | None = None,
+                  device: Any = None, region: tuple[int, int, int, int] | None = None,
+                  inference=None) -> Prediction:
+    """Predict one plane (C, Y, X) or (Y, X) of any size.
+
+    normalisation: the image's Normalisation (measure_normalisation(stack)); None measures
+    this plane. device: where to run (None: where the model is). region (y0, y1, x0, x1):
+    predict only that part; pixels around it are used as context; the Prediction is shaped
+    like the region. inference: a prepared InferenceNet to reuse (internal).
+    """
+    plane = _as_cyx(plane)
+    _check_channels(model, plane.shape[0])
+    norm = normalisation or _normalisation_for(model, plane)
+    if region is not None:
+        plane, crop = _with_context(plane, region, context=96)
+    x = norm.apply(plane)
+    inf = inference or prepare_inference(model.net, device)
+    probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
+    for _ in iter_predict(inf, x, probs):
+        pass
+    if region is not None:
+        probs = np.ascontiguousarray(probs[(slice(None),) + crop])
+    return Prediction(probs)
+
+
+def _with_context(plane: np.ndarray, region: tuple[int, int, int, int], context: int):
+    """The region plus up to `context` px around it, and where the region lies in that crop."""
+    _, height, width = plane.shape
+    y0, y1, x0, x1 = (int(v) for v in region)
+    y0, x0 = max(0, min(y0, height - 1)), max(0, min(x0, width - 1))
+    y1, x1 = max(y0 + 1, min(y1, height)), max(x0 + 1, min(x1, width))
+    cy0, cx0 = max(0, y0 - context), max(0, x0 - context)
+    cy1, cx1 = min(height, y1 + context), min(width, x1 + context)
+    return plane[:, cy0:cy1, cx0:cx1], (slice(y0 - cy0, y1 - cy0), slice(x0 - cx0, x1 - cx0))
+
+
+@dataclass
+class StackPrediction:
+    """Results for a whole stack, shaped like its label volume (axes = stack.label_axes)."""
+    axes: str
+    mask: np.ndarray                        # label_shape uint8, 0 = not predicted yet
+    probabilities: np.ndarray | None = None  # label_shape[:-2] + (K, Y, X) float32
+    instances: np.ndarray | None = None      # label_shape int32, numbered per plane
+    uncertainty: np.ndarray | None = None    # label_shape float32
+
+    @property
+    def probability_axes(self) -> str:
+        return self.axes[:-2] + "CYX"
+
+
+@dataclass
+class PredictProgress:
+    """One step of predict_stack: `result` fills up plane by plane; complete when done."""
+    fraction: float
+    plane: tuple[int, int]
+    result: StackPrediction
+    done: bool = False
+
+
+def plane_index(axes: str, t: int, z: int) -> tuple[int, ...]:
+    """Index of plane (t, z) in an array with label axes such as "TZYX", "ZYX", "YX"."""
+    index: tuple[int, ...] = ()
+    if "T" in axes:
+        index += (t,)
+    if "Z" in axes:
+        index += (z,)
+    return index
+
+
+def predict_stack(model, stack, *, device: Any = None, probabilities: bool = False,
+                  instances_class: int | None = None, uncertainty: bool = False,
+                  normalisation: Normalisation | None = None) -> Iterator[PredictProgress]:
+    """Predict every (t, z) plane of `stack` (a core Stack), yielding progress after each batch
+    of tiles; stop iterating to cancel. The last item has done=True and the full result."""
+    if stack.n_c != model.in_channels:
+        _check_channels(model, stack.n_c)
+    if instances_class is not None and not 1 <= instances_class <= model.n_classes:
+        raise ModelError(f"class {instances_class} does not exist in this model (1..{model.n_classes})")
+    shape = tuple(stack.label_shape)
+    axes = stack.label_axes
+    result = StackPrediction(axes, np.zeros(shape, np.uint8))
+    if probabilities:
+        result.probabilities = np.zeros(shape[:-2] + (model.n_classes,) + shape[-2:], np.float32)
+    if instances_class is not None:
+        result.instances = np.zeros(shape, np.int32)
+    if uncertainty:
+        result.uncertainty = np.zeros(shape, np.float32)
+    norm = normalisation or _normalisation_for(model, stack)
+    inf = prepare_inference(model.net, device)
+    planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
+    for i, (t, z) in enumerate(planes):
+        x = norm.apply(_as_cyx(stack.plane(t, z)))
+        probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
+        for fraction in iter_predict(inf, x, probs):
+            if fraction < 1.0:
+                yield PredictProgress((i + fraction) / len(planes), (t, z), result)
+        index = plane_index(axes, t, z)
+        pred = Prediction(probs)
+        result.mask[index] = pred.mask
+        if result.probabilities is not None:
+            result.probabilities[index] = probs
+        if result.instances is not None:
+            result.instances[index] = pred.instances(instances_class)
+        if result.uncertainty is not None:
+            result.uncertainty[index] = pred.uncertainty()
+        last = i == len(planes) - 1
+        yield PredictProgress((i + 1) / len(planes), (t, z), result, done=last)

@@ -1,0 +1,140 @@
+"""Running the network over a plane of any size in tiles, with bounded memory and no seams.
+
+"same" padding: overlapping tiles, each tile's class probabilities weighted by a window that
+fades to (almost) zero towards the tile edges, summed and divided by the summed weights, so
+the zero-padded tile borders, where a convolution sees less context, never show as seams.
+"valid" padding: the paper's overlap-tile strategy: output tiles abut exactly, each input
+tile carries the margin of context the unpadded convolutions consume; the result equals a
+whole-image prediction. In both modes the image border is extended by mirroring.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from unet_studio.ml.device import as_device, inference_dtype
+from unet_studio.ml.unet import DoubleConv, UNet
+
+
+@dataclass
+class InferenceNet:
+    """A frozen copy of a network, prepared for fast prediction on one device."""
+    net: UNet
+    device: torch.device
+    dtype: torch.dtype
+    tile: int           # input tile side, pixels
+    overlap: int        # pixels shared by neighbouring tiles ("same" padding)
+    batch: int          # tiles per forward pass
+
+
+def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
+                      tile: int | None = None) -> InferenceNet:
+    """Copy `net` (left untouched, it may still be training) into eval mode on `device`, with
+    BatchNorm folded into the convolutions, channels_last and the device's inference precision."""
+    device = as_device(device) if device is not None else next(net.parameters()).device
+    dtype = dtype or inference_dtype(device)
+    frozen = copy.deepcopy(net).eval()
+    _fold_batchnorm(frozen)
+    frozen = frozen.to(device=device, dtype=dtype, memory_format=torch.channels_last)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    if tile is None:
+        tile = 1024 if device.type == "cuda" else 512
+    mult = frozen.size_multiple
+    tile = max(mult * 4, tile // mult * mult)
+    batch = 4 if device.type == "cuda" else 1
+    return InferenceNet(frozen, device, dtype, tile, overlap=min(64, tile // 4), batch=batch)
+
+
+def _fold_batchnorm(net: UNet) -> None:
+    """Merge each eval-mode BatchNorm into the conv before it (same result, less work)."""
+    for module in net.modules():
+        if isinstance(module, DoubleConv) and isinstance(module[1], torch.nn.BatchNorm2d):
+            for i in (0, 3):
+                module[i] = fuse_conv_bn_eval(module[i], module[i + 1])
+                module[i + 1] = torch.nn.Identity()
+
+
+@dataclass
+class _AxisPlan:
+    tile: int            # input tile length
+    out: int             # output tile length (== tile for "same")
+    starts: list[int]    # tile starts in padded input coordinates
+    pad_before: int
+    pad_after: int
+
+
+def _plan_same(length: int, tile: int, overlap: int, multiple: int) -> _AxisPlan:
+    border = overlap // 2
+    padded = length + 2 * border
+    if padded <= tile:
+        t = -(-padded // multiple) * multiple
+        return _AxisPlan(t, t, [0], border, t - length - border)
+    n = math.ceil((padded - tile) / (tile - overlap)) + 1
+    starts = np.linspace(0, padded - tile, n).round().astype(int).tolist()
+    return _AxisPlan(tile, tile, starts, border, border)
+
+
+def _plan_valid(length: int, tile: int, net: UNet) -> _AxisPlan:
+    margin = net.margin()
+    t_in = net.input_size_for(min(tile, length + 2 * margin))
+    t_out = net.output_size(t_in)
+    n = math.ceil(length / t_out)
+    starts = [i * t_out for i in range(n)]
+    return _AxisPlan(t_in, t_out, starts, margin, n * t_out + 2 * margin - length - margin)
+
+
+def _window(plan: _AxisPlan, ramp: int) -> np.ndarray:
+    """1-D blending weights for one tile: a raised-cosine fade over `ramp` px at each end."""
+    w = np.ones(plan.out, np.float32)
+    if len(plan.starts) > 1 and ramp > 0:
+        ramp = min(ramp, plan.out // 2)
+        fade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)).astype(np.float32)
+        w[:ramp] = fade
+        w[-ramp:] = fade[::-1]
+    return w
+
+
+def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[float]:
+    """Fill `out` (K, Y, X) float32 with class probabilities for the normalised plane
+    `x` (C, Y, X) float32, yielding the fraction done after each batch of tiles; `out` is
+    complete when 1.0 is yielded."""
+    _, height, width = x.shape
+    net = inf.net
+    if net.arch["padding"] == "same":
+        py = _plan_same(height, inf.tile, inf.overlap, net.size_multiple)
+        px = _plan_same(width, inf.tile, inf.overlap, net.size_multiple)
+        shift = 0
+    else:
+        py, px = _plan_valid(height, inf.tile, net), _plan_valid(width, inf.tile, net)
+        shift = net.margin()
+    mode = "reflect" if min(height, width) > 1 else "symmetric"
+    padded = np.pad(x, ((0, 0), (py.pad_before, py.pad_after), (px.pad_before, px.pad_after)), mode=mode)
+    n_classes = net.n_classes
+    acc = np.zeros((n_classes,) + padded.shape[1:], np.float32)
+    weight_sum = np.zeros(padded.shape[1:], np.float32)
+    window = _window(py, inf.overlap)[:, None] * _window(px, inf.overlap)[None, :]
+    tiles = [(y0, x0) for y0 in py.starts for x0 in px.starts]
+    for first in range(0, len(tiles), inf.batch):
+        group = tiles[first:first + inf.batch]
+        batch = np.stack([padded[:, y0:y0 + py.tile, x0:x0 + px.tile] for y0, x0 in group])
+        inputs = torch.from_numpy(batch).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            probs = torch.softmax(net(inputs).float(), dim=1).cpu().numpy()
+        for (y0, x0), p in zip(group, probs):
+            ys, xs = slice(y0 + shift, y0 + shift + py.out), slice(x0 + shift, x0 + shift + px.out)
+            acc[:, ys, xs] += p * window
+            weight_sum[ys, xs] += window
+        done = first + len(group)
+        if done < len(tiles):
+            yield done / len(tiles)
+    ys = slice(py.pad_before, py.pad_before + height)
+    xs = slice(px.pad_before, px.pad_before + width)
+    np.divide(acc[:, ys, xs], weight_sum[ys, xs], out=out)
+    yield 1.0

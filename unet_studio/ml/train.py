@@ -1,0 +1,277 @@
+"""Training as a generator: each `next()` runs training steps and reports progress.
+
+The caller (a QThread worker in the app, a loop in the CLI) decides when to stop: closing the
+generator stops between two steps, `should_stop()` returning True ends with a final report,
+and a time or step budget ends it by itself. The model in each report is the live one, so
+stopping at any point keeps everything learned so far.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from unet_studio import __version__
+from unet_studio.core.errors import TrainingInputError
+from unet_studio.ml.augment import elastic_deform, jitter_intensity
+from unet_studio.ml.data import TrainingSet
+from unet_studio.ml.device import (autocast, default_width, device_name, is_out_of_memory,
+                                   make_grad_scaler, pick_device)
+from unet_studio.ml.loss import labeled_cross_entropy, labels_to_target
+from unet_studio.ml.model_file import Model, class_dicts
+from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
+from unet_studio.ml.predict import Prediction, predict_plane
+from unet_studio.ml.tiling import prepare_inference
+from unet_studio.ml.unet import OutConv, UNet
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Budgets: whichever of time_budget / steps comes first; neither = until stopped."""
+    time_budget: float | None = None
+    steps: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+    width: int | None = None        # None: default_width(device). Ignored when fine-tuning.
+    depth: int = 4
+    norm: str = "batch"
+    padding: str = "same"
+    batch: int = 4
+    patch: int = 128                # multiple of 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 20
+    augment: bool = True
+    elastic: bool = True
+    border_weight: bool = False
+    preview_every: float = 3.0
+    report_every: float = 0.2
+
+
+@dataclass
+class TrainProgress:
+    """One report from train(). `loss` is the mean over the steps since the previous report."""
+    step: int
+    loss: float
+    elapsed: float
+    patches_per_s: float
+    device: str
+    batch: int
+    model: Model
+    preview: Prediction | None = None
+    preview_for: tuple | None = None
+    message: str = ""
+    done: bool = False
+    lr: float = 0.0
+    labeled: list[int] = field(default_factory=list)   # labeled pixels per class, now
+
+
+def train(images: list[Any], labels: list[Any], classes: list[Any], config: TrainConfig | None = None,
+          init: Model | None = None, preview_request: Callable[[], tuple | None] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> Iterator[TrainProgress]:
+    """Train (or fine-tune `init`) a U-Net on images with sparse labels; see module docstring.
+
+    images: core Stacks (or arrays (C, Y, X) / (Y, X)); labels: a LabelVolume (or array) per
+    image, 0 = unlabeled, k = classes[k-1]. preview_request() -> (image_index, t, z) or
+    (image_index, t, z, (y0, y1, x0, x1)) or None, asked every `preview_every` seconds.
+    Raises TrainingInputError at once (before the first step) for unusable input.
+    """
+    config = config or TrainConfig()
+    if config.patch % 16 or config.patch < 16:
+        raise TrainingInputError(f"patch size must be a multiple of 16, not {config.patch}")
+    if config.batch < 1:
+        raise TrainingInputError("batch size must be at least 1")
+    classes = class_dicts(classes)
+    if len(classes) < 2:
+        raise TrainingInputError("at least two classes are needed (e.g. background and objects)")
+    data = TrainingSet(images, labels, len(classes), seed=config.seed)
+    if init is not None and init.in_channels != data.in_channels:
+        raise TrainingInputError(f"the starting model takes {init.in_channels} channel(s), "
+                                 f"the images have {data.in_channels}")
+    device = pick_device(config.device)
+    seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
+    torch.manual_seed(seed)
+    net, message = _build_net(data.in_channels, len(classes), config, device, init)
+    model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
+                                 "training_images": [n.to_dict() for n in data.normalisations]},
+                  dict(init.summary) if init is not None else {}, __version__)
+    return _loop(data, model, config, device, seed, message, preview_request, should_stop)
+
+
+def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
+               init: Model | None) -> tuple[UNet, str]:
+    if init is None:
+        width = config.width or default_width(device)
+        net = UNet(in_channels, n_classes, config.depth, width, config.norm, config.padding)
+        message = ""
+    else:
+        a = init.arch
+        net = UNet(in_channels, a["n_classes"], a["depth"], a["width"], a["norm"], a["padding"])
+        net.load_state_dict(init.net.state_dict())
+        message = f"fine-tuning from the starting model ({init.n_classes} classes)"
+        if a["n_classes"] != n_classes:
+            net.outc = OutConv(net.outc.in_channels, n_classes)
+            net.arch["n_classes"] = n_classes
+            message = (f"output layer replaced: {n_classes} classes, the starting model had {init.n_classes}; "
+                       "the rest of the network is fine-tuned")
+    return net.to(device, memory_format=torch.channels_last).train(), message
+
+
+def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
+    """Short linear warm-up, then constant for open-ended runs, or a cosine decay to 10 % over
+    the budget when one is known (whichever budget is nearer to its end decides)."""
+    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
+    progress = 0.0
+    if config.time_budget:
+        progress = max(progress, elapsed / config.time_budget)
+    if config.steps:
+        progress = max(progress, step / config.steps)
+    progress = min(progress, 1.0)
+    return warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
+          message: str, preview_request, should_stop) -> Iterator[TrainProgress]:
+    net = model.net
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scaler = make_grad_scaler(device)
+    margin = net.margin()
+    in_size = net.input_size_for(config.patch + 2 * margin)
+    batch = config.batch
+    name = device_name(device)
+    step, patches = 0, 0
+    loss_sum = torch.zeros((), device=device)
+    loss_n = 0
+    start = time.perf_counter()
+    last_report = last_preview = start
+    window_start, window_patches = start, 0
+    pending_message = message
+    last_loss = float("nan")
+
+    def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
+        nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
+        now = time.perf_counter()
+        loss = last_loss = float(loss_sum) / loss_n if loss_n else last_loss
+        rate = window_patches / max(now - window_start, 1e-9)
+        progress = TrainProgress(step, loss, now - start, rate, name, batch, model, preview, preview_for,
+                                 pending_message, done, opt.param_groups[0]["lr"],
+                                 [int(v) for v in data.labeled_counts()])
+        loss_sum = torch.zeros((), device=device)
+        loss_n, window_start, window_patches, pending_message, last_report = 0, now, 0, "", now
+        return progress
+
+    def finished() -> bool:
+        elapsed = time.perf_counter() - start
+        return bool((config.steps is not None and step >= config.steps)
+                    or (config.time_budget is not None and elapsed >= config.time_budget)
+                    or (should_stop is not None and should_stop()))
+
+    try:
+        while not finished():
+            if data.refresh():
+                pending_message = pending_message or "labels changed: using the new strokes"
+            images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
+            for g in opt.param_groups:
+                g["lr"] = config.lr * _lr_factor(config, step, time.perf_counter() - start)
+            try:
+                loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin)
+            except RuntimeError as e:
+                if not (is_out_of_memory(e) and batch > 1):
+                    raise
+                opt.zero_grad(set_to_none=True)
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                batch //= 2
+                pending_message = f"out of GPU memory: batch size reduced to {batch}"
+                continue
+            if loss is not None:
+                loss_sum += loss
+                loss_n += 1
+            step += 1
+            patches += batch
+            window_patches += batch
+            now = time.perf_counter()
+            if preview_request is not None and now - last_preview >= config.preview_every:
+                last_preview = now
+                request = preview_request()
+                preview = _preview(model, data, request, device) if request is not None else None
+                if preview is not None:
+                    yield report(False, preview, tuple(request))
+                    continue
+            if now - last_report >= config.report_every or step == 1:
+                yield report(False)
+    finally:
+        model.summary.update(_summary(data, config, step, patches, time.perf_counter() - start, name,
+                                      seed, batch, model.summary))
+        net.eval()
+    yield report(True)
+
+
+def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin):
+    """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
+    x = torch.from_numpy(images).to(device)
+    y = torch.from_numpy(labels).to(device)
+    w = torch.from_numpy(weights).to(device) if weights is not None else None
+    if config.augment:
+        if config.elastic:
+            x, y, w = elastic_deform(x, y, w, gen)
+        x = jitter_intensity(x, gen)
+    if margin:
+        y = y[:, margin:-margin, margin:-margin]
+        w = w[:, margin:-margin, margin:-margin] if w is not None else None
+    target = labels_to_target(y)
+    if not bool((target >= 0).any()):
+        return None
+    x = x.contiguous(memory_format=torch.channels_last)
+    with autocast(device):
+        logits = net(x)
+    loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w)
+    opt.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
+    return loss.detach()
+
+
+def _preview(model: Model, data: TrainingSet, request: tuple, device) -> Prediction | None:
+    """Predict the requested plane (or region of it) with the current weights; None if the
+    request names a plane that does not exist (the view may have moved to another image)."""
+    img_i, t, z = (int(v) for v in request[:3])
+    region = tuple(request[3]) if len(request) > 3 and request[3] is not None else None
+    if not 0 <= img_i < len(data.images):
+        return None
+    img = data.images[img_i]
+    if not (0 <= t < img.n_t and 0 <= z < img.n_z):
+        return None
+    plane = data.images[img_i].plane(t, z)
+    return predict_plane(model, plane, normalisation=data.normalisations[img_i], region=region,
+                         inference=prepare_inference(model.net, device))
+
+
+def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, seconds: float,
+             device: str, seed: int, batch: int, previous: dict) -> dict:
+    summary = {
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "patches": patches,
+        "batch": batch,
+        "patch": config.patch,
+        "device": device,
+        "seed": seed,
+        "images": [str(getattr(img, "name", "array")) for img in data.images],
+        "labeled_pixels": [int(v) for v in data.labeled_counts()],
+        "border_weight": config.border_weight,
+    }
+    if previous.get("steps") is not None:
+        summary["fine_tuned_after_steps"] = previous.get("fine_tuned_after_steps", 0) + int(previous["steps"])
+    return summary
