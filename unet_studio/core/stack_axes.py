@@ -157,9 +157,14 @@ def _describe_guesses(axes: str, shape: tuple[int, ...], guesses) -> str:
     parts = []
     for p, axis in guesses:
         letter = axes[p]
-        name = _SOURCE_NAMES.get(letter, f"'{letter}'")
-        parts.append(f"its {name} dimension of {shape[p]} was read as {meaning[axis]}")
-    return "the file does not say what all its dimensions are: " + ", ".join(parts)
+        if letter == "I":  # tifffile's letter for a plain sequence of pages
+            what = f"its {shape[p]} pages were"
+        elif letter == "Q":
+            what = f"its unnamed dimension of {shape[p]} was"
+        else:
+            what = f"its {_SOURCE_NAMES.get(letter, repr(letter))} dimension of {shape[p]} was"
+        parts.append(f"{what} read as {meaning[axis]}")
+    return "the file does not name all its axes: " + ", ".join(parts)
 
 
 def _unravel(value: int, sizes: list[int]) -> list[int]:
