@@ -182,3 +182,17 @@ def _as_labels(data: np.ndarray, name: str) -> np.ndarray:
     if data.size and (int(data.min()) < 0 or int(data.max()) > MAX_CLASSES):
         raise LabelsError(f"{name}: label values must be 0 to {MAX_CLASSES}")
     return np.ascontiguousarray(data, dtype=np.uint8)
+
+
+def peek_labels_shape(path: str | Path) -> tuple[int, ...] | None:
+    """The label shape recorded in a labels file, read from its header; None if unknown."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            info = _parse_info((tif.imagej_metadata or {}).get("Info"))
+            if info is not None:
+                return tuple(int(n) for n in info["shape"])
+            return tuple(int(n) for n in tif.series[0].shape)
+    except Exception:  # damaged or missing: the caller decides without it
+        return None

@@ -172,11 +172,13 @@ class LabelVolume:
     def rename_class(self, k: int, name: str) -> None:
         self._check_class(k)
         self._classes[k - 1] = LabelClass(check_name(name), self._classes[k - 1].color)
+        self.version += 1  # so autosave writes the new name
         self._emit_classes()
 
     def set_color(self, k: int, color: tuple[int, int, int]) -> None:
         self._check_class(k)
         self._classes[k - 1] = LabelClass(self._classes[k - 1].name, check_color(color))
+        self.version += 1
         self._emit_classes()
 
     def clear_class(self, k: int) -> None:

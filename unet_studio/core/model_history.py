@@ -1,0 +1,149 @@
+"""The models a project has trained: kept in models/, one marked current, none deleted."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from unet_studio.core.errors import ProjectError
+from unet_studio.core.project_file import ModelEntry, now_text
+from unet_studio.core.project_paths import MODELS_DIR, TRAINING_LOG, copy_file
+
+
+class ModelHistory:
+    """Ordered list of ModelEntry (oldest first); at most one has current=True."""
+
+    def __init__(self, entries: list[ModelEntry] | None = None):
+        self.entries: list[ModelEntry] = list(entries or [])
+        # A hand-edited file may mark several as current: keep the newest of them.
+        current = [e for e in self.entries if e.current]
+        for e in current[:-1]:
+            e.current = False
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def current(self) -> ModelEntry | None:
+        return next((e for e in self.entries if e.current), None)
+
+    def get(self, model_id: str) -> ModelEntry:
+        for e in self.entries:
+            if e.id == model_id:
+                return e
+        raise ProjectError(f"there is no model {model_id!r} in this project")
+
+    def set_current(self, model_id: str) -> ModelEntry:
+        chosen = self.get(model_id)
+        for e in self.entries:
+            e.current = e is chosen
+        return chosen
+
+    def new_entry(self, folder: Path, *, steps=None, loss=None, info=None) -> ModelEntry:
+        """An entry (not yet added) with a fresh file name models/<time>.pt under `folder`."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        taken = {e.id for e in self.entries}
+        model_id, n = stamp, 1
+        while model_id in taken or (folder / MODELS_DIR / f"{model_id}.pt").exists():
+            n += 1
+            model_id = f"{stamp}-{n}"
+        if loss is not None:
+            loss = float(loss)
+            loss = loss if math.isfinite(loss) else None  # JSON has no NaN
+        return ModelEntry(
+            id=model_id,
+            file=f"{MODELS_DIR}/{model_id}.pt",
+            time=now_text(),
+            steps=None if steps is None else int(steps),
+            loss=loss,
+            info=dict(info or {}),
+        )
+
+    def add(self, entry: ModelEntry) -> None:
+        """Append `entry` and make it the current model."""
+        self.entries.append(entry)
+        self.set_current(entry.id)
+
+
+def append_log(path: Path, record: dict) -> None:
+    """Append `record` as one JSON line (with "time" unless given), synced to disk.
+
+    Appending is not atomic, but a line cut short by a crash is only skipped by read_log."""
+    line = json.dumps({"time": now_text(), **record}, default=str)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_log(path: Path) -> list[dict]:
+    """The records of a JSON-lines log; unreadable lines are skipped."""
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+class ProjectModelsMixin:
+    """Models and training log for Project (uses its folder, models, _state_lock,
+    ensure_created, _saving and _save_structure)."""
+
+    def model_path(self, model: "ModelEntry | str") -> Path:
+        entry = model if isinstance(model, ModelEntry) else self.models.get(model)
+        return self.folder / entry.file
+
+    def current_model_path(self) -> Path | None:
+        current = self.models.current
+        return None if current is None else self.folder / current.file
+
+    def add_model(
+        self, save: Callable[[Path], None], *, steps=None, loss=None, info: dict | None = None
+    ) -> ModelEntry:
+        """Keep a trained model: `save(path)` writes it (atomically) to models/<time>.pt;
+        it becomes the current model. Older models are kept."""
+        with self._state_lock:
+            self.ensure_created()
+            entry = self.models.new_entry(self.folder, steps=steps, loss=loss, info=info)
+            with self._saving(self.folder, "the model"):
+                (self.folder / MODELS_DIR).mkdir(exist_ok=True)
+                save(self.folder / entry.file)
+            self.models.add(entry)
+            self._save_structure()
+            return entry
+
+    def import_model(self, path: str | Path, **kwargs) -> ModelEntry:
+        """Copy an existing model file into the project (see add_model)."""
+        source = Path(path)
+        if not source.is_file():
+            raise ProjectError(f"{source} does not exist")
+        return self.add_model(lambda target: copy_file(source, target), **kwargs)
+
+    def set_current_model(self, model_id: str) -> ModelEntry:
+        with self._state_lock:
+            entry = self.models.set_current(model_id)
+            self._save_structure()
+            return entry
+
+    def log_training(self, record: dict) -> None:
+        """Append one record (a JSON object; "time" added if absent) to the training log."""
+        with self._state_lock:
+            self.ensure_created()
+            with self._saving(self.folder, "the training log"):
+                append_log(self.folder / TRAINING_LOG, record)
+
+    def training_log(self) -> list[dict]:
+        """All records of the training log (a line cut short by a crash is skipped)."""
+        return read_log(self.folder / TRAINING_LOG)

@@ -1,0 +1,392 @@
+"""A project: a folder keeping images, their labels, trained models and settings together.
+
+    my-project/
+      project.json           images (relative paths), classes, settings, model history
+      labels/<image>.tif     one LabelVolume per image (see core/label_file.py)
+      models/<time>.pt       every trained model; one is marked current, none deleted
+      training-log.jsonl     one JSON record per line, append-only
+
+Every file is written atomically, so a crash leaves the old or the new version of each file.
+`project_for_image` gives the project used for an image opened on its own; that folder is
+created on the first save (the first stroke), so merely looking at an image leaves no trace.
+
+Threads: `save_labels` may run on an autosave thread while the GUI thread calls the other
+methods; project state is guarded by a lock and label writes are serialised.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from unet_studio.core.errors import LabelsError, ProjectError, UnetStudioError
+from unet_studio.core.label_classes import DEFAULT_CLASSES, LabelClass
+from unet_studio.core.label_file import peek_labels_shape, write_labels
+from unet_studio.core.labels import LabelVolume
+from unet_studio.core.model_history import ModelHistory, ProjectModelsMixin
+from unet_studio.core.project_classes import ProjectClassesMixin, align_classes
+from unet_studio.core.project_file import (
+    PROJECT_FILE,
+    ImageEntry,
+    ProjectData,
+    read_project_file,
+    write_project_file,
+)
+from unet_studio.core.project_paths import (
+    LABELS_DIR,
+    TRAINING_LOG,
+    beside_image,
+    copy_file,
+    fallback_for_image,
+    folder_is_writable,
+    image_stem,
+    remove_stale_temp_files,
+    unique_name,
+)
+
+
+class Project(ProjectClassesMixin, ProjectModelsMixin):
+    """A project folder (see module docstring). Use create / open / project_for_image.
+
+    Class edits (add_class, rename_class, set_class_color, remove_class) go through the
+    project so every image keeps the same classes (see core/project_classes.py); models and
+    the training log are in core/model_history.py."""
+
+    def __init__(self, folder: str | Path, data: ProjectData | None = None):
+        """An in-memory project for `folder`; nothing is written until the first save."""
+        self.folder = Path(os.path.abspath(folder))
+        self._data = data or ProjectData(classes=list(DEFAULT_CLASSES))
+        self.models = ModelHistory(self._data.models)
+        self.exists = (self.folder / PROJECT_FILE).is_file()
+        self.read_only = False
+        self.problems: list[str] = []  # one-line messages about what could not be loaded
+        self.note = ""  # e.g. why the project is not beside its image
+        self._labels: dict[str, LabelVolume] = {}
+        self._saved_version: dict[str, int] = {}
+        self._state_lock = threading.RLock()
+        self._write_lock = threading.RLock()
+
+    # ---- create / open / save ----------------------------------------------------------
+    @classmethod
+    def create(cls, folder: str | Path) -> "Project":
+        """A new empty project written to `folder` (created if needed)."""
+        project = cls(folder)
+        if project.exists:
+            raise ProjectError(f"{project.folder} already holds a project; open it instead")
+        project.save()
+        return project
+
+    @classmethod
+    def open(cls, folder: str | Path) -> "Project":
+        """Open an existing project. Missing images and read-only folders are reported in
+        `problems` (and `missing_images()`), not raised; a damaged project.json raises."""
+        folder = Path(os.path.abspath(folder))
+        if folder.is_file() and folder.name == PROJECT_FILE:
+            folder = folder.parent
+        project = cls(folder, read_project_file(folder))
+        for entry in project.missing_images():
+            project.problems.append(f"image {entry.name} is missing (expected at {entry.path})")
+        if not folder_is_writable(folder):
+            project.read_only = True
+            project.problems.append(f"the folder {folder} is read-only: use Save As to keep changes")
+        else:
+            remove_stale_temp_files(folder)
+        return project
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def ensure_created(self) -> None:
+        """Write the folder and project.json if this project is not on disk yet."""
+        with self._state_lock:
+            if not self.exists:
+                self._write_project_json()
+
+    def save(self) -> None:
+        """Write project.json and every loaded label volume that changed. ProjectError."""
+        with self._write_lock:
+            for image_id, labels in list(self._labels.items()):
+                try:
+                    self._write_labels(image_id, labels)
+                except LabelsError as e:
+                    raise ProjectError(f"{e}; use Save As to save the project elsewhere") from None
+            with self._state_lock:
+                self._write_project_json()
+
+    def save_as(self, folder: str | Path) -> None:
+        """Copy the whole project (labels, models, log) to a new empty folder and continue
+        there. The old folder is left as it was. ProjectError if that is impossible."""
+        new = Path(os.path.abspath(folder))
+        if (new / PROJECT_FILE).exists():
+            raise ProjectError(f"{new} already holds a project; choose an empty folder")
+        if new.exists() and (not new.is_dir() or any(new.iterdir())):
+            raise ProjectError(f"{new} is not an empty folder; choose an empty folder")
+        with self._write_lock, self._state_lock, self._saving(new, "the project"):
+            (new / LABELS_DIR).mkdir(parents=True, exist_ok=True)
+            for entry in self._data.images:
+                if entry.id in self._labels:
+                    data, axes, classes = self._labels[entry.id].snapshot()
+                    write_labels(new / entry.labels, data, axes, classes)
+                elif (self.folder / entry.labels).is_file():
+                    copy_file(self.folder / entry.labels, new / entry.labels)
+            for model in self.models:
+                if (self.folder / model.file).is_file():
+                    copy_file(self.folder / model.file, new / model.file)
+            if (self.folder / TRAINING_LOG).is_file():
+                copy_file(self.folder / TRAINING_LOG, new / TRAINING_LOG)
+            write_project_file(new, self._snapshot_data())
+            self.folder, self.exists, self.read_only = new, True, False
+            self._saved_version = {i: v.version for i, v in self._labels.items()}
+
+    # ---- images --------------------------------------------------------------------------
+    @property
+    def images(self) -> list[ImageEntry]:
+        return list(self._data.images)
+
+    def image(self, image: "ImageEntry | str") -> ImageEntry:
+        """The entry for an entry or an image id."""
+        image_id = image.id if isinstance(image, ImageEntry) else str(image)
+        for entry in self._data.images:
+            if entry.id == image_id:
+                return entry
+        raise ProjectError(f"there is no image {image_id!r} in this project")
+
+    def find_image(self, path: str | Path) -> ImageEntry | None:
+        """The entry of the image file at `path`, if it is in the project."""
+        target = Path(os.path.abspath(path))
+        return next((e for e in self._data.images if e.path == target), None)
+
+    def add_image(self, path: str | Path) -> ImageEntry:
+        """Add an image file (or return its entry if it is already in the project)."""
+        path = Path(os.path.abspath(path))
+        if not path.exists():
+            raise ProjectError(f"{path} does not exist")
+        with self._state_lock:
+            existing = self.find_image(path)
+            if existing is not None:
+                return existing
+            ids = [int(e.id) for e in self._data.images if e.id.isdigit()]
+            taken = {e.labels.split("/")[-1] for e in self._data.images}
+            labels_name = unique_name(self.folder / LABELS_DIR, image_stem(path), ".tif", taken)
+            entry = ImageEntry(str(max(ids, default=0) + 1), path, f"{LABELS_DIR}/{labels_name}")
+            self._data.images.append(entry)
+            self._save_structure()
+            return entry
+
+    def remove_image(self, image: "ImageEntry | str") -> None:
+        """Take an image out of the project; its labels file stays on disk."""
+        entry = self.image(image)
+        with self._state_lock:
+            self._data.images.remove(entry)
+            self._labels.pop(entry.id, None)
+            self._save_structure()
+
+    def missing_images(self) -> list[ImageEntry]:
+        """Images whose file is not where the project expects it."""
+        return [e for e in self._data.images if e.missing]
+
+    def relocate(self, image: "ImageEntry | str", new_path: str | Path) -> list[ImageEntry]:
+        """Point an image at its new location. Other missing images found under the same
+        file names in the new folder are relocated too; returns all relocated entries."""
+        entry = self.image(image)
+        new_path = Path(os.path.abspath(new_path))
+        if not new_path.exists():
+            raise ProjectError(f"{new_path} does not exist")
+        self._check_fits(entry, new_path)
+        with self._state_lock:
+            moved = [entry]
+            entry.path = new_path
+            for other in self.missing_images():
+                candidate = new_path.parent / other.name
+                if candidate.exists():
+                    try:
+                        self._check_fits(other, candidate)
+                    except ProjectError:
+                        continue
+                    other.path = candidate
+                    moved.append(other)
+            self.problems = [p for p in self.problems if not any(e.name in p for e in moved)]
+            self._save_structure()
+            return moved
+
+    # ---- labels --------------------------------------------------------------------------
+    @property
+    def classes(self) -> list[LabelClass]:
+        """The classes every image's labels carry (edit them with the class methods)."""
+        return list(self._data.classes)
+
+    @property
+    def settings(self) -> dict:
+        """Free-form settings (JSON-able), saved in project.json."""
+        return self._data.settings
+
+    def labels_path(self, image: "ImageEntry | str") -> Path:
+        return self.folder / self.image(image).labels
+
+    def loaded_labels(self) -> dict[str, LabelVolume]:
+        """image id -> LabelVolume for the images whose labels are in memory."""
+        return dict(self._labels)
+
+    def labels_for(self, image: "ImageEntry | str", stack=None, *, replace_damaged: bool = False) -> LabelVolume:
+        """The labels of an image: loaded from labels/ or new and empty.
+
+        stack: the image's open Stack (else it is opened to learn the shape).
+        A damaged labels file raises LabelsError (and is noted in `problems`); with
+        replace_damaged=True it is renamed to "<name>.damaged-<time>.tif" and new labels begin.
+        """
+        entry = self.image(image)
+        with self._state_lock:
+            if entry.id in self._labels:
+                return self._labels[entry.id]
+        shape, axes = _label_shape_of(entry, stack)
+        path = self.folder / entry.labels
+        labels = None
+        if path.is_file():
+            try:
+                labels = LabelVolume.load(path, expect_shape=shape)
+            except LabelsError as e:
+                if not replace_damaged:
+                    self.problems.append(str(e))
+                    raise
+                aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.tif")
+                with self._saving(self.folder, "the labels"):
+                    path.rename(aside)
+                self.problems.append(f"{path.name} was damaged; it is kept as {aside.name}")
+        with self._state_lock:
+            if labels is None:
+                labels = LabelVolume(shape, axes, classes=self.classes)
+            self._saved_version[entry.id] = labels.version
+            if entry.id in self._labels:  # loaded meanwhile by another thread
+                return self._labels[entry.id]
+            classes = align_classes(labels, self._data.classes)
+            if classes != self._data.classes:
+                # Labels with more classes than the project: every image gets them too.
+                for other in self._labels.values():
+                    align_classes(other, classes)
+                self._data.classes = classes
+                self._save_structure()
+            self._labels[entry.id] = labels
+            return labels
+
+    def save_labels(self, labels: LabelVolume) -> None:
+        """Write one volume if it changed since it was last written (any thread).
+
+        Creates the project folder on first use. Raises LabelsError / ProjectError."""
+        image_id = next((i for i, v in self._labels.items() if v is labels), None)
+        if image_id is None:
+            raise ProjectError("these labels do not belong to this project")
+        with self._write_lock:
+            self._write_labels(image_id, labels)
+
+    def export_bundle(self, zip_path: str | Path, *, include_images: bool = False) -> Path:
+        """One zip with project.json, labels, training log and the current model."""
+        from unet_studio.core.bundle import export_bundle
+
+        return export_bundle(self, zip_path, include_images=include_images)
+
+    # ---- internals -----------------------------------------------------------------------
+    def _snapshot_data(self) -> ProjectData:
+        self._data.models = self.models.entries
+        return self._data
+
+    def _check_fits(self, entry: ImageEntry, image_path: Path) -> None:
+        """ProjectError if the image at `image_path` cannot carry the entry's labels."""
+        from unet_studio.core.stack import open_stack
+
+        if entry.id in self._labels:
+            shape = self._labels[entry.id].shape
+        else:
+            shape = peek_labels_shape(self.folder / entry.labels)
+        if shape is None:
+            return
+        try:
+            with open_stack(image_path) as stack:
+                fits = tuple(stack.label_shape) == tuple(shape)
+        except UnetStudioError as e:
+            raise ProjectError(str(e)) from None
+        if not fits:
+            raise ProjectError(f"{image_path.name} has another size than the labels of {entry.name}")
+
+    def _write_project_json(self) -> None:
+        with self._saving(self.folder, "the project"):
+            (self.folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
+            write_project_file(self.folder, self._snapshot_data())
+        self.exists = True
+
+    def _save_structure(self) -> None:
+        # Structural changes (images, models) are saved at once if the project is on disk;
+        # a project not created yet is written in full on its first save.
+        if self.exists:
+            self._write_project_json()
+
+    def _write_labels(self, image_id: str, labels: LabelVolume) -> None:
+        version = labels.version
+        if self._saved_version.get(image_id) == version:
+            return  # unchanged since loaded, created empty, or last written
+        path = self.folder / self.image(image_id).labels
+        self.ensure_created()
+        data, axes, classes = labels.snapshot()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_labels(path, data, axes, classes)
+        self._saved_version[image_id] = version
+        with self._state_lock:
+            if len(classes) > len(self._data.classes):
+                # A class added to these labels directly: keep it in the project list.
+                self._data.classes = self._data.classes + classes[len(self._data.classes) :]
+                self._write_project_json()
+
+    @contextmanager
+    def _saving(self, folder: Path, what: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as e:
+            reason = e.strerror or str(e)
+            raise ProjectError(f"cannot save {what} in {folder}: {reason}; use Save As") from None
+        except LabelsError as e:
+            raise ProjectError(f"{e}; use Save As") from None
+
+
+def project_for_image(image_path: str | Path) -> Project:
+    """The project of an image opened on its own (not yet written if it is new).
+
+    It is "<stem>.unet_studio/" beside the image, or, if the image's folder is read-only, a
+    per-user folder (explained in `project.note`). Opening the same image again finds it."""
+    image = Path(os.path.abspath(image_path))
+    beside, fallback = beside_image(image), fallback_for_image(image)
+    for folder in (beside, fallback):
+        if (folder / PROJECT_FILE).is_file():
+            project = Project.open(folder)
+            if project.find_image(image) is None:
+                missing = [e for e in project.missing_images() if e.name == image.name]
+                if missing:
+                    project.relocate(missing[0], image)
+                else:
+                    project.add_image(image)
+            return project
+    if folder_is_writable(image.parent):
+        project = Project(beside)
+    else:
+        project = Project(fallback)
+        project.note = (
+            f"The folder of {image.name} is read-only, so its labels are kept in {fallback}"
+        )
+    project.add_image(image)
+    return project
+
+
+def _label_shape_of(entry: ImageEntry, stack) -> tuple[tuple[int, ...], str]:
+    if stack is not None:
+        return tuple(stack.label_shape), stack.label_axes
+    from unet_studio.core.stack import open_stack
+
+    if entry.missing:
+        raise ProjectError(f"image {entry.name} is missing (expected at {entry.path}); relocate it")
+    opened = open_stack(entry.path)
+    try:
+        return tuple(opened.label_shape), opened.label_axes
+    finally:
+        opened.close()
