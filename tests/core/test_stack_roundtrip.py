@@ -237,3 +237,12 @@ def test_plane_outside_the_stack_is_an_index_error():
         stack.plane(0, 3)
     with pytest.raises(IndexError):
         stack.plane(1, 0)
+
+
+def test_reading_a_closed_stack_is_a_stack_error(tmp_path):
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((2, 4, 4), np.uint8), imagej=True)
+    stack = open_stack(tmp_path / "a.tif")
+    stack.close()
+    stack.close()  # twice is harmless
+    with pytest.raises(StackError, match="a.tif.*closed"):
+        stack.plane(0, 1)

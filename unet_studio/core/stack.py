@@ -73,6 +73,7 @@ class Stack:
         t, z = int(t), int(z)
         if not (0 <= t < self.n_t and 0 <= z < self.n_z):
             raise IndexError(f"plane (t={t}, z={z}) is outside {self.n_t} x {self.n_z}")
+        self._check_open()
         try:
             return self._reader.read_plane(t, z)
         except StackError:
@@ -82,6 +83,7 @@ class Stack:
 
     def read(self) -> np.ndarray:
         """The whole array with `shape`, in `axes` order (may be large)."""
+        self._check_open()
         try:
             return self._reader.read_all()
         except StackError:
@@ -93,6 +95,11 @@ class Stack:
         """Release the open file (the stack cannot be read afterwards)."""
         if self._reader is not None:
             self._reader.close()
+            self._reader = None
+
+    def _check_open(self) -> None:
+        if self._reader is None:
+            raise StackError(f"{self.path or self.name}: the image was closed")
 
     def __enter__(self) -> "Stack":
         return self
