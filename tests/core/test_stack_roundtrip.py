@@ -240,7 +240,8 @@ def test_plane_outside_the_stack_is_an_index_error():
 
 
 def test_reading_a_closed_stack_is_a_stack_error(tmp_path):
-    tifffile.imwrite(tmp_path / "a.tif", np.zeros((2, 4, 4), np.uint8), imagej=True)
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((2, 4, 4), np.uint8), imagej=True,
+                     photometric="minisblack", metadata={"axes": "ZYX"})
     stack = open_stack(tmp_path / "a.tif")
     stack.close()
     stack.close()  # twice is harmless
