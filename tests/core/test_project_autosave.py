@@ -178,3 +178,43 @@ def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_file(tmp_path):
     # Each write takes most of the writer's time, so nearly every kill lands mid-write;
     # if none did, the test did not exercise what it claims to.
     assert killed_mid_write >= 1
+
+
+PAINTER = textwrap.dedent(
+    """
+    import sys, time
+    from unet_studio.core.autosave import Autosaver
+    from unet_studio.core.project import project_for_image
+
+    project = project_for_image(sys.argv[1])
+    labels = project.labels_for(project.images[0])
+    saver = Autosaver(project.save_labels, quiet=0.05, longest=0.2)
+    i = 0
+    while True:  # one pixel per stroke, in reading order
+        with labels.stroke():
+            labels.paint_disc(0, 0, i // 64, i % 64, 1, 1)
+        saver.changed(labels)
+        i += 1
+        time.sleep(0.005)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9 (POSIX)")
+def test_killed_while_painting_the_image_reopens_with_the_strokes_saved_so_far(tmp_path):
+    image = tmp_path / "cells.tif"
+    tifffile.imwrite(image, np.zeros((64, 64), np.uint8))
+    labels_file = tmp_path / "cells.unet_studio" / "labels" / "cells.tif"
+    proc = subprocess.Popen([sys.executable, "-c", PAINTER, str(image)])
+    try:
+        assert wait_until(labels_file.exists, timeout=60)
+        time.sleep(0.5)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    project = project_for_image(image)
+    data = project.labels_for(project.images[0]).data.ravel()
+    n = int(data.sum())
+    assert n >= 1, n
+    # Exactly the first n strokes: nothing garbled, nothing out of order.
+    assert (data[:n] == 1).all() and not data[n:].any()

@@ -276,7 +276,8 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         """Write one volume if it changed since it was last written (any thread).
 
         Creates the project folder on first use. Raises LabelsError / ProjectError."""
-        image_id = next((i for i, v in self._labels.items() if v is labels), None)
+        with self._state_lock:  # the GUI thread may be adding images meanwhile
+            image_id = next((i for i, v in self._labels.items() if v is labels), None)
         if image_id is None:
             raise ProjectError("these labels do not belong to this project")
         with self._write_lock:
