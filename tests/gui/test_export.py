@@ -1,0 +1,143 @@
+"""Predict all and File > Export: whole-stack results written as TIFFs Fiji reads right."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import tifffile
+
+from tests.gui.helpers import TINY_TRAINING, blobs_image, show_array
+from unet_studio.core.stack import open_stack
+
+
+VOLUME = np.stack([blobs_image(seed=s)[0] for s in range(3)])
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """A barely trained model for VOLUME (exports are checked for shape and values, not quality)."""
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth = blobs_image(seed=1)
+    strokes = np.zeros(image.shape, np.uint8)
+    strokes[2, 2:60] = 1
+    strokes[truth & (np.arange(64)[:, None] < 20)] = 2
+    config = TrainConfig(**dict(TINY_TRAINING, steps=3))
+    for progress in train([image], [strokes], ["background", "foreground"], config):
+        model = progress.model
+    return model.copy()
+
+
+@pytest.fixture
+def trained(window, tiny_model):
+    """The window showing a 3-slice stack with a few strokes and a model."""
+    document = show_array(window, VOLUME, "ZYX", name="cells.tif", pixel_size=(0.25, 0.25),
+                          z_spacing=1.5, unit="um")
+    with document.labels.stroke():
+        document.labels.paint_line(0, 1, 2, 2, 2, 60, 2, 1)
+        document.labels.paint_disc(0, 1, 16, 16, 4, 2)
+    document.set_model(tiny_model)
+    return document
+
+
+def export(window, qtbot, command, path, monkeypatch):
+    monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(path))
+    command()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+
+
+def expected_masks(document, **kwargs):
+    from unet_studio.ml.predict import predict_stack
+
+    for progress in predict_stack(document.model, document.stack, **kwargs):
+        result = progress.result
+    return result
+
+
+def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, trained, tmp_path,
+                                                           monkeypatch, dialogs):
+    path = tmp_path / "cells_masks.tif"
+    export(window, qtbot, window.exporter.masks, path, monkeypatch)
+    assert not dialogs.errors()
+    data = tifffile.imread(path)
+    assert data.shape == (3, 64, 64) and data.dtype == np.uint8
+    np.testing.assert_array_equal(data, expected_masks(trained).mask)
+    assert set(np.unique(data)) <= {1, 2}
+    reopened = open_stack(path)  # as Fiji would: Z slices and the scale come back
+    assert reopened.axes == "ZYX" and reopened.n_z == 3
+    assert reopened.pixel_size == pytest.approx((0.25, 0.25))
+    assert reopened.z_spacing == pytest.approx(1.5)
+    assert window.predict_panel.status.text().startswith("Saved")
+
+
+def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, monkeypatch):
+    path = tmp_path / "p.tif"
+    export(window, qtbot, window.exporter.probabilities, path, monkeypatch)
+    probabilities = tifffile.imread(path)
+    assert probabilities.shape == (3, 2, 64, 64) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+    path = tmp_path / "objects.tif"
+    export(window, qtbot, window.exporter.instances, path, monkeypatch)  # class 2 of 2: no question
+    objects = tifffile.imread(path)
+    np.testing.assert_array_equal(objects, expected_masks(trained, instances_class=2).instances)
+
+
+def test_export_labels_and_model(window, qtbot, trained, tmp_path, monkeypatch):
+    from unet_studio.core.labels import LabelVolume
+    from unet_studio.ml.model_file import load_model
+
+    path = tmp_path / "labels.tif"
+    export(window, qtbot, window.exporter.labels, path, monkeypatch)
+    saved = LabelVolume.load(path)
+    np.testing.assert_array_equal(saved.data, trained.labels.data)
+    assert [c.name for c in saved.classes] == ["background", "foreground"]
+    assert not window.unsaved_labels()
+
+    path = tmp_path / "model.pt"
+    export(window, qtbot, window.exporter.model, path, monkeypatch)
+    model = load_model(path)
+    assert model.n_classes == 2 and model.in_channels == 1
+
+
+def test_predict_all_fills_every_plane(window, qtbot, trained):
+    window.predict_panel.predict_button.click()
+    assert window.predict_panel.progress.isVisibleTo(window)
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    assert not window.predict_panel.progress.isVisibleTo(window)
+    expected = expected_masks(trained).mask
+    for z in range(3):
+        np.testing.assert_array_equal(trained.predictions.mask(0, z), expected[z])
+    trained.set_plane(0, 2)
+    np.testing.assert_array_equal(window.canvas.mask_layer.image, expected[2])
+
+
+def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monkeypatch):
+    import unet_studio.ml.predict as predict
+
+    real_predict_stack = predict.predict_stack
+
+    def slow_predict_stack(*args, **kwargs):  # time to press Cancel half way
+        for progress in real_predict_stack(*args, **kwargs):
+            time.sleep(0.05)
+            yield progress
+
+    monkeypatch.setattr(predict, "predict_stack", slow_predict_stack)
+    path = tmp_path / "never.tif"
+    monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(path))
+    window.exporter.masks()
+    qtbot.waitUntil(lambda: window.predict_panel.progress.value() > 0, timeout=120_000)
+    window.predict_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    assert window.predict_panel.status.text().startswith("Cancelled")
+    assert not path.exists()
+    assert not list(tmp_path.glob(".never.tif*"))  # no temporary file left behind either
+
+
+def test_export_without_a_model_explains(window, dialogs, tmp_path, monkeypatch):
+    show_array(window, blobs_image()[0], "YX")
+    monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(tmp_path / "m.tif"))
+    window.exporter.masks()
+    assert dialogs.errors() and dialogs.errors()[0][1] == "No model yet"
+    assert not (tmp_path / "m.tif").exists()

@@ -1,0 +1,103 @@
+"""Train from the window: the worker runs, the overlay appears, Stop keeps the model,
+failures become dialogs, and closing during training does not hang."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from tests.gui.helpers import TINY_TRAINING, blobs_image, drag, show_array
+
+
+def paint_both_classes(window, qtbot):
+    """Strokes on the background (class 1) and inside two discs (class 2)."""
+    window.tools.set_brush_size(3)
+    window.classes_panel.select(1)
+    drag(qtbot, window.canvas, [(2, 2), (2, 60), (32, 60)])
+    window.classes_panel.select(2)
+    drag(qtbot, window.canvas, [(16, 12), (16, 20)])
+    drag(qtbot, window.canvas, [(46, 26), (46, 34)])
+
+
+def wait_until_stopped(qtbot, window, timeout=120_000):
+    qtbot.waitUntil(lambda: not window.training.running and not window.pool.running, timeout=timeout)
+
+
+def test_train_shows_progress_and_the_overlay(window, qtbot):
+    document = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING, steps=8)
+    qtbot.mouseClick(window.training_panel.button, Qt.MouseButton.LeftButton)
+    assert window.training.running
+    assert window.training_panel.button.text().startswith("Stop")
+    wait_until_stopped(qtbot, window)
+    assert window.training_panel.button.text().startswith("Train")
+    assert window.training_panel.step.text() == "8"
+    assert len(window.training_panel._losses) >= 1
+    assert document.model is not None
+    # The visible plane is predicted and shown as the mask layer, in class numbers 1..2.
+    qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=60_000)
+    shown = window.canvas.mask_layer.image
+    assert shown.shape == (64, 64)
+    assert set(np.unique(shown)) <= {1, 2}
+    # The heat map of the chosen class is a probability in [0, 1].
+    window.overlay_panel.show_probability.setChecked(True)
+    heat = window.canvas.heat_layer.image
+    assert heat is not None and heat.shape == (64, 64)
+    assert 0.0 <= heat.min() and heat.max() <= 1.0
+    assert window.canvas.mask_layer.image is None  # one overlay at a time
+
+
+def test_ctrl_t_starts_and_stop_keeps_the_model(window, qtbot):
+    document = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)  # no budget: until stopped
+    window.activateWindow()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert window.training.running
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    window.training_panel.button.click()  # Stop
+    wait_until_stopped(qtbot, window, timeout=60_000)
+    assert document.model is not None
+    assert document.model.summary.get("steps", 1) >= 1
+
+
+def test_strokes_painted_during_training_reach_the_labels(window, qtbot):
+    document = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    version = document.labels.version
+    drag(qtbot, window.canvas, [(50, 45), (50, 58)])  # painting is not blocked by training
+    assert document.labels.version > version and document.labels.data[50, 50] == 2
+    window.training.stop()
+    wait_until_stopped(qtbot, window, timeout=60_000)
+
+
+def test_training_without_labels_says_why(window, qtbot, dialogs):
+    show_array(window, blobs_image()[0], "YX")
+    window.training.config_options = dict(TINY_TRAINING, steps=5)
+    window.training.start()
+    wait_until_stopped(qtbot, window)
+    assert len(dialogs.errors()) == 1
+    _, title, reason = dialogs.errors()[0]
+    assert title == "Training failed"
+    assert "\n" not in reason and "Traceback" not in reason and len(reason) > 10
+    assert window.isVisible() and not window.training.running
+    assert window.training_panel.button.text().startswith("Train")
+
+
+def test_closing_during_training_asks_and_stops_cleanly(window, qtbot, dialogs):
+    show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    dialogs.answer_yes = False
+    window.close()                       # "Stop training and quit?" -> No: keeps running
+    assert window.isVisible() and window.training.running
+    dialogs.answer_yes = True
+    window.close()                       # returns once the worker has stopped
+    assert not window.isVisible()
+    assert not window.pool.running       # the worker thread has ended
+    assert any("Training is running" in title for _, title, _ in dialogs.questions())
