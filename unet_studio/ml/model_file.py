@@ -95,8 +95,11 @@ def save_model(path: str | Path, model: Model) -> None:
         "version": str(model.version),
         "state_dict": state,
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+    except OSError as e:
+        raise ModelError(f"cannot write model file {path}: {e.strerror or e}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,55 @@
+"""The shipped starting model: it loads safely, adapts to the user's classes and channels,
+and already sees objects before any fine-tuning."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from unet_studio.ml import starting_model as sm
+from unet_studio.ml.predict import predict_plane
+
+from .synthetic import blobs, iou
+
+
+def test_the_installation_ships_a_starting_model_that_loads_without_pickles():
+    assert sm.has_starting_model()
+    payload = torch.load(sm.starting_model_path(), weights_only=True)  # refuses pickled objects
+    assert payload["arch"]["in_channels"] == 1 and payload["arch"]["n_classes"] == 3
+    # A few MB: it ships inside the wheel.
+    assert sm.starting_model_path().stat().st_size < 6_000_000
+
+
+def test_a_new_output_layer_for_the_users_classes_starts_undecided():
+    model = sm.load_starting_model(2, 1, classes=["background", "nucleus"])
+    assert model.n_classes == 2 and model.class_names == ["background", "nucleus"]
+    image, _ = blobs(64, seed=3)
+    probs = predict_plane(model, image).probabilities
+    assert probs.shape == (2, 64, 64)
+    np.testing.assert_allclose(probs, 0.5, atol=1e-3)
+
+
+def test_a_colour_image_of_grey_channels_starts_like_the_grey_image():
+    grey_model = sm.load_starting_model(3, 1)
+    colour_model = sm.load_starting_model(3, 3)
+    assert colour_model.in_channels == 3
+    image, _ = blobs(64, seed=4)
+    grey = predict_plane(grey_model, image).probabilities
+    colour = predict_plane(colour_model, np.stack([image] * 3)).probabilities
+    np.testing.assert_allclose(colour, grey, atol=2e-3)
+
+
+def test_it_finds_bright_blobs_before_any_fine_tuning():
+    model = sm.load_starting_model(3, 1)
+    image, truth = blobs(128, n=10, seed=5)
+    mask = predict_plane(model, image).mask
+    assert iou(mask >= 2, truth) > 0.7   # classes: 1 background, 2 object, 3 object boundary
+
+
+def test_a_missing_starting_model_is_reported_not_crashed(monkeypatch):
+    def missing():
+        raise FileNotFoundError("unet_studio is missing its resource file 'starting_model.pt'")
+    monkeypatch.setattr(sm, "starting_model_path", missing)
+    assert not sm.has_starting_model()
+    with pytest.raises(FileNotFoundError):
+        sm.load_starting_model(2)
