@@ -1,0 +1,96 @@
+"""`unet-studio train` and `predict` as a user runs them: fresh processes, files on disk."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from ml.synthetic import blobs, scribbles  # tests/ is on sys.path (pytest rootdir-less layout)
+
+
+def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unet_studio", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    image, truth = blobs(64, 4, seed=1)
+    labels = scribbles(truth, seed=1)
+    tifffile.imwrite(folder / "cells.tif", image)
+    tifffile.imwrite(folder / "cells_labels.tif", labels)
+    zstack = np.stack([blobs(64, 4, seed=s)[0] for s in (2, 3, 4)])
+    tifffile.imwrite(folder / "stack.tif", zstack, imagej=True, resolution=(1 / 0.25, 1 / 0.25),
+                     metadata={"axes": "ZYX", "unit": "um", "spacing": 2.0})
+    tifffile.imwrite(folder / "rgb.tif", np.stack([image] * 3, axis=-1).astype(np.uint8), photometric="rgb")
+    tifffile.imwrite(folder / "nothing.tif", np.zeros_like(labels))
+    tifffile.imwrite(folder / "one_class.tif", np.where(labels == 2, 2, 0).astype(np.uint8))
+    tifffile.imwrite(folder / "small_labels.tif", labels[:32])
+    (folder / "broken.tif").write_bytes(b"II*\x00" + b"\xff" * 40)
+    (folder / "broken.pt").write_bytes(b"this is not a model")
+    return folder
+
+
+def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
+    model = tmp_path / "model.pt"
+    done = run_cli("train", files / "cells.tif", "--labels", files / "cells_labels.tif", "--out", model,
+                   "--steps", "3", "--seed", "0")
+    assert done.returncode == 0, done.stderr
+    assert model.is_file() and "model written" in done.stderr
+    out = tmp_path / "masks"
+    done = run_cli("predict", model, files / "stack.tif", files / "cells.tif", "--out", out,
+                   "--probabilities", "--instances")
+    assert done.returncode == 0, done.stderr
+    with tifffile.TiffFile(out / "stack_mask.tif") as tif:
+        mask = tif.asarray()
+        assert tif.imagej_metadata["unit"] in ("um", "micron", "\\u00B5m", "µm")
+        assert tif.imagej_metadata.get("spacing") == pytest.approx(2.0)
+        assert tif.pages.first.tags["XResolution"].value[0] / tif.pages.first.tags["XResolution"].value[1] \
+            == pytest.approx(4.0)
+    assert mask.shape == (3, 64, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {1, 2}
+    probs = tifffile.imread(out / "stack_probabilities.tif")
+    assert probs.shape == (3, 2, 64, 64) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    assert tifffile.imread(out / "stack_instances.tif").shape == (3, 64, 64)
+    assert tifffile.imread(out / "cells_mask.tif").shape == (64, 64)
+    info = run_cli("info", model)
+    assert info.returncode == 0 and "background" in info.stdout and "width 16" in info.stdout
+
+
+@pytest.mark.parametrize("case", ["missing labels", "wrong shape", "nothing labeled", "one class",
+                                  "channels differ", "unreadable image", "labels count", "out is folder"])
+def test_bad_training_input_is_one_line_and_exit_2(files, tmp_path, case):
+    f = files
+    image, labels = f / "cells.tif", f / "cells_labels.tif"
+    args = {
+        "missing labels": [image, "--labels", f / "no_such_labels.tif"],
+        "wrong shape": [image, "--labels", f / "small_labels.tif"],
+        "nothing labeled": [image, "--labels", f / "nothing.tif"],
+        "one class": [image, "--labels", f / "one_class.tif"],
+        "channels differ": [image, f / "rgb.tif", "--labels", labels, labels],
+        "unreadable image": [f / "broken.tif", "--labels", labels],
+        "labels count": [image, image, "--labels", labels],
+        "out is folder": [image, "--labels", labels],
+    }[case]
+    out = tmp_path if case == "out is folder" else tmp_path / "m.pt"
+    done = run_cli("train", *args, "--out", out, "--steps", "1")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("case", ["broken model", "missing model", "unreadable image"])
+def test_bad_prediction_input_is_one_line_and_exit_2(files, tmp_path, case):
+    model = {"broken model": files / "broken.pt", "missing model": files / "none.pt",
+             "unreadable image": files / "broken.pt"}[case]
+    image = files / ("broken.tif" if case == "unreadable image" else "cells.tif")
+    done = run_cli("predict", model, image, "--out", tmp_path / "out")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ")
