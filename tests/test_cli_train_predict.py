@@ -8,7 +8,27 @@ import numpy as np
 import pytest
 import tifffile
 
-from ml.synthetic import blobs, scribbles  # tests/ is on sys.path (pytest rootdir-less layout)
+
+
+def blobs(size: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A uint16 image of bright discs on noise, and the discs (bool)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    truth = np.zeros((size, size), bool)
+    for _ in range(n):
+        cy, cx = rng.integers(10, size - 10, 2)
+        truth |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 64
+    return (200 + 600 * truth + rng.normal(0, 60, truth.shape)).astype(np.uint16), truth
+
+
+def scribbles(truth: np.ndarray, seed: int) -> np.ndarray:
+    """Sparse labels: 1 = background, 2 = disc, 0 = unlabeled (every 5th pixel of each)."""
+    labels = np.zeros(truth.shape, np.uint8)
+    every = np.zeros(truth.shape, bool)
+    every[::5, ::5] = True
+    labels[every & ~truth] = 1
+    labels[every & truth] = 2
+    return labels
 
 
 def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
