@@ -174,3 +174,19 @@ def test_bad_training_input_is_refused_before_training(case, match):
         label_list = [labels, labels]
     with pytest.raises(TrainingInputError, match=match):
         train(images, label_list, ["bg", "fg"], TrainConfig(steps=1, **TINY))
+
+
+def test_a_class_added_while_training_does_not_stop_it(blob_training):
+    image, _, labels = blob_training
+    stack = Stack.from_array(image, "YX")
+    volume = LabelVolume.for_stack(stack)
+    volume.data[...] = labels
+    messages = []
+    gen = train([stack], [volume], volume.classes, TrainConfig(steps=8, seed=0, report_every=0, **TINY))
+    for p in gen:
+        messages.append(p.message)
+        if p.step == 2 and volume.n_classes == 2:
+            k = volume.add_class("new")
+            volume.paint_disc(0, 0, 40, 40, 6, k)
+    assert p.done and p.step == 8 and p.model.n_classes == 2
+    assert any("new class" in m for m in messages)

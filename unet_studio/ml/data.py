@@ -94,6 +94,7 @@ class TrainingSet:
         self._plane_bytes = 0
         self._borders: dict[tuple, np.ndarray] = {}
         self.classes: list[_ClassIndex] = []
+        self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
         self.refresh(force=True)
         counts = self.labeled_counts()
         if counts.sum() == 0:
@@ -115,9 +116,14 @@ class TrainingSet:
             flat = lab.data.reshape(-1)
             labeled = np.flatnonzero(flat)
             values = flat[labeled]
-            if values.size and int(values.max()) > self.n_classes:
-                raise TrainingInputError(f"labels of image {img_i + 1} use class {int(values.max())} "
-                                         f"but only {self.n_classes} classes are defined")
+            top = int(values.max()) if values.size else 0
+            if top > self.n_classes:
+                if self._versions[img_i] is None:
+                    raise TrainingInputError(f"labels of image {img_i + 1} use class {top} "
+                                             f"but only {self.n_classes} classes are defined")
+                # A class added while training: this run's network has no output for it, so its
+                # strokes wait for the next run (the trainer says so) instead of stopping this one.
+                self.new_classes_seen = True
             order = np.argsort(values, kind="stable")
             bounds = np.searchsorted(values[order], np.arange(1, self.n_classes + 2))
             for k in range(self.n_classes):
@@ -162,6 +168,8 @@ class TrainingSet:
             cx += int(rng.integers(-jitter, jitter + 1))
             y0, x0 = cy - size // 2, cx - size // 2
             img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, border_weights)
+            if self.new_classes_seen:
+                lab_patch[lab_patch > self.n_classes] = 0
             k = int(rng.integers(4))
             flip = bool(rng.integers(2))
             images[b] = _orient(img_patch, k, flip)

@@ -153,6 +153,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     window_start, window_patches = start, 0
     pending_message = message
     last_loss = float("nan")
+    told_new_class = False
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
@@ -176,6 +177,9 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         while not finished():
             if data.refresh():
                 pending_message = pending_message or "labels changed: using the new strokes"
+                if data.new_classes_seen and not told_new_class:
+                    told_new_class = True
+                    pending_message = "a new class was painted: stop and train again to learn it"
             images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
             for g in opt.param_groups:
                 g["lr"] = config.lr * _lr_factor(config, step, time.perf_counter() - start)
