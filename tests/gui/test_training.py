@@ -40,11 +40,17 @@ def test_train_shows_progress_and_the_overlay(window, qtbot):
     assert shown.shape == (64, 64)
     assert set(np.unique(shown)) <= {1, 2}
     # The heat map of the chosen class is a probability in [0, 1].
-    window.overlay_panel.show_probability.setChecked(True)
+    window.overlay_panel.set_mode("probability", 2)
     heat = window.canvas.heat_layer.image
     assert heat is not None and heat.shape == (64, 64)
     assert 0.0 <= heat.min() and heat.max() <= 1.0
     assert window.canvas.mask_layer.image is None  # one overlay at a time
+    window.overlay_panel.set_mode("uncertainty")
+    uncertainty = window.canvas.heat_layer.image
+    assert uncertainty is not heat and 0.0 <= uncertainty.min() and uncertainty.max() <= 1.0
+    window.activateWindow()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_V)  # hide the prediction
+    assert window.canvas.heat_layer.image is None and window.canvas.mask_layer.image is None
 
 
 def test_ctrl_t_starts_and_stop_keeps_the_model(window, qtbot):
@@ -101,3 +107,22 @@ def test_closing_during_training_asks_and_stops_cleanly(window, qtbot, dialogs):
     assert not window.isVisible()
     assert not window.pool.running       # the worker thread has ended
     assert any("Training is running" in title for _, title, _ in dialogs.questions())
+
+
+def test_opening_another_image_during_training_stops_it_quietly(window, qtbot, dialogs, tmp_path):
+    import tifffile
+
+    first = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    path = tmp_path / "next.tif"
+    tifffile.imwrite(path, blobs_image(seed=3)[0])
+    window.open_files([str(path)])
+    qtbot.waitUntil(lambda: window.document is not first and window.document is not None, timeout=60_000)
+    wait_until_stopped(qtbot, window)
+    titles = [title for _, title, _ in dialogs.questions()]
+    assert "Training is running" in titles and "Unsaved labels" in titles
+    assert not dialogs.errors()          # the stopped run did not trip over the closed file
+    assert window.document.model is None  # the old image's model does not leak into the new one

@@ -23,11 +23,28 @@ def configure_pyqtgraph() -> None:
 
 
 def _warm_up_torch() -> None:
-    # Runs in a daemon thread: the import takes seconds and must not hold up the window.
+    """Import torch and run two steps of a tiny training with a preview, in a daemon thread.
+
+    Besides `import torch` (seconds), torch imports some 800 more modules lazily on the first
+    optimiser step (torch._dynamo, sympy, ...). Imports hold the GIL, so done during the first
+    real training they would make painting stutter; done here, right after the window shows,
+    the first Train starts at once and stays smooth.
+    """
     try:
-        import torch  # noqa: F401
-        import unet_studio.ml.train  # noqa: F401
-    except Exception:  # the first Train will report the problem in a dialog
+        import numpy as np
+
+        from unet_studio.gui.training import leave_a_core_for_the_window
+        from unet_studio.ml.train import TrainConfig, train
+
+        leave_a_core_for_the_window()
+        image = np.random.default_rng(0).integers(0, 255, (32, 32), dtype=np.uint8)
+        labels = np.zeros((32, 32), np.uint8)
+        labels[:4], labels[-4:] = 1, 2
+        config = TrainConfig(steps=2, width=4, depth=2, patch=16, batch=1, device="cpu",
+                             preview_every=0.0, seed=0)
+        for _ in train([image], [labels], ["a", "b"], config, preview_request=lambda: (0, 0, 0)):
+            pass
+    except Exception:  # the first Train will report any real problem in a dialog
         pass
 
 

@@ -45,7 +45,7 @@ class LabelsLayer(pg.ImageItem):
     def __init__(self):
         super().__init__()
         self.setZValue(Z_LABELS)
-        self.setOpacity(0.6)
+        self.setOpacity(0.85)  # the user's strokes stand out from the paler prediction
         self._plane: np.ndarray | None = None
         self._lut = np.zeros((256, 4), np.uint8)
         self._rgba: np.ndarray | None = None
@@ -108,14 +108,23 @@ class MaskLayer(pg.ImageItem):
                       levels=(0, 255), autoLevels=False)
 
 
+def heat_colors(colormap: str = "inferno") -> np.ndarray:
+    """RGBA lookup table (256, 4) uint8 whose alpha rises with the value: low values stay
+    see-through, so only the probable (or uncertain) places glow over the image."""
+    lut = pg.colormap.get(colormap).getLookupTable(0.25, 1.0, nPts=256, alpha=True)
+    lut = np.asarray(lut, np.uint8).copy()
+    lut[:, 3] = np.clip(np.linspace(0, 1, 256) * 1.6, 0, 1) * 255
+    return lut
+
+
 class HeatLayer(pg.ImageItem):
     """A map in [0, 1] (probability of one class, or uncertainty) as a heat map."""
 
     def __init__(self, colormap: str = "inferno"):
         super().__init__()
         self.setZValue(Z_HEAT)
-        self.setOpacity(0.7)
-        self.setLookupTable(pg.colormap.get(colormap).getLookupTable(nPts=256))
+        self.setOpacity(0.8)
+        self.setLookupTable(heat_colors(colormap))
 
     def set_map(self, values: np.ndarray | None) -> None:
         """`values` (Y, X) float in [0, 1], or None to show nothing."""

@@ -56,7 +56,7 @@ def _section(title: str, *widgets: QWidget, hint: str = "") -> QGroupBox:
     if hint:
         label = QLabel(hint)
         label.setWordWrap(True)
-        label.setStyleSheet("color: palette(mid)")
+        label.setStyleSheet("color: #555")
         layout.addWidget(label)
     for widget in widgets:
         layout.addWidget(widget)
@@ -220,6 +220,9 @@ class MainWindow(QMainWindow):
             part.set_document(document)
         self.classes_panel.set_labels(document.labels if document is not None else None)
         if old is not None:
+            # Workers of the old image (asked to stop above) may still read its file: let them
+            # end before the file is closed (a training step or a tile, well under a second).
+            self.pool.stop_all()
             old.close()
             old.deleteLater()
         self.saved_labels_version = 0

@@ -21,12 +21,16 @@ def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[t
     alike (and measuring it, which reads a few planes, happens once)."""
     from unet_studio.ml.normalise import measure_normalisation  # worker thread: may load torch
     from unet_studio.ml.predict import predict_plane
+    from unet_studio.ml.tiling import prepare_inference
 
     if "normalisation" not in cache:
         settings = model.normalisation or {}
         cache["normalisation"] = measure_normalisation(
             stack, float(settings.get("low_pct", 1.0)), float(settings.get("high_pct", 99.8)))
-    prediction = predict_plane(model, stack.plane(t, z), normalisation=cache["normalisation"])
+    if cache.get("inference_for") is not model:  # reused while the model stays the same
+        cache["inference"], cache["inference_for"] = prepare_inference(model.net, None), model
+    prediction = predict_plane(model, stack.plane(t, z), normalisation=cache["normalisation"],
+                               inference=cache["inference"])
     yield (t, z, prediction.probabilities, prediction.mask,
            np.asarray(prediction.uncertainty()))
 

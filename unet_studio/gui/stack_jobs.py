@@ -102,6 +102,9 @@ class StackJobs(QObject):
         self.document = document
         self._result_model = None
         self.panel.show_status("")
+        # With a single plane the overlay already is the whole prediction.
+        self.panel.predict_button.setVisible(
+            document is not None and document.stack.n_t * document.stack.n_z > 1)
 
     def _needs_model(self) -> bool:
         if self.document is None:

@@ -40,7 +40,7 @@ class ClassesPanel(QWidget):
         self.list.setToolTip("Click a class to paint it (keys 1-9). Double-click to rename.")
         self.list.currentRowChanged.connect(self._row_selected)
         self.list.itemDoubleClicked.connect(lambda _item: self.rename_current())
-        self.list.setMaximumHeight(130)
+        self.list.setMaximumHeight(88)
 
         self.add_button = QPushButton("Add")
         self.add_button.setToolTip("Add a class (e.g. a second cell type, or cell borders)")

@@ -3,16 +3,7 @@ probability of one class as a heat map, or the uncertainty map (where to paint n
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QGridLayout,
-    QLabel,
-    QRadioButton,
-    QSlider,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QSlider, QWidget
 
 CLASSES = "classes"
 PROBABILITY = "probability"
@@ -26,7 +17,8 @@ class OverlayPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.visible = QCheckBox("Show prediction (V)")
+        self.visible = QCheckBox("Show (V)")
+        self.visible.setToolTip("Show or hide the prediction over the image (V)")
         self.visible.setChecked(True)
         self.visible.toggled.connect(self.changed)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -34,56 +26,54 @@ class OverlayPanel(QWidget):
         self.opacity.setValue(45)
         self.opacity.setToolTip("Opacity of the prediction over the image")
         self.opacity.valueChanged.connect(self.changed)
-
-        self.show_classes = QRadioButton("Predicted classes")
-        self.show_probability = QRadioButton("Probability of")
-        self.show_uncertainty = QRadioButton("Uncertainty (paint where it is bright)")
-        self.show_classes.setChecked(True)
-        self.modes = QButtonGroup(self)
-        for button in (self.show_classes, self.show_probability, self.show_uncertainty):
-            self.modes.addButton(button)
-            button.toggled.connect(self.changed)
-        self.probability_class = QComboBox()
-        self.probability_class.currentIndexChanged.connect(self._class_chosen)
+        self.what = QComboBox()
+        self.what.setToolTip("Uncertainty is bright where the network hesitates: paint there next")
+        self.what.currentIndexChanged.connect(self.changed)
+        self.set_classes([])
 
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.visible, 0, 0, 1, 2)
-        layout.addWidget(QLabel("Opacity"), 1, 0)
-        layout.addWidget(self.opacity, 1, 1)
-        layout.addWidget(self.show_classes, 2, 0, 1, 2)
-        layout.addWidget(self.show_probability, 3, 0)
-        layout.addWidget(self.probability_class, 3, 1)
-        layout.addWidget(self.show_uncertainty, 4, 0, 1, 2)
+        layout.addWidget(self.visible, 0, 0)
+        layout.addWidget(self.opacity, 0, 1)
+        layout.addWidget(QLabel("What"), 1, 0)
+        layout.addWidget(self.what, 1, 1)
+        layout.setColumnStretch(1, 1)
 
     @property
     def mode(self) -> str:
-        if self.show_probability.isChecked():
-            return PROBABILITY
-        if self.show_uncertainty.isChecked():
-            return UNCERTAINTY
-        return CLASSES
+        data = self.what.currentData()
+        return data[0] if data else CLASSES
 
     @property
     def chosen_class(self) -> int:
-        """1-based class whose probability is shown."""
-        return max(1, self.probability_class.currentIndex() + 1)
+        """1-based class whose probability is shown (when mode is PROBABILITY)."""
+        data = self.what.currentData()
+        return data[1] if data and data[0] == PROBABILITY else 0
+
+    def _find(self, data) -> int:
+        # Not QComboBox.findData: Python tuples do not compare as QVariants.
+        for index in range(self.what.count()):
+            if tuple(self.what.itemData(index)) == tuple(data):
+                return index
+        return -1
+
+    def set_mode(self, mode: str, k: int = 0) -> None:
+        index = self._find((mode, k))
+        if index >= 0:
+            self.what.setCurrentIndex(index)
 
     def set_classes(self, names: list[str]) -> None:
-        current = self.probability_class.currentIndex()
-        self.probability_class.blockSignals(True)
-        self.probability_class.clear()
-        self.probability_class.addItems(names)
-        # Default to the first non-background class: that is what people want to see.
-        default = 1 if len(names) > 1 else 0
-        self.probability_class.setCurrentIndex(current if 0 <= current < len(names) else default)
-        self.probability_class.blockSignals(False)
+        """Offer the probability of each class; keeps the current choice when it still exists."""
+        current = self.what.currentData()
+        self.what.blockSignals(True)
+        self.what.clear()
+        self.what.addItem("Predicted classes", (CLASSES, 0))
+        for k, name in enumerate(names, start=1):
+            self.what.addItem(f"Probability of {name}", (PROBABILITY, k))
+        self.what.addItem("Uncertainty: where to paint next", (UNCERTAINTY, 0))
+        index = self._find(current) if current else 0
+        self.what.setCurrentIndex(max(index, 0))
+        self.what.blockSignals(False)
 
     def toggle(self) -> None:
         self.visible.setChecked(not self.visible.isChecked())
-
-    def _class_chosen(self, _index: int) -> None:
-        if not self.show_probability.isChecked():
-            self.show_probability.setChecked(True)  # choosing a class means "show it"
-        else:
-            self.changed.emit()

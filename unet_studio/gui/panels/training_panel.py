@@ -41,15 +41,21 @@ class TrainingPanel(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
 
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(110)
-        self.plot.setMaximumHeight(160)
+        self.plot = pg.PlotWidget(background=self.palette().base().color())
+        self.plot.setMinimumHeight(100)
+        self.plot.setMaximumHeight(130)
+        text_pen = pg.mkPen(self.palette().text().color())
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(text_pen)
+            axis.setTextPen(text_pen)
+            axis.enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        self.curve = self.plot.plot(pen=pg.mkPen((255, 184, 0), width=2))
+        self.curve = self.plot.plot(pen=pg.mkPen((200, 110, 0), width=2))
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -86,7 +92,8 @@ class TrainingPanel(QWidget):
         """One training report: the numbers at once, the curve within 250 ms."""
         self.step.setText(str(step))
         self.loss.setText(f"{loss:.4f}" if np.isfinite(loss) else "–")
-        self.speed.setText(f"{patches_per_s:.1f} patches/s")
+        if patches_per_s > 0:  # a last report after Stop may carry no speed: keep the last one
+            self.speed.setText(f"{patches_per_s:.1f} patches/s")
         self.device.setText(device)
         self.device.setToolTip(device)
         if np.isfinite(loss):

@@ -1,0 +1,198 @@
+"""Event-loop stalls of the real window while training runs and the user paints.
+
+A 10 ms QTimer records the gap between its ticks on the GUI thread; a gap much longer than
+10 ms is a moment when painting, zooming or moving through slices would feel stuck. The goal
+(issue 4) is every gap under 50 ms while training.
+
+    python benchmarks/gui_stall.py                       # the sample image, 30 s of training
+    python benchmarks/gui_stall.py --size 2048 --seconds 60
+    QT_QPA_PLATFORM=xcb xvfb-run -a python benchmarks/gui_stall.py   # with a real X server
+
+What runs: the window opens the image, a few strokes of both classes are painted with mouse
+events, the background PyTorch import is awaited (it is a one-off start-up cost, reported
+separately), then training starts with the app's default settings while a timer keeps
+painting a stroke (a mouse move every 30 ms), as a user correcting labels would. A watchdog
+thread names what the GUI thread was doing during each long gap.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="training time to probe")
+    parser.add_argument("--size", type=int, default=0, help="synthetic square image of this size "
+                                                             "instead of the sample")
+    parser.add_argument("--threshold-ms", type=float, default=50.0)
+    parser.add_argument("--all-cores", action="store_true",
+                        help="let training use every core (the app leaves one for the window)")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv[:1])
+    from unet_studio.core.stack import Stack
+    from unet_studio.gui.app import configure_pyqtgraph, start_torch_warm_up
+    from unet_studio.gui.loading import prepare
+    from unet_studio.gui.main_window import MainWindow
+
+    configure_pyqtgraph()
+    settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "gui_stall.ini"),
+                         QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.resize(1440, 900)
+    window.show()
+
+    def wait(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.002)
+
+    # ---- the probe -------------------------------------------------------------------------
+    gaps: list[tuple[float, float]] = []   # (time since start, gap in s)
+    last = [time.perf_counter()]
+    main_thread = threading.main_thread().ident
+    culprits: list[str] = []
+    start = time.perf_counter()
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append((now - start, now - last[0]))
+        last[0] = now
+
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(10)
+    probe.timeout.connect(tick)
+    probe.start()
+    warm_up = start_torch_warm_up()
+    warm_up_started = time.perf_counter()
+
+    stop_watchdog = threading.Event()
+
+    def watchdog() -> None:
+        # Runs whenever it gets the GIL: if the GUI thread has not ticked for a while, note
+        # where it is (the innermost project or library frame).
+        while not stop_watchdog.wait(0.005):
+            if time.perf_counter() - last[0] > args.threshold_ms / 1000 * 0.8:
+                frame = sys._current_frames().get(main_thread)
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-4:]
+                    culprits.append(" <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                                                for f in reversed(stack)))
+                time.sleep(args.threshold_ms / 1000)
+
+    # ---- the image and strokes ----------------------------------------------------------
+    if args.size:
+        rng = np.random.default_rng(0)
+        yy, xx = np.mgrid[: args.size, : args.size]
+        image = (rng.normal(30, 5, (args.size, args.size))
+                 + 120 * ((np.sin(yy / 23.0) * np.sin(xx / 19.0)) > 0.6)).clip(0, 255).astype(np.uint8)
+        window.show_image(prepare(Stack.from_array(image, "YX", name=f"synthetic {args.size}².tif")))
+    else:
+        from unet_studio.resources import sample_image_path
+        window.open_files([str(sample_image_path())])
+        while window.document is None:
+            wait(0.05)
+    document = window.document
+    h, w = document.stack.plane_shape
+    canvas, viewport = window.canvas, window.canvas.viewport()
+
+    def pos(y: float, x: float):
+        return canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 0.5, y + 0.5)))
+
+    plane = document.plane()[0]
+    bright = plane > np.percentile(plane, 90)
+    ys, xs = np.nonzero(bright)
+    window.tools.set_brush_size(5)
+    for k, (y, x) in ((2, p) for p in list(zip(ys, xs))[:: max(1, len(ys) // 8)][:8]):
+        window.classes_panel.select(k)
+        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+    dark = np.argwhere(plane < np.percentile(plane, 20))[:: max(1, (plane < np.percentile(plane, 20)).sum() // 8)][:8]
+    window.classes_panel.select(1)
+    for y, x in dark:
+        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+
+    while warm_up.is_alive():
+        wait(0.05)
+    warm_up_s = time.perf_counter() - warm_up_started
+    warm_up_gaps = np.array([g for _, g in gaps[3:]]) * 1000
+
+    # ---- train while painting -------------------------------------------------------------
+    painter = QTimer()
+    path_state = {"i": 0, "down": False}
+
+    def paint_step() -> None:
+        # A slow zig-zag of background strokes along the top rows, 60 moves per stroke.
+        i = path_state["i"]
+        y = 3 + (i // 60) % max(1, h // 8)
+        x = 3 + (i % 60) * (w - 6) / 60
+        if not path_state["down"]:
+            window.classes_panel.select(1)
+            QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+            path_state["down"] = True
+        else:
+            QTest.mouseMove(viewport, pos(y, x))
+        if i % 60 == 59:
+            QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(y, x))
+            path_state["down"] = False
+        path_state["i"] = i + 1
+
+    painter.timeout.connect(paint_step)
+    painter.setInterval(30)
+    training_started = time.perf_counter() - start
+    window.training.leave_a_core = not args.all_cores
+    window.training.start()
+    gaps.clear()
+    last[0] = time.perf_counter()
+    probe.start()
+    painter.start()
+    watcher = threading.Thread(target=watchdog, daemon=True)
+    watcher.start()
+    wait(args.seconds)
+    probe.stop()
+    painter.stop()
+    stop_watchdog.set()
+    steps = window.training_panel.step.text()
+    speed = window.training_panel.speed.text()
+    device = window.training_panel.device.text()
+    window.training.stop()
+    while window.training.running:
+        wait(0.05)
+    window.saved_labels_version = document.labels.version  # no "unsaved labels" question
+    window.close()
+
+    values = np.array([g for _, g in gaps[3:]]) * 1000
+    late = [(t - training_started, g * 1000) for t, g in gaps[3:] if g * 1000 > args.threshold_ms]
+    print(f"image {w}x{h}, trained {args.seconds:.0f} s on {device}: step {steps}, {speed}; "
+          f"strokes painted during training: {path_state['i']} mouse events")
+    print(f"start-up: torch import + warm-up training in a background thread took {warm_up_s:.1f} s; "
+          f"event-loop gaps meanwhile (opening the image, painting): p99 "
+          f"{np.percentile(warm_up_gaps, 99):.1f} ms, max {warm_up_gaps.max():.1f} ms")
+    print(f"event-loop gaps (10 ms timer, n={len(values)}): median {np.median(values):.1f} ms, "
+          f"p99 {np.percentile(values, 99):.1f} ms, max {values.max():.1f} ms; "
+          f"{len(late)} over {args.threshold_ms:.0f} ms")
+    for t, g in late[:10]:
+        print(f"  {g:6.1f} ms at {t:5.1f} s after Train")
+    for c in sorted(set(culprits))[:10]:
+        print(f"  GUI thread during a long gap: {c}")
+    return 0 if not late else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Make docs/screenshot.png: the real app on the sample, painted and trained like a user would.
+
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
+        python -m unet_studio.gui.screenshot docs/screenshot.png --seconds 90
+
+It opens the bundled nuclei sample, paints short strokes inside some nuclei and long strokes on
+the background with mouse events (the same path a user's mouse takes), trains with the app's
+default settings for `--seconds` while the window keeps running, and saves the window. The
+strokes are placed from a simple threshold of the image: they stand for a user's clicks.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def _strokes(image: np.ndarray) -> tuple[list[list[tuple[int, int]]], list[list[tuple[int, int]]]]:
+    """(object strokes, background strokes) as lists of (y, x) points."""
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    bright = image > threshold_otsu(image)
+    inside = ndimage.binary_erosion(bright, iterations=4)
+    objects, n = ndimage.label(bright)
+    sizes = ndimage.sum(bright, objects, range(1, n + 1))
+    object_strokes = []
+    for i in np.argsort(-sizes)[:20:2]:
+        ys, xs = np.nonzero(inside & (objects == i + 1))
+        if len(ys) < 10:
+            continue
+        cy, cx = int(np.median(ys)), int(np.median(xs))
+        points = [p for p in ((cy, cx - 4), (cy + 1, cx), (cy, cx + 4)) if inside[p]]
+        if points:
+            object_strokes.append(points)
+    far = ndimage.distance_transform_edt(~bright) > 12
+    background_strokes = []
+    for y in range(30, image.shape[0], 90):
+        xs = np.nonzero(far[y])[0]
+        if len(xs) < 30:
+            continue
+        run = max(np.split(xs, np.nonzero(np.diff(xs) > 1)[0] + 1), key=len)
+        if len(run) > 30:
+            background_strokes.append([(y, int(run[5])), (y, int(run[len(run) // 2])), (y, int(run[-5]))])
+    return object_strokes, background_strokes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Save a screenshot of unet_studio at work.")
+    parser.add_argument("out", help="PNG file to write")
+    parser.add_argument("--seconds", type=float, default=90.0, help="training time before the shot")
+    parser.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QPointF, QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from unet_studio.gui.app import _icon, configure_pyqtgraph, start_torch_warm_up
+    from unet_studio.gui.main_window import MainWindow
+    from unet_studio.resources import sample_image_path
+
+    app = QApplication(sys.argv[:1])
+    configure_pyqtgraph()
+    app.setWindowIcon(_icon())
+    settings_file = tempfile.NamedTemporaryFile(suffix=".ini", delete=False)  # not the user's recent files
+    window = MainWindow(QSettings(settings_file.name, QSettings.Format.IniFormat))
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    warm_up = start_torch_warm_up()
+
+    def wait(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.005)
+
+    window.open_files([str(sample_image_path())])
+    while window.document is None:
+        wait(0.05)
+    canvas, viewport = window.canvas, window.canvas.viewport()
+
+    def stroke(points):
+        def pos(y, x):
+            return canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 0.5, y + 0.5)))
+        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(*points[0]))
+        for point in points[1:]:
+            QTest.mouseMove(viewport, pos(*point))
+            wait(0.02)
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(*points[-1]))
+
+    object_strokes, background_strokes = _strokes(window.document.plane()[0].astype(float))
+    window.classes_panel.select(2)
+    window.tools.set_brush_size(5)
+    for points in object_strokes:
+        stroke(points)
+    window.classes_panel.select(1)
+    window.tools.set_brush_size(7)
+    for points in background_strokes:
+        stroke(points)
+    while warm_up.is_alive():
+        wait(0.1)
+    window.training.start()
+    wait(args.seconds)
+    # Leave the cursor over a nucleus so the status bar shows what it reads there.
+    y, x = object_strokes[0][0]
+    QTest.mouseMove(viewport, canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 12.5, y + 0.5))))
+    wait(0.3)
+    window.grab().save(args.out)
+    print(f"saved {args.out}: step {window.training_panel.step.text()}, "
+          f"loss {window.training_panel.loss.text()}, {window.training_panel.speed.text()}")
+    window.training.stop()
+    while window.training.running:
+        wait(0.1)
+    window.saved_labels_version = window.document.labels.version  # nothing to ask on close
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
