@@ -11,12 +11,12 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QScrollArea,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -127,14 +127,14 @@ class MainWindow(QMainWindow):
         scroll.setWidget(sidebar)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(340)
-        scroll.setMaximumWidth(420)
+        scroll.setFixedWidth(380)
 
-        self.workspace = QSplitter(Qt.Orientation.Horizontal)
-        self.workspace.addWidget(viewer)
-        self.workspace.addWidget(scroll)
-        self.workspace.setStretchFactor(0, 1)
-        self.workspace.setStretchFactor(1, 0)
+        self.workspace = QWidget()
+        row = QHBoxLayout(self.workspace)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(viewer, 1)
+        row.addWidget(scroll)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.start_view)
         self.pages.addWidget(self.workspace)

@@ -110,6 +110,11 @@ class UNetDiagram(QWidget):
             source = encoder[depth - 1 - i]
             painter.setPen(skip)
             self._arrow(painter, QPointF(source.right(), source.top() + 4), QPointF(up.left(), source.top() + 4))
+        painter.setPen(self.palette().text().color())
+        painter.drawText(QRectF(margin, self.height() - 22, self.width() - 2 * margin, 20),
+                         Qt.AlignmentFlag.AlignLeft,
+                         "blue: contracting path (features × size²)   yellow: expanding path   "
+                         "green: class scores   dashed: skip connections (copy and concatenate)")
 
     @staticmethod
     def _arrow(painter: QPainter, a: QPointF, b: QPointF) -> None:
@@ -136,6 +141,7 @@ class ModelViewDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.diagram, 1)

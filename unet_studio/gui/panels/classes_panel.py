@@ -40,7 +40,6 @@ class ClassesPanel(QWidget):
         self.list.setToolTip("Click a class to paint it (keys 1-9). Double-click to rename.")
         self.list.currentRowChanged.connect(self._row_selected)
         self.list.itemDoubleClicked.connect(lambda _item: self.rename_current())
-        self.list.setMaximumHeight(88)
 
         self.add_button = QPushButton("Add")
         self.add_button.setToolTip("Add a class (e.g. a second cell type, or cell borders)")
@@ -84,9 +83,16 @@ class ClassesPanel(QWidget):
             item = QListWidgetItem(swatch(label_class.color), f"{key}{label_class.name}")
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self._fit_height()
         if classes and self.tools.active_class > len(classes):
             self.tools.set_active_class(len(classes))
         self._show_active(self.tools.active_class)
+
+    def _fit_height(self) -> None:
+        # As tall as the classes (2 to 6 rows), then it scrolls: no empty box, no long list.
+        rows = min(max(self.list.count(), 2), 6)
+        row_height = self.list.sizeHintForRow(0) if self.list.count() else 18
+        self.list.setFixedHeight(rows * row_height + 2 * self.list.frameWidth() + 4)
 
     def _show_active(self, k: int) -> None:
         self.list.blockSignals(True)

@@ -31,7 +31,8 @@ class ContrastPanel(QWidget):
         row.addWidget(self.channel, 1)
         row.addWidget(self.auto_button)
 
-        self.histogram = pg.HistogramLUTWidget(orientation="horizontal")
+        self.histogram = pg.HistogramLUTWidget(orientation="horizontal",
+                                               background=self.palette().base().color())
         self.histogram.setImageItem(image_item)
         self.histogram.setMinimumHeight(70)
         self.histogram.setMaximumHeight(90)

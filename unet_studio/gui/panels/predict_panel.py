@@ -34,6 +34,7 @@ class PredictPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         self.set_busy(None)
+        self.show_status("")
 
     def set_busy(self, what: str | None) -> None:
         """Show the progress row while `what` (e.g. "Predicting") runs; None hides it."""
@@ -48,3 +49,4 @@ class PredictPanel(QWidget):
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)
+        self.status.setVisible(bool(text))

@@ -25,6 +25,9 @@ class TrainingPanel(QWidget):
         self.button = QPushButton(TRAIN_TEXT)
         self.button.setToolTip("Train the network on your strokes; keep painting while it trains")
         self.button.setMinimumHeight(32)
+        font = self.button.font()
+        font.setBold(True)  # the one thing to press after painting
+        self.button.setFont(font)
         self.button.clicked.connect(self._clicked)
         self.running = False
 
