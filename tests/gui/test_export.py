@@ -141,3 +141,23 @@ def test_export_without_a_model_explains(window, dialogs, tmp_path, monkeypatch)
     window.exporter.masks()
     assert dialogs.errors() and dialogs.errors()[0][1] == "No model yet"
     assert not (tmp_path / "m.tif").exists()
+
+
+def test_a_crashing_worker_shows_one_line_and_the_app_goes_on(window, qtbot, trained, dialogs,
+                                                              monkeypatch):
+    import unet_studio.ml.predict as predict
+
+    real_predict_stack = predict.predict_stack
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tile buffer exploded\nwith a second line nobody needs")
+        yield
+
+    monkeypatch.setattr(predict, "predict_stack", broken)
+    window.stack_jobs.predict_all()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
+    assert dialogs.errors() == [("critical", "Could not finish", "RuntimeError: tile buffer exploded")]
+    monkeypatch.setattr(predict, "predict_stack", real_predict_stack)
+    window.stack_jobs.predict_all()  # the app still works
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
+    assert trained.predictions.mask(0, 2) is not None and len(dialogs.errors()) == 1

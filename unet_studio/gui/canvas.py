@@ -37,11 +37,13 @@ class Canvas(pg.GraphicsView):
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False,
                                defaultPadding=0.01)
         self.setCentralItem(self.view)
-        self.image_layer = pg.ImageItem()
+        self.image_layer = pg.ImageItem()   # one channel, with levels (the histogram's item)
+        self.rgb_layer = pg.ImageItem()     # colour composite or RGB picture, shown instead
         self.heat_layer = HeatLayer()
         self.mask_layer = MaskLayer()
         self.labels_layer = LabelsLayer()
-        for layer in (self.image_layer, self.heat_layer, self.mask_layer, self.labels_layer):
+        for layer in (self.image_layer, self.rgb_layer, self.heat_layer, self.mask_layer,
+                      self.labels_layer):
             self.view.addItem(layer)
         self._brush_outline = QGraphicsEllipseItem()
         pen = QPen(QColor(255, 255, 255, 200))
@@ -58,6 +60,7 @@ class Canvas(pg.GraphicsView):
         self._stroke_last: tuple[int, int] | None = None  # pixel of the previous mouse event
         self._space_held = False
         self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.tools.brush_size_changed.connect(self._update_brush_outline)
         self.tools.tool_changed.connect(self._update_brush_outline)
@@ -67,14 +70,18 @@ class Canvas(pg.GraphicsView):
         """Show `image`: (Y, X) greyscale with `levels` (lo, hi), or (Y, X, 3) uint8 RGB."""
         if image is None:
             self.image_layer.clear()
+            self.rgb_layer.clear()
             self._plane_shape = None
             return
         first = self._plane_shape is None or self._plane_shape != image.shape[:2]
         self._plane_shape = image.shape[:2]
-        if image.ndim == 3:
-            self.image_layer.setImage(image, autoLevels=False, levels=None)
+        colour = image.ndim == 3
+        if colour:
+            self.rgb_layer.setImage(image, autoLevels=False, levels=None)
         else:
             self.image_layer.setImage(image, autoLevels=levels is None, levels=levels)
+        self.rgb_layer.setVisible(colour)
+        self.image_layer.setVisible(not colour)
         if first:
             self.fit()
 

@@ -1,0 +1,74 @@
+"""Viewing: channels and composite, contrast kept across slices, status bar, network summary."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.helpers import blobs_image, show_array, widget_pos
+from unet_studio.gui.document import COMPOSITE
+
+
+def two_channel_stack(z=3):
+    nuclei = np.stack([blobs_image(seed=s)[0] for s in range(z)]).astype(np.uint16) * 10
+    membrane = (4000 - nuclei).astype(np.uint16)
+    return np.stack([nuclei, membrane], axis=1)  # Z, C, Y, X
+
+
+def test_channels_composite_and_single(window):
+    document = show_array(window, two_channel_stack(), "ZCYX")
+    assert document.channel == COMPOSITE
+    shown = window.canvas.rgb_layer.image
+    assert shown.shape == (64, 64, 3) and shown.dtype == np.uint8
+    # channel 1 in green, channel 2 in magenta: a bright nucleus is green, the rest magenta
+    nucleus, outside = shown[16, 16], shown[2, 2]
+    assert nucleus[1] > nucleus[0] and outside[0] > outside[1]
+    panel = window.contrast_panel
+    assert panel.channel.isVisibleTo(window) and not panel.histogram.isVisibleTo(window)
+    panel.channel.setCurrentIndex(panel.channel.findData(1))
+    assert document.channel == 1
+    np.testing.assert_array_equal(window.canvas.image_layer.image, two_channel_stack()[document.z, 1])
+    assert panel.histogram.isVisibleTo(window)
+
+
+def test_contrast_chosen_by_the_user_is_kept_through_z(window):
+    document = show_array(window, two_channel_stack(z=4)[:, 0], "ZYX")
+    auto = document.levels[0]
+    window.contrast_panel.histogram.item.setLevels(100, 900)
+    window.contrast_panel.histogram.item.sigLevelChangeFinished.emit(window.contrast_panel.histogram.item)
+    assert document.levels[0] == (100, 900)
+    document.set_plane(0, 3)
+    assert tuple(window.canvas.image_layer.getLevels()) == pytest.approx((100, 900))
+    window.contrast_panel.auto_button.click()
+    assert document.levels[0] == auto
+    assert tuple(window.canvas.image_layer.getLevels()) == pytest.approx(auto)
+
+
+def test_status_bar_shows_position_value_and_label(window, qtbot):
+    image = blobs_image()[0]
+    document = show_array(window, image, "YX")
+    document.labels.paint_disc(0, 0, 16, 16, 3, 2)
+    # A hover move (no button) sent directly: QTest's mouseMove does not hover offscreen.
+    position = QPointF(widget_pos(window.canvas, 16, 16))
+    move = QMouseEvent(QEvent.Type.MouseMove, position, window.canvas.viewport().mapToGlobal(position),
+                       Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.canvas.viewport(), move)
+    text = window.statusBar().currentMessage()
+    assert f"value {image[16, 16]}" in text and "x 16" in text and "label foreground" in text
+
+
+def test_network_summary_lists_layers_shapes_and_parameters(window, qtbot):
+    from unet_studio.gui.model_view import ModelViewDialog
+
+    show_array(window, blobs_image()[0], "YX")
+    window.training.config_options = {"width": 4, "depth": 2, "device": "cpu"}
+    window.show_model_view()
+    dialog = window.findChild(ModelViewDialog)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() > 0, timeout=60_000)
+    blocks = [dialog.table.item(i, 0).text() for i in range(dialog.table.rowCount())]
+    assert blocks == ["input", "inc", "down1", "down2", "up1", "up2", "outc"]
+    assert dialog.table.item(6, 2).text().endswith("2 × 256 × 256")  # two classes out
+    assert "parameters" in dialog.title.text()
+    dialog.close()
