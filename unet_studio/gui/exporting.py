@@ -1,6 +1,7 @@
 """File > Export: ask where to save, then hand the work to StackJobs (a worker)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
@@ -17,6 +18,14 @@ def _stem(document) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return Path(name).stem
+
+
+def _is_bundled_sample(path) -> bool:
+    try:
+        from unet_studio.resources import sample_image_path
+        return Path(path).resolve() == sample_image_path().resolve()
+    except (ImportError, FileNotFoundError):
+        return False
 
 
 class Exporter:
@@ -39,9 +48,12 @@ class Exporter:
         return names.index(name) + 1 if ok else None
 
     def _folder(self) -> Path:
+        """Beside the image, unless that folder cannot be written (e.g. the bundled sample)."""
         document = self.window.document
         if document is not None and document.stack.path is not None:
-            return Path(document.stack.path).parent
+            folder = Path(document.stack.path).parent
+            if os.access(folder, os.W_OK) and not _is_bundled_sample(document.stack.path):
+                return folder
         return Path.home()
 
     def _document(self):

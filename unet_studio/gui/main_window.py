@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -74,7 +75,7 @@ class MainWindow(QMainWindow):
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
         self.setAcceptDrops(True)
-        self.resize(1360, 860)
+        self._fit_to_screen(1360, 860)
 
         # ---- widgets ----
         self.start_view = StartView()
@@ -101,6 +102,15 @@ class MainWindow(QMainWindow):
         self._connect()
         self.start_view.set_recent(recent_files(self.settings))
         self._show_document(None)
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at `width` x `height`, or 90 % of a smaller screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, int(available.width() * 0.9))
+            height = min(height, int(available.height() * 0.9))
+        self.resize(width, height)
 
     def _build_layout(self) -> None:
         viewer = QWidget()
