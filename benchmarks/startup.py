@@ -1,8 +1,12 @@
 """How fast unet_studio starts: `unet-studio --version`, and launch to first painted window.
 
     python benchmarks/startup.py                       # offscreen Qt, the installed app
-    xvfb-run -a python benchmarks/startup.py --platform xcb
-    xvfb-run -a python benchmarks/startup.py --bundle dist/unet-studio/unet-studio
+    xvfb-run -a -s "-screen 0 1400x900x24 -noreset" python benchmarks/startup.py --platform xcb
+    xvfb-run -a -s "-screen 0 1400x900x24 -noreset" \
+        python benchmarks/startup.py --bundle dist/unet-studio/unet-studio
+
+(-noreset: without it Xvfb resets whenever its last client quits, and a launch that
+connects during the reset fails with "could not connect to display".)
 
 Targets (issue 7): `--version` under 0.5 s, first window under 1.5 s, with torch imported
 only after the window shows, off the GUI thread.
@@ -16,7 +20,7 @@ running until the background torch import has finished, to report when training 
 and the longest the event loop was stalled meanwhile (a thread importing torch holds the GIL).
 
 A PyInstaller bundle (--bundle) cannot take the bootstrap; it is timed from outside on an
-X display (run under xvfb-run): until `xdotool search --onlyvisible` finds its window.
+X display (run under xvfb-run): until the X server reports its window mapped (xev).
 """
 from __future__ import annotations
 
@@ -26,7 +30,10 @@ import os
 import shutil
 import statistics
 import subprocess
+import queue
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -126,25 +133,52 @@ def time_window(python: str, files: list[str], platform: str, timeout: float) ->
 
 def time_bundle_window(executable: str, files: list[str], timeout: float) -> float:
     """Seconds from starting a bundled app to its window being mapped on the X display."""
-    if not os.environ.get("DISPLAY") or not shutil.which("xdotool"):
-        raise SystemExit("--bundle needs an X display and xdotool (xvfb-run -a ..., apt install xdotool)")
+    if not os.environ.get("DISPLAY") or not shutil.which("xev"):
+        raise SystemExit("--bundle needs an X display and xev (xvfb-run -a ..., apt install x11-utils)")
+    # One xev connection reports every window mapped on the screen as it happens
+    # (polling with xdotool is coarse, and floods a busy Xvfb with connections).
+    watcher = subprocess.Popen(["xev", "-root", "-event", "substructure"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1)
+    mapped: queue.Queue[float] = queue.Queue()
+
+    def watch() -> None:
+        for line in watcher.stdout:
+            if line.startswith("MapNotify"):
+                mapped.put(time.perf_counter())
+            elif "unable to open display" in line:
+                mapped.put(-1.0)
+
+    threading.Thread(target=watch, daemon=True).start()
+    time.sleep(1.0)  # let xev subscribe before the app starts
+    log = tempfile.TemporaryFile(mode="w+")
     start = time.perf_counter()
-    child = subprocess.Popen([executable, *files], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=dict(os.environ, QT_QPA_PLATFORM="xcb"))
+    child = subprocess.Popen([executable, *files], stdout=log, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, QT_QPA_PLATFORM="xcb"))
     try:
-        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--pid",
-                                str(child.pid), "--name", "unet_studio"],
-                               capture_output=True, timeout=timeout)
-        elapsed = time.perf_counter() - start
-        if found.returncode != 0:
-            raise SystemExit("xdotool did not find the window")
-        return elapsed
+        while True:
+            try:
+                when = mapped.get(timeout=0.1)
+            except queue.Empty:
+                pass
+            else:
+                if when < 0:
+                    raise SystemExit("xev could not connect to the X display")
+                return when - start
+            if child.poll() is not None:
+                log.seek(0)
+                raise SystemExit(f"the bundled app exited with code {child.returncode}:\n"
+                                 f"{log.read()[-2000:]}")
+            if time.perf_counter() - start > timeout:
+                raise SystemExit(f"no window was mapped within {timeout:.0f} s")
     finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        for process in (child, watcher):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
 
 
 def summary(values: list[float]) -> str:
@@ -155,7 +189,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="launches of each kind (default 5)")
     parser.add_argument("--platform", default="offscreen", help="QT_QPA_PLATFORM for the window runs")
-    parser.add_argument("--bundle", help="a PyInstaller-built unet-studio executable to time instead")
+    parser.add_argument("--bundle", metavar="EXECUTABLE",
+                        help="time this unet-studio executable from outside instead (the PyInstaller "
+                             "bundle, or any installed unet-studio); needs an X display")
     parser.add_argument("--sample", action="store_true", help="open the sample image at launch")
     parser.add_argument("--timeout", type=float, default=90.0)
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
