@@ -1,0 +1,53 @@
+"""Markdown tables from quality.py results: mean ± standard deviation over seeds."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+
+COLUMNS = {
+    "isbi": [("f1", "membrane F1"), ("pixel_error", "pixel error"), ("iou_membrane", "membrane IoU")],
+    "dsb": [("f1", "nucleus F1"), ("iou_nucleus", "nucleus IoU"), ("instance_f1", "instance F1"),
+            ("pixel_error", "pixel error")],
+}
+
+
+def _fmt(values: list[float]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+
+
+def load(paths: list[str]) -> list[dict]:
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
+def print_tables(paths: list[str]) -> None:
+    rows = load(paths)
+    for task, columns in COLUMNS.items():
+        mine = [r for r in rows if r["task"] == task]
+        if not mine:
+            continue
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in mine:
+            if r["method"] == "forest":
+                groups[("random forest (100 trees)", 0)].append(r)
+            else:
+                name = r.get("label") or r["init"]
+                groups[(name, r["time"])].append(r)
+        print(f"\n### {task}\n")
+        print("| method | s | seeds | steps | " + " | ".join(c[1] for c in columns) + " |")
+        print("|---|---|---|---|" + "---|" * len(columns))
+        for (name, t), rs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "random forest (100 trees)", kv[0])):
+            steps = "-" if t == 0 else f"{np.mean([r['steps'] for r in rs]):.0f}"
+            cells = [_fmt([r["scores"].get(key) for r in rs]) for key, _ in columns]
+            when = f"{t:g}" if t else "-"
+            print(f"| {name} | {when} | {len(rs)} | {steps} | " + " | ".join(cells) + " |")

@@ -1,0 +1,147 @@
+"""The two scribble tasks of ../shared/data (see its README) and their scores.
+
+ISBI 2012 (EM membranes): train on the scribbles of slices 0-1 of the 30-slice stack,
+predict slices 10-29; class 1 = membrane, 2 = cell interior. Scores: membrane F1 (the
+foreground F1), pixel error, per-class IoU.
+
+DSB 2018 (fluorescent nuclei): train on the scribbles of the first three images sorted by
+name (1 = background, 2 = nucleus), predict the other 37. Scores: nucleus F1 (pixels, the
+foreground F1), nucleus IoU, pixel error, instance F1 (nuclei matched at IoU > 0.5).
+All pixel scores are pooled over the evaluated images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tifffile
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass
+class Task:
+    """Training images + scribbles, and the images to evaluate with their truth.
+
+    train_images: arrays (Y, X) or (Z, Y, X) as the user opens them; train_labels alike.
+    eval_images: list of (Y, X) planes; eval_truth: class masks (Y, X) (1..K) and, for
+    nuclei, eval_instances (Y, X) int. object_class: the class scored as foreground.
+    """
+    name: str
+    classes: list[str]
+    object_class: int
+    train_images: list[np.ndarray]
+    train_labels: list[np.ndarray]
+    eval_images: list[np.ndarray]
+    eval_truth: list[np.ndarray]
+    eval_instances: list[np.ndarray] | None = None
+    notes: dict = field(default_factory=dict)
+
+
+def load_isbi(data: Path = DEFAULT_DATA) -> Task:
+    folder = Path(data) / "isbi2012"
+    volume = tifffile.imread(folder / "train-volume.tif")
+    truth = tifffile.imread(folder / "truth.tif")
+    scribbles = tifffile.imread(folder / "scribbles.tif")
+    # The user opens the whole stack and paints on two slices: train on the stack.
+    return Task("ISBI 2012 membranes", ["membrane", "cell"], 1, [volume], [scribbles],
+                [volume[z] for z in range(10, 30)], [truth[z] for z in range(10, 30)])
+
+
+def load_dsb(data: Path = DEFAULT_DATA) -> Task:
+    folder = Path(data) / "dsb2018-nuclei"
+    names = sorted(p.name for p in (folder / "images").glob("*.tif"))
+    scribbled = set(p.name for p in (folder / "scribbles").glob("*.tif"))
+    train_names = names[:3]
+    assert set(train_names) == scribbled, "the scribbled images are the first three by name"
+    images = {n: tifffile.imread(folder / "images" / n) for n in names}
+    instances = {n: tifffile.imread(folder / "instances" / n).astype(np.int32) for n in names[3:]}
+    return Task("DSB 2018 nuclei", ["background", "nucleus"], 2,
+                [images[n] for n in train_names],
+                [tifffile.imread(folder / "scribbles" / n) for n in train_names],
+                [images[n] for n in names[3:]],
+                [np.where(instances[n] > 0, 2, 1).astype(np.uint8) for n in names[3:]],
+                [instances[n] for n in names[3:]])
+
+
+TASKS: dict[str, Callable[[Path], Task]] = {"isbi": load_isbi, "dsb": load_dsb}
+
+
+# -- scores ---------------------------------------------------------------------------------
+def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
+    """Foreground F1, per-class IoU and pixel error of predicted class masks (1..K)."""
+    k = task.object_class
+    tp = fp = fn = wrong = total = 0
+    inter = np.zeros(len(task.classes) + 1)
+    union = np.zeros(len(task.classes) + 1)
+    for mask, truth in zip(masks, task.eval_truth):
+        p, t = mask == k, truth == k
+        tp += int((p & t).sum())
+        fp += int((p & ~t).sum())
+        fn += int((~p & t).sum())
+        wrong += int((mask != truth).sum())
+        total += truth.size
+        for c in range(1, len(task.classes) + 1):
+            inter[c] += ((mask == c) & (truth == c)).sum()
+            union[c] += ((mask == c) | (truth == c)).sum()
+    scores = {"f1": 2 * tp / max(2 * tp + fp + fn, 1), "pixel_error": wrong / max(total, 1)}
+    for c, name in enumerate(task.classes, start=1):
+        scores[f"iou_{name}"] = inter[c] / max(union[c], 1)
+    return scores
+
+
+def match_instances(pred: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int]:
+    """(true positives, predicted objects, true objects) with one-to-one matching at IoU > 0.5
+    (above 0.5 a truth object can overlap at most one prediction that much, so no assignment
+    problem remains)."""
+    n_pred, n_true = int(pred.max()), int(truth.max())
+    if n_pred == 0 or n_true == 0:
+        return 0, n_pred, n_true
+    both = (pred > 0) & (truth > 0)
+    pairs = np.bincount(pred[both].astype(np.int64) * (n_true + 1) + truth[both],
+                        minlength=(n_pred + 1) * (n_true + 1)).reshape(n_pred + 1, n_true + 1)
+    area_p = np.bincount(pred.ravel(), minlength=n_pred + 1)
+    area_t = np.bincount(truth.ravel(), minlength=n_true + 1)
+    ip, it = np.nonzero(pairs)
+    iou = pairs[ip, it] / (area_p[ip] + area_t[it] - pairs[ip, it])
+    return int((iou > threshold).sum()), int((area_p[1:] > 0).sum()), int((area_t[1:] > 0).sum())
+
+
+def instance_f1(task: Task, instances: list[np.ndarray]) -> float:
+    tp = n_pred = n_true = 0
+    for pred, truth in zip(instances, task.eval_instances or []):
+        a, b, c = match_instances(pred, truth)
+        tp, n_pred, n_true = tp + a, n_pred + b, n_true + c
+    return 2 * tp / max(n_pred + n_true, 1)
+
+
+# -- the random forest baseline (the ilastik recipe) ----------------------------------------
+def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1) -> list[np.ndarray]:
+    """scikit-image multiscale_basic_features + a 100-tree RandomForest on the scribbled
+    pixels; returns class masks (Y, X) uint8 for the evaluated images."""
+    from skimage.feature import multiscale_basic_features
+    from sklearn.ensemble import RandomForestClassifier
+
+    def features(plane: np.ndarray) -> np.ndarray:
+        plane = plane.astype(np.float32)
+        lo, hi = np.percentile(plane, [1, 99.8])
+        return multiscale_basic_features((plane - lo) / max(hi - lo, 1e-6))
+
+    xs, ys = [], []
+    for image, labels in zip(task.train_images, task.train_labels):
+        planes = [(image[z], labels[z]) for z in range(image.shape[0])] if image.ndim == 3 else [(image, labels)]
+        for plane, lab in planes:
+            if not lab.any():
+                continue
+            f = features(plane)
+            xs.append(f[lab > 0])
+            ys.append(lab[lab > 0])
+    forest = RandomForestClassifier(n_estimators=trees, n_jobs=n_jobs, random_state=seed)
+    forest.fit(np.concatenate(xs), np.concatenate(ys))
+    masks = []
+    for plane in task.eval_images:
+        f = features(plane)
+        masks.append(forest.predict(f.reshape(-1, f.shape[-1])).reshape(plane.shape).astype(np.uint8))
+    return masks
