@@ -45,7 +45,8 @@ def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
     for p in frozen.parameters():
         p.requires_grad_(False)
     if tile is None:
-        tile = 1024 if device.type == "cuda" else 512
+        # Big tiles waste less on overlap; 1024 px at width 16 in bf16 needs ~0.3 GB on a CPU.
+        tile = 1024
     mult = frozen.size_multiple
     tile = max(mult * 4, tile // mult * mult)
     batch = 4 if device.type == "cuda" else 1
@@ -77,6 +78,10 @@ def _plan_same(length: int, tile: int, overlap: int, multiple: int) -> _AxisPlan
         t = -(-padded // multiple) * multiple
         return _AxisPlan(t, t, [0], border, t - length - border)
     n = math.ceil((padded - tile) / (tile - overlap)) + 1
+    # The fewest tiles of at most `tile` px, then shrunk to just cover the plane, so a plane a
+    # little larger than one tile costs two small tiles, not two full ones.
+    needed = -(-(padded + (n - 1) * overlap) // n)
+    tile = min(tile, -(-needed // multiple) * multiple)
     starts = np.linspace(0, padded - tile, n).round().astype(int).tolist()
     return _AxisPlan(tile, tile, starts, border, border)
 
