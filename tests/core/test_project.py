@@ -165,6 +165,51 @@ def test_read_only_image_folder_falls_back_to_a_user_folder(tmp_path, monkeypatc
     assert again.labels_for(again.images[0]).data[5, 5] == 1
 
 
+def test_an_image_that_belongs_to_the_install_keeps_its_project_in_the_user_folder(tmp_path, monkeypatch):
+    image = make_image(tmp_path / "install" / "sample.tif")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user"))
+    project = project_for_image(image, beside=False)
+    assert tmp_path / "user" in project.folder.parents and project.note == ""
+    labels = project.labels_for(project.images[0])
+    labels.paint_disc(0, 0, 5, 5, 2, 1)
+    project.save_labels(labels)
+    assert sorted(p.name for p in (tmp_path / "install").iterdir()) == ["sample.tif"]
+    assert project_for_image(image, beside=False).folder == project.folder
+
+
+def test_save_settings_writes_only_a_project_that_exists(tmp_path):
+    project = project_for_image(make_image(tmp_path / "cells.tif"))
+    project.settings["zoom"] = 2
+    project.save_settings()
+    assert not project.folder.exists()  # still nothing painted: no folder
+    project.ensure_created()
+    project.settings["zoom"] = 3
+    project.save_settings()
+    assert Project.open(project.folder).settings["zoom"] == 3
+
+
+def test_undoing_a_class_removal_is_adopted_only_while_no_other_image_has_labels(tmp_path):
+    project = Project.create(tmp_path / "proj")
+    a = project.add_image(make_image(tmp_path / "a.tif"))
+    b = project.add_image(make_image(tmp_path / "b.tif"))
+    labels = project.labels_for(a)
+    project.add_class("debris")
+    labels.paint_disc(0, 0, 5, 5, 2, 3)
+    project.remove_class(2)
+    labels.undo()  # the class list of these labels is back to three classes
+    project.adopt_classes(labels)  # b has no labels: nothing else to keep in step
+    assert [c.name for c in project.classes] == ["background", "foreground", "debris"]
+    assert Project.open(project.folder).classes == project.classes
+
+    project.labels_for(b).paint_disc(0, 0, 9, 9, 2, 3)
+    project.save()
+    project.remove_class(2)
+    labels.undo()
+    with pytest.raises(ProjectError, match="undo"):
+        project.adopt_classes(labels)
+    assert [c.name for c in project.classes] == ["background", "debris"]
+
+
 # ---- models and training log ---------------------------------------------------------------
 def test_models_are_kept_with_time_steps_loss_and_one_current(tmp_path):
     project = Project.create(tmp_path / "proj")

@@ -106,6 +106,12 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             if not self.exists:
                 self._write_project_json()
 
+    def save_settings(self) -> None:
+        """Write project.json (settings, images, classes, models) if the project is on disk
+        already; a project not written yet stays so (see ensure_created). ProjectError."""
+        with self._state_lock:
+            self._save_structure()
+
     def save(self) -> None:
         """Write project.json and every loaded label volume that changed. ProjectError."""
         with self._write_lock:
@@ -351,14 +357,19 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             raise ProjectError(f"{e}; use Save As") from None
 
 
-def project_for_image(image_path: str | Path) -> Project:
+def project_for_image(image_path: str | Path, *, beside: bool = True) -> Project:
     """The project of an image opened on its own (not yet written if it is new).
 
     It is "<stem>.unet_studio/" beside the image, or, if the image's folder is read-only, a
-    per-user folder (explained in `project.note`). Opening the same image again finds it."""
+    per-user folder (explained in `project.note`). Opening the same image again finds it.
+    beside=False: always the per-user folder (e.g. for a sample image shipped with the app,
+    whose folder belongs to the installation)."""
     image = Path(os.path.abspath(image_path))
-    beside, fallback = beside_image(image), fallback_for_image(image)
-    for folder in (beside, fallback):
+    fallback = fallback_for_image(image)
+    own_folder = beside_image(image) if beside else None
+    for folder in (own_folder, fallback):
+        if folder is None:
+            continue
         if (folder / PROJECT_FILE).is_file():
             project = Project.open(folder)
             if project.find_image(image) is None:
@@ -368,13 +379,14 @@ def project_for_image(image_path: str | Path) -> Project:
                 else:
                     project.add_image(image)
             return project
-    if folder_is_writable(image.parent):
-        project = Project(beside)
+    if own_folder is not None and folder_is_writable(image.parent):
+        project = Project(own_folder)
     else:
         project = Project(fallback)
-        project.note = (
-            f"The folder of {image.name} is read-only, so its labels are kept in {fallback}"
-        )
+        if own_folder is not None:
+            project.note = (
+                f"The folder of {image.name} is read-only, so its labels are kept in {fallback}"
+            )
     project.add_image(image)
     return project
 

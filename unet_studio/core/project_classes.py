@@ -7,7 +7,7 @@ renumbers pixels, so the file is rewritten).
 """
 from __future__ import annotations
 
-from unet_studio.core.errors import LabelsError
+from unet_studio.core.errors import LabelsError, ProjectError
 from unet_studio.core.label_classes import MAX_CLASSES, LabelClass, check_color, check_name, pick_color
 from unet_studio.core.labels import LabelVolume
 
@@ -70,6 +70,30 @@ class ProjectClassesMixin:
                         with self._saving(self.folder, "the labels"):
                             labels.save(self.folder / entry.labels)
             del self._data.classes[k - 1]
+            self._save_structure()
+
+    def adopt_classes(self, labels: LabelVolume) -> None:
+        """Make the classes of `labels` the project's, after an undo or redo on those labels
+        took back or redid a class removal. Possible only while no other image has labels
+        (their pixel values cannot follow a class put back in the middle): ProjectError."""
+        with self._state_lock:
+            classes = labels.classes
+            if classes == self._data.classes:
+                return
+            others = [
+                e for e in self.images
+                if self._labels.get(e.id) is not labels
+                and (e.id in self._labels or (self.folder / e.labels).is_file())
+            ]
+            if others and len(classes) != len(self._data.classes):
+                raise ProjectError(
+                    "a class removed from every image of the project cannot be brought back "
+                    "by undo; add it again instead"
+                )
+            for entry in others:
+                if entry.id in self._labels:
+                    align_classes(self._labels[entry.id], classes)
+            self._data.classes = list(classes)
             self._save_structure()
 
     def _edit_class(self, k: int, name: str | None = None, color=None) -> None:
