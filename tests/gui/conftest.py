@@ -39,12 +39,29 @@ def dialogs(monkeypatch) -> DialogRecorder:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, dialogs) -> MainWindow:
+def make_window(qtbot, tmp_path, dialogs, monkeypatch):
+    """Makes main windows sharing one settings file (a second window = the app restarted)."""
+    # Projects of images whose folder is not used (the bundled sample) go to the per-user
+    # data folder: keep that inside the test's own folder.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
     configure_pyqtgraph()
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(900, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.pool.stop_all(10_000)
+    made = []
+
+    def make() -> MainWindow:
+        w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(w)
+        w.resize(1100, 700)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.pool.stop_all(10_000)
+        w.session.close()
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    return make_window()

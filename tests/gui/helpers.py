@@ -1,11 +1,16 @@
 """Helpers for GUI tests: open in-memory images, drive the mouse on the canvas."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
 from unet_studio.core.stack import Stack
 from unet_studio.gui.loading import prepare
+
+if TYPE_CHECKING:
+    from unet_studio.gui.main_window import MainWindow
 
 # A tiny, fast network for training tests: results are checked, not quality.
 TINY_TRAINING = {"width": 4, "depth": 2, "patch": 32, "batch": 2, "augment": False,
@@ -43,3 +48,26 @@ def blobs_image(shape=(64, 64), seed=0) -> tuple[np.ndarray, np.ndarray]:
         truth |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 8 ** 2
     image = (truth * 150 + 40 + rng.normal(0, 10, shape)).clip(0, 255).astype(np.uint8)
     return image, truth
+
+
+def write_image(path, seed=0, shape=(64, 64)):
+    """A blobs image saved as a TIFF file; returns the array."""
+    import tifffile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = blobs_image(shape, seed)[0]
+    tifffile.imwrite(path, image)
+    return image
+
+
+def wait_idle(qtbot, window, timeout=60_000):
+    """Until no worker runs (opening, counting, loading a model, training) and what they
+    sent has arrived."""
+    qtbot.waitUntil(lambda: window.pool.idle, timeout=timeout)
+
+
+def wait_showing(qtbot, window, name: str, timeout=60_000):
+    """Until the window shows the image file called `name` and its workers are done."""
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == name
+                    and window.pool.idle, timeout=timeout)
+    return window.document

@@ -30,19 +30,36 @@ def build_menus(window) -> dict[str, QAction]:
     exporter = window.exporter
 
     file_menu = bar.addMenu("&File")
-    a["open"] = _action(window, "&Open image…", window.open_dialog, QKeySequence.StandardKey.Open)
+    commands, projects = window.project_commands, window.projects
+    a["open"] = _action(window, "&Open image…", window.open_dialog, QKeySequence.StandardKey.Open,
+                        "Open an image on its own; its labels are kept in a folder beside it")
     a["sample"] = _action(window, "Open the &sample image", window.open_sample)
-    file_menu.addAction(a["open"])
-    file_menu.addAction(a["sample"])
-    file_menu.addSeparator()
+    a["new_project"] = _action(window, "&New project…", commands.new_project, "Ctrl+Shift+N",
+                               "A folder that keeps several images, their labels and models together")
+    a["open_project"] = _action(window, "Open p&roject…", commands.open_project, "Ctrl+Shift+O")
+    a["save_as"] = _action(window, "Save project &as…", commands.save_as, "Ctrl+Shift+S",
+                           "Copy the project (labels, models, log) to a new folder and go on there")
+    a["add_images"] = _action(window, "Add &images to the project…", lambda: projects.add_images(),
+                              "Ctrl+Shift+I")
+    a["save_now"] = _action(window, "&Save now", window.save_now, QKeySequence.StandardKey.Save,
+                            "Labels are saved a second after each stroke; this writes them at once")
+    for name in ("open", "sample", None, "new_project", "open_project", "save_as", "add_images",
+                 "save_now", None):
+        if name is None:
+            file_menu.addSeparator()
+        else:
+            file_menu.addAction(a[name])
     a["export_masks"] = _action(window, "Export &masks…", exporter.masks, "Ctrl+E",
                                 "Predict every plane and save the masks as a TIFF for Fiji/napari")
     a["export_probabilities"] = _action(window, "Export &probabilities…", exporter.probabilities)
     a["export_instances"] = _action(window, "Export &instance labels…", exporter.instances,
                                     tip="One number per object (touching objects split)")
-    a["export_labels"] = _action(window, "Export &labels (your strokes)…", exporter.labels, "Ctrl+S")
+    a["export_labels"] = _action(window, "Export &labels (your strokes)…", exporter.labels)
     a["export_model"] = _action(window, "Export m&odel…", exporter.model)
-    for name in ("export_masks", "export_probabilities", "export_instances", "export_labels", "export_model"):
+    a["export_bundle"] = _action(window, "Export reproducibility &bundle…", commands.export_bundle,
+                                 tip="One zip with the labels, settings, training log and current model")
+    for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
+                 "export_model", "export_bundle"):
         file_menu.addAction(a[name])
     file_menu.addSeparator()
     a["quit"] = _action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
@@ -81,8 +98,10 @@ def build_menus(window) -> dict[str, QAction]:
     model_menu = bar.addMenu("&Model")
     a["train"] = _action(window, "&Train / Stop", window.training.toggle, "Ctrl+T")
     a["predict_all"] = _action(window, "&Predict all planes", window.stack_jobs.predict_all, "Ctrl+Shift+P")
+    a["predict_images"] = _action(window, "Predict all &images of the project…", commands.predict_all_images,
+                                  tip="Save the masks of every image of the project in a folder")
     a["model_view"] = _action(window, "&Network summary…", window.show_model_view, "Ctrl+M")
-    for name in ("train", "predict_all", "model_view"):
+    for name in ("train", "predict_all", "predict_images", "model_view"):
         model_menu.addAction(a[name])
 
     help_menu = bar.addMenu("&Help")
@@ -103,4 +122,5 @@ SHORTCUTS_HELP = """<table cellspacing=4>
 <tr><td><b>Page Up/Down</b>, ↑ ↓</td><td>previous / next Z slice</td></tr>
 <tr><td><b>Ctrl+Page Up/Down</b>, ← →</td><td>previous / next time point</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>export masks</td></tr>
+<tr><td><b>Ctrl+S</b></td><td>save now (labels are also saved a second after each stroke)</td></tr>
 </table>"""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from unet_studio.gui.project_loading import is_bundled_sample
 from unet_studio.gui.stack_jobs import INSTANCES, MASKS, PROBABILITIES
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
@@ -18,14 +19,6 @@ def _stem(document) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return Path(name).stem
-
-
-def _is_bundled_sample(path) -> bool:
-    try:
-        from unet_studio.resources import sample_image_path
-        return Path(path).resolve() == sample_image_path().resolve()
-    except (ImportError, FileNotFoundError):
-        return False
 
 
 class Exporter:
@@ -52,7 +45,7 @@ class Exporter:
         document = self.window.document
         if document is not None and document.stack.path is not None:
             folder = Path(document.stack.path).parent
-            if os.access(folder, os.W_OK) and not _is_bundled_sample(document.stack.path):
+            if os.access(folder, os.W_OK) and not is_bundled_sample(document.stack.path):
                 return folder
         return Path.home()
 

@@ -7,71 +7,52 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
-from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSettings, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton
 
+from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.actions import SHORTCUTS_HELP, build_menus
 from unet_studio.gui.canvas import Canvas
 from unet_studio.gui.cursor_readout import describe_pixel
 from unet_studio.gui.document import ImageDocument
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.exporting import Exporter
-from unet_studio.gui.loading import load_image
 from unet_studio.gui.overlay import OverlayPresenter
 from unet_studio.gui.panels.classes_panel import ClassesPanel
 from unet_studio.gui.panels.contrast_panel import ContrastPanel
+from unet_studio.gui.panels.images_panel import ImagesPanel
+from unet_studio.gui.panels.models_panel import ModelsPanel
 from unet_studio.gui.panels.overlay_panel import OverlayPanel
 from unet_studio.gui.panels.predict_panel import PredictPanel
 from unet_studio.gui.panels.slices_panel import SlicesPanel
 from unet_studio.gui.panels.tools_panel import ToolsPanel
 from unet_studio.gui.panels.training_panel import TrainingPanel
 from unet_studio.gui.plane_predictor import PlanePredictor
-from unet_studio.gui.recent_files import add_recent_file, recent_files
+from unet_studio.gui.project_commands import ProjectCommands
+from unet_studio.gui.project_controller import ProjectController
+from unet_studio.gui.project_dialogs import ProjectDialogs
+from unet_studio.gui.project_session import ProjectSession
+from unet_studio.gui.recent_files import recent_files, recent_projects
 from unet_studio.gui.stack_jobs import StackJobs
 from unet_studio.gui.start_view import StartView
 from unet_studio.gui.tool_state import BRUSH, ToolState
 from unet_studio.gui.training import TrainingController
-from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+from unet_studio.gui.window_layout import build_layout
+from unet_studio.gui.workers import WorkerPool
 
 APP_NAME = "unet_studio"
 IMAGE_FILTER = "Images (*.tif *.tiff *.btf *.png *.jpg *.jpeg);;All files (*)"
 
 
-def _section(title: str, *widgets: QWidget, hint: str = "") -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(8, 6, 8, 8)
-    if hint:
-        label = QLabel(hint)
-        label.setWordWrap(True)
-        label.setStyleSheet("color: #555")
-        layout.addWidget(label)
-    for widget in widgets:
-        layout.addWidget(widget)
-    return box
-
-
 class MainWindow(QMainWindow):
-    """One image at a time: start view until an image is open, then canvas + side panels."""
+    """One image at a time: start view until an image or project is open, then the project's
+    images and models on the left, the canvas, and the side panels on the right."""
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings()
         self.document: ImageDocument | None = None
-        self.saved_labels_version = 0
+        self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
         self.setAcceptDrops(True)
@@ -89,18 +70,25 @@ class MainWindow(QMainWindow):
         self.contrast_panel = ContrastPanel(self.canvas.image_layer)
         self.export_button = QPushButton("Export masks… (Ctrl+E)")
         self.export_button.setMinimumHeight(30)
+        self.images_panel = ImagesPanel()
+        self.models_panel = ModelsPanel()
+        self.saved_state = QLabel("")
 
         # ---- controllers ----
-        self.training = TrainingController(self.pool, self.training_panel, self)
+        self.training = TrainingController(self.pool, self.training_panel, self, session=self.session)
         self.plane_predictor = PlanePredictor(self.pool, self)
         self.stack_jobs = StackJobs(self.pool, self.predict_panel, self)
         self.overlay = OverlayPresenter(self.canvas, self.overlay_panel, self)
         self.exporter = Exporter(self)
+        self.dialogs = ProjectDialogs(self)
+        self.projects = ProjectController(self, self.session, self.dialogs)
+        self.project_commands = ProjectCommands(self, self.session, self.projects, self.dialogs)
 
-        self._build_layout()
+        build_layout(self)
         self.actions_by_name = build_menus(self)
         self._connect()
         self.start_view.set_recent(recent_files(self.settings))
+        self.start_view.set_recent_projects(recent_projects(self.settings))
         self._show_document(None)
 
     def _fit_to_screen(self, width: int, height: int) -> None:
@@ -112,55 +100,23 @@ class MainWindow(QMainWindow):
             height = min(height, int(available.height() * 0.9))
         self.resize(width, height)
 
-    def _build_layout(self) -> None:
-        viewer = QWidget()
-        column = QVBoxLayout(viewer)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addWidget(self.canvas, 1)
-        column.addWidget(self.slices_panel)
-
-        sidebar = QWidget()
-        panels = QVBoxLayout(sidebar)
-        panels.setContentsMargins(6, 6, 6, 6)
-        panels.addWidget(_section("1  Paint", self.tools_panel, self.classes_panel,
-                                  hint="Paint a few strokes inside objects and on the background. "
-                                       "Wheel zooms, Space+drag pans."))
-        panels.addWidget(_section("2  Train", self.training_panel))
-        panels.addWidget(_section("3  Check the prediction", self.overlay_panel, self.predict_panel,
-                                  hint="Paint corrections where it is wrong; training uses them at once."))
-        panels.addWidget(_section("4  Export", self.export_button,
-                                  hint="Masks for Fiji or napari; more in the File menu."))
-        panels.addWidget(_section("Image", self.contrast_panel))
-        panels.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(sidebar)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(380)
-
-        self.workspace = QWidget()
-        row = QHBoxLayout(self.workspace)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(viewer, 1)
-        row.addWidget(scroll)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.start_view)
-        self.pages.addWidget(self.workspace)
-        self.setCentralWidget(self.pages)
-        self.statusBar()
-
     def _connect(self) -> None:
         self.start_view.open_clicked.connect(self.open_dialog)
         self.start_view.sample_clicked.connect(self.open_sample)
         self.start_view.recent_chosen.connect(self.open_path)
+        self.start_view.new_project_clicked.connect(self.project_commands.new_project)
+        self.start_view.open_project_clicked.connect(self.project_commands.open_project)
+        self.start_view.recent_project_chosen.connect(self.projects.open_project)
+        self.images_panel.add_clicked.connect(lambda: self.projects.add_images())
+        self.images_panel.remove_clicked.connect(self.projects.remove_image)
+        self.images_panel.locate_clicked.connect(self.projects.locate)
+        self.predict_panel.predict_images_clicked.connect(self.project_commands.predict_all_images)
+        self.canvas.stroke_finished.connect(self.session.stroke_ended)
         self.export_button.clicked.connect(self.exporter.masks)
         self.canvas.cursor_moved.connect(self._cursor_moved)
         self.canvas.slice_step.connect(self.step_plane)
         self.canvas.view.sigRangeChanged.connect(self._view_moved)
         self.training.running_changed.connect(self._training_running)
-        self.stack_jobs.labels_saved.connect(self._labels_saved)
 
     # ---- opening -------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -179,86 +135,93 @@ class MainWindow(QMainWindow):
         self.open_path(str(path))
 
     def open_files(self, paths: list[str]) -> None:
-        """Open the first of `paths` (one image at a time); say so if more were given."""
-        paths = [str(p) for p in paths]
-        if not paths:
-            return
-        if len(paths) > 1:
-            self.statusBar().showMessage(
-                f"unet_studio shows one image at a time: opened {Path(paths[0]).name}", 8000)
-        self.open_path(paths[0])
+        """Open a project folder, or the first image (with its project) and add the others."""
+        self.projects.open_files([str(p) for p in paths])
 
     @Slot(str)
     def open_path(self, path: str) -> None:
-        """Open `path` in a worker; the window stays responsive while a big stack loads."""
-        if not self._may_discard("open another image"):
-            return
-        worker = GeneratorWorker(lambda: load_image(path), name="open")
-        worker.yielded.connect(self._loaded)
-        worker.failed.connect(self._open_failed)
-        worker.finished.connect(self._open_finished)
-        self._opening_path = path
-        self.statusBar().showMessage(f"Opening {Path(path).name}…")
-        self.setCursor(Qt.CursorShape.BusyCursor)
-        self.pool.start(worker)
+        """Open one image (in a worker) with the project kept for it."""
+        self.projects.open_files([path])
 
-    @Slot(object)
-    def _loaded(self, loaded) -> None:
-        self.show_image(loaded)
-        add_recent_file(self._opening_path, self.settings)
-        self.start_view.set_recent(recent_files(self.settings))
-
-    def show_image(self, loaded) -> ImageDocument:
-        """Show a LoadedImage (stack, labels, levels) as the open document."""
-        document = ImageDocument(loaded.stack, loaded.labels, loaded.levels, self)
+    def show_image(self, loaded, entry_id: str | None = None) -> ImageDocument | None:
+        """Show a LoadedImage (stack, labels, levels), None for no image. `entry_id`: its image
+        in the open project; without one the image is not part of a project (nothing saved)."""
+        if entry_id is None and loaded is not None:
+            self.session.set_project(None)
+        self.session.entry_id = entry_id
+        document = None if loaded is None else ImageDocument(loaded.stack, loaded.labels, loaded.levels, self)
         self._show_document(document)
+        if document is not None and entry_id is not None and self.session.model is not None:
+            document.set_model(self.session.model)
+        self.projects.refresh()
         return document
-
-    @Slot(str)
-    def _open_failed(self, reason: str) -> None:
-        show_error(self, "Cannot open the image", reason)
-
-    @Slot()
-    def _open_finished(self) -> None:
-        self.unsetCursor()
-        self.statusBar().clearMessage()
 
     def _show_document(self, document: ImageDocument | None) -> None:
         old, self.document = self.document, document
         for part in (self.training, self.plane_predictor, self.stack_jobs, self.overlay,
                      self.contrast_panel, self.slices_panel):
             part.set_document(document)
-        self.classes_panel.set_labels(document.labels if document is not None else None)
+        in_project = document is not None and self.session.entry_id is not None
+        self.classes_panel.set_labels(document.labels if document is not None else None,
+                                      editor=self.session.project if in_project else None)
+        self.session.watch(document.labels if in_project else None)
         if old is not None:
             # Workers of the old image (asked to stop above) may still read its file: let them
             # end before the file is closed (a training step or a tile, well under a second).
             self.pool.stop_all()
             old.close()
             old.deleteLater()
-        self.saved_labels_version = 0
+        self.project_column.setVisible(self.session.project is not None)
         if document is None:
             self.canvas.set_labels(None)
             self.canvas.set_image(None)
-            self.pages.setCurrentWidget(self.start_view)
-            self.setWindowTitle(APP_NAME)
+            showing_project = self.session.project is not None
+            self.pages.setCurrentWidget(self.workspace if showing_project else self.start_view)
         else:
             document.plane_changed.connect(self._show_plane)
             document.display_changed.connect(self._show_plane)
             self._show_plane()
             self.canvas.fit()
             self.pages.setCurrentWidget(self.workspace)
-            self.setWindowTitle(f"{document.name} — {APP_NAME}")
             # Ready to paint at once: brush, class 1.
             self.tools.set_tool(BRUSH)
             self.tools.set_active_class(1)
             self.canvas.setFocus()
+        self.update_title()
+        self.show_saved_state()
         for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
                      "export_model", "train", "predict_all", "undo", "redo"):
             self.actions_by_name[name].setEnabled(document is not None)
+        for name in ("save_as", "add_images", "export_bundle", "save_now"):
+            self.actions_by_name[name].setEnabled(self.session.project is not None)
+        self.actions_by_name["predict_images"].setEnabled(
+            document is not None and self.session.project is not None)
+
+    def update_title(self) -> None:
+        """"<image> — <project> — unet_studio"; an image's own project is not named."""
+        parts = [self.document.name] if self.document is not None else []
+        project = self.session.project
+        if project is not None and not self.session.is_image_project:
+            parts.append(project.name)
+        self.setWindowTitle(" — ".join(parts + [APP_NAME]))
+
+    def show_saved_state(self, failed: bool = False) -> None:
+        """The permanent note in the status bar: are the strokes on disk?"""
+        if self.session.project is None or self.session.entry_id is None:
+            self.saved_state.setText("")
+        elif failed:
+            self.saved_state.setText("⚠ labels NOT saved")
+            self.saved_state.setStyleSheet("color: #b00; font-weight: bold; padding-right: 6px")
+        else:
+            self.saved_state.setText(f"Labels saved in {self.session.project.name}")
+            self.saved_state.setToolTip(str(self.session.project.folder))
+            self.saved_state.setStyleSheet("color: #555; padding-right: 6px")
 
     @Slot()
     def _show_plane(self, *_args) -> None:
         document = self.document
+        if document is None:
+            return
         image, levels = document.display_image()
         self.canvas.set_image(image, levels)
         self.canvas.set_labels(document.labels, document.t, document.z)
@@ -266,12 +229,30 @@ class MainWindow(QMainWindow):
 
     # ---- editing and navigation ----------------------------------------------------------
     def undo(self) -> None:
-        if self.document is not None and not self.document.labels.undo():
-            self.statusBar().showMessage("Nothing to undo", 2000)
+        if self.document is not None:
+            if not self.document.labels.undo():
+                self.statusBar().showMessage("Nothing to undo", 2000)
+            else:
+                self._keep_project_classes(self.document.labels.redo)
 
     def redo(self) -> None:
-        if self.document is not None and not self.document.labels.redo():
-            self.statusBar().showMessage("Nothing to redo", 2000)
+        if self.document is not None:
+            if not self.document.labels.redo():
+                self.statusBar().showMessage("Nothing to redo", 2000)
+            else:
+                self._keep_project_classes(self.document.labels.undo)
+
+    def _keep_project_classes(self, take_back) -> None:
+        """An undo or redo that changed the classes must change the project's too; when the
+        project refuses (other images have labels), the step is taken back."""
+        project = self.session.project
+        if project is None or self.session.entry_id is None:
+            return
+        try:
+            project.adopt_classes(self.document.labels)
+        except UnetStudioError as error:
+            take_back()
+            self.statusBar().showMessage(f"Not undone: {error}", 8000)
 
     @Slot(int, int)
     def step_plane(self, dt: int, dz: int) -> None:
@@ -295,10 +276,6 @@ class MainWindow(QMainWindow):
     def _training_running(self, running: bool) -> None:
         self.plane_predictor.set_paused(running)
 
-    @Slot(int)
-    def _labels_saved(self, version: int) -> None:
-        self.saved_labels_version = version
-
     # ---- dialogs -------------------------------------------------------------------------
     def show_model_view(self) -> None:
         from unet_studio.gui.model_view import ModelViewDialog
@@ -309,28 +286,38 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS_HELP)
 
     # ---- window events -------------------------------------------------------------------
-    def unsaved_labels(self) -> bool:
-        """True when strokes were painted since the last labels export."""
-        return self.document is not None and self.document.labels.version != self.saved_labels_version
+    def save_now(self) -> None:
+        """Ctrl+S: write pending strokes at once (a failure is reported by the autosave)."""
+        if self.session.project is not None and self.session.flush(timeout=10.0):
+            self.statusBar().showMessage("All labels are saved.", 3000)
 
-    def _may_discard(self, doing: str) -> bool:
-        """Ask before an action that ends training or drops unsaved strokes."""
+    def unsaved_labels(self) -> bool:
+        """True while strokes are not written to the project yet (autosave follows shortly)."""
+        return self.session.unsaved
+
+    def may_leave_image(self, doing: str) -> bool:
+        """Ask before an action that ends training (strokes need no question: they are saved)."""
         if self.training.running and not ask_yes_no(
                 self, "Training is running", f"Stop training and {doing}?"):
-            return False
-        if self.unsaved_labels() and not ask_yes_no(
-                self, "Unsaved labels", f"Your strokes are not saved (File > Export labels). "
-                                        f"Discard them and {doing}?"):
             return False
         self.training.stop()
         return True
 
     def closeEvent(self, event) -> None:
-        if not self._may_discard("quit"):
+        if not self.may_leave_image("quit"):
             event.ignore()
             return
         self.statusBar().showMessage("Stopping…")
-        self.pool.stop_all()
+        self.pool.stop_all()   # training keeps its last model in the project before it ends
+        if not self.session.flush() and not ask_yes_no(
+                self, "Labels not saved",
+                f"Your latest strokes could not be written: "
+                f"{self.session.autosaver.last_error or 'the disk is too slow'}.\n\n"
+                "Quit anyway and lose them? (No: then use File > Save Project As.)"):
+            event.ignore()
+            return
+        self.projects.remember_shown_image()
+        self.session.close()
         if self.document is not None:
             self.document.close()
         event.accept()
@@ -340,7 +327,11 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """Dropped on the start view: opened. Dropped while a project is shown: added to it."""
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.open_files(paths)
+            if self.session.project is not None and self.pages.currentWidget() is self.workspace:
+                self.projects.add_images(paths)
+            else:
+                self.open_files(paths)

@@ -1,25 +1,43 @@
-"""The list of recently opened files, kept in QSettings between sessions."""
+"""The lists of recently opened files and projects, kept in QSettings between sessions."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-_KEY = "recent_files"
+_FILES_KEY = "recent_files"
+_PROJECTS_KEY = "recent_projects"
 MAX_RECENT = 10
 
 
-def recent_files(settings: QSettings | None = None) -> list[str]:
-    """Most recent first; files that no longer exist are left out."""
+def _read(settings: QSettings | None, key: str) -> list[str]:
     settings = settings or QSettings()
-    value = settings.value(_KEY, [])
+    value = settings.value(key, [])
     if isinstance(value, str):  # QSettings returns a lone string for a one-item list
         value = [value]
     return [p for p in (value or []) if Path(p).exists()]
 
 
-def add_recent_file(path: str | Path, settings: QSettings | None = None) -> None:
+def _add(path: str | Path, settings: QSettings | None, key: str) -> None:
     settings = settings or QSettings()
     path = str(Path(path).resolve())
-    files = [p for p in recent_files(settings) if p != path]
-    settings.setValue(_KEY, [path] + files[: MAX_RECENT - 1])
+    paths = [p for p in _read(settings, key) if p != path]
+    settings.setValue(key, [path] + paths[: MAX_RECENT - 1])
+
+
+def recent_files(settings: QSettings | None = None) -> list[str]:
+    """Image files, most recent first; files that no longer exist are left out."""
+    return _read(settings, _FILES_KEY)
+
+
+def add_recent_file(path: str | Path, settings: QSettings | None = None) -> None:
+    _add(path, settings, _FILES_KEY)
+
+
+def recent_projects(settings: QSettings | None = None) -> list[str]:
+    """Project folders, most recent first; folders that no longer exist are left out."""
+    return [p for p in _read(settings, _PROJECTS_KEY) if (Path(p) / "project.json").is_file()]
+
+
+def add_recent_project(folder: str | Path, settings: QSettings | None = None) -> None:
+    _add(folder, settings, _PROJECTS_KEY)

@@ -11,6 +11,7 @@ strokes are placed from a simple threshold of the image: they stand for a user's
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     from unet_studio.gui.main_window import MainWindow
     from unet_studio.resources import sample_image_path
 
+    # The sample's labels are kept in a per-user folder: use a fresh one, so strokes from an
+    # earlier run do not appear in this shot.
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-shot-")
     app = QApplication(sys.argv[:1])
     configure_pyqtgraph()
     app.setWindowIcon(_icon())
@@ -116,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     window.training.stop()
     while window.training.running:
         wait(0.1)
-    window.saved_labels_version = window.document.labels.version  # nothing to ask on close
     window.close()
     return 0
 

@@ -145,6 +145,22 @@ class StackJobs(QObject):
             model = self.document.model
             self._run(lambda: export_model(model, Path(path)), "Saving model", model)
 
+    def predict_all_images(self, entries: list, folder: str | Path) -> None:
+        """Predict every image of the project (entries) and write their masks into `folder`."""
+        if self._needs_model():
+            from unet_studio.gui.project_jobs import predict_all_images
+
+            model = self.document.model
+            self._run(lambda: predict_all_images(model, entries, folder), "Predicting all images", model)
+
+    def export_bundle(self, project, path: str | Path) -> None:
+        if self.busy:
+            show_error(self.parent_widget, "Busy", "Another job is running; wait or cancel it.")
+            return
+        from unet_studio.gui.project_jobs import export_bundle
+
+        self._run(lambda: export_bundle(project, path), "Writing the bundle", None)
+
     @Slot()
     def cancel(self) -> None:
         if self._worker is not None:
@@ -177,6 +193,15 @@ class StackJobs(QObject):
             self._result_model = self._job_model
             self.document.put_stack_prediction(value)
             self.panel.show_status("Every plane is predicted. File > Export masks saves them.")
+        elif kind == "busy":
+            self.panel.show_fraction(None)
+        elif kind == "all_written":
+            count, skipped, folder = value
+            text = f"Saved the masks of {count} image{'s' if count != 1 else ''} in {folder}."
+            if skipped:
+                text += " Skipped: " + "; ".join(skipped)
+            self.panel.show_status(text)
+            self.written.emit(folder)
         elif kind == "labels_saved":
             self.labels_saved.emit(value)
         elif kind == "written":

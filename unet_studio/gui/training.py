@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
+from unet_studio.gui.training_run import RunPlan, training_run
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 
@@ -49,6 +51,12 @@ def _prepare_update(progress) -> TrainingUpdate:
     return update
 
 
+def _prepare_item(item: tuple) -> tuple:
+    """Worker-side transform of training_run's items: progress reports become TrainingUpdates."""
+    kind, value = item
+    return (kind, _prepare_update(value)) if kind == "progress" else item
+
+
 def leave_a_core_for_the_window() -> None:
     """On the CPU, train with one thread fewer than there are cores (at least one).
 
@@ -75,9 +83,12 @@ class TrainingController(QObject):
 
     running_changed = Signal(bool)
     model_ready = Signal()   # the model of a finished run was stored in the document
+    model_kept = Signal(object)   # ModelEntry: the project keeps the run's model
+    keep_failed = Signal(str)     # the project could not keep it (why)
 
-    def __init__(self, pool: WorkerPool, panel, parent_widget=None):
+    def __init__(self, pool: WorkerPool, panel, parent_widget=None, session=None):
         super().__init__(parent_widget)
+        self.session = session   # ProjectSession: train on all its images, keep the models
         self.pool = pool
         self.panel = panel
         self.parent_widget = parent_widget
@@ -88,6 +99,7 @@ class TrainingController(QObject):
         self._worker: GeneratorWorker | None = None
         self._document_in_training = None
         self._latest_model = None
+        self._run_note = ""
         panel.train_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
 
@@ -111,19 +123,15 @@ class TrainingController(QObject):
         document = self.document
         if document is None or self.running:
             return
-        stack, labels, init = document.stack, document.labels, document.model
-        options = dict(self.config_options)
+        plan = self._plan(document)
         leave_a_core = self.leave_a_core
 
         def make_generator():
-            from unet_studio.ml.train import TrainConfig, train  # torch: worker thread only
-
-            if leave_a_core and options.get("device", "auto") in ("auto", "cpu"):
+            if leave_a_core and plan.options.get("device", "auto") in ("auto", "cpu"):
                 leave_a_core_for_the_window()
-            return train([stack], [labels], labels.classes, TrainConfig(**options), init=init,
-                         preview_request=self._preview_request, should_stop=lambda: worker.stop_requested)
+            return training_run(plan, self._preview_request, lambda: worker.stop_requested)
 
-        worker = GeneratorWorker(make_generator, transform=_prepare_update, name="training",
+        worker = GeneratorWorker(make_generator, transform=_prepare_item, name="training",
                                  break_on_stop=False)
         worker.yielded.connect(self._on_update)
         worker.failed.connect(self._on_failed)
@@ -131,11 +139,31 @@ class TrainingController(QObject):
         self._worker = worker
         self._document_in_training = document
         self._latest_model = None
+        self._run_note = ""
         self.panel.clear()
         self.panel.set_running(True)
         self.panel.show_message("Starting… (the first start loads PyTorch)")
         self.running_changed.emit(True)
         self.pool.start(worker)
+
+    def _plan(self, document) -> RunPlan:
+        """The shown image first, then the project's other images that have labels."""
+        plan = RunPlan(document.stack, document.labels, document.labels.classes,
+                       dict(self.config_options), init=document.model)
+        session = self.session
+        project = session.project if session is not None else None
+        if project is None or session.entry_id is None:
+            return plan
+        loaded = project.loaded_labels()
+        plan.project = project
+        plan.others = [e for e in project.images if e.id != session.entry_id and not e.missing
+                       and (e.id in loaded or (project.folder / e.labels).is_file())]
+        if document.model is not None and document.model is session.model and session.model_id:
+            try:
+                plan.started_from = project.models.get(session.model_id)
+            except UnetStudioError:
+                pass
+        return plan
 
     @Slot()
     def stop(self) -> None:
@@ -153,13 +181,25 @@ class TrainingController(QObject):
         return (0, document.t, document.z) if region is None else (0, document.t, document.z, region)
 
     @Slot(object)
-    def _on_update(self, update: TrainingUpdate) -> None:
+    def _on_update(self, item: tuple) -> None:
+        kind, update = item
+        if kind == "note":
+            self._run_note = update
+            self.panel.show_message(update)
+            return
+        if kind == "kept":
+            self.model_kept.emit(update)
+            return
+        if kind == "keep_failed":
+            self.keep_failed.emit(update)
+            return
         document = self._document_in_training
         self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
         if update.message:
             self.panel.show_message(update.message)
         elif self._worker is not None and not self._worker.stop_requested and update.step > 0:
-            self.panel.show_message("Training. Keep painting where the prediction is wrong.")
+            self.panel.show_message(f"{self._run_note or 'Training.'} "
+                                    "Keep painting where the prediction is wrong.")
         if update.preview is not None and document is self.document:
             t, z, region, probabilities, mask, uncertainty = update.preview
             document.put_prediction(t, z, probabilities, mask, uncertainty, region)

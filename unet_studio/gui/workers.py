@@ -146,6 +146,12 @@ class WorkerPool(QObject):
             job.deleteLater()
 
     @property
+    def idle(self) -> bool:
+        """True when every worker has ended and the signals it sent have been delivered
+        (a finished job is forgotten only after them: they share the GUI thread's queue)."""
+        return not self._jobs
+
+    @property
     def running(self) -> list[GeneratorWorker]:
         return [job.worker for job in self._jobs if not job.thread.isFinished()]
 

@@ -1,7 +1,8 @@
 """The list of label classes: colour swatch, key and name; add, rename, recolour, remove.
 
 Clicking a class makes it the one the brush paints (keys 1-9 do the same). The list is rebuilt
-from LabelVolume.classes whenever they change, so it never disagrees with the labels.
+from LabelVolume.classes whenever they change, so it never disagrees with the labels. Edits go
+to the project when there is one, so every image of it keeps the same classes.
 """
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ def swatch(rgb: tuple[int, int, int], size: int = 16) -> QIcon:
     return QIcon(pixmap)
 
 
+class LabelsClassEditor:
+    """Class edits on one LabelVolume, with the names the Project uses for its class edits."""
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.add_class = labels.add_class
+        self.rename_class = labels.rename_class
+        self.set_class_color = labels.set_color
+        self.remove_class = labels.remove_class
+
+    @property
+    def images(self) -> list:
+        return []
+
+
 class ClassesPanel(QWidget):
     """Shows the classes of the open LabelVolume and edits them through its methods."""
 
@@ -35,6 +51,7 @@ class ClassesPanel(QWidget):
         super().__init__(parent)
         self.tools = tools
         self.labels = None
+        self.editor = None   # a Project, or a LabelsClassEditor without one
         self._disconnect = None
         self.list = QListWidget()
         self.list.setToolTip("Click a class to paint it (keys 1-9). Double-click to rename.")
@@ -63,11 +80,13 @@ class ClassesPanel(QWidget):
         tools.active_class_changed.connect(self._show_active)
         self.set_labels(None)
 
-    def set_labels(self, labels) -> None:
+    def set_labels(self, labels, editor=None) -> None:
+        """Show the classes of `labels`; `editor` (a Project) applies edits to every image."""
         if self._disconnect is not None:
             self._disconnect()
             self._disconnect = None
         self.labels = labels
+        self.editor = editor if editor is not None or labels is None else LabelsClassEditor(labels)
         if labels is not None:
             self._disconnect = labels.on_classes_changed(self._rebuild)
         for widget in (self.list, self.add_button, self.rename_button, self.color_button, self.remove_button):
@@ -115,7 +134,7 @@ class ClassesPanel(QWidget):
         name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:",
                                         text=f"class {self.labels.n_classes + 1}")
         if ok and name.strip():
-            self._try(lambda: self.tools.set_active_class(self.labels.add_class(name.strip())))
+            self._try(lambda: self.tools.set_active_class(self.editor.add_class(name.strip())))
 
     def rename_current(self) -> None:
         k = self.tools.active_class
@@ -124,7 +143,7 @@ class ClassesPanel(QWidget):
         old = self.labels.classes[k - 1].name
         name, ok = QInputDialog.getText(self, "Rename class", f"New name for \u201c{old}\u201d:", text=old)
         if ok and name.strip() and name.strip() != old:
-            self._try(lambda: self.labels.rename_class(k, name.strip()))
+            self._try(lambda: self.editor.rename_class(k, name.strip()))
 
     def recolor_current(self) -> None:
         k = self.tools.active_class
@@ -132,17 +151,19 @@ class ClassesPanel(QWidget):
             return
         color = QColorDialog.getColor(QColor(*self.labels.classes[k - 1].color), self, "Class colour")
         if color.isValid():
-            self._try(lambda: self.labels.set_color(k, (color.red(), color.green(), color.blue())))
+            self._try(lambda: self.editor.set_class_color(k, (color.red(), color.green(), color.blue())))
 
     def remove_current(self) -> None:
         k = self.tools.active_class
         if self.labels is None or k > self.labels.n_classes:
             return
         name = self.labels.classes[k - 1].name
+        where = "on every image of the project" if len(self.editor.images) > 1 else ""
+        undo = "This cannot be undone." if where else "Edit > Undo brings them back."
         if ask_yes_no(self, "Remove class",
-                      f"Remove the class \u201c{name}\u201d and erase all its labels?\n"
-                      "Edit > Undo brings them back."):
-            self._try(lambda: self.labels.remove_class(k))
+                      f"Remove the class \u201c{name}\u201d and erase all its labels {where}?\n{undo}"
+                      .replace(" ?", "?")):
+            self._try(lambda: self.editor.remove_class(k))
 
     def _try(self, action) -> None:
         try:

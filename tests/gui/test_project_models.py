@@ -1,0 +1,139 @@
+"""Models of a project: every run kept with its steps and loss, going back is a click; the
+whole project can be predicted into a folder and exported as a reproducibility bundle."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import tifffile
+
+from tests.gui.helpers import TINY_TRAINING, drag, wait_idle, wait_showing, write_image
+
+
+def open_painted_image(window, qtbot, tmp_path, name="cells.tif"):
+    path = tmp_path / name
+    write_image(path)
+    window.open_files([str(path)])
+    document = wait_showing(qtbot, window, name)
+    window.tools.set_brush_size(3)
+    window.classes_panel.select(1)
+    drag(qtbot, window.canvas, [(2, 2), (2, 60)])
+    window.classes_panel.select(2)
+    drag(qtbot, window.canvas, [(16, 12), (16, 20)])
+    return document
+
+
+def train(window, qtbot, steps=3):
+    window.training.config_options = dict(TINY_TRAINING, steps=steps)
+    window.training.start()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=120_000)
+    wait_idle(qtbot, window)
+
+
+def weights(model) -> list[np.ndarray]:
+    return [v.detach().cpu().numpy().copy() for v in model.net.state_dict().values()]
+
+
+def test_each_run_is_kept_and_going_back_is_a_click(window, qtbot, tmp_path, dialogs):
+    from unet_studio.ml.model_file import load_model
+
+    document = open_painted_image(window, qtbot, tmp_path)
+    assert window.models_panel.empty.isVisibleTo(window)
+    train(window, qtbot, steps=3)
+    train(window, qtbot, steps=2)
+    project = window.session.project
+    first, second = list(project.models)
+    assert (first.steps, second.steps) == (3, 2)
+    assert first.loss is not None and np.isfinite(first.loss)
+    assert project.models.current is second and window.session.model_id == second.id
+    assert second.info["started_from"] == first.id    # the second run went on from the first
+    tree = window.models_panel.tree
+    assert tree.topLevelItemCount() == 2
+    assert tree.topLevelItem(0).text(0) == "●" and tree.topLevelItem(0).text(2) == "2"   # newest on top
+    assert tree.topLevelItem(1).text(0) == "" and tree.topLevelItem(1).text(2) == "3"
+
+    tree.setCurrentItem(tree.topLevelItem(1))
+    assert window.models_panel.use_button.isEnabled()
+    window.models_panel.use_button.click()              # back to the first run
+    qtbot.waitUntil(lambda: window.session.model_id == first.id, timeout=30_000)
+    wait_idle(qtbot, window)
+    assert project.models.current.id == first.id
+    assert tree.topLevelItem(1).text(0) == "●" and tree.topLevelItem(0).text(0) == ""
+    for got, expected in zip(weights(document.model), weights(load_model(project.model_path(first)))):
+        np.testing.assert_array_equal(got, expected)
+    # The overlay shows the chosen model's prediction; the next run starts from it.
+    qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=30_000)
+    train(window, qtbot, steps=1)
+    assert project.models.entries[-1].info["started_from"] == first.id
+    assert not dialogs.errors()
+    log = project.training_log()
+    assert [r["model"] for r in log] == [m.id for m in project.models]
+    assert all(r["images"] == ["cells.tif"] for r in log)
+
+
+def test_bundle_holds_labels_settings_log_and_model(window, qtbot, tmp_path, monkeypatch, dialogs):
+    document = open_painted_image(window, qtbot, tmp_path)
+    train(window, qtbot, steps=2)
+    bundle = tmp_path / "out" / "cells-bundle.zip"
+    bundle.parent.mkdir()
+    monkeypatch.setattr(window.dialogs, "bundle_path", lambda suggested: str(bundle))
+    window.actions_by_name["export_bundle"].trigger()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
+    assert not dialogs.errors()
+    model = window.session.project.models.current
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        assert {"project.json", "labels/cells.tif", "training-log.jsonl", model.file} <= names
+        doc = json.loads(zf.read("project.json"))
+        log = [json.loads(line) for line in zf.read("training-log.jsonl").splitlines()]
+        zf.extract("labels/cells.tif", tmp_path / "unzipped")
+    assert [m["id"] for m in doc["models"]] == [model.id]
+    assert [c["name"] for c in doc["classes"]] == ["background", "foreground"]
+    assert log[-1]["model"] == model.id
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "unzipped" / "labels" / "cells.tif"),
+                                  document.labels.data)
+    assert window.predict_panel.status.text() == "Saved cells-bundle.zip"
+
+
+def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, monkeypatch, dialogs):
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    write_image(tmp_path / "more" / "a.tif", seed=4)     # same name, another folder
+    write_image(tmp_path / "b.tif", seed=5, shape=(48, 80))
+    window.projects.add_images([str(tmp_path / "more" / "a.tif"), str(tmp_path / "b.tif")])
+    wait_idle(qtbot, window)
+    assert [row.name for row in window.images_panel.rows] == ["a.tif", "a.tif", "b.tif"]
+    assert window.predict_panel.images_button.isVisibleTo(window)
+    train(window, qtbot, steps=2)
+    out = tmp_path / "masks"
+    out.mkdir()
+    monkeypatch.setattr(window.dialogs, "output_folder", lambda start: str(out))
+    window.predict_panel.images_button.click()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    assert not dialogs.errors()
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["a-2_masks.tif", "a_masks.tif", "b_masks.tif"]
+    assert tifffile.imread(out / "b_masks.tif").shape == (48, 80)
+    assert set(np.unique(tifffile.imread(out / "a_masks.tif"))) <= {1, 2}
+    assert "3 images" in window.predict_panel.status.text()
+
+
+def test_dropping_images_on_the_window_adds_them_to_the_project(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    paths = [tmp_path / "c.tif", tmp_path / "d.tif"]
+    for seed, path in enumerate(paths):
+        write_image(path, seed=seed)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    window.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    wait_idle(qtbot, window)
+    assert [row.name for row in window.images_panel.rows] == ["a.tif", "c.tif", "d.tif"]
+    assert window.document.name == "a.tif"               # still painting where we were
+    assert [row.count for row in window.images_panel.rows][1:] == [0, 0]
+    assert "no labels yet" in window.images_panel.list.item(1).text()
+    project = json.loads((tmp_path / "a.unet_studio" / "project.json").read_text())
+    assert [i["path"] for i in project["images"]] == ["../a.tif", "../c.tif", "../d.tif"]

@@ -1,0 +1,128 @@
+"""The models trained in this project, newest first: when, how many steps, final loss; the
+current one is marked, and going back to an earlier one is a click on "Use this model"."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+CURRENT_MARK = "●"
+
+
+def when(iso_time: str, today=None) -> str:
+    """"today 14:05" or "31 Jan 14:05" from an ISO time; the text itself if it is not one."""
+    try:
+        moment = datetime.fromisoformat(iso_time)
+    except (TypeError, ValueError):
+        return str(iso_time)
+    today = today or datetime.now(moment.tzinfo).date()
+    day = "today" if moment.date() == today else moment.strftime("%d %b").lstrip("0")
+    return f"{day} {moment:%H:%M}"
+
+
+def describe_info(entry) -> str:
+    """Tooltip: what the run was trained on."""
+    info = entry.info or {}
+    parts = []
+    if info.get("images"):
+        names = info["images"]
+        parts.append(f"trained on {len(names)} image{'s' if len(names) != 1 else ''}: {', '.join(names)}")
+    if info.get("seconds") is not None:
+        parts.append(f"{float(info['seconds']):.0f} s on {info.get('device', '?')}")
+    if info.get("started_from"):
+        parts.append(f"continued from the model of {when(info.get('started_from_time', ''))}"
+                     if info.get("started_from_time") else f"continued from {info['started_from']}")
+    return "\n".join(parts) or entry.file
+
+
+class ModelsPanel(QWidget):
+    """Signal: model_chosen(model id), when the user asks to use another model."""
+
+    model_chosen = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["", "Trained", "Steps", "Loss"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setMinimumHeight(80)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setToolTip(f"{CURRENT_MARK} marks the model shown and trained further. "
+                             "Double-click an earlier one to go back to it.")
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self._choose(item))
+        self.tree.currentItemChanged.connect(lambda *_: self._sync_button())
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setToolTip("Make the selected model the current one: the overlay shows "
+                                   "its prediction and the next training starts from it")
+        self.use_button.clicked.connect(lambda: self._choose(self.tree.currentItem()))
+        self.empty = QLabel("No model yet: press Train. Each training run is kept here.")
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: #555")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.use_button)
+        self.current_id: str | None = None
+        self.set_models([])
+
+    def set_models(self, entries: list) -> None:
+        """Show ModelEntry objects (oldest first, as in the project); the newest on top."""
+        self.tree.clear()
+        self.current_id = None
+        for entry in reversed(entries):
+            loss = "–" if entry.loss is None else f"{entry.loss:.3f}"
+            steps = "–" if entry.steps is None else str(entry.steps)
+            item = QTreeWidgetItem([CURRENT_MARK if entry.current else "", when(entry.time), steps, loss])
+            item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+            for column in (2, 3):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            tip = describe_info(entry)
+            for column in range(4):
+                item.setToolTip(column, tip)
+            if entry.current:
+                self.current_id = entry.id
+                font = QFont(item.font(0))
+                font.setBold(True)
+                for column in range(4):
+                    item.setFont(column, font)
+            self.tree.addTopLevelItem(item)
+            if entry.current:
+                self.tree.setCurrentItem(item)
+        self.tree.setVisible(bool(entries))
+        self.empty.setVisible(not entries)
+        self._sync_button()
+
+    def selected_id(self) -> str | None:
+        item = self.tree.currentItem()
+        return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+
+    def _sync_button(self) -> None:
+        selected = self.selected_id()
+        self.use_button.setVisible(self.tree.topLevelItemCount() > 1)
+        self.use_button.setEnabled(selected is not None and selected != self.current_id)
+
+    def _choose(self, item) -> None:
+        if item is None:
+            return
+        model_id = item.data(0, Qt.ItemDataRole.UserRole)
+        if model_id != self.current_id:
+            self.model_chosen.emit(model_id)

@@ -1,0 +1,382 @@
+"""Opening images and projects, switching between the images of a project, and what the
+window shows of the project (images list, models list, title, problems).
+
+Every image opened from a file lives in a project: its own (beside it) or one the user made.
+Loading runs in a worker (project_loading.py); the results arrive here on the GUI thread and
+go to the session (project, autosave, model) and to the window (the document shown).
+Commands that change the project as a whole (new, save as, bundle) are in project_commands.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Slot
+
+from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.project import Project
+from unet_studio.gui.errors import ask_yes_no, show_error
+from unet_studio.gui.panels.images_panel import ImageRow
+from unet_studio.gui.project_dialogs import warn
+from unet_studio.gui.project_loading import (
+    CURRENT_IMAGE,
+    OpenedImage,
+    OpenedProject,
+    close_quietly,
+    count_labeled,
+    load_entry,
+    load_model_file,
+    open_image,
+    open_project,
+)
+from unet_studio.gui.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
+from unet_studio.gui.workers import GeneratorWorker
+
+
+def is_project_folder(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / "project.json").is_file() or (path.name == "project.json" and path.is_file())
+
+
+class ProjectController(QObject):
+    """Loads images and projects into the window and keeps its project panels current."""
+
+    def __init__(self, window, session, dialogs):
+        super().__init__(window)
+        self.window = window
+        self.session = session
+        self.dialogs = dialogs
+        self.pool = window.pool
+        self._then_add: list[str] = []
+        self._recent_file: str | None = None
+        session.project_changed.connect(self.refresh)
+        session.images_changed.connect(self.refresh_images)
+        session.models_changed.connect(self.refresh_models)
+        session.labels_saved.connect(self._labels_saved)
+        window.images_panel.image_chosen.connect(self.switch_to)
+        window.images_panel.files_dropped.connect(self.add_images)
+        window.models_panel.model_chosen.connect(self.use_model)
+
+    @property
+    def project(self) -> Project | None:
+        return self.session.project
+
+    # ---- opening -------------------------------------------------------------------------
+    def open_files(self, paths: list[str]) -> None:
+        """A project folder opens the project; image files open the first on its own (with
+        its project) and add the others to that project."""
+        paths = [str(p) for p in paths]
+        if not paths:
+            return
+        if is_project_folder(paths[0]):
+            self.open_project(paths[0])
+            return
+        self.open_image(paths[0], then_add=paths[1:])
+
+    def open_image(self, path: str, then_add: list[str] | None = None) -> None:
+        project = self.project
+        if project is not None and project.find_image(path) is not None:
+            self.switch_to(project.find_image(path).id)  # already here: no second Project object
+            self.add_images(then_add or [])
+            return
+        if not self.window.may_leave_image("open another image"):
+            return
+        self._then_add = list(then_add or [])
+        self._recent_file = path
+        self._load(lambda: open_image(path), Path(path).name)
+
+    def open_project(self, folder: str) -> None:
+        folder = str(Path(folder).parent if Path(folder).name == "project.json" else Path(folder))
+        if self.project is not None and self.project.folder == Path(folder).absolute():
+            return
+        if not self.window.may_leave_image("open another project"):
+            return
+        self._then_add, self._recent_file = [], None
+        self._load(lambda: open_project(folder), Path(folder).name)
+
+    def switch_to(self, image_id: str) -> None:
+        """Show another image of the project (its strokes so far are written first)."""
+        project = self.project
+        if project is None:
+            return
+        entry = project.image(image_id)
+        if entry.id == self.session.entry_id and self.window.document is not None:
+            return
+        if entry.missing:
+            if ask_yes_no(self.window, "Image missing",
+                          f"{entry.name} is not at {entry.path} any more. Locate it now?"):
+                self.locate(entry.id)
+            return
+        if not self.window.may_leave_image("show another image"):
+            return
+        self.session.write_soon()
+        self._load(lambda: load_entry(project, entry), entry.name)
+
+    def _load(self, make_generator, name: str) -> None:
+        worker = GeneratorWorker(make_generator, name="open")
+        worker.yielded.connect(self._received)
+        worker.failed.connect(self._open_failed)
+        worker.finished.connect(self._open_finished)
+        self.window.statusBar().showMessage(f"Opening {name}…")
+        self.window.setCursor(Qt.CursorShape.BusyCursor)
+        self.pool.start(worker)
+
+    @Slot(object)
+    def _received(self, item) -> None:
+        failure = ""
+        if isinstance(item, OpenedProject):
+            project, image, failure = item.project, item.image, item.failure
+        else:
+            project, image = item.project, item
+        adopted = project is not self.project
+        if adopted and not self.session.set_project(project):
+            show_error(self.window, "Labels not saved",
+                       "Some strokes of the previous project could not be written.")
+        if image is not None and image.labels is None and not self._start_fresh(image):
+            close_quietly(image.stack)
+            image = None
+        if image is not None:
+            self.window.show_image(image.loaded(), entry_id=image.entry.id)
+            if self._recent_file is not None:
+                add_recent_file(self._recent_file, self.window.settings)
+        elif adopted:
+            self.window.show_image(None)
+        self._recent_file = None
+        if adopted:
+            self._adopted(project)
+        else:
+            self.refresh_images()
+        if failure:
+            show_error(self.window, "Cannot open the image", failure)
+        if self._then_add:
+            paths, self._then_add = self._then_add, []
+            self.add_images(paths)
+
+    def _start_fresh(self, item: OpenedImage) -> bool:
+        """The labels file of the image is damaged: offer to start again (keeping it aside)."""
+        if not ask_yes_no(self.window, "The labels cannot be read",
+                          f"{item.damaged}\n\nStart new labels for {item.entry.name}? The damaged "
+                          "file is kept in the project's labels folder under another name."):
+            return False
+        try:
+            item.labels = item.project.labels_for(item.entry, item.stack, replace_damaged=True)
+        except UnetStudioError as error:
+            show_error(self.window, "Cannot start new labels", str(error))
+            return False
+        self.session.counts[item.entry.id] = 0
+        return True
+
+    @Slot(str)
+    def _open_failed(self, reason: str) -> None:
+        self._then_add = []
+        show_error(self.window, "Cannot open the image", reason)
+
+    @Slot()
+    def _open_finished(self) -> None:
+        self.window.unsetCursor()
+        self.window.statusBar().clearMessage()
+
+    # ---- the project ---------------------------------------------------------------------
+    def _adopted(self, project: Project) -> None:
+        """`project` has just become the open one (its first image, if any, is shown): say
+        what is wrong with it, load its current model and count its labels."""
+        if not self.session.is_image_project and project.exists:
+            add_recent_project(project.folder, self.window.settings)
+        self.window.start_view.set_recent_projects(recent_projects(self.window.settings))
+        self.window.start_view.set_recent(recent_files(self.window.settings))
+        self.refresh()
+        self.count_labels()
+        self.load_current_model()
+        self._report_problems(project)
+
+    def project_moved(self) -> None:
+        """After Save As: the same project in another folder."""
+        if not self.session.is_image_project:
+            add_recent_project(self.project.folder, self.window.settings)
+        self.window.start_view.set_recent_projects(recent_projects(self.window.settings))
+        self.refresh()
+        self.window.show_saved_state()
+
+    def adopt(self, project: Project) -> None:
+        """Open `project` (already loaded, e.g. just created) with no image shown."""
+        self._received(OpenedProject(project, None))
+
+    def _report_problems(self, project: Project) -> None:
+        if project.note:
+            self.window.statusBar().showMessage(project.note, 15000)
+        missing = project.missing_images()
+        if missing:
+            names = "\n".join(f"  • {e.name}  (expected in {e.path.parent})" for e in missing[:12])
+            more = f"\n  … and {len(missing) - 12} more" if len(missing) > 12 else ""
+            warn(self.window, "Some images are missing",
+                 f"These images of the project are not where they were:\n{names}{more}\n\n"
+                 "Their labels are safe. Select one in the Images list and press Locate… to show "
+                 "where it is now; images moved to the same folder are found together.")
+        if project.read_only:
+            if ask_yes_no(self.window, "The project folder is read-only",
+                          f"Changes cannot be saved in {project.folder}.\n\n"
+                          "Save a copy of the project in another folder now (Save Project As)?"):
+                self.window.project_commands.save_as()
+
+    def count_labels(self, entries=None) -> None:
+        project = self.project
+        if project is None:
+            return
+        entries = project.images if entries is None else entries
+        worker = GeneratorWorker(lambda: count_labeled(project, entries), name="count-labels")
+        worker.yielded.connect(lambda item: self._counted(project, *item))
+        self.pool.start(worker)
+
+    def _counted(self, project, image_id: str, count: int) -> None:
+        if project is self.project:
+            self.session.counts[image_id] = count
+            self.refresh_images()
+
+    @Slot(object, int)
+    def _labels_saved(self, labels, count: int) -> None:
+        image_id = self.session.image_id_of(labels)
+        if image_id is not None:
+            self.session.counts[image_id] = count
+            self.refresh_images()
+        self.window.show_saved_state()
+
+    # ---- images --------------------------------------------------------------------------
+    def add_images(self, paths: list[str] | None = None) -> None:
+        project = self.project
+        if project is None:
+            if paths:
+                self.open_files(paths)
+            return
+        if paths is None:
+            paths = self.dialogs.image_files(project.folder.parent)
+        if not paths:
+            return
+        if is_project_folder(paths[0]):
+            self.open_project(paths[0])
+            return
+        added, refused = [], []
+        for path in paths:
+            try:
+                from unet_studio.core.stack import open_stack
+
+                open_stack(path).close()  # reads the header only: refuse what is not an image
+                added.append(project.add_image(path))
+            except UnetStudioError as error:
+                refused.append(str(error))
+        if added:
+            try:
+                project.ensure_created()  # the list of images is worth keeping at once
+            except UnetStudioError as error:
+                show_error(self.window, "Cannot save the project", str(error))
+            self.count_labels(added)
+        self.refresh_images()
+        if refused:
+            show_error(self.window, "Some files were not added", "; ".join(refused))
+        if added and self.window.document is None:
+            self.switch_to(added[0].id)
+
+    def remove_image(self, image_id: str) -> None:
+        project = self.project
+        entry = project.image(image_id)
+        if not ask_yes_no(self.window, "Remove image",
+                          f"Take {entry.name} out of the project? Its labels file stays in the "
+                          "project folder, and the image file is not touched."):
+            return
+        showing = image_id == self.session.entry_id
+        if showing:
+            if not self.window.may_leave_image("remove the image"):
+                return
+            self.session.flush()  # its strokes reach the disk before it leaves the project
+            self.window.show_image(None)
+        try:
+            project.remove_image(entry)
+        except UnetStudioError as error:
+            show_error(self.window, "Cannot remove the image", str(error))
+        self.session.counts.pop(image_id, None)
+        self.refresh_images()
+        present = [e for e in project.images if not e.missing]
+        if showing and present:
+            self.switch_to(present[0].id)
+
+    def locate(self, image_id: str) -> None:
+        project = self.project
+        entry = project.image(image_id)
+        path = self.dialogs.locate(entry.name, entry.path.parent if entry.path.parent.exists()
+                                   else project.folder.parent)
+        if not path:
+            return
+        try:
+            moved = project.relocate(entry, path)
+        except UnetStudioError as error:
+            show_error(self.window, "This is not the image", str(error))
+            return
+        self.window.statusBar().showMessage(
+            f"Found {', '.join(e.name for e in moved)}", 8000)
+        self.count_labels(moved)
+        self.refresh_images()
+        if self.window.document is None:
+            self.switch_to(entry.id)
+
+    # ---- models --------------------------------------------------------------------------
+    def load_current_model(self) -> None:
+        project = self.project
+        current = project.models.current if project is not None else None
+        if current is None or not project.model_path(current).is_file():
+            return
+        worker = GeneratorWorker(lambda: load_model_file(project.model_path(current), current.id),
+                                 name="load-model")
+        worker.yielded.connect(lambda item: self._model_loaded(project, *item))
+        worker.failed.connect(lambda reason: show_error(self.window, "The model cannot be loaded", reason))
+        self.pool.start(worker)
+
+    def _model_loaded(self, project, model_id: str, model) -> None:
+        if project is not self.project:
+            return
+        self.session.set_model(model, model_id)
+        document = self.window.document
+        if document is not None and self.session.entry_id is not None:
+            document.set_model(model)
+
+    def use_model(self, model_id: str) -> None:
+        """Go back (or forward) to another model of the history: shown and trained further."""
+        if self.window.training.running:
+            show_error(self.window, "Training is running", "Stop training first, then choose the model.")
+            self.refresh_models()
+            return
+        try:
+            self.project.set_current_model(model_id)
+        except UnetStudioError as error:
+            show_error(self.window, "Cannot use this model", str(error))
+        self.refresh_models()
+        self.load_current_model()
+
+    # ---- what the window shows -----------------------------------------------------------
+    @Slot()
+    def refresh(self) -> None:
+        self.refresh_images()
+        self.refresh_models()
+        self.window.update_title()
+
+    @Slot()
+    def refresh_images(self) -> None:
+        project = self.project
+        rows = [] if project is None else [
+            ImageRow(e.id, e.name, str(e.path), self.session.counts.get(e.id), e.missing,
+                     e.id == self.session.entry_id)
+            for e in project.images]
+        self.window.images_panel.set_rows(rows)
+        self.window.predict_panel.images_button.setVisible(project is not None and len(rows) > 1)
+
+    @Slot()
+    def refresh_models(self) -> None:
+        project = self.project
+        self.window.models_panel.set_models([] if project is None else list(project.models))
+
+    def remember_shown_image(self) -> None:
+        """Keep which image was shown, so the project opens on it next time."""
+        project = self.project
+        if project is not None and project.exists and self.session.entry_id is not None:
+            project.settings[CURRENT_IMAGE] = self.session.entry_id
+            try:
+                project.save_settings()
+            except UnetStudioError:
+                pass  # a read-only project has said so already

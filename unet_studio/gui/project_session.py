@@ -1,0 +1,142 @@
+"""The open project as the window uses it: the core Project, its autosave, its current model.
+
+Every image shown from a file belongs to a project (an image opened on its own gets the one
+beside it, written on the first stroke), so strokes are always saved: the Autosaver writes a
+LabelVolume a second or two after a stroke ends, on its own thread. Its callbacks arrive on
+that thread and are passed on here as Qt signals, which Qt queues to the GUI thread.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from unet_studio.core.autosave import Autosaver
+from unet_studio.core.project_paths import beside_image, fallback_for_image
+from unet_studio.gui.workers import plain_reason
+
+DAMAGED = -1  # labeled-pixel count of an image whose labels file cannot be read
+
+
+class ProjectSession(QObject):
+    """Holds the open Project (or None), its Autosaver, the entry shown and the current model.
+
+    Signals: project_changed() (another project, or Save As moved it), images_changed()
+    (added, removed, relocated, counts), models_changed(), labels_saved(labels, count) and
+    autosave_failed(labels, reason), both from the autosave thread, delivered queued.
+    """
+
+    project_changed = Signal()
+    images_changed = Signal()
+    models_changed = Signal()
+    labels_saved = Signal(object, int)
+    autosave_failed = Signal(object, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.project = None
+        self.autosaver: Autosaver | None = None
+        self.entry_id: str | None = None   # the image shown, if it is in the project
+        self.model = None                  # ml Model of the project's current model, once loaded
+        self.model_id: str | None = None   # the history entry `model` was loaded from
+        self.counts: dict[str, int] = {}   # image id -> labeled pixels (DAMAGED if unreadable)
+        self._watched = None
+        self._disconnect: list = []
+
+    # ---- project -------------------------------------------------------------------------
+    def set_project(self, project) -> bool:
+        """Make `project` the open one; the previous one's pending strokes are written first.
+        Returns False if they could not be written (the switch happens anyway)."""
+        if project is self.project:
+            return True
+        ok = self.close()
+        self.project = project
+        self.entry_id = None
+        self.model = self.model_id = None
+        self.counts = {}
+        if project is not None:
+            self.autosaver = Autosaver(project.save_labels, on_error=self._failed_on_thread,
+                                       on_saved=self._saved_on_thread)
+        self.project_changed.emit()
+        return ok
+
+    @property
+    def is_image_project(self) -> bool:
+        """True for the project kept for an image opened on its own (not one the user made)."""
+        project = self.project
+        return project is not None and any(
+            project.folder in (beside_image(e.path), fallback_for_image(e.path)) for e in project.images)
+
+    @property
+    def entry(self):
+        """The ImageEntry shown, or None."""
+        if self.project is None or self.entry_id is None:
+            return None
+        try:
+            return self.project.image(self.entry_id)
+        except Exception:  # removed meanwhile
+            return None
+
+    def set_model(self, model, model_id: str | None) -> None:
+        self.model, self.model_id = model, model_id
+
+    # ---- autosave ------------------------------------------------------------------------
+    def watch(self, labels) -> None:
+        """Autosave `labels` (the shown image's) after each change; stop watching the last."""
+        for disconnect in self._disconnect:
+            disconnect()
+        self._disconnect = []
+        self._watched = labels
+        if labels is None or self.autosaver is None:
+            return
+        self._disconnect = [labels.on_change(self._pixels_changed),
+                            labels.on_classes_changed(lambda: self.changed(labels))]
+
+    def _pixels_changed(self, *_args) -> None:
+        labels = self._watched
+        # During a stroke the canvas reports its end (stroke_ended); undo, redo and class
+        # edits change pixels outside strokes.
+        if labels is not None and not labels.in_stroke:
+            self.changed(labels)
+
+    def stroke_ended(self) -> None:
+        if self._watched is not None:
+            self.changed(self._watched)
+
+    def changed(self, labels) -> None:
+        if self.autosaver is not None:
+            self.autosaver.changed(labels)
+
+    @property
+    def unsaved(self) -> bool:
+        """True while some strokes are not written to the project yet."""
+        return self.autosaver is not None and self.autosaver.pending
+
+    def write_soon(self) -> None:
+        """Start writing everything pending now, without waiting (e.g. switching images)."""
+        if self.autosaver is not None:
+            self.autosaver.flush(timeout=0)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write everything pending and wait; False on a write error or timeout."""
+        return self.autosaver is None or self.autosaver.flush(timeout)
+
+    def close(self) -> bool:
+        """Write what is pending, stop the autosave thread; False if something was not written."""
+        self.watch(None)
+        autosaver, self.autosaver = self.autosaver, None
+        if autosaver is None:
+            return True
+        return autosaver.close()
+
+    def _saved_on_thread(self, labels) -> None:
+        # The autosave thread counts, so a big stack does not cost the GUI thread.
+        self.labels_saved.emit(labels, int(np.count_nonzero(labels.data)))
+
+    def _failed_on_thread(self, labels, error: BaseException) -> None:
+        self.autosave_failed.emit(labels, plain_reason(error))
+
+    def image_id_of(self, labels) -> str | None:
+        """The project image whose labels are `labels`, if loaded."""
+        if self.project is None:
+            return None
+        return next((i for i, v in self.project.loaded_labels().items() if v is labels), None)

@@ -1,0 +1,105 @@
+"""One training run as the worker thread runs it: gather the project's labeled images, train,
+and keep the resulting model in the project's history.
+
+The image on screen comes first (previews are asked for image 0); the project's other images
+with labels are opened here, in the worker, and closed when the run ends. The final model is
+saved into the project (models/<time>.pt, atomically) with its steps, loss and what it was
+trained on, and a record goes to the training log.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from unet_studio.core.errors import UnetStudioError
+
+
+@dataclass
+class RunPlan:
+    """What a run trains on. `others`: project ImageEntry objects with labels (not the one
+    shown); `started_from`: the history entry of the model the run continues, if any."""
+
+    stack: Any
+    labels: Any
+    classes: list
+    options: dict
+    init: Any = None
+    project: Any = None
+    others: list = field(default_factory=list)
+    started_from: Any = None
+
+
+def _gather(plan: RunPlan, opened: list) -> tuple[list, list, list[str]]:
+    """(stacks, label volumes, image names): the shown image, then every other image of the
+    project with at least one labeled pixel and the same number of channels."""
+    from unet_studio.core.stack import open_stack
+
+    stacks, volumes = [plan.stack], [plan.labels]
+    names = [plan.stack.name]
+    for entry in plan.others:
+        try:
+            stack = open_stack(entry.path)
+        except UnetStudioError:
+            continue  # moved or unreadable since the list was made: train on the rest
+        opened.append(stack)
+        if stack.n_c != plan.stack.n_c:
+            continue
+        try:
+            volume = plan.project.labels_for(entry, stack)
+        except UnetStudioError:
+            continue  # damaged labels are reported when the user opens that image
+        if volume.data.any():
+            stacks.append(stack)
+            volumes.append(volume)
+            names.append(entry.name)
+    return stacks, volumes, names
+
+
+def keep_model(project, progress, loss: float, info: dict):
+    """Save the run's model into the project's history and log the run; its ModelEntry."""
+    from unet_studio.ml.model_file import save_model
+
+    model = progress.model
+    entry = project.add_model(lambda path: save_model(path, model), steps=progress.step,
+                              loss=loss, info=info)
+    project.log_training({"event": "training", "model": entry.id, "steps": progress.step,
+                          "loss": entry.loss, **info})
+    return entry
+
+
+def training_run(plan: RunPlan, preview_request: Callable, should_stop: Callable) -> Iterator[tuple]:
+    """Worker generator: ("note", text), ("progress", TrainProgress)..., then ("kept",
+    ModelEntry) or ("keep_failed", reason) when the project keeps the final model."""
+    from unet_studio.ml.train import TrainConfig, train  # torch: worker thread only
+
+    opened: list = []
+    try:
+        stacks, volumes, names = _gather(plan, opened) if plan.project is not None else \
+            ([plan.stack], [plan.labels], [plan.stack.name])
+        if len(stacks) > 1:
+            yield ("note", f"Training on the labels of {len(stacks)} images.")
+        progress, last_loss = None, math.nan
+        for progress in train(stacks, volumes, plan.classes, TrainConfig(**plan.options),
+                              init=plan.init, preview_request=preview_request, should_stop=should_stop):
+            if math.isfinite(progress.loss):
+                last_loss = progress.loss
+            yield ("progress", progress)
+        if plan.project is None or progress is None or progress.step == 0:
+            return
+        info = {"images": names, "seconds": round(float(progress.elapsed), 1),
+                "device": str(progress.device), "labeled_pixels": int(sum(progress.labeled or [])),
+                "settings": {k: v for k, v in plan.options.items() if isinstance(v, (int, float, str, bool))}}
+        if plan.started_from is not None:
+            info["started_from"] = plan.started_from.id
+            info["started_from_time"] = plan.started_from.time
+        try:
+            yield ("kept", keep_model(plan.project, progress, last_loss, info))
+        except UnetStudioError as e:
+            yield ("keep_failed", str(e))
+    finally:
+        for stack in opened:
+            try:
+                stack.close()
+            except UnetStudioError:
+                pass
