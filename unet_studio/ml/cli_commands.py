@@ -37,6 +37,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         "starting from scratch")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--seed", type=int, default=None, help="random seed (same seed and --steps: same model)")
+    parser.add_argument("--checkpoint-every", type=float, default=CHECKPOINT_EVERY, metavar="SECONDS",
+                        help=f"save the model being trained this often (default {CHECKPOINT_EVERY:g} s)")
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +122,7 @@ def run_train(args: argparse.Namespace) -> int:
                 progress_line.finish(f"note: {progress.message}")
             progress_line.show(f"training {budget}: step {progress.step}, loss {progress.loss:.4f}, "
                                f"{progress.elapsed:.0f} s, {progress.patches_per_s:.0f} patches/s, {progress.device}")
-            if time.monotonic() - last_save > CHECKPOINT_EVERY and not progress.done:
+            if time.monotonic() - last_save > args.checkpoint_every and not progress.done:
                 save_model(out, progress.model)
                 last_save = time.monotonic()
     if progress is None:
