@@ -48,6 +48,7 @@ class TrainConfig:
     augment: bool = True
     elastic: bool = True
     border_weight: bool = False
+    balance_classes: bool = True    # weight classes by inverse label frequency in each batch
     preview_every: float = 3.0
     report_every: float = 0.2
 
@@ -141,6 +142,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = make_grad_scaler(device)
+    batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     margin = net.margin()
     in_size = net.input_size_for(config.patch + 2 * margin)
     batch = config.batch
@@ -183,6 +185,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
             for g in opt.param_groups:
                 g["lr"] = config.lr * _lr_factor(config, step, time.perf_counter() - start)
+            _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin)
             except RuntimeError as e:
@@ -217,6 +220,16 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     yield report(True)
 
 
+def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
+    """Running statistics as the plain average of the batches so far for the first 10 steps,
+    then the usual moving average (0.1). With 0.1 from the start, a third of the statistics
+    used for prediction would still be their initial values (0, 1) after 10 steps, which is
+    all a slow CPU manages before the first live preview."""
+    momentum = max(0.1, 1.0 / (step + 1))
+    for bn in batchnorms:
+        bn.momentum = momentum
+
+
 def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
@@ -235,7 +248,7 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     x = x.contiguous(memory_format=torch.channels_last)
     with autocast(device):
         logits = net(x)
-    loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w)
+    loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
     opt.zero_grad(set_to_none=True)
     if scaler is not None:
         scaler.scale(loss).backward()
