@@ -112,7 +112,8 @@ def test_a_save_error_is_said_once_and_save_as_rescues_the_strokes(window, qtbot
     assert window.windowTitle() == "a.tif — rescued — unet_studio"
     drag(qtbot, window.canvas, [(50, 5), (50, 40)])     # and autosave goes on in the new folder
     qtbot.waitUntil(lambda: LabelVolume.load(chosen / "labels" / "a.tif").data[50, 10] == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: "Labels saved in rescued" in window.saved_state.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Labels saved at" in window.saved_state.text(), timeout=10_000)
+    assert str(chosen) in window.saved_state.toolTip()
 
 
 def test_a_read_only_project_says_so_and_offers_save_as(window, qtbot, tmp_path, dialogs, monkeypatch):

@@ -17,6 +17,7 @@ def test_an_image_opened_alone_gets_its_folder_on_the_first_stroke(make_window, 
     wait_showing(qtbot, window, "cells.tif")
     folder = tmp_path / "cells.unet_studio"
     assert not folder.exists()            # only looking leaves no trace
+    assert window.saved_state.text() == "Your strokes are saved as you paint"
     assert window.windowTitle() == "cells.tif — unet_studio"
 
     window.tools.set_brush_size(3)
@@ -28,7 +29,8 @@ def test_an_image_opened_alone_gets_its_folder_on_the_first_stroke(make_window, 
     qtbot.waitUntil(lambda: labels_file.is_file() and not window.unsaved_labels(), timeout=10_000)
     painted = window.document.labels.data.copy()
     np.testing.assert_array_equal(LabelVolume.load(labels_file).data, painted)
-    assert "Labels saved" in window.saved_state.text()
+    qtbot.waitUntil(lambda: window.saved_state.text().startswith("Labels saved at"), timeout=10_000)
+    assert str(folder) in window.saved_state.toolTip()
 
     # The app restarted: opening the same image brings the strokes back.
     window.close()
@@ -104,6 +106,7 @@ def test_a_project_reopens_with_images_labels_classes_and_model(make_window, qtb
     window.close()
 
     again = make_window()
+    assert again.start_view.projects.count() == 1           # "Recent projects" on the start view
     again.open_files([str(folder)])     # a project folder opens the project
     document = wait_showing(qtbot, again, "b.tif")   # the image shown last
     assert again.windowTitle() == "b.tif — experiment — unet_studio"

@@ -58,6 +58,8 @@ def test_each_run_is_kept_and_going_back_is_a_click(window, qtbot, tmp_path, dia
     window.models_panel.use_button.click()              # back to the first run
     qtbot.waitUntil(lambda: window.session.model_id == first.id, timeout=30_000)
     wait_idle(qtbot, window)
+    assert "Using the model trained today" in window.training_panel.message.text()
+    assert window.training_panel.step.text() == "–"   # the last run's numbers are not this model's
     assert project.models.current.id == first.id
     assert tree.topLevelItem(1).text(0) == "●" and tree.topLevelItem(0).text(0) == ""
     for got, expected in zip(weights(document.model), weights(load_model(project.model_path(first)))):
@@ -133,7 +135,23 @@ def test_dropping_images_on_the_window_adds_them_to_the_project(window, qtbot, t
     wait_idle(qtbot, window)
     assert [row.name for row in window.images_panel.rows] == ["a.tif", "c.tif", "d.tif"]
     assert window.document.name == "a.tif"               # still painting where we were
+    assert window.windowTitle() == "a.tif — a.unet_studio — unet_studio"   # now a project of 3
     assert [row.count for row in window.images_panel.rows][1:] == [0, 0]
     assert "no labels yet" in window.images_panel.list.item(1).text()
     project = json.loads((tmp_path / "a.unet_studio" / "project.json").read_text())
     assert [i["path"] for i in project["images"]] == ["../a.tif", "../c.tif", "../d.tif"]
+
+
+def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbot, tmp_path, dialogs):
+    window = make_window()
+    open_painted_image(window, qtbot, tmp_path)
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    window.close()                                           # "Stop training and quit?" -> Yes
+    assert not window.isVisible()
+    again = make_window()
+    again.open_files([str(tmp_path / "cells.tif")])
+    document = wait_showing(qtbot, again, "cells.tif")
+    assert len(again.session.project.models) == 1 and again.session.project.models.current.steps >= 1
+    qtbot.waitUntil(lambda: document.model is not None, timeout=60_000)

@@ -5,6 +5,7 @@ widgets, connects signals and handles window-level events (open, drop, close).
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Slot
@@ -205,17 +206,22 @@ class MainWindow(QMainWindow):
             parts.append(project.name)
         self.setWindowTitle(" — ".join(parts + [APP_NAME]))
 
-    def show_saved_state(self, failed: bool = False) -> None:
-        """The permanent note in the status bar: are the strokes on disk?"""
-        if self.session.project is None or self.session.entry_id is None:
+    def show_saved_state(self, saved_now: bool = False, failed: bool = False) -> None:
+        """The permanent note in the status bar: are the strokes on disk, and where?"""
+        session = self.session
+        if saved_now:
+            session.saved_at = time.strftime("%H:%M:%S")
+        if session.project is None or session.entry_id is None:
             self.saved_state.setText("")
-        elif failed:
+            return
+        self.saved_state.setToolTip(f"Labels are written a moment after each stroke, in {session.project.folder}")
+        if failed:
             self.saved_state.setText("⚠ labels NOT saved")
             self.saved_state.setStyleSheet("color: #b00; font-weight: bold; padding-right: 6px")
-        else:
-            self.saved_state.setText(f"Labels saved in {self.session.project.name}")
-            self.saved_state.setToolTip(str(self.session.project.folder))
-            self.saved_state.setStyleSheet("color: #555; padding-right: 6px")
+            return
+        self.saved_state.setStyleSheet("color: #555; padding-right: 6px")
+        self.saved_state.setText(f"Labels saved at {session.saved_at}" if session.saved_at
+                                 else "Your strokes are saved as you paint")
 
     @Slot()
     def _show_plane(self, *_args) -> None:

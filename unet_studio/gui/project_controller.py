@@ -16,6 +16,7 @@ from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.project import Project
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.panels.images_panel import ImageRow
+from unet_studio.gui.panels.models_panel import when
 from unet_studio.gui.project_dialogs import warn
 from unet_studio.gui.project_loading import (
     CURRENT_IMAGE,
@@ -194,7 +195,7 @@ class ProjectController(QObject):
             add_recent_project(self.project.folder, self.window.settings)
         self.window.start_view.set_recent_projects(recent_projects(self.window.settings))
         self.refresh()
-        self.window.show_saved_state()
+        self.window.show_saved_state(saved_now=True)   # Save As wrote every label
 
     def adopt(self, project: Project) -> None:
         """Open `project` (already loaded, e.g. just created) with no image shown."""
@@ -237,7 +238,7 @@ class ProjectController(QObject):
         if image_id is not None:
             self.session.counts[image_id] = count
             self.refresh_images()
-        self.window.show_saved_state()
+        self.window.show_saved_state(saved_now=True)
 
     # ---- images --------------------------------------------------------------------------
     def add_images(self, paths: list[str] | None = None) -> None:
@@ -335,6 +336,11 @@ class ProjectController(QObject):
         document = self.window.document
         if document is not None and self.session.entry_id is not None:
             document.set_model(model)
+        entry = project.models.get(model_id)
+        steps = f", {entry.steps} steps" if entry.steps is not None else ""
+        self.window.training_panel.clear()
+        self.window.training_panel.show_message(
+            f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it.")
 
     def use_model(self, model_id: str) -> None:
         """Go back (or forward) to another model of the history: shown and trained further."""
@@ -354,7 +360,6 @@ class ProjectController(QObject):
     def refresh(self) -> None:
         self.refresh_images()
         self.refresh_models()
-        self.window.update_title()
 
     @Slot()
     def refresh_images(self) -> None:
@@ -365,6 +370,7 @@ class ProjectController(QObject):
             for e in project.images]
         self.window.images_panel.set_rows(rows)
         self.window.predict_panel.images_button.setVisible(project is not None and len(rows) > 1)
+        self.window.update_title()   # an image's own project gets a name once it has more
 
     @Slot()
     def refresh_models(self) -> None:

@@ -15,6 +15,9 @@ from unet_studio.core.project_paths import beside_image, fallback_for_image
 from unet_studio.gui.workers import plain_reason
 
 DAMAGED = -1  # labeled-pixel count of an image whose labels file cannot be read
+# Write half a second after the last stroke ended (2 s at most while strokes keep coming): a
+# crash then loses at most the stroke in progress and, rarely, the one just before it.
+QUIET, LONGEST = 0.5, 2.0
 
 
 class ProjectSession(QObject):
@@ -39,6 +42,7 @@ class ProjectSession(QObject):
         self.model = None                  # ml Model of the project's current model, once loaded
         self.model_id: str | None = None   # the history entry `model` was loaded from
         self.counts: dict[str, int] = {}   # image id -> labeled pixels (DAMAGED if unreadable)
+        self.saved_at = ""                 # clock time of the last labels write, "" if none yet
         self._watched = None
         self._disconnect: list = []
 
@@ -53,18 +57,22 @@ class ProjectSession(QObject):
         self.entry_id = None
         self.model = self.model_id = None
         self.counts = {}
+        self.saved_at = ""
         if project is not None:
-            self.autosaver = Autosaver(project.save_labels, on_error=self._failed_on_thread,
-                                       on_saved=self._saved_on_thread)
+            self.autosaver = Autosaver(project.save_labels, quiet=QUIET, longest=LONGEST,
+                                       on_error=self._failed_on_thread, on_saved=self._saved_on_thread)
         self.project_changed.emit()
         return ok
 
     @property
     def is_image_project(self) -> bool:
-        """True for the project kept for an image opened on its own (not one the user made)."""
+        """True for the project kept for an image opened on its own, while it holds only that
+        image (with more images added it is a project like one the user made)."""
         project = self.project
-        return project is not None and any(
-            project.folder in (beside_image(e.path), fallback_for_image(e.path)) for e in project.images)
+        if project is None or len(project.images) != 1:
+            return False
+        image = project.images[0].path
+        return project.folder in (beside_image(image), fallback_for_image(image))
 
     @property
     def entry(self):
