@@ -40,14 +40,14 @@ def test_missing_images_are_named_marked_and_located(window, qtbot, tmp_path, di
     window.images_panel.list.setCurrentRow(1)
     assert window.images_panel.locate_button.isEnabled()
     monkeypatch.setattr(window.dialogs, "locate", lambda name, start: str(tmp_path / "moved" / "b.tif"))
-    window.images_panel.locate_button.click()
-    wait_idle(qtbot, window)
+    window.images_panel.image_chosen.emit(rows["b.tif"].id)   # a click on the missing image...
+    assert dialogs.questions()[-1][1] == "Image missing"      # ..."Locate it now?" -> Yes
+    document = wait_showing(qtbot, window, "b.tif")           # found, and shown
+    assert document.labels.data[8, 8] == 1                    # its labels were kept all along
     # c.tif moved to the same folder: found together with b.tif.
     assert not any(row.missing for row in window.images_panel.rows)
-    assert Project.open(folder).missing_images() == []   # and remembered on disk
-    window.images_panel.image_chosen.emit(window.images_panel.rows[2].id)
-    document = wait_showing(qtbot, window, "c.tif")
-    assert document.labels.data[8, 8] == 1                # its labels were kept all along
+    assert not window.images_panel.locate_button.isEnabled()
+    assert Project.open(folder).missing_images() == []        # and remembered on disk
 
 
 def test_a_corrupt_labels_file_is_reported_and_can_start_fresh(window, qtbot, tmp_path, dialogs):

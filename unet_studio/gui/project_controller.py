@@ -105,7 +105,7 @@ class ProjectController(QObject):
         if entry.missing:
             if ask_yes_no(self.window, "Image missing",
                           f"{entry.name} is not at {entry.path} any more. Locate it now?"):
-                self.locate(entry.id)
+                self.locate(entry.id, then_show=True)
             return
         if not self.window.may_leave_image("show another image"):
             return
@@ -298,7 +298,8 @@ class ProjectController(QObject):
         if showing and present:
             self.switch_to(present[0].id)
 
-    def locate(self, image_id: str) -> None:
+    def locate(self, image_id: str, then_show: bool = False) -> None:
+        """Ask where a missing image is now; `then_show`: show it once found."""
         project = self.project
         entry = project.image(image_id)
         path = self.dialogs.locate(entry.name, entry.path.parent if entry.path.parent.exists()
@@ -314,7 +315,7 @@ class ProjectController(QObject):
             f"Found {', '.join(e.name for e in moved)}", 8000)
         self.count_labels(moved)
         self.refresh_images()
-        if self.window.document is None:
+        if then_show or self.window.document is None:
             self.switch_to(entry.id)
 
     # ---- models --------------------------------------------------------------------------
