@@ -124,3 +124,25 @@ def test_a_project_reopens_with_images_labels_classes_and_model(make_window, qtb
     np.testing.assert_array_equal(document.labels.data, a_labels)
     assert document.model is not None   # one model for the whole project
     assert str(folder) in again.settings.value("recent_projects")
+
+
+def test_class_edits_reach_every_image_and_undo_keeps_them_in_step(window, qtbot, tmp_path,
+                                                                   monkeypatch, dialogs):
+    make_project_with_two_images(window, qtbot, tmp_path, monkeypatch)
+    paint_both_classes(window, qtbot)
+    project = window.session.project
+    window.classes_panel.select(2)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kw: ("nucleus", True)))
+    window.classes_panel.rename_button.click()
+    window.images_panel.image_chosen.emit(window.images_panel.rows[1].id)
+    document = wait_showing(qtbot, window, "b.tif")
+    assert [c.name for c in document.labels.classes] == ["background", "nucleus"]  # b.tif too
+    paint_both_classes(window, qtbot, y=60)
+
+    window.classes_panel.select(2)
+    window.classes_panel.remove_button.click()            # "...on every image of the project?" Yes
+    assert "every image" in dialogs.questions()[-1][2]
+    assert [c.name for c in project.classes] == ["background"]
+    window.undo()  # a.tif has labels too: undo cannot bring the class back there, so it is refused
+    assert [c.name for c in document.labels.classes] == ["background"]
+    assert "Not undone" in window.statusBar().currentMessage()
