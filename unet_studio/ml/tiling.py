@@ -31,6 +31,9 @@ class InferenceNet:
     tile: int           # input tile side, pixels
     overlap: int        # pixels shared by neighbouring tiles ("same" padding)
     batch: int          # tiles per forward pass
+    # Mirrored pixels around the plane ("same" padding). 16 px changed 0.4 % of the mask pixels
+    # against 64 px (all near the edge) and no score, in benchmarks/ on ISBI and DSB.
+    border: int = 16
 
 
 def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
@@ -71,8 +74,7 @@ class _AxisPlan:
     pad_after: int
 
 
-def _plan_same(length: int, tile: int, overlap: int, multiple: int) -> _AxisPlan:
-    border = overlap // 2
+def _plan_same(length: int, tile: int, overlap: int, multiple: int, border: int) -> _AxisPlan:
     padded = length + 2 * border
     if padded <= tile:
         t = -(-padded // multiple) * multiple
@@ -95,14 +97,17 @@ def _plan_valid(length: int, tile: int, net: UNet) -> _AxisPlan:
     return _AxisPlan(t_in, t_out, starts, margin, n * t_out + 2 * margin - length - margin)
 
 
-def _window(plan: _AxisPlan, ramp: int) -> np.ndarray:
-    """1-D blending weights for one tile: a raised-cosine fade over `ramp` px at each end."""
+def _window(plan: _AxisPlan, ramp: int, index: int) -> np.ndarray:
+    """1-D blending weights for tile `index` along one axis: a raised-cosine fade over `ramp`
+    px on each side that has a neighbouring tile (the outer sides keep full weight)."""
     w = np.ones(plan.out, np.float32)
-    if len(plan.starts) > 1 and ramp > 0:
-        ramp = min(ramp, plan.out // 2)
+    ramp = min(ramp, plan.out // 2)
+    if ramp > 0:
         fade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)).astype(np.float32)
-        w[:ramp] = fade
-        w[-ramp:] = fade[::-1]
+        if index > 0:
+            w[:ramp] = fade
+        if index < len(plan.starts) - 1:
+            w[-ramp:] = fade[::-1]
     return w
 
 
@@ -113,8 +118,8 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
     _, height, width = x.shape
     net = inf.net
     if net.arch["padding"] == "same":
-        py = _plan_same(height, inf.tile, inf.overlap, net.size_multiple)
-        px = _plan_same(width, inf.tile, inf.overlap, net.size_multiple)
+        py = _plan_same(height, inf.tile, inf.overlap, net.size_multiple, inf.border)
+        px = _plan_same(width, inf.tile, inf.overlap, net.size_multiple, inf.border)
         shift = 0
     else:
         py, px = _plan_valid(height, inf.tile, net), _plan_valid(width, inf.tile, net)
@@ -124,16 +129,21 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
     n_classes = net.n_classes
     acc = np.zeros((n_classes,) + padded.shape[1:], np.float32)
     weight_sum = np.zeros(padded.shape[1:], np.float32)
-    window = _window(py, inf.overlap)[:, None] * _window(px, inf.overlap)[None, :]
-    tiles = [(y0, x0) for y0 in py.starts for x0 in px.starts]
+    ramp = inf.overlap if shift == 0 else 0   # "valid" tiles abut exactly: nothing to blend
+    windows_y = [_window(py, ramp, i) for i in range(len(py.starts))]
+    windows_x = [_window(px, ramp, i) for i in range(len(px.starts))]
+    tiles = [(iy, ix) for iy in range(len(py.starts)) for ix in range(len(px.starts))]
     for first in range(0, len(tiles), inf.batch):
         group = tiles[first:first + inf.batch]
-        batch = np.stack([padded[:, y0:y0 + py.tile, x0:x0 + px.tile] for y0, x0 in group])
+        batch = np.stack([padded[:, py.starts[iy]:py.starts[iy] + py.tile, px.starts[ix]:px.starts[ix] + px.tile]
+                          for iy, ix in group])
         inputs = torch.from_numpy(batch).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             probs = torch.softmax(net(inputs).float(), dim=1).cpu().numpy()
-        for (y0, x0), p in zip(group, probs):
-            ys, xs = slice(y0 + shift, y0 + shift + py.out), slice(x0 + shift, x0 + shift + px.out)
+        for (iy, ix), p in zip(group, probs):
+            y0, x0 = py.starts[iy] + shift, px.starts[ix] + shift
+            ys, xs = slice(y0, y0 + py.out), slice(x0, x0 + px.out)
+            window = windows_y[iy][:, None] * windows_x[ix][None, :]
             acc[:, ys, xs] += p * window
             weight_sum[ys, xs] += window
         done = first + len(group)
