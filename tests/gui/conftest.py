@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from unet_studio.gui.app import configure_pyqtgraph
 from unet_studio.gui.main_window import MainWindow
@@ -60,6 +60,9 @@ def make_window(qtbot, tmp_path, dialogs, monkeypatch):
     for w in made:
         w.pool.stop_all(10_000)
         w.session.close()
+    # Deliver what the stopped workers queued while dialogs are still recorded, not shown.
+    for _ in range(3):
+        QApplication.processEvents()
 
 
 @pytest.fixture

@@ -155,3 +155,4 @@ def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbo
     document = wait_showing(qtbot, again, "cells.tif")
     assert len(again.session.project.models) == 1 and again.session.project.models.current.steps >= 1
     qtbot.waitUntil(lambda: document.model is not None, timeout=60_000)
+    assert not dialogs.errors()   # nothing ran on the closed window's file

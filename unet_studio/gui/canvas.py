@@ -106,6 +106,11 @@ class Canvas(pg.GraphicsView):
             self.labels_layer.set_plane(labels.plane_view(t, z), class_colors(labels.classes))
 
     @property
+    def painting(self) -> bool:
+        """True while the mouse is drawing a stroke (it ends with stroke_finished)."""
+        return self._stroke_last is not None
+
+    @property
     def labels(self):
         return self._labels
 

@@ -165,11 +165,11 @@ class MainWindow(QMainWindow):
         in_project = document is not None and self.session.entry_id is not None
         self.classes_panel.set_labels(document.labels if document is not None else None,
                                       editor=self.session.project if in_project else None)
-        self.session.watch(document.labels if in_project else None)
+        self.session.watch(document.labels if in_project else None, lambda: self.canvas.painting)
         if old is not None:
             # Workers of the old image (asked to stop above) may still read its file: let them
             # end before the file is closed (a training step or a tile, well under a second).
-            self.pool.stop_all()
+            self.pool.stop_all(image_only=True)
             old.close()
             old.deleteLater()
         self.project_column.setVisible(self.session.project is not None)
@@ -324,8 +324,13 @@ class MainWindow(QMainWindow):
             return
         self.projects.remember_shown_image()
         self.session.close()
-        if self.document is not None:
-            self.document.close()
+        # Signals the stopped workers sent are still queued (e.g. training's last model): with
+        # no document left they change nothing, and nothing starts on the closed file.
+        document, self.document = self.document, None
+        for part in (self.training, self.plane_predictor, self.stack_jobs, self.overlay):
+            part.set_document(None)
+        if document is not None:
+            document.close()
         event.accept()
 
     def dragEnterEvent(self, event) -> None:

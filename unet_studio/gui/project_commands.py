@@ -100,9 +100,9 @@ class ProjectCommands(QObject):
             return
         self.session.flush(timeout=5.0)  # the copy then holds the latest strokes (or save_as writes them)
         self._saving_as = True
-        worker = GeneratorWorker(lambda: _save_as(project, folder), name="save-as")
+        worker = GeneratorWorker(lambda: _save_as(project, folder), name="save-as", about_image=False)
         worker.yielded.connect(self._saved_as)
-        worker.failed.connect(lambda reason: show_error(self.window, "Cannot save the project", reason))
+        worker.failed.connect(self._save_as_failed)
         worker.finished.connect(self._save_as_finished)
         self.window.statusBar().showMessage(f"Saving the project in {folder}…")
         self.window.pool.start(worker)
@@ -112,6 +112,10 @@ class ProjectCommands(QObject):
         self._save_error_shown = False
         self.controller.project_moved()
         self.window.statusBar().showMessage(f"The project is now saved in {folder}", 10000)
+
+    @Slot(str)
+    def _save_as_failed(self, reason: str) -> None:
+        show_error(self.window, "Cannot save the project", reason)
 
     @Slot()
     def _save_as_finished(self) -> None:

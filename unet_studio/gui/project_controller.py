@@ -113,7 +113,7 @@ class ProjectController(QObject):
         self._load(lambda: load_entry(project, entry), entry.name)
 
     def _load(self, make_generator, name: str) -> None:
-        worker = GeneratorWorker(make_generator, name="open")
+        worker = GeneratorWorker(make_generator, name="open", about_image=False)
         worker.yielded.connect(self._received)
         worker.failed.connect(self._open_failed)
         worker.finished.connect(self._open_finished)
@@ -223,11 +223,16 @@ class ProjectController(QObject):
         if project is None:
             return
         entries = project.images if entries is None else entries
-        worker = GeneratorWorker(lambda: count_labeled(project, entries), name="count-labels")
-        worker.yielded.connect(lambda item: self._counted(project, *item))
+        # The project travels with each item: a slot of this object runs on the GUI thread
+        # (a lambda connected to a worker's signal would run on the worker's thread).
+        worker = GeneratorWorker(lambda: ((project, *item) for item in count_labeled(project, entries)),
+                                 name="count-labels", about_image=False)
+        worker.yielded.connect(self._counted)
         self.pool.start(worker)
 
-    def _counted(self, project, image_id: str, count: int) -> None:
+    @Slot(object)
+    def _counted(self, item: tuple) -> None:
+        project, image_id, count = item
         if project is self.project:
             self.session.counts[image_id] = count
             self.refresh_images()
@@ -324,13 +329,20 @@ class ProjectController(QObject):
         current = project.models.current if project is not None else None
         if current is None or not project.model_path(current).is_file():
             return
-        worker = GeneratorWorker(lambda: load_model_file(project.model_path(current), current.id),
-                                 name="load-model")
-        worker.yielded.connect(lambda item: self._model_loaded(project, *item))
-        worker.failed.connect(lambda reason: show_error(self.window, "The model cannot be loaded", reason))
+        path = project.model_path(current)
+        worker = GeneratorWorker(lambda: ((project, *item) for item in load_model_file(path, current.id)),
+                                 name="load-model", about_image=False)
+        worker.yielded.connect(self._model_loaded)
+        worker.failed.connect(self._model_failed)
         self.pool.start(worker)
 
-    def _model_loaded(self, project, model_id: str, model) -> None:
+    @Slot(str)
+    def _model_failed(self, reason: str) -> None:
+        show_error(self.window, "The model cannot be loaded", reason)
+
+    @Slot(object)
+    def _model_loaded(self, item: tuple) -> None:
+        project, model_id, model = item
         if project is not self.project:
             return
         self.session.set_model(model, model_id)

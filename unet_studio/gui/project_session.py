@@ -44,6 +44,7 @@ class ProjectSession(QObject):
         self.counts: dict[str, int] = {}   # image id -> labeled pixels (DAMAGED if unreadable)
         self.saved_at = ""                 # clock time of the last labels write, "" if none yet
         self._watched = None
+        self._painting = lambda: False
         self._disconnect: list = []
 
     # ---- project -------------------------------------------------------------------------
@@ -88,23 +89,24 @@ class ProjectSession(QObject):
         self.model, self.model_id = model, model_id
 
     # ---- autosave ------------------------------------------------------------------------
-    def watch(self, labels) -> None:
-        """Autosave `labels` (the shown image's) after each change; stop watching the last."""
+    def watch(self, labels, painting=lambda: False) -> None:
+        """Autosave `labels` (the shown image's) after each change; stop watching the last.
+        painting(): True while a mouse stroke is under way (its end calls stroke_ended)."""
         for disconnect in self._disconnect:
             disconnect()
         self._disconnect = []
         self._watched = labels
+        self._painting = painting
         if labels is None or self.autosaver is None:
             return
         self._disconnect = [labels.on_change(self._pixels_changed),
                             labels.on_classes_changed(lambda: self.changed(labels))]
 
     def _pixels_changed(self, *_args) -> None:
-        labels = self._watched
-        # During a stroke the canvas reports its end (stroke_ended); undo, redo and class
-        # edits change pixels outside strokes.
-        if labels is not None and not labels.in_stroke:
-            self.changed(labels)
+        # A mouse stroke is written once it ends (stroke_ended), not bit by bit; every other
+        # change (undo, redo, class edits, a fill) right away.
+        if self._watched is not None and not self._painting():
+            self.changed(self._watched)
 
     def stroke_ended(self) -> None:
         if self._watched is not None:

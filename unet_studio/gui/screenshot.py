@@ -5,7 +5,8 @@
 
 It opens the bundled nuclei sample, paints short strokes inside some nuclei and long strokes on
 the background with mouse events (the same path a user's mouse takes), trains with the app's
-default settings for `--seconds` while the window keeps running, and saves the window. The
+default settings for `--seconds` (in two runs: the first is kept in the Models list) while the
+window keeps running, and saves the window. The
 strokes are placed from a simple threshold of the image: they stand for a user's clicks.
 """
 from __future__ import annotations
@@ -108,8 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         stroke(points)
     while warm_up.is_alive():
         wait(0.1)
+    # Two runs, as a user stops to look and goes on: the first is kept in the Models list,
+    # the second continues from it and is running when the shot is taken.
     window.training.start()
-    wait(args.seconds)
+    wait(args.seconds * 0.6)
+    window.training.stop()
+    while window.training.running or not window.pool.idle:
+        wait(0.1)
+    window.training.start()
+    wait(args.seconds * 0.4)
     # Leave the cursor over a nucleus so the status bar shows what it reads there.
     y, x = object_strokes[0][0]
     QTest.mouseMove(viewport, canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 12.5, y + 0.5))))

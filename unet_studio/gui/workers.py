@@ -54,8 +54,11 @@ class GeneratorWorker(QObject):
 
     def __init__(self, make_generator: Callable[[], Iterable[Any]],
                  transform: Callable[[Any], Any] | None = None, name: str = "work",
-                 break_on_stop: bool = True):
+                 break_on_stop: bool = True, about_image: bool = True):
         super().__init__()
+        # False for work on the project rather than the image shown (opening, counting
+        # labels, loading a model, Save As): showing another image does not stop it.
+        self.about_image = about_image
         self._make_generator = make_generator
         self._transform = transform
         # False when the generator itself watches `stop_requested` (e.g. training, which then
@@ -155,11 +158,13 @@ class WorkerPool(QObject):
     def running(self) -> list[GeneratorWorker]:
         return [job.worker for job in self._jobs if not job.thread.isFinished()]
 
-    def stop_all(self, timeout_ms: int = 30_000) -> bool:
-        """Ask every worker to stop and wait for its thread; True when all ended in time."""
-        for job in self._jobs:
+    def stop_all(self, timeout_ms: int = 30_000, image_only: bool = False) -> bool:
+        """Ask every worker (image_only: those about the image shown) to stop and wait for its
+        thread; True when all ended in time."""
+        jobs = [job for job in self._jobs if job.worker.about_image or not image_only]
+        for job in jobs:
             job.worker.stop()
         all_ended = True
-        for job in list(self._jobs):
+        for job in jobs:
             all_ended &= job.thread.wait(timeout_ms)
         return all_ended
