@@ -1,16 +1,14 @@
-"""Opening an image file, off the GUI thread: the stack, empty labels and display levels.
+"""What the window needs to show a stack: the stack, its labels and display levels.
 
-`load_image` is the generator a worker runs; it yields one `LoadedImage`. Reading a big stack's
-metadata and measuring its contrast can take seconds, so it never runs on the GUI thread.
+Measuring the contrast of a big stack can take seconds, so it runs in a worker (images of a
+project are opened by project_loading.py; in-memory stacks, e.g. in tests, use `prepare`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
 from unet_studio.core.labels import LabelVolume
-from unet_studio.core.stack import Stack, open_stack
+from unet_studio.core.stack import Stack
 from unet_studio.gui.display import auto_levels, is_rgb, sample_planes
 
 
@@ -34,14 +32,3 @@ def prepare(stack: Stack, labels: LabelVolume | None = None) -> LoadedImage:
     if labels is None:
         labels = LabelVolume.for_stack(stack)
     return LoadedImage(stack, labels, measure_levels(stack))
-
-
-def load_image(path: str | Path) -> Iterator[LoadedImage]:
-    """Open `path` (raises StackError with a one-line reason) and yield it ready to show."""
-    stack = open_stack(path)
-    try:
-        loaded = prepare(stack)
-    except BaseException:
-        stack.close()
-        raise
-    yield loaded
