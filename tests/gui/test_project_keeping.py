@@ -146,3 +146,24 @@ def test_class_edits_reach_every_image_and_undo_keeps_them_in_step(window, qtbot
     window.undo()  # a.tif has labels too: undo cannot bring the class back there, so it is refused
     assert [c.name for c in document.labels.classes] == ["background"]
     assert "Not undone" in window.statusBar().currentMessage()
+
+
+def test_a_new_project_can_take_the_image_on_screen_with_its_strokes(window, qtbot, tmp_path,
+                                                                     monkeypatch, dialogs):
+    path = tmp_path / "cells.tif"
+    write_image(path)
+    window.open_files([str(path)])
+    wait_showing(qtbot, window, "cells.tif")
+    drag(qtbot, window.canvas, [(10, 5), (10, 50)])
+    painted = window.document.labels.data.copy()
+    monkeypatch.setattr(window.dialogs, "new_project_folder", lambda start: str(tmp_path / "study"))
+    window.actions_by_name["new_project"].trigger()      # "Add cells.tif ... to the new project?" Yes
+    document = wait_showing(qtbot, window, "cells.tif")
+    assert window.session.project.folder == tmp_path / "study"
+    assert window.windowTitle() == "cells.tif — study — unet_studio"
+    np.testing.assert_array_equal(document.labels.data, painted)
+    drag(qtbot, window.canvas, [(30, 5), (30, 50)])    # painting goes on in the new project
+    labels_file = tmp_path / "study" / "labels" / "cells.tif"
+    qtbot.waitUntil(lambda: not window.unsaved_labels()
+                    and LabelVolume.load(labels_file).data[30, 20] == 1, timeout=10_000)
+    assert LabelVolume.load(tmp_path / "cells.unet_studio" / "labels" / "cells.tif").data[30, 20] == 0
