@@ -34,9 +34,11 @@ def test_a_colour_image_of_grey_channels_starts_like_the_grey_image():
     colour_model = sm.load_starting_model(3, 3)
     assert colour_model.in_channels == 3
     image, _ = blobs(64, seed=4)
-    grey = predict_plane(grey_model, image).probabilities
-    colour = predict_plane(colour_model, np.stack([image] * 3)).probabilities
-    np.testing.assert_allclose(colour, grey, atol=2e-3)
+    x = torch.from_numpy((image / image.max()).astype(np.float32))[None, None]
+    with torch.no_grad():
+        grey = grey_model.net.eval()(x)
+        colour = colour_model.net.eval()(x.expand(-1, 3, -1, -1))
+    torch.testing.assert_close(colour, grey, atol=1e-4, rtol=1e-4)
 
 
 def test_it_finds_bright_blobs_before_any_fine_tuning():
@@ -53,3 +55,27 @@ def test_a_missing_starting_model_is_reported_not_crashed(monkeypatch):
     assert not sm.has_starting_model()
     with pytest.raises(FileNotFoundError):
         sm.load_starting_model(2)
+
+
+def test_train_without_init_fine_tunes_the_starting_model(blob_training):
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, _, labels = blob_training
+    messages, progress = [], None
+    for progress in train([image], [labels], ["background", "blob"],
+                          TrainConfig(steps=15, seed=0, batch=2, patch=64)):
+        messages.append(progress.message)
+    assert any("starting model" in m for m in messages)
+    assert progress.model.arch["norm"] == sm.starting_arch()["norm"]
+    held_out, truth = blobs(96, 8, seed=7)
+    assert iou(predict_plane(progress.model, held_out).mask == 2, truth) > 0.7
+
+
+def test_asking_for_another_architecture_trains_from_scratch(blob_training):
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, _, labels = blob_training
+    for progress in train([image], [labels], ["background", "blob"],
+                          TrainConfig(steps=2, seed=0, width=8, depth=3, batch=2, patch=64)):
+        assert "starting model" not in progress.message
+    assert progress.model.arch["width"] == 8

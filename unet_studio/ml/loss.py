@@ -89,3 +89,26 @@ def border_weight_map(labels: np.ndarray, object_classes: list[int], w0: float =
     total = d1 + d2
     out = w0 * np.exp(-(total * total) / (2 * sigma * sigma))
     return np.where(np.isfinite(total), out, 0).astype(np.float32)
+
+
+def edge_aware_smoothness(logits: torch.Tensor, images: torch.Tensor, sigma: float = 0.15) -> torch.Tensor:
+    """A grid-CRF (Potts) regulariser on every pixel, labeled or not (Tang et al. 2018,
+    "On regularized losses for weakly-supervised CNN segmentation"): neighbours of similar
+    intensity should get the same class, so region borders settle on image edges instead of
+    wherever the scribbles happen to end.
+
+    logits: (N, K, H, W); images: (N, C, H, W) normalised input (same H, W).
+    Mean over neighbour pairs (offsets 1 and 2 px, both axes) of
+    exp(-|I_i - I_j|^2 / 2 sigma^2) * (1 - p_i . p_j).
+    """
+    probs = torch.softmax(logits.float(), dim=1)
+    images = images.float()
+    total = probs.new_zeros(())
+    offsets = ((0, 1), (1, 0), (0, 2), (2, 0))
+    height, width = probs.shape[-2:]
+    for dy, dx in offsets:
+        p1, p2 = probs[..., :height - dy, :width - dx], probs[..., dy:, dx:]
+        i1, i2 = images[..., :height - dy, :width - dx], images[..., dy:, dx:]
+        affinity = torch.exp(-((i1 - i2) ** 2).sum(1) / (2 * sigma * sigma))
+        total = total + (affinity * (1 - (p1 * p2).sum(1))).mean()
+    return total / len(offsets)

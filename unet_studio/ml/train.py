@@ -16,17 +16,19 @@ import numpy as np
 import torch
 
 from unet_studio import __version__
-from unet_studio.core.errors import TrainingInputError
+from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (autocast, default_width, device_name, is_out_of_memory,
                                    make_grad_scaler, pick_device)
-from unet_studio.ml.loss import labeled_cross_entropy, labels_to_target
+from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, labels_to_target
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.predict import Prediction, predict_plane
+from unet_studio.ml.starting_model import load_starting_model, starting_arch
 from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import OutConv, UNet
+from unet_studio.ml.weight_average import WeightAverage
 
 
 @dataclass
@@ -49,6 +51,13 @@ class TrainConfig:
     elastic: bool = True
     border_weight: bool = False
     balance_classes: bool = True    # weight classes by inverse label frequency in each batch
+    # Without init: fine-tune the built-in starting model (ml/starting_model.py) when the
+    # architecture asked for is its own (width None or equal, depth, padding); else from scratch.
+    starting_model: bool = True
+    finetune_lr: float = 3e-4       # lr when fine-tuning the starting model (its features are kept)
+    average_weights: float = 0.99   # decay of the weight average the user sees (0: last weights)
+    smoothness_weight: float = 0.5  # edge-aware smoothness on all pixels (0: off), see loss.py
+    smoothness_sigma: float = 0.15
     preview_every: float = 3.0
     report_every: float = 0.2
 
@@ -94,13 +103,39 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         raise TrainingInputError(f"the starting model takes {init.in_channels} channel(s), "
                                  f"the images have {data.in_channels}")
     device = pick_device(config.device)
+    starting_message = ""
+    from_starting_model = False
+    if init is None and config.starting_model and _starting_model_fits(config):
+        try:
+            init = load_starting_model(len(classes), data.in_channels, classes=classes)
+            from_starting_model = True
+        except (FileNotFoundError, ModelError) as e:
+            starting_message = f"training from scratch: no usable starting model ({e})"
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
     torch.manual_seed(seed)
     net, message = _build_net(data.in_channels, len(classes), config, device, init)
+    if from_starting_model:
+        message = "fine-tuning the built-in starting model"
+    message = message or starting_message
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
+    if from_starting_model:
+        # Measured for fine-tuning the starting model only (benchmarks/README.md); training from
+        # scratch keeps the plain recipe.
+        return _loop(data, model, config, device, seed, message, preview_request, should_stop,
+                     config.finetune_lr, config.average_weights, config.smoothness_weight)
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
+
+
+def _starting_model_fits(config: TrainConfig) -> bool:
+    """True when the configuration asks for the starting model's architecture (or leaves it open)."""
+    try:
+        arch = starting_arch()
+    except (FileNotFoundError, ModelError):
+        return True  # train() reports the missing file and trains from scratch
+    return ((config.width is None or config.width == arch["width"]) and config.depth == arch["depth"]
+            and config.padding == arch["padding"])
 
 
 def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
@@ -136,11 +171,17 @@ def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
 
 
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
-          message: str, preview_request, should_stop) -> Iterator[TrainProgress]:
+          message: str, preview_request, should_stop, lr: float | None = None,
+          average_weights: float = 0.0, smoothness: float = 0.0) -> Iterator[TrainProgress]:
     net = model.net
+    base_lr = config.lr if lr is None else lr
+    # The user sees (previews, Stop, the saved model) the average of recent weights.
+    average = WeightAverage(net, average_weights) if average_weights > 0 else None
+    if average is not None:
+        model.net = average.net
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=config.weight_decay)
     scaler = make_grad_scaler(device)
     batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     margin = net.margin()
@@ -184,10 +225,12 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
                     pending_message = "a new class was painted: stop and train again to learn it"
             images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
             for g in opt.param_groups:
-                g["lr"] = config.lr * _lr_factor(config, step, time.perf_counter() - start)
+                g["lr"] = base_lr * _lr_factor(config, step, time.perf_counter() - start)
             _set_batchnorm_momentum(batchnorms, step)
             try:
-                loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin)
+                loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness)
+                if average is not None and loss is not None:
+                    average.update(net)
             except RuntimeError as e:
                 if not (is_out_of_memory(e) and batch > 1):
                     raise
@@ -217,6 +260,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         model.summary.update(_summary(data, config, step, patches, time.perf_counter() - start, name,
                                       seed, batch, model.summary))
         net.eval()
+        model.net.eval()
     yield report(True)
 
 
@@ -230,7 +274,7 @@ def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
         bn.momentum = momentum
 
 
-def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin):
+def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
@@ -249,6 +293,8 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     with autocast(device):
         logits = net(x)
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
+    if smoothness > 0:
+        loss = loss + smoothness * edge_aware_smoothness(logits, x, config.smoothness_sigma)
     opt.zero_grad(set_to_none=True)
     if scaler is not None:
         scaler.scale(loss).backward()
