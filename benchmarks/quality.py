@@ -43,19 +43,31 @@ def run_forest(task: Task, seed: int) -> dict:
             "scores": score(task, masks, instances)}
 
 
+_TRAINER = "unet_studio.ml.train"
+
+
+def _trainer():
+    import importlib
+    return importlib.import_module(_TRAINER)
+
+
 def _config(init: str, seed: int, options: dict):
-    from unet_studio.ml.train import TrainConfig
+    TrainConfig = _trainer().TrainConfig
     fields = TrainConfig.__dataclass_fields__
     kwargs = {k: v for k, v in options.items() if k in fields}
     if "starting_model" in fields:  # once train() starts from the starting model by default
         kwargs["starting_model"] = init == "starting"
+    if "init_kind" in fields:
+        kwargs["init_kind"] = init
     return TrainConfig(seed=seed, device="cpu", **kwargs)
 
 
-def train_snapshots(task: Task, init: str, seed: int, times: list[float], options: dict):
-    """Train once, open-ended; return [(seconds, steps, model copy)] at each of `times`."""
+def train_snapshots(task: Task, init: str, seed: int, times: list[float], options: dict,
+                    by_steps: bool = False):
+    """Train once, open-ended; return [(seconds, steps, model copy)] at each of `times`
+    (seconds of training, or optimiser steps with by_steps)."""
     from unet_studio.core.stack import Stack
-    from unet_studio.ml.train import train
+    train = _trainer().train
 
     images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
     start_model = None
@@ -68,11 +80,14 @@ def train_snapshots(task: Task, init: str, seed: int, times: list[float], option
         start_model = load_model(init)
     todo = sorted(times)
     snapshots = []
+    if by_steps:
+        config.report_every = 0.0  # a report after every step, so a snapshot lands on its step
     run = train(images, task.train_labels, task.classes, config, init=start_model,
                 should_stop=lambda: False)
     try:
         for progress in run:
-            while todo and (progress.elapsed >= todo[0] or progress.done):
+            now = progress.step if by_steps else progress.elapsed
+            while todo and (now >= todo[0] or progress.done):
                 snapshots.append((progress.elapsed, progress.step, progress.model.copy()))
                 todo.pop(0)
             if not todo:
@@ -118,10 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inits", nargs="+", default=["starting", "scratch"],
                    help="starting, scratch, or a model file to fine-tune")
     p.add_argument("--times", nargs="+", type=float, default=[15, 30, 60, 120])
+    p.add_argument("--by-steps", action="store_true",
+                   help="--times are optimiser steps, not seconds (fair comparisons on a busy machine)")
     p.add_argument("--forest", action="store_true", help="also run the random forest (per seed)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--option", nargs="*", default=[], metavar="KEY=VALUE",
                    help="TrainConfig fields, e.g. norm=group lr=0.002")
+    p.add_argument("--trainer", default=_TRAINER,
+                   help="module (or a .py file) with TrainConfig and train, to measure a variant")
     p.add_argument("--label", default="", help="a name for this configuration in the results")
     p.add_argument("--results", default="benchmarks/quality-results.jsonl")
     p.add_argument("--table", nargs="*", metavar="RESULTS", help="print tables from results files and stop")
@@ -136,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     options = dict(_parse_option(o) for o in args.option)
+    _use_trainer(args.trainer)
     load = os.getloadavg()[0]
     for name in args.tasks:
         task = TASKS[name](Path(args.data))
@@ -144,16 +164,26 @@ def main(argv: list[str] | None = None) -> int:
                 _append(args.results, dict(run_forest(task, seed), task=name, load=load))
             for init in args.inits:
                 start = time.perf_counter()
-                snapshots, images = train_snapshots(task, init, seed, args.times, options)
+                snapshots, images = train_snapshots(task, init, seed, args.times, options, args.by_steps)
                 for (elapsed, steps, model), t in zip(snapshots, sorted(args.times)):
                     row = {"task": name, "method": "unet", "init": init, "label": args.label,
-                           "options": options, "seed": seed, "time": t, "elapsed": round(elapsed, 1),
+                           "options": options, "seed": seed, "time": t, "unit": "steps" if args.by_steps else "s", "elapsed": round(elapsed, 1),
                            "steps": steps, "threads": torch.get_num_threads(), "load": round(os.getloadavg()[0], 2),
                            "scores": evaluate_model(task, model, images)}
                     _append(args.results, row)
                     print(json.dumps(row), flush=True)
                 print(f"# {name} {init} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
     return 0
+
+
+def _use_trainer(name: str) -> None:
+    global _TRAINER
+    if name.endswith(".py"):
+        folder = str(Path(name).resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        name = Path(name).stem
+    _TRAINER = name
 
 
 def _parse_option(text: str):

@@ -42,9 +42,10 @@ def print_tables(paths: list[str]) -> None:
                 groups[("random forest (100 trees)", 0)].append(r)
             else:
                 name = r.get("label") or r["init"]
-                groups[(name, r["time"])].append(r)
+                unit = " steps" if r.get("unit") == "steps" else ""
+                groups[(name + unit, r["time"])].append(r)
         print(f"\n### {task}\n")
-        print("| method | s | seeds | steps | " + " | ".join(c[1] for c in columns) + " |")
+        print("| method | s (or steps) | seeds | steps | " + " | ".join(c[1] for c in columns) + " |")
         print("|---|---|---|---|" + "---|" * len(columns))
         for (name, t), rs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "random forest (100 trees)", kv[0])):
             steps = "-" if t == 0 else f"{np.mean([r['steps'] for r in rs]):.0f}"

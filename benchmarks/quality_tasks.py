@@ -86,7 +86,8 @@ def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
         for c in range(1, len(task.classes) + 1):
             inter[c] += ((mask == c) & (truth == c)).sum()
             union[c] += ((mask == c) | (truth == c)).sum()
-    scores = {"f1": 2 * tp / max(2 * tp + fp + fn, 1), "pixel_error": wrong / max(total, 1)}
+    scores = {"f1": 2 * tp / max(2 * tp + fp + fn, 1), "pixel_error": wrong / max(total, 1),
+              "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1)}
     for c, name in enumerate(task.classes, start=1):
         scores[f"iou_{name}"] = inter[c] / max(union[c], 1)
     return scores
