@@ -4,8 +4,8 @@ Each image is made grey (the mean of its colour channels: the starting model has
 channel; ml/starting_model.py spreads the first convolution over a user's channels the same
 way) and scaled with the engine's percentile normalisation, so that fine-tuning sees inputs
 scaled exactly like those the starting model was trained on. Polarity is left as it is
-(bright fluorescent nuclei, dark stained or brightfield nuclei): see README.md for the
-measurement behind that choice.
+(bright fluorescent nuclei, dark stained or brightfield nuclei); inverting the dark ones was
+not compared (no time): README.md gives the held-out scores per modality.
 """
 from __future__ import annotations
 
