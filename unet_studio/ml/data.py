@@ -96,6 +96,7 @@ class TrainingSet:
         self.classes: list[_ClassIndex] = []
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
         self.refresh(force=True)
+        self._last_index_time = -np.inf  # the first stroke after the start is used at once
         counts = self.labeled_counts()
         if counts.sum() == 0:
             raise TrainingInputError("nothing is labeled: paint a few strokes of each class first")
@@ -168,8 +169,9 @@ class TrainingSet:
             cx += int(rng.integers(-jitter, jitter + 1))
             y0, x0 = cy - size // 2, cx - size // 2
             img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, border_weights)
-            if self.new_classes_seen:
-                lab_patch[lab_patch > self.n_classes] = 0
+            # Strokes of a class added after the start (the live array may hold them before the
+            # next re-index notices) have no output in this run's network: unlabeled here.
+            lab_patch[lab_patch > self.n_classes] = 0
             k = int(rng.integers(4))
             flip = bool(rng.integers(2))
             images[b] = _orient(img_patch, k, flip)
