@@ -52,32 +52,28 @@ class Exporter:
     def _document(self):
         return self.window.document
 
-    def masks(self) -> None:
+    def _export_prediction(self, title: str, suffix: str, kind, **options) -> None:
+        """Ask where to write, then predict the whole stack and write `kind` there (a worker)."""
         document = self._document()
         if document is None:
             return
-        path = self.ask_path("Export masks", f"{_stem(document)}_masks.tif", TIFF_FILTER)
+        path = self.ask_path(title, f"{_stem(document)}_{suffix}.tif", TIFF_FILTER)
         if path:
-            self.window.stack_jobs.export_prediction(path, MASKS)
+            self.window.stack_jobs.export_prediction(path, kind, **options)
+
+    def masks(self) -> None:
+        self._export_prediction("Export masks", "masks", MASKS)
 
     def probabilities(self) -> None:
-        document = self._document()
-        if document is None:
-            return
-        path = self.ask_path("Export probabilities", f"{_stem(document)}_probabilities.tif", TIFF_FILTER)
-        if path:
-            self.window.stack_jobs.export_prediction(path, PROBABILITIES)
+        self._export_prediction("Export probabilities", "probabilities", PROBABILITIES)
 
     def instances(self) -> None:
         document = self._document()
         if document is None:
             return
         k = self.ask_class([c.name for c in document.labels.classes])
-        if k is None:
-            return
-        path = self.ask_path("Export instance labels", f"{_stem(document)}_objects.tif", TIFF_FILTER)
-        if path:
-            self.window.stack_jobs.export_prediction(path, INSTANCES, instances_class=k)
+        if k is not None:
+            self._export_prediction("Export instance labels", "objects", INSTANCES, instances_class=k)
 
     def labels(self) -> None:
         document = self._document()
