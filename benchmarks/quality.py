@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--by-steps", action="store_true",
                    help="--times are optimiser steps, not seconds (fair comparisons on a busy machine)")
     p.add_argument("--forest", action="store_true", help="also run the random forest (per seed)")
+    p.add_argument("--train-on-truth", action="store_true",
+                   help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--option", nargs="*", default=[], metavar="KEY=VALUE",
                    help="TrainConfig fields, e.g. norm=group lr=0.002")
@@ -159,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     for name in args.tasks:
         task = TASKS[name](Path(args.data))
+        if args.train_on_truth:
+            task = task.with_truth_labels()
         for seed in args.seeds:
             if args.forest:
                 _append(args.results, dict(run_forest(task, seed), task=name, load=load))
@@ -167,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 snapshots, images = train_snapshots(task, init, seed, args.times, options, args.by_steps)
                 for (elapsed, steps, model), t in zip(snapshots, sorted(args.times)):
                     row = {"task": name, "method": "unet", "init": init, "label": args.label,
+                           "labels": "truth" if args.train_on_truth else "scribbles",
                            "options": options, "seed": seed, "time": t, "unit": "steps" if args.by_steps else "s", "elapsed": round(elapsed, 1),
                            "steps": steps, "threads": torch.get_num_threads(), "load": round(os.getloadavg()[0], 2),
                            "scores": evaluate_model(task, model, images)}

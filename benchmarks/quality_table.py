@@ -7,7 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 COLUMNS = {
-    "isbi": [("f1", "membrane F1"), ("pixel_error", "pixel error"), ("iou_membrane", "membrane IoU")],
+    "isbi": [("f1", "membrane F1"), ("pixel_error", "pixel error"), ("iou_membrane", "membrane IoU"),
+             ("precision", "precision"), ("fp_far", "false > 6 px")],
     "dsb": [("f1", "nucleus F1"), ("iou_nucleus", "nucleus IoU"), ("instance_f1", "instance F1"),
             ("pixel_error", "pixel error")],
 }
@@ -42,6 +43,8 @@ def print_tables(paths: list[str]) -> None:
                 groups[("random forest (100 trees)", 0)].append(r)
             else:
                 name = r.get("label") or r["init"]
+                if r.get("labels") == "truth":
+                    name += " (trained on the truth)"
                 unit = " steps" if r.get("unit") == "steps" else ""
                 groups[(name + unit, r["time"])].append(r)
         print(f"\n### {task}\n")

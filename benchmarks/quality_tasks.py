@@ -38,6 +38,19 @@ class Task:
     eval_truth: list[np.ndarray]
     eval_instances: list[np.ndarray] | None = None
     notes: dict = field(default_factory=dict)
+    train_truth: list[np.ndarray] | None = None   # full labels where the scribbles are (an oracle)
+
+    def with_truth_labels(self) -> "Task":
+        """This task with every pixel of the scribbled planes labeled from the ground truth: what
+        the same images could teach if fully labeled (a ceiling for training from scribbles)."""
+        import dataclasses
+        full = []
+        for scribbles, truth in zip(self.train_labels, self.train_truth or []):
+            truth = np.array(truth)
+            if scribbles.ndim == 3:
+                truth[~scribbles.reshape(len(scribbles), -1).any(1)] = 0
+            full.append(truth)
+        return dataclasses.replace(self, name=self.name + " (fully labeled)", train_labels=full)
 
 
 def load_isbi(data: Path = DEFAULT_DATA) -> Task:
@@ -47,7 +60,8 @@ def load_isbi(data: Path = DEFAULT_DATA) -> Task:
     scribbles = tifffile.imread(folder / "scribbles.tif")
     # The user opens the whole stack and paints on two slices: train on the stack.
     return Task("ISBI 2012 membranes", ["membrane", "cell"], 1, [volume], [scribbles],
-                [volume[z] for z in range(10, 30)], [truth[z] for z in range(10, 30)])
+                [volume[z] for z in range(10, 30)], [truth[z] for z in range(10, 30)],
+                train_truth=[truth])
 
 
 def load_dsb(data: Path = DEFAULT_DATA) -> Task:
@@ -57,23 +71,30 @@ def load_dsb(data: Path = DEFAULT_DATA) -> Task:
     train_names = names[:3]
     assert set(train_names) == scribbled, "the scribbled images are the first three by name"
     images = {n: tifffile.imread(folder / "images" / n) for n in names}
-    instances = {n: tifffile.imread(folder / "instances" / n).astype(np.int32) for n in names[3:]}
+    instances = {n: tifffile.imread(folder / "instances" / n).astype(np.int32) for n in names}
     return Task("DSB 2018 nuclei", ["background", "nucleus"], 2,
                 [images[n] for n in train_names],
                 [tifffile.imread(folder / "scribbles" / n) for n in train_names],
                 [images[n] for n in names[3:]],
                 [np.where(instances[n] > 0, 2, 1).astype(np.uint8) for n in names[3:]],
-                [instances[n] for n in names[3:]])
+                [instances[n] for n in names[3:]],
+                train_truth=[np.where(instances[n] > 0, 2, 1).astype(np.uint8) for n in train_names])
 
 
 TASKS: dict[str, Callable[[Path], Task]] = {"isbi": load_isbi, "dsb": load_dsb}
 
 
 # -- scores ---------------------------------------------------------------------------------
+FAR = 6.0  # px: a false foreground pixel farther than this from any true one is a false object
+
+
 def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
-    """Foreground F1, per-class IoU and pixel error of predicted class masks (1..K)."""
+    """Foreground F1, per-class IoU and pixel error of predicted class masks (1..K), and
+    fp_far: the fraction of pixels called foreground more than FAR px from any true foreground
+    (whole false objects, as opposed to borders drawn a little wide)."""
+    from scipy import ndimage
     k = task.object_class
-    tp = fp = fn = wrong = total = 0
+    tp = fp = fn = wrong = total = far = 0
     inter = np.zeros(len(task.classes) + 1)
     union = np.zeros(len(task.classes) + 1)
     for mask, truth in zip(masks, task.eval_truth):
@@ -82,12 +103,14 @@ def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
         fp += int((p & ~t).sum())
         fn += int((~p & t).sum())
         wrong += int((mask != truth).sum())
+        far += int((p & (ndimage.distance_transform_edt(~t) > FAR)).sum())
         total += truth.size
         for c in range(1, len(task.classes) + 1):
             inter[c] += ((mask == c) & (truth == c)).sum()
             union[c] += ((mask == c) | (truth == c)).sum()
     scores = {"f1": 2 * tp / max(2 * tp + fp + fn, 1), "pixel_error": wrong / max(total, 1),
-              "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1)}
+              "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
+              "fp_far": far / max(total, 1)}
     for c, name in enumerate(task.classes, start=1):
         scores[f"iou_{name}"] = inter[c] / max(union[c], 1)
     return scores

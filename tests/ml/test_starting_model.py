@@ -79,3 +79,24 @@ def test_asking_for_another_architecture_trains_from_scratch(blob_training):
                           TrainConfig(steps=2, seed=0, width=8, depth=3, batch=2, patch=64)):
         assert "starting model" not in progress.message
     assert progress.model.arch["width"] == 8
+
+
+@pytest.mark.parametrize("anchor", [0.0, 1.0 / 3e-4])
+def test_the_anchor_pulls_fine_tuned_weights_back_to_the_starting_model(blob_training, anchor):
+    """anchor * lr = 1 puts every layer but the new output layer back where it started after each
+    step; without an anchor, fine-tuning moves them."""
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, _, labels = blob_training
+    start = sm.load_starting_model(2, 1).net.state_dict()
+    # Open-ended (no step budget, so no decay): the lr stays 3e-4 after a 1-step warm-up.
+    config = TrainConfig(seed=0, batch=2, patch=64, finetune_lr=3e-4, warmup_steps=1, report_every=0.0,
+                         average_weights=0.0, anchor=anchor)
+    for progress in train([image], [labels], ["background", "blob"], config):
+        if progress.step >= 3:
+            break
+    tuned = progress.model.net.state_dict()
+    body = [k for k in start if not k.startswith("outc.") and start[k].is_floating_point()]
+    moved = max(float((tuned[k].cpu() - start[k]).abs().max()) for k in body)
+    assert (moved < 1e-6) if anchor else (moved > 1e-4)
+    assert float(tuned["outc.weight"].abs().max()) > 0   # the output layer learns either way

@@ -58,6 +58,9 @@ class TrainConfig:
     average_weights: float = 0.99   # decay of the weight average the user sees (0: last weights)
     smoothness_weight: float = 0.5  # edge-aware smoothness on all pixels (0: off), see loss.py
     smoothness_sigma: float = 0.15
+    anchor: float = 10.0            # when fine-tuning the starting model: each step pulls every layer
+                                    # but the output layer back toward its starting weights by
+                                    # anchor * lr (decoupled L2-SP, Li et al. 2018); 0: off
     preview_every: float = 3.0
     report_every: float = 0.2
 
@@ -124,7 +127,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         # Measured for fine-tuning the starting model only (benchmarks/README.md); training from
         # scratch keeps the plain recipe.
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     config.finetune_lr, config.average_weights, config.smoothness_weight)
+                     config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor)
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
 
 
@@ -172,7 +175,7 @@ def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
 
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
           message: str, preview_request, should_stop, lr: float | None = None,
-          average_weights: float = 0.0, smoothness: float = 0.0) -> Iterator[TrainProgress]:
+          average_weights: float = 0.0, smoothness: float = 0.0, anchor: float = 0.0) -> Iterator[TrainProgress]:
     net = model.net
     base_lr = config.lr if lr is None else lr
     # The user sees (previews, Stop, the saved model) the average of recent weights.
@@ -182,6 +185,9 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=config.weight_decay)
+    # Fine-tuning: every layer but the new output layer remembers where it started.
+    anchors = ([(p, p.detach().clone()) for name, p in net.named_parameters() if not name.startswith("outc.")]
+               if anchor > 0 else [])
     scaler = make_grad_scaler(device)
     batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     margin = net.margin()
@@ -229,6 +235,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness)
+                if anchors:
+                    _pull_toward(anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
                     average.update(net)
             except RuntimeError as e:
@@ -262,6 +270,13 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         net.eval()
         model.net.eval()
     yield report(True)
+
+
+@torch.no_grad()
+def _pull_toward(anchors: list, amount: float) -> None:
+    """Move each weight a fraction `amount` of the way back to its starting value."""
+    for p, p0 in anchors:
+        p.sub_(amount * (p - p0))
 
 
 def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
