@@ -185,9 +185,10 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=config.weight_decay)
-    # Fine-tuning: every layer but the new output layer remembers where it started.
-    anchors = ([(p, p.detach().clone()) for name, p in net.named_parameters() if not name.startswith("outc.")]
-               if anchor > 0 else [])
+    # Fine-tuning the starting model: every layer but the output layer (the user's classes)
+    # remembers where it started.
+    anchored = [p for name, p in net.named_parameters() if not name.startswith("outc.")] if anchor > 0 else []
+    anchors = (anchored, [p.detach().clone() for p in anchored])
     scaler = make_grad_scaler(device)
     batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     margin = net.margin()
@@ -235,8 +236,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness)
-                if anchors:
-                    _pull_toward(anchors, anchor * opt.param_groups[0]["lr"])
+                if anchored:
+                    _pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
                     average.update(net)
             except RuntimeError as e:
@@ -273,10 +274,10 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
 
 
 @torch.no_grad()
-def _pull_toward(anchors: list, amount: float) -> None:
-    """Move each weight a fraction `amount` of the way back to its starting value."""
-    for p, p0 in anchors:
-        p.sub_(amount * (p - p0))
+def _pull_toward(params: list, starts: list, amount: float) -> None:
+    """Move each weight a fraction `amount` of the way back to its starting value (one fused
+    call over all tensors, as torch's own optimisers do)."""
+    torch._foreach_lerp_(params, starts, amount)
 
 
 def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
