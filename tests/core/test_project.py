@@ -129,6 +129,24 @@ def test_a_class_added_to_one_labels_directly_is_kept_by_the_project(tmp_path):
     assert [c.name for c in Project.open(tmp_path / "proj").classes][-1] == "extra"
 
 
+def test_an_autosave_that_overlaps_a_class_removal_does_not_bring_the_class_back(tmp_path):
+    project = Project.create(tmp_path / "proj")   # background, foreground
+    labels = project.labels_for(project.add_image(make_image(tmp_path / "a.tif")))
+    labels.paint_disc(0, 0, 5, 5, 2, 2)
+    take_snapshot = labels.snapshot
+
+    def snapshot_then_removal():
+        # The autosave thread copied the labels; the user removes a class before it writes.
+        taken = take_snapshot()
+        project.remove_class(2)
+        return taken
+
+    labels.snapshot = snapshot_then_removal
+    project.save_labels(labels)
+    assert [c.name for c in project.classes] == ["background"]
+    assert [c.name for c in Project.open(tmp_path / "proj").classes] == ["background"]
+
+
 # ---- an image opened on its own ----------------------------------------------------------
 def test_image_opened_alone_gets_a_project_beside_it_on_the_first_save(tmp_path):
     image = make_image(tmp_path / "cells.tif")

@@ -341,8 +341,11 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         write_labels(path, data, axes, classes)
         self._saved_version[image_id] = version
         with self._state_lock:
+            # A class added to these labels directly: keep it in the project list. The live
+            # classes, not the snapshot's: the GUI thread may have removed a class from the
+            # project (and these labels) since the snapshot was taken.
+            classes = labels.classes
             if len(classes) > len(self._data.classes):
-                # A class added to these labels directly: keep it in the project list.
                 self._data.classes = self._data.classes + classes[len(self._data.classes) :]
                 self._write_project_json()
 
