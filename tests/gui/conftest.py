@@ -6,6 +6,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from unet_studio.gui.app import configure_pyqtgraph
+from unet_studio.gui.garbage import collect_garbage_in_gui_thread
 from unet_studio.gui.main_window import MainWindow
 
 
@@ -19,6 +20,15 @@ class DialogRecorder(list):
 
     def errors(self) -> list:
         return [d for d in self if d[0] == "critical"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collected_in_the_gui_thread(qapp):
+    """As in the app (gui/garbage.py): windows of earlier tests must never be collected by a
+    training worker's thread."""
+    collector = collect_garbage_in_gui_thread(qapp)
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture

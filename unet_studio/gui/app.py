@@ -99,6 +99,9 @@ def run(files: list[str]) -> int:
     app.setDesktopFileName("unet-studio")
     configure_pyqtgraph()
     app.setWindowIcon(_icon())
+    from unet_studio.gui.garbage import collect_garbage_in_gui_thread
+
+    collect_garbage_in_gui_thread(app)
 
     from unet_studio.gui.main_window import MainWindow
 

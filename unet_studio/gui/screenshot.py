@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from unet_studio.gui.app import _icon, configure_pyqtgraph, start_torch_warm_up
+    from unet_studio.gui.garbage import collect_garbage_in_gui_thread
     from unet_studio.gui.main_window import MainWindow
     from unet_studio.resources import sample_image_path
 
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     # earlier run do not appear in this shot.
     os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-shot-")
     app = QApplication(sys.argv[:1])
+    collect_garbage_in_gui_thread(app)
     configure_pyqtgraph()
     app.setWindowIcon(_icon())
     settings_file = tempfile.NamedTemporaryFile(suffix=".ini", delete=False)  # not the user's recent files

@@ -1,0 +1,51 @@
+"""Cycles are collected in the GUI thread, never in a worker (where freeing a Qt object can
+deadlock or crash the app)."""
+from __future__ import annotations
+
+import gc
+import threading
+
+from unet_studio.gui.garbage import GuiThreadGarbageCollector
+
+
+class Cycle:
+    """An object in a reference cycle that records the thread that collected it."""
+
+    collected_in: list[str] = []
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        Cycle.collected_in.append(threading.current_thread().name)
+
+
+def make_garbage_in_a_worker():
+    # Past the generation-0 threshold: Python's own collector would run in this thread.
+    for _ in range(2 * gc.get_threshold()[0]):
+        Cycle()
+
+
+def test_a_cycle_made_in_a_worker_is_collected_in_the_gui_thread(qapp, qtbot):
+    collector = GuiThreadGarbageCollector(interval_ms=10)
+    collector.start()
+    try:
+        assert not gc.isenabled()
+        Cycle.collected_in.clear()
+        worker = threading.Thread(target=make_garbage_in_a_worker, name="training worker")
+        worker.start()
+        worker.join()
+        assert Cycle.collected_in == []       # nothing collected them in the worker
+        qtbot.waitUntil(lambda: len(Cycle.collected_in) >= 1, timeout=5_000)
+        assert set(Cycle.collected_in) == {threading.main_thread().name}
+    finally:
+        collector.stop()
+    gc.collect()
+
+
+def test_stop_gives_collection_back_to_python(qapp):
+    enabled = gc.isenabled()
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    collector.stop()
+    assert gc.isenabled() == enabled
