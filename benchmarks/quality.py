@@ -138,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--forest", action="store_true", help="also run the random forest (per seed)")
     p.add_argument("--train-on-truth", action="store_true",
                    help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
+    p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
+                   help="simulate a correction round at these seconds of training "
+                        "(quality_corrections.py); the forest gets as many rounds")
+    p.add_argument("--correction-fraction", type=float, default=0.003,
+                   help="correction strokes per round: at most this fraction of a plane per class")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--option", nargs="*", default=[], metavar="KEY=VALUE",
                    help="TrainConfig fields, e.g. norm=group lr=0.002")
@@ -164,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.train_on_truth:
             task = task.with_truth_labels()
         for seed in args.seeds:
+            if args.correct_at:
+                _run_corrections(task, name, seed, args, options, load)
+                continue
             if args.forest:
                 _append(args.results, dict(run_forest(task, seed), task=name, load=load))
             for init in args.inits:
@@ -179,6 +187,35 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(row), flush=True)
                 print(f"# {name} {init} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
     return 0
+
+
+def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load: float) -> None:
+    import torch
+    from quality_corrections import forest_with_corrections, unet_with_corrections
+    from unet_studio.core.stack import Stack
+
+    common = {"task": name, "seed": seed, "labels": "scribbles + corrections",
+              "correction_fraction": args.correction_fraction}
+    if args.forest:
+        start = time.perf_counter()
+        masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction)
+        instances = None
+        if task.eval_instances is not None:
+            from unet_studio.ml.predict import split_instances
+            instances = [split_instances(m == task.object_class) for m in masks]
+        _append(args.results, dict(common, method="forest", rounds=len(painted), painted=painted,
+                                   seconds=round(time.perf_counter() - start, 1), load=load,
+                                   scores=score(task, masks, instances)))
+    images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
+    snapshots, painted = unet_with_corrections(task, seed, args.times, args.correct_at, args.correction_fraction,
+                                               _config("starting", seed, options), images)
+    for (seconds, steps, rounds, model), t in zip(snapshots, sorted(args.times)):
+        row = dict(common, method="unet", init="starting", label=args.label, options=options, time=t,
+                   unit="s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],
+                   threads=torch.get_num_threads(), load=round(os.getloadavg()[0], 2),
+                   scores=evaluate_model(task, model, images))
+        _append(args.results, row)
+        print(json.dumps(row), flush=True)
 
 
 def _use_trainer(name: str) -> None:

@@ -39,10 +39,12 @@ def print_tables(paths: list[str]) -> None:
             continue
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for r in mine:
+            rounds = r.get("rounds", 0)
+            corrected = f" + {rounds} correction{'s' if rounds > 1 else ''}" if rounds else ""
             if r["method"] == "forest":
-                groups[("random forest (100 trees)", 0)].append(r)
+                groups[("random forest (100 trees)" + corrected, 0)].append(r)
             else:
-                name = r.get("label") or r["init"]
+                name = (r.get("label") or r["init"]) + corrected
                 if r.get("labels") == "truth":
                     name += " (trained on the truth)"
                 unit = " steps" if r.get("unit") == "steps" else ""
@@ -50,7 +52,7 @@ def print_tables(paths: list[str]) -> None:
         print(f"\n### {task}\n")
         print("| method | s (or steps) | seeds | steps | " + " | ".join(c[1] for c in columns) + " |")
         print("|---|---|---|---|" + "---|" * len(columns))
-        for (name, t), rs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "random forest (100 trees)", kv[0])):
+        for (name, t), rs in sorted(groups.items(), key=lambda kv: (not kv[0][0].startswith("random forest"), kv[0])):
             steps = "-" if t == 0 else f"{np.mean([r['steps'] for r in rs]):.0f}"
             cells = [_fmt([r["scores"].get(key) for r in rs]) for key, _ in columns]
             when = f"{t:g}" if t else "-"

@@ -142,9 +142,10 @@ def instance_f1(task: Task, instances: list[np.ndarray]) -> float:
 
 
 # -- the random forest baseline (the ilastik recipe) ----------------------------------------
-def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1) -> list[np.ndarray]:
+def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1,
+                 predict: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """scikit-image multiscale_basic_features + a 100-tree RandomForest on the scribbled
-    pixels; returns class masks (Y, X) uint8 for the evaluated images."""
+    pixels; returns class masks (Y, X) uint8 for the evaluated images (or the planes in `predict`)."""
     from skimage.feature import multiscale_basic_features
     from sklearn.ensemble import RandomForestClassifier
 
@@ -165,7 +166,7 @@ def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1) -
     forest = RandomForestClassifier(n_estimators=trees, n_jobs=n_jobs, random_state=seed)
     forest.fit(np.concatenate(xs), np.concatenate(ys))
     masks = []
-    for plane in task.eval_images:
+    for plane in (task.eval_images if predict is None else predict):
         f = features(plane)
         masks.append(forest.predict(f.reshape(-1, f.shape[-1])).reshape(plane.shape).astype(np.uint8))
     return masks

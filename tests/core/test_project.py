@@ -11,7 +11,8 @@ import tifffile
 
 from unet_studio.core.errors import ProjectError
 from unet_studio.core.labels import LabelClass, LabelVolume
-from unet_studio.core.project import Project, project_for_image
+from unet_studio.core.image_project import project_for_image
+from unet_studio.core.project import Project
 
 
 def make_image(path: Path, shape=(24, 32), axes="YX") -> Path:
@@ -166,7 +167,7 @@ def test_image_opened_alone_gets_a_project_beside_it_on_the_first_save(tmp_path)
 def test_read_only_image_folder_falls_back_to_a_user_folder(tmp_path, monkeypatch):
     # Running as root makes chmod ineffective, so the read-only check itself is replaced:
     # this covers the choice of folder and the note, not the operating system's refusal.
-    import unet_studio.core.project as project_module
+    import unet_studio.core.image_project as project_module
 
     image = make_image(tmp_path / "ro" / "cells.tif")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user"))

@@ -15,7 +15,8 @@ import tifffile
 
 from unet_studio.core.autosave import Autosaver
 from unet_studio.core.labels import LabelVolume
-from unet_studio.core.project import Project, project_for_image
+from unet_studio.core.image_project import project_for_image
+from unet_studio.core.project import Project
 
 
 def wait_until(condition, timeout=15.0) -> bool:
@@ -184,7 +185,7 @@ PAINTER = textwrap.dedent(
     """
     import sys, time
     from unet_studio.core.autosave import Autosaver
-    from unet_studio.core.project import project_for_image
+    from unet_studio.core.image_project import project_for_image
 
     project = project_for_image(sys.argv[1])
     labels = project.labels_for(project.images[0])

@@ -100,3 +100,13 @@ def line(
         )
         if part is not None:
             yield part
+
+
+def pixel_of(v: float) -> int:
+    """The pixel under image coordinate v: pixel i covers [i, i + 1) (pyqtgraph's
+    convention), so a mouse position is floored, not rounded."""
+    return int(math.floor(v))
+
+
+def union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))

@@ -12,7 +12,6 @@ stroke may hold part of it, which is harmless: the next version has the rest.
 """
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -244,7 +243,7 @@ class LabelVolume:
         """Paint a disc (radius 1 = one pixel) centred on pixel (y, x); value 0 erases."""
         self._check_value(value)
         plane = self.plane_view(t, z)
-        shape = label_brush.disc(plane.shape, _pixel(y), _pixel(x), radius)
+        shape = label_brush.disc(plane.shape, label_brush.pixel_of(y), label_brush.pixel_of(x), radius)
         with self.stroke():
             if shape is not None:
                 box = self._paint_mask(t, z, plane, *shape, value)
@@ -260,11 +259,11 @@ class LabelVolume:
         changed: Box | None = None
         with self.stroke():
             for box, mask in label_brush.line(
-                plane.shape, _pixel(y0), _pixel(x0), _pixel(y1), _pixel(x1), radius
+                plane.shape, label_brush.pixel_of(y0), label_brush.pixel_of(x0), label_brush.pixel_of(y1), label_brush.pixel_of(x1), radius
             ):
                 part = self._paint_mask(t, z, plane, box, mask, value)
                 if part is not None:
-                    changed = part if changed is None else _union(changed, part)
+                    changed = part if changed is None else label_brush.union(changed, part)
             if changed is not None:
                 self._changed(t, z, changed)
 
@@ -280,7 +279,7 @@ class LabelVolume:
 
         self._check_value(value)
         plane = self.plane_view(t, z)
-        y, x = _pixel(y), _pixel(x)
+        y, x = label_brush.pixel_of(y), label_brush.pixel_of(x)
         if not (0 <= y < plane.shape[0] and 0 <= x < plane.shape[1]) or plane[y, x] == value:
             return
         region = flood(plane, (y, x), connectivity=1)
@@ -398,12 +397,3 @@ class LabelVolume:
         for callback in list(self._classes_callbacks):
             callback()
 
-
-def _pixel(v: float) -> int:
-    # Pixel i covers [i, i + 1) in image coordinates (pyqtgraph's convention), so a mouse
-    # position is floored, not rounded, to find the pixel under it.
-    return int(math.floor(v))
-
-
-def _union(a: Box, b: Box) -> Box:
-    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))

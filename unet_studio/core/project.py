@@ -7,8 +7,7 @@
       training-log.jsonl     one JSON record per line, append-only
 
 Every file is written atomically, so a crash leaves the old or the new version of each file.
-`project_for_image` gives the project used for an image opened on its own; that folder is
-created on the first save (the first stroke), so merely looking at an image leaves no trace.
+core/image_project.py gives the project used for an image opened on its own.
 
 Threads: `save_labels` may run on an autosave thread while the GUI thread calls the other
 methods; project state is guarded by a lock and label writes are serialised.
@@ -38,9 +37,7 @@ from unet_studio.core.project_file import (
 from unet_studio.core.project_paths import (
     LABELS_DIR,
     TRAINING_LOG,
-    beside_image,
     copy_file,
-    fallback_for_image,
     folder_is_writable,
     image_stem,
     remove_stale_temp_files,
@@ -49,7 +46,7 @@ from unet_studio.core.project_paths import (
 
 
 class Project(ProjectClassesMixin, ProjectModelsMixin):
-    """A project folder (see module docstring). Use create / open / project_for_image.
+    """A project folder (see module docstring). Use create / open (or core.image_project).
 
     Class edits (add_class, rename_class, set_class_color, remove_class) go through the
     project so every image keeps the same classes (see core/project_classes.py); models and
@@ -358,40 +355,6 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             raise ProjectError(f"cannot save {what} in {folder}: {reason}; use Save As") from None
         except LabelsError as e:
             raise ProjectError(f"{e}; use Save As") from None
-
-
-def project_for_image(image_path: str | Path, *, beside: bool = True) -> Project:
-    """The project of an image opened on its own (not yet written if it is new).
-
-    It is "<stem>.unet_studio/" beside the image, or, if the image's folder is read-only, a
-    per-user folder (explained in `project.note`). Opening the same image again finds it.
-    beside=False: always the per-user folder (e.g. for a sample image shipped with the app,
-    whose folder belongs to the installation)."""
-    image = Path(os.path.abspath(image_path))
-    fallback = fallback_for_image(image)
-    own_folder = beside_image(image) if beside else None
-    for folder in (own_folder, fallback):
-        if folder is None:
-            continue
-        if (folder / PROJECT_FILE).is_file():
-            project = Project.open(folder)
-            if project.find_image(image) is None:
-                missing = [e for e in project.missing_images() if e.name == image.name]
-                if missing:
-                    project.relocate(missing[0], image)
-                else:
-                    project.add_image(image)
-            return project
-    if own_folder is not None and folder_is_writable(image.parent):
-        project = Project(own_folder)
-    else:
-        project = Project(fallback)
-        if own_folder is not None:
-            project.note = (
-                f"The folder of {image.name} is read-only, so its labels are kept in {fallback}"
-            )
-    project.add_image(image)
-    return project
 
 
 def _label_shape_of(entry: ImageEntry, stack) -> tuple[tuple[int, ...], str]:

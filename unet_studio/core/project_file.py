@@ -170,3 +170,9 @@ def _model_from(item: dict) -> ModelEntry:
 def _first_line(e: BaseException) -> str:
     text = str(e)
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def is_project_folder(path: str | Path) -> bool:
+    """A project's folder, or its project.json (what a user may pick or drop to open it)."""
+    path = Path(path)
+    return (path / PROJECT_FILE).is_file() or (path.name == PROJECT_FILE and path.is_file())

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.project import Project
+from unet_studio.core.project_file import is_project_folder
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.panels.images_panel import ImageRow
 from unet_studio.gui.panels.models_panel import when
@@ -31,11 +32,6 @@ from unet_studio.gui.project_loading import (
 )
 from unet_studio.gui.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
 from unet_studio.gui.workers import GeneratorWorker
-
-
-def is_project_folder(path: str | Path) -> bool:
-    path = Path(path)
-    return (path / "project.json").is_file() or (path.name == "project.json" and path.is_file())
 
 
 class ProjectController(QObject):

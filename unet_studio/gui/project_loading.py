@@ -14,7 +14,8 @@ import numpy as np
 from unet_studio.core.errors import LabelsError, UnetStudioError
 from unet_studio.core.label_file import read_labels
 from unet_studio.core.labels import LabelVolume
-from unet_studio.core.project import Project, project_for_image
+from unet_studio.core.image_project import project_for_image
+from unet_studio.core.project import Project
 from unet_studio.core.project_file import ImageEntry
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.gui.loading import LoadedImage, measure_levels
@@ -63,7 +64,7 @@ def _prepare(project: Project, entry: ImageEntry, stack: Stack) -> OpenedImage:
 
 def open_image(path: str | Path, project: Project | None = None) -> Iterator[OpenedImage]:
     """An image file opened on its own: its project is the one kept for it (see
-    core.project.project_for_image), or `project` when it already holds the image."""
+    core.image_project.project_for_image), or `project` when it already holds the image."""
     stack = open_stack(path)  # a file that is no image fails here, before any project is made
     try:
         if project is None:

@@ -1,0 +1,119 @@
+"""A correction round, the way the app is used: train on the first strokes, look at the mask
+over the painted images, paint a few strokes where it is wrong, and training goes on with them.
+
+The strokes of a round are simulated like the first ones (../shared/tools/simulate_scribbles.py:
+strokes a few pixels wide along the middle of each region), but only inside the pixels that the
+current mask gets wrong on the painted planes and that carry no label yet: at most `fraction`
+of a plane's pixels per class. The random forest gets the same kind of round (fit, predict
+the painted planes, add strokes where it is wrong, fit again), so the two stay comparable.
+"""
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+
+from quality_tasks import DEFAULT_DATA, Task, forest_masks
+
+SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
+
+
+def _scribble_slice():
+    spec = importlib.util.spec_from_file_location("simulate_scribbles", SIMULATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.scribble_slice
+
+
+class LiveLabels:
+    """Labels the benchmark paints on while training runs (the trainer re-reads them when
+    `version` changes, as it does for the app's LabelVolume)."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = np.array(data, np.uint8)
+        self.version = 0
+
+
+def painted_planes(task: Task) -> list[tuple[int, int | None]]:
+    """(image index, z or None) of every plane the user painted."""
+    planes = []
+    for i, labels in enumerate(task.train_labels):
+        if labels.ndim == 3:
+            planes += [(i, z) for z in range(len(labels)) if labels[z].any()]
+        else:
+            planes.append((i, None))
+    return planes
+
+
+def plane(array: np.ndarray, z: int | None) -> np.ndarray:
+    return array if z is None else array[z]
+
+
+def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray],
+                    fraction: float, rng: np.random.Generator) -> int:
+    """Paint strokes of the true class where `masks` (one per painted plane) are wrong and
+    nothing is labeled yet; returns the number of pixels painted."""
+    scribble_slice = _scribble_slice()
+    painted = 0
+    for (i, z), mask in zip(painted_planes(task), masks):
+        truth, lab = plane(task.train_truth[i], z), plane(labels[i], z)
+        wrong = (mask != truth) & (lab == 0) & (truth > 0)
+        strokes = scribble_slice(np.where(wrong, truth, 0), fraction, 3, 60, rng)
+        new = (strokes > 0) & (lab == 0)
+        lab[new] = strokes[new]
+        painted += int(new.sum())
+    return painted
+
+
+def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float) -> tuple[list, list[int]]:
+    """The forest's masks of the evaluated images after `rounds` correction rounds, and the
+    pixels painted in each round."""
+    import dataclasses
+    rng = np.random.default_rng(seed)
+    labels = [np.array(lab) for lab in task.train_labels]
+    painted = []
+    for _ in range(rounds):
+        current = dataclasses.replace(task, train_labels=labels)
+        masks = forest_masks(current, seed=seed,
+                             predict=[plane(task.train_images[i], z) for i, z in painted_planes(task)])
+        painted.append(add_corrections(task, labels, masks, fraction, rng))
+    return forest_masks(dataclasses.replace(task, train_labels=labels), seed=seed), painted
+
+
+def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at: list[float],
+                          fraction: float, config, images: list) -> tuple[list, list[int]]:
+    """Train once, open-ended, from the starting model; at each of `correct_at` seconds of
+    training, predict the painted planes with the model the user sees and add correction
+    strokes. Returns [(seconds, steps, rounds so far, model copy)] at each of `times`, and the
+    pixels painted per round. Seconds count training only (not the pauses to correct)."""
+    from unet_studio.ml.normalise import measure_normalisation
+    from unet_studio.ml.predict import predict_plane
+    from unet_studio.ml.train import train
+
+    rng = np.random.default_rng(seed)
+    live = [LiveLabels(lab) for lab in task.train_labels]
+    norms = [measure_normalisation(im) if im.n_z > 1 else None for im in images]
+    snapshots_todo, corrections_todo = sorted(times), sorted(correct_at)
+    snapshots, painted, paused = [], [], 0.0
+    run = train(images, live, task.classes, config, should_stop=lambda: False)
+    try:
+        for progress in run:
+            trained = progress.elapsed - paused
+            while snapshots_todo and trained >= snapshots_todo[0]:
+                snapshots.append((round(trained, 1), progress.step, len(painted), progress.model.copy()))
+                snapshots_todo.pop(0)
+            if corrections_todo and trained >= corrections_todo[0]:
+                start = time.perf_counter()
+                masks = [predict_plane(progress.model, plane(task.train_images[i], z),
+                                       normalisation=norms[i]).mask for i, z in painted_planes(task)]
+                painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng))
+                for lab in live:
+                    lab.version += 1
+                corrections_todo.pop(0)
+                paused += time.perf_counter() - start
+            if not snapshots_todo:
+                break
+    finally:
+        run.close()
+    return snapshots, painted
