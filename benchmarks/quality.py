@@ -194,8 +194,9 @@ def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load
     from quality_corrections import forest_with_corrections, unet_with_corrections
     from unet_studio.core.stack import Stack
 
+    from quality_corrections import MIN_WIDTH
     common = {"task": name, "seed": seed, "labels": "scribbles + corrections",
-              "correction_fraction": args.correction_fraction}
+              "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH}
     if args.forest:
         start = time.perf_counter()
         masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction)

@@ -13,10 +13,12 @@ import importlib.util
 import time
 
 import numpy as np
+from scipy import ndimage
 
 from quality_tasks import DEFAULT_DATA, Task, forest_masks
 
 SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
+MIN_WIDTH = 5  # px: wrong regions thinner than this get no correction strokes
 
 
 def _scribble_slice():
@@ -51,14 +53,19 @@ def plane(array: np.ndarray, z: int | None) -> np.ndarray:
 
 
 def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray],
-                    fraction: float, rng: np.random.Generator) -> int:
-    """Paint strokes of the true class where `masks` (one per painted plane) are wrong and
-    nothing is labeled yet; returns the number of pixels painted."""
+                    fraction: float, rng: np.random.Generator, min_width: int = MIN_WIDTH) -> int:
+    """Paint strokes of the true class where `masks` (one per painted plane) are wrong, in
+    wrong regions at least `min_width` px wide (0: every wrong pixel), where nothing is
+    labeled yet; returns the number of pixels painted."""
     scribble_slice = _scribble_slice()
     painted = 0
     for (i, z), mask in zip(painted_planes(task), masks):
         truth, lab = plane(task.train_truth[i], z), plane(labels[i], z)
         wrong = (mask != truth) & (lab == 0) & (truth > 0)
+        if min_width:
+            # A user corrects what is clearly wrong (a false object, a missed one), not the
+            # 1-2 px bands along object borders where the truth itself is uncertain.
+            wrong = ndimage.binary_opening(wrong, np.ones((min_width, min_width), bool))
         strokes = scribble_slice(np.where(wrong, truth, 0), fraction, 3, 60, rng)
         new = (strokes > 0) & (lab == 0)
         lab[new] = strokes[new]

@@ -41,6 +41,8 @@ def print_tables(paths: list[str]) -> None:
         for r in mine:
             rounds = r.get("rounds", 0)
             corrected = f" + {rounds} correction{'s' if rounds > 1 else ''}" if rounds else ""
+            if rounds and r.get("correction_min_width") == 0:
+                corrected += " (on every wrong pixel)"
             if r["method"] == "forest":
                 groups[("random forest (100 trees)" + corrected, 0)].append(r)
             else:

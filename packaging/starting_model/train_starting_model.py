@@ -2,7 +2,7 @@
 from when the user clicks Train.
 
     .venv/bin/python packaging/starting_model/train_starting_model.py \
-        --data ../shared/data/pretrain-dsb2018 --minutes 40 --work /tmp/starting-model
+        --data ../shared/data/pretrain-dsb2018 --minutes 65 --threads 2 --work /tmp/starting-model
 
 Trains the engine's UNet (one grey input channel, 3 classes: background, object interior,
 object boundary) on the DSB2018 pool (CC0, see README.md) and on synthetic membranes and
