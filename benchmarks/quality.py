@@ -35,12 +35,17 @@ def score(task: Task, masks: list[np.ndarray], instances: list[np.ndarray] | Non
 
 
 def run_forest(task: Task, seed: int) -> dict:
-    from unet_studio.ml.predict import split_instances
     start = time.perf_counter()
     masks = forest_masks(task, seed=seed)
-    instances = [split_instances(m == task.object_class) for m in masks] if task.eval_instances else None
     return {"method": "forest", "seed": seed, "seconds": round(time.perf_counter() - start, 1),
-            "scores": score(task, masks, instances)}
+            "scores": score_forest(task, masks)}
+
+
+def score_forest(task: Task, masks: list[np.ndarray]) -> dict:
+    """Scores of the forest's class masks (objects split by the engine's watershed)."""
+    from unet_studio.ml.predict import split_instances
+    instances = [split_instances(m == task.object_class) for m in masks] if task.eval_instances else None
+    return score(task, masks, instances)
 
 
 _TRAINER = "unet_studio.ml.train"
@@ -191,25 +196,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load: float) -> None:
     import torch
-    from quality_corrections import forest_with_corrections, unet_with_corrections
+    from quality_corrections import MIN_WIDTH, forest_with_corrections, unet_with_corrections
     from unet_studio.core.stack import Stack
 
-    from quality_corrections import MIN_WIDTH
     common = {"task": name, "seed": seed, "labels": "scribbles + corrections",
               "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH}
     if args.forest:
         start = time.perf_counter()
         masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction)
-        instances = None
-        if task.eval_instances is not None:
-            from unet_studio.ml.predict import split_instances
-            instances = [split_instances(m == task.object_class) for m in masks]
         _append(args.results, dict(common, method="forest", rounds=len(painted), painted=painted,
                                    seconds=round(time.perf_counter() - start, 1), load=load,
-                                   scores=score(task, masks, instances)))
+                                   scores=score_forest(task, masks)))
     images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
-    snapshots, painted = unet_with_corrections(task, seed, args.times, args.correct_at, args.correction_fraction,
-                                               _config("starting", seed, options), images)
+    snapshots, painted = unet_with_corrections(task, seed, args.times, args.correct_at,
+                                               args.correction_fraction, _config("starting", seed, options),
+                                               images)
     for (seconds, steps, rounds, model), t in zip(snapshots, sorted(args.times)):
         row = dict(common, method="unet", init="starting", label=args.label, options=options, time=t,
                    unit="s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],

@@ -9,6 +9,7 @@ the painted planes, add strokes where it is wrong, fit again), so the two stay c
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import time
 
@@ -21,7 +22,9 @@ SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
 MIN_WIDTH = 5  # px: wrong regions thinner than this get no correction strokes
 
 
+@functools.cache
 def _scribble_slice():
+    """The simulator's scribble_slice, loaded once from ../shared/tools."""
     spec = importlib.util.spec_from_file_location("simulate_scribbles", SIMULATOR)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from unet_studio.core import label_brush
+from unet_studio.core.label_brush import pixel_of, union
 from unet_studio.core.errors import LabelsError
 from unet_studio.core.label_classes import (
     DEFAULT_CLASSES,
@@ -243,7 +244,7 @@ class LabelVolume:
         """Paint a disc (radius 1 = one pixel) centred on pixel (y, x); value 0 erases."""
         self._check_value(value)
         plane = self.plane_view(t, z)
-        shape = label_brush.disc(plane.shape, label_brush.pixel_of(y), label_brush.pixel_of(x), radius)
+        shape = label_brush.disc(plane.shape, pixel_of(y), pixel_of(x), radius)
         with self.stroke():
             if shape is not None:
                 box = self._paint_mask(t, z, plane, *shape, value)
@@ -259,11 +260,11 @@ class LabelVolume:
         changed: Box | None = None
         with self.stroke():
             for box, mask in label_brush.line(
-                plane.shape, label_brush.pixel_of(y0), label_brush.pixel_of(x0), label_brush.pixel_of(y1), label_brush.pixel_of(x1), radius
+                plane.shape, pixel_of(y0), pixel_of(x0), pixel_of(y1), pixel_of(x1), radius
             ):
                 part = self._paint_mask(t, z, plane, box, mask, value)
                 if part is not None:
-                    changed = part if changed is None else label_brush.union(changed, part)
+                    changed = part if changed is None else union(changed, part)
             if changed is not None:
                 self._changed(t, z, changed)
 
@@ -279,7 +280,7 @@ class LabelVolume:
 
         self._check_value(value)
         plane = self.plane_view(t, z)
-        y, x = label_brush.pixel_of(y), label_brush.pixel_of(x)
+        y, x = pixel_of(y), pixel_of(x)
         if not (0 <= y < plane.shape[0] and 0 <= x < plane.shape[1]) or plane[y, x] == value:
             return
         region = flood(plane, (y, x), connectivity=1)
