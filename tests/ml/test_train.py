@@ -76,13 +76,37 @@ def test_preview_of_a_requested_plane_and_region(blob_training):
     image, _, labels = blob_training
     requests = iter([(0, 0, 0), (0, 0, 0, (8, 40, 16, 80)), None, (5, 0, 0)])
     previews = []
-    for p in train([image], [labels], ["bg", "fg"], TrainConfig(steps=8, seed=0, preview_every=0, **TINY),
+    for p in train([image], [labels], ["bg", "fg"], TrainConfig(steps=8, seed=0, preview_every=0, preview_share=1.0,
+                                                             **TINY),
                    preview_request=lambda: next(requests, None)):
         if p.preview is not None:
             previews.append(p)
     assert [p.preview_for for p in previews] == [(0, 0, 0), (0, 0, 0, (8, 40, 16, 80))]
     assert isinstance(previews[0].preview, Prediction) and previews[0].preview.mask.shape == (96, 96)
     assert previews[1].preview.mask.shape == (32, 64)
+
+
+def test_slow_previews_leave_most_of_the_time_to_training(blob_training, monkeypatch):
+    """A preview that takes d seconds (a big plane on a CPU) waits 3 d before the next one
+    (preview_share 0.25), however often previews are asked for."""
+    import time
+
+    from unet_studio.ml import train as train_module
+
+    image, _, labels = blob_training
+    quick_preview = train_module._preview
+
+    def slow_preview(*args):
+        time.sleep(0.15)
+        return quick_preview(*args)
+
+    monkeypatch.setattr(train_module, "_preview", slow_preview)
+    config = TrainConfig(time_budget=2.5, seed=0, preview_every=0, preview_share=0.25, **TINY)
+    shown = [p.elapsed for p in train([image], [labels], ["bg", "fg"], config,
+                                      preview_request=lambda: (0, 0, 0)) if p.preview is not None]
+    assert len(shown) >= 2
+    # Each gap: 3 x the preview's 0.15 s of waiting, then the next preview's own 0.15 s.
+    assert min(b - a for a, b in zip(shown, shown[1:])) >= 0.6
 
 
 def test_strokes_painted_while_training_are_used():
