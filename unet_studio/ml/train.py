@@ -25,6 +25,7 @@ from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, la
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.predict import Prediction, predict_plane
+from unet_studio.ml.remember import Remembering
 from unet_studio.ml.starting_model import load_starting_model, starting_arch
 from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import OutConv, UNet
@@ -61,6 +62,9 @@ class TrainConfig:
     anchor: float = 10.0            # when fine-tuning the starting model: each step pulls every layer
                                     # but the output layer back toward its starting weights by
                                     # anchor * lr (decoupled L2-SP, Li et al. 2018); 0: off
+    remember: float = 50.0          # when fine-tuning the starting model: how strongly its own outputs
+                                    # (background / object / boundary) are kept, times how well it
+                                    # already explains the strokes (ml/remember.py); 0: off
     preview_every: float = 3.0      # seconds between live previews, at the least
     preview_share: float = 0.25     # previews take at most this share of the time: a preview
                                     # that took d seconds waits d * (1 - share) / share before
@@ -129,8 +133,13 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     if from_starting_model:
         # Measured for fine-tuning the starting model only (benchmarks/README.md); training from
         # scratch keeps the plain recipe.
+        remember = None
+        if config.remember > 0:
+            untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
+            remember = Remembering(untouched.net, config.remember, device)
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor)
+                     config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
+                     remember)
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
 
 
@@ -178,7 +187,8 @@ def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
 
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
           message: str, preview_request, should_stop, lr: float | None = None,
-          average_weights: float = 0.0, smoothness: float = 0.0, anchor: float = 0.0) -> Iterator[TrainProgress]:
+          average_weights: float = 0.0, smoothness: float = 0.0, anchor: float = 0.0,
+          remember: Remembering | None = None) -> Iterator[TrainProgress]:
     net = model.net
     base_lr = config.lr if lr is None else lr
     # The user sees (previews, Stop, the saved model) the average of recent weights.
@@ -202,6 +212,15 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     loss_sum = torch.zeros((), device=device)
     loss_n = 0
     start = time.perf_counter()
+    agreement = None
+    if remember is not None:
+        agreement = remember.measure_trust_on(data, seed, batch, in_size, margin, device)
+        if remember.weight <= 0:
+            remember = None   # it does not explain the strokes: nothing of it is kept
+        else:
+            opt.add_param_group({"params": list(remember.parameters())})
+            message = (f"{message} (it already agrees with {remember.agreement:.0%} of your strokes, "
+                       "so it keeps what it knows)")
     last_report = start
     next_preview = start + config.preview_every
     window_start, window_patches = start, 0
@@ -239,7 +258,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
                 g["lr"] = base_lr * _lr_factor(config, step, time.perf_counter() - start)
             _set_batchnorm_momentum(batchnorms, step)
             try:
-                loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness)
+                loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness,
+                             remember)
                 if anchored:
                     _pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
@@ -273,6 +293,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     finally:
         model.summary.update(_summary(data, config, step, patches, time.perf_counter() - start, name,
                                       seed, batch, model.summary))
+        if agreement is not None:
+            model.summary["starting_model_agreement"] = round(agreement, 3)
         net.eval()
         model.net.eval()
     yield report(True)
@@ -300,7 +322,8 @@ def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
         bn.momentum = momentum
 
 
-def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0):
+def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0,
+          remember: Remembering | None = None):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
@@ -317,8 +340,12 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         return None
     x = x.contiguous(memory_format=torch.channels_last)
     with autocast(device):
-        logits = net(x)
+        features = net.features(x)
+        logits = net.outc(features)
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
+    if remember is not None:
+        with autocast(device):
+            loss = loss + remember.loss(features, x)
     if smoothness > 0:
         loss = loss + smoothness * edge_aware_smoothness(logits, x, config.smoothness_sigma)
     opt.zero_grad(set_to_none=True)

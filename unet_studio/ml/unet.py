@@ -117,13 +117,17 @@ class UNet(nn.Module):
         return self.arch["n_classes"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.outc(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last feature map, the input of the output layer: (N, width, H', W')."""
         skips = [self.inc(x)]
         for down in self.downs:
             skips.append(down(skips[-1]))
         x = skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
-        return self.outc(x)
+        return x
 
     def output_size(self, input_size: int) -> int:
         """Output side length for an input side length; ValueError if the network cannot take it."""

@@ -1,0 +1,74 @@
+"""Fine-tuning keeps what the starting model knows, as far as it agrees with the strokes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from unet_studio.ml import starting_model as sm
+from unet_studio.ml.remember import NO_TRUST_BELOW, agreement, trust
+from unet_studio.ml.train import TrainConfig, train
+
+from .synthetic import blobs, scribbles
+
+QUICK = dict(batch=2, patch=64, device="cpu")
+
+
+def test_agreement_reads_each_starting_class_as_the_user_class_it_covers_most():
+    # Rows: user classes; columns: starting classes background / object / boundary.
+    clean = np.array([[98.0, 1, 1], [2, 80, 18]])
+    assert agreement(clean) == pytest.approx((0.98 + 0.98) / 2)
+    # Strokes of both user classes fall mostly on the same starting class: half is read wrong.
+    muddled = np.array([[10.0, 80, 10], [10, 70, 20]])
+    assert agreement(muddled) < 0.65
+    # The names or order of the user's classes do not matter.
+    assert agreement(clean[::-1]) == pytest.approx(agreement(clean))
+    # One class with strokes says nothing about separating classes.
+    assert agreement(np.array([[5.0, 90, 5], [0, 0, 0]])) == 0.0
+
+
+def test_trust_is_none_up_to_the_threshold_and_full_at_full_agreement():
+    assert trust(NO_TRUST_BELOW) == 0.0 and trust(0.5) == 0.0
+    assert trust(1.0) == 1.0
+    assert 0.0 < trust((NO_TRUST_BELOW + 1.0) / 2) < 1.0
+
+
+def _untouched_outputs_drift(image, labels, classes, remember: float) -> tuple[float, float | None]:
+    """Mean KL from the untouched starting model's output to the fine-tuned network's features
+    read by the starting model's own output layer, after fine-tuning; and the agreement."""
+    config = TrainConfig(steps=40, seed=0, anchor=0.0, remember=remember, **QUICK)
+    for progress in train([image], [labels], classes, config):
+        pass
+    untouched = sm.load_starting_model(3, 1).net.eval()
+    tuned = progress.model.net.eval()
+    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+    with torch.no_grad():
+        target = F.softmax(untouched(x), 1)
+        read = F.log_softmax(untouched.outc(tuned.features(x)), 1)
+    drift = float(F.kl_div(read, target, reduction="sum")) / (x.shape[-1] * x.shape[-2])
+    return drift, progress.model.summary.get("starting_model_agreement")
+
+
+def test_on_images_it_explains_the_starting_model_is_kept():
+    image, truth = blobs(128, n=10, seed=6)
+    labels = scribbles(truth, seed=6)
+    kept, agreed = _untouched_outputs_drift(image, labels, ["background", "blob"], remember=50.0)
+    forgotten, _ = _untouched_outputs_drift(image, labels, ["background", "blob"], remember=0.0)
+    assert agreed > NO_TRUST_BELOW
+    assert kept < 0.5 * forgotten
+
+
+def test_strokes_it_cannot_explain_turn_remembering_off():
+    """Left half one class, right half the other, on plain noise: nothing the starting model
+    knows separates them, so fine-tuning is left free to learn it."""
+    rng = np.random.default_rng(0)
+    image = rng.normal(100, 10, (128, 128)).astype(np.float32)
+    labels = np.zeros((128, 128), np.uint8)
+    labels[::8, 8:56], labels[::8, 72:120] = 1, 2
+    messages = []
+    config = TrainConfig(steps=3, seed=0, **QUICK)
+    for progress in train([image], [labels], ["left", "right"], config):
+        messages.append(progress.message)
+    assert progress.model.summary["starting_model_agreement"] <= NO_TRUST_BELOW
+    assert not any("keeps what it knows" in m for m in messages)

@@ -1,0 +1,103 @@
+"""Keeping what the starting model knows while fine-tuning, as far as the user's strokes agree with it.
+
+Fine-tuning on a few strokes teaches the user's classes, and wears away what the starting
+model learned from thousands of objects: on nuclei, where it splits touching objects, a
+fine-tuned mask joins them (DSB instance F1 0.83 untouched, 0.71 fine-tuned, benchmarks/
+README.md). Learning without forgetting (Li & Hoiem 2016) keeps it: a copy of the starting
+model's own output layer (background / object / boundary) sits on the fine-tuned features,
+and on every training patch its output is pulled toward the untouched model's output there.
+The features then keep serving both, and the user's layer learns on top of them.
+
+That is only right where the starting model is right. On images it has never seen (electron
+microscopy), it holds the fine-tuned network back (ISBI membrane F1 0.70 -> 0.64 at full
+strength). So the pull is weighted by `trust`: how well the untouched model already explains
+the strokes. Each of its classes is read as the user class whose strokes it covers most, and
+`agreement` is the mean over user classes of the share of their stroke pixels it gets right.
+Full weight at agreement 1, none at 0.9 or less (DSB: 0.976, ISBI: 0.787; these are the only
+two data sets it was set on).
+
+Only training uses this: the saved model is the user's network alone.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from unet_studio.ml.loss import labels_to_target
+
+NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
+
+
+class Remembering:
+    """The untouched starting model and a copy of its output layer to train on the fine-tuned features."""
+
+    def __init__(self, starting_net: nn.Module, weight: float, device: torch.device):
+        self.teacher = copy.deepcopy(starting_net).to(device, memory_format=torch.channels_last).eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self.head = copy.deepcopy(starting_net.outc).to(device).train()
+        for p in self.head.parameters():
+            p.requires_grad_(True)
+        self.weight = float(weight)
+        self.agreement: float | None = None
+
+    @torch.no_grad()
+    def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
+        """Set `weight` scaled by trust, from patches (x, target) with target -1 where unlabeled;
+        returns the agreement (see module docstring)."""
+        counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
+        for x, target in batches:
+            probs = F.softmax(self.teacher(x.contiguous(memory_format=torch.channels_last)).float(), 1)
+            for k in range(n_user_classes):
+                at = target == k
+                if at.any():
+                    counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
+        self.agreement = agreement(counts.numpy())
+        self.weight *= trust(self.agreement)
+        return self.agreement
+
+    def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:
+        """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
+        drawn with their own generator so the training batches stay the same."""
+        rng = np.random.default_rng([seed, 1])
+        batches = []
+        for _ in range(max(1, 32 // batch)):
+            images, labels, _ = data.sample(rng, batch, in_size)
+            y = torch.from_numpy(labels).to(device)
+            if margin:
+                y = y[:, margin:-margin, margin:-margin]
+            batches.append((torch.from_numpy(images).to(device), labels_to_target(y)))
+        return self.measure_trust(batches, data.n_classes)
+
+    def loss(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Mean over pixels of KL(untouched model || this head on the fine-tuned features)."""
+        with torch.no_grad():
+            target = F.softmax(self.teacher(x).float(), 1)
+        log_p = F.log_softmax(self.head(features).float(), 1)
+        return self.weight * F.kl_div(log_p, target, reduction="sum") / (target.numel() / target.shape[1])
+
+    def parameters(self):
+        return self.head.parameters()
+
+
+def agreement(counts: np.ndarray) -> float:
+    """counts (user classes K, starting classes S): starting-model probability mass on each user
+    class's stroke pixels. Each starting class is read as the user class it covers most (by
+    share of that class's strokes); returns the mean over user classes with strokes of the
+    share of their pixels read right."""
+    totals = counts.sum(1, keepdims=True)
+    present = totals[:, 0] > 0
+    if present.sum() < 2:
+        return 0.0
+    share = counts[present] / totals[present]
+    reading = share.argmax(0)
+    return float(np.mean([share[k, reading == k].sum() for k in range(len(share))]))
+
+
+def trust(agreement_value: float) -> float:
+    """0 at or below NO_TRUST_BELOW, rising linearly to 1 at full agreement."""
+    return float(np.clip((agreement_value - NO_TRUST_BELOW) / (1.0 - NO_TRUST_BELOW), 0.0, 1.0))
