@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog
 
 from tests.gui.helpers import TINY_TRAINING, blobs_image, drag, show_array
 
@@ -76,6 +77,27 @@ def test_strokes_painted_during_training_reach_the_labels(window, qtbot):
     version = document.labels.version
     drag(qtbot, window.canvas, [(50, 45), (50, 58)])  # painting is not blocked by training
     assert document.labels.version > version and document.labels.data[50, 50] == 2
+    window.training.stop()
+    wait_until_stopped(qtbot, window, timeout=60_000)
+
+
+def test_what_training_says_stays_readable(window, qtbot, monkeypatch):
+    """A class added and painted during training is learned only by the next run: the engine
+    says so once, and the panel keeps it on screen while the updates go on."""
+    show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kw: ("debris", True)))
+    window.classes_panel.add_class()
+    window.classes_panel.select(3)
+    drag(qtbot, window.canvas, [(60, 2), (60, 30)])
+    said = "a new class was painted"
+    qtbot.waitUntil(lambda: said in window.training_panel.message.text(), timeout=60_000)
+    step = int(window.training_panel.step.text())
+    qtbot.waitUntil(lambda: int(window.training_panel.step.text()) >= step + 20, timeout=60_000)
+    assert said in window.training_panel.message.text()
     window.training.stop()
     wait_until_stopped(qtbot, window, timeout=60_000)
 

@@ -7,6 +7,7 @@ the overlay. Stop asks the engine for a last report (should_stop), whose model i
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.training_run import RunPlan, training_run
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+
+MESSAGE_HOLD_S = 8.0   # an engine message (a new class, out of memory) stays readable this long
 
 
 @dataclass
@@ -100,6 +103,7 @@ class TrainingController(QObject):
         self._document_in_training = None
         self._latest_model = None
         self._run_note = ""
+        self._message_until = 0.0
         panel.train_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
 
@@ -140,6 +144,7 @@ class TrainingController(QObject):
         self._document_in_training = document
         self._latest_model = None
         self._run_note = ""
+        self._message_until = 0.0
         self.panel.clear()
         self.panel.set_running(True)
         self.panel.show_message("Starting… (the first start loads PyTorch)")
@@ -196,8 +201,11 @@ class TrainingController(QObject):
         document = self._document_in_training
         self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
         if update.message:
+            # Held a while: the next update comes within a fraction of a second.
+            self._message_until = time.monotonic() + MESSAGE_HOLD_S
             self.panel.show_message(update.message)
-        elif self._worker is not None and not self._worker.stop_requested and update.step > 0:
+        elif (self._worker is not None and not self._worker.stop_requested and update.step > 0
+              and time.monotonic() >= self._message_until):
             self.panel.show_message(f"{self._run_note or 'Training.'} "
                                     "Keep painting where the prediction is wrong.")
         if update.preview is not None and document is self.document:
