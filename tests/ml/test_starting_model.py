@@ -100,3 +100,34 @@ def test_the_anchor_pulls_fine_tuned_weights_back_to_the_starting_model(blob_tra
     moved = max(float((tuned[k].cpu() - start[k]).abs().max()) for k in body)
     assert (moved < 1e-6) if anchor else (moved > 1e-4)
     assert float(tuned["outc.weight"].abs().max()) > 0   # the output layer learns either way
+
+
+def test_training_again_from_a_fine_tuned_model_keeps_the_fine_tuning_recipe(blob_training, tmp_path):
+    """Train, stop, correct, Train again: the second run starts from the first run's model and
+    must go on with the recipe measured for fine-tuning (its learning rate, the weight average),
+    not the from-scratch one, also after the model went through a file."""
+    from unet_studio.ml.model_file import load_model, save_model
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, _, labels = blob_training
+    options = dict(seed=0, batch=2, patch=64, warmup_steps=1, report_every=0.0, lr=1e-3, finetune_lr=3e-4)
+    for first in train([image], [labels], ["background", "blob"], TrainConfig(steps=2, **options)):
+        pass
+    save_model(tmp_path / "first.pt", first.model)
+    messages = []
+    # Open-ended, as in the app: no budget, so no decay; the lr is the recipe's after warm-up.
+    for again in train([image], [labels], ["background", "blob"], TrainConfig(**options),
+                       init=load_model(tmp_path / "first.pt")):
+        messages.append(again.message)
+        if again.step >= 2:
+            break
+    assert again.lr == pytest.approx(3e-4)
+    assert any("continuing from the current model" in m for m in messages)
+    # A model trained from scratch goes on with the plain recipe.
+    for scratch in train([image], [labels], ["background", "blob"],
+                         TrainConfig(steps=2, width=8, depth=3, **options)):
+        pass
+    for again in train([image], [labels], ["background", "blob"], TrainConfig(**options), init=scratch.model):
+        if again.step >= 2:
+            break
+    assert again.lr == pytest.approx(1e-3)

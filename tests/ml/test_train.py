@@ -150,7 +150,7 @@ def test_fine_tuning_keeps_the_weights_and_replaces_the_output_for_new_classes(t
     image, truth, labels = blob_training
     first = next(train([image], [labels], ["bg", "fg"], TrainConfig(steps=2, seed=0, lr=1e-5, **TINY),
                        init=trained_model))
-    assert "fine-tuning" in first.message
+    assert "continuing from the current model" in first.message
     assert first.loss < 0.4   # starts from what was learned, not from scratch (~0.7)
     three = labels.copy()
     three[:4, :4] = 3

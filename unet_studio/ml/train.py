@@ -130,9 +130,10 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
-    if from_starting_model:
-        # Measured for fine-tuning the starting model only (benchmarks/README.md); training from
-        # scratch keeps the plain recipe.
+    if from_starting_model or _descends_from_starting_model(init):
+        # Measured for fine-tuning the starting model (benchmarks/README.md), and kept when the
+        # user trains again from a model fine-tuned that way; training from scratch keeps the
+        # plain recipe.
         remember = None
         if config.remember > 0:
             untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
@@ -141,6 +142,17 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                      config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
                      remember)
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
+
+
+def _descends_from_starting_model(init: Model | None) -> bool:
+    """True for a model fine-tuned from the starting model (it keeps its architecture)."""
+    if init is None or "starting_model" not in init.summary:
+        return False
+    try:
+        arch = starting_arch()
+    except (FileNotFoundError, ModelError):
+        return False
+    return all(init.arch.get(k) == arch[k] for k in ("depth", "width", "norm", "padding"))
 
 
 def _starting_model_fits(config: TrainConfig) -> bool:
@@ -163,11 +175,11 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
         a = init.arch
         net = UNet(in_channels, a["n_classes"], a["depth"], a["width"], a["norm"], a["padding"])
         net.load_state_dict(init.net.state_dict())
-        message = f"fine-tuning from the starting model ({init.n_classes} classes)"
+        message = f"continuing from the current model ({init.n_classes} classes)"
         if a["n_classes"] != n_classes:
             net.outc = OutConv(net.outc.in_channels, n_classes)
             net.arch["n_classes"] = n_classes
-            message = (f"output layer replaced: {n_classes} classes, the starting model had {init.n_classes}; "
+            message = (f"output layer replaced: {n_classes} classes, the model had {init.n_classes}; "
                        "the rest of the network is fine-tuned")
     return net.to(device, memory_format=torch.channels_last).train(), message
 
