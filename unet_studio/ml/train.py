@@ -231,8 +231,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             remember = None   # it does not explain the strokes: nothing of it is kept
         else:
             opt.add_param_group({"params": list(remember.parameters())})
-            message = (f"{message} (it already agrees with {remember.agreement:.0%} of your strokes, "
-                       "so it keeps what it knows)")
+            message = (f"{message}; the starting model already agrees with {remember.agreement:.0%} "
+                       "of your strokes, so what it knows is kept")
     last_report = start
     next_preview = start + config.preview_every
     window_start, window_patches = start, 0
