@@ -12,11 +12,13 @@ count, the first convolution to the image's channel count.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from unet_studio.core.errors import ModelError
 from unet_studio.ml.model_file import Model, class_dicts, load_model
 from unet_studio.ml.unet import OutConv
 
@@ -40,7 +42,36 @@ def has_starting_model() -> bool:
 
 def starting_arch() -> dict:
     """The architecture of the starting model (depth, width, norm, padding, ...)."""
-    return load_model(starting_model_path()).arch
+    path = starting_model_path()
+    return dict(_arch_of(str(path), path.stat().st_mtime_ns))
+
+
+@functools.cache
+def _arch_of(path: str, mtime_ns: int) -> dict:
+    """Read once per file version: train() asks several times before every run."""
+    return load_model(path).arch
+
+
+def asks_for_starting_arch(width: int | None, depth: int, padding: str) -> bool:
+    """True when a training configuration asks for the starting model's architecture (width None:
+    any). Also True when the file is missing or damaged: train() then says so and trains from scratch."""
+    try:
+        arch = starting_arch()
+    except (FileNotFoundError, ModelError):
+        return True
+    return (width is None or width == arch["width"]) and depth == arch["depth"] and padding == arch["padding"]
+
+
+def is_fine_tuned_from_starting_model(model: Model) -> bool:
+    """True for a model fine-tuned from the starting model: its summary says so and it kept the
+    architecture (training it again goes on with the fine-tuning recipe)."""
+    if "starting_model" not in model.summary:
+        return False
+    try:
+        arch = starting_arch()
+    except (FileNotFoundError, ModelError):
+        return False
+    return all(model.arch.get(k) == arch[k] for k in ("depth", "width", "norm", "padding"))
 
 
 def load_starting_model(n_classes: int, in_channels: int = 1, device: Any = "cpu",

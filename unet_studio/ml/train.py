@@ -26,7 +26,8 @@ from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.predict import Prediction, predict_plane
 from unet_studio.ml.remember import Remembering
-from unet_studio.ml.starting_model import load_starting_model, starting_arch
+from unet_studio.ml.starting_model import (asks_for_starting_arch, is_fine_tuned_from_starting_model,
+                                           load_starting_model, starting_arch)
 from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import OutConv, UNet
 from unet_studio.ml.weight_average import WeightAverage
@@ -115,7 +116,8 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     device = pick_device(config.device)
     starting_message = ""
     from_starting_model = False
-    if init is None and config.starting_model and _starting_model_fits(config):
+    if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
+                                                                           config.padding):
         try:
             init = load_starting_model(len(classes), data.in_channels, classes=classes)
             from_starting_model = True
@@ -130,7 +132,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
-    if from_starting_model or _descends_from_starting_model(init):
+    if from_starting_model or (init is not None and is_fine_tuned_from_starting_model(init)):
         # Measured for fine-tuning the starting model (benchmarks/README.md), and kept when the
         # user trains again from a model fine-tuned that way; training from scratch keeps the
         # plain recipe.
@@ -142,27 +144,6 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                      config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
                      remember)
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
-
-
-def _descends_from_starting_model(init: Model | None) -> bool:
-    """True for a model fine-tuned from the starting model (it keeps its architecture)."""
-    if init is None or "starting_model" not in init.summary:
-        return False
-    try:
-        arch = starting_arch()
-    except (FileNotFoundError, ModelError):
-        return False
-    return all(init.arch.get(k) == arch[k] for k in ("depth", "width", "norm", "padding"))
-
-
-def _starting_model_fits(config: TrainConfig) -> bool:
-    """True when the configuration asks for the starting model's architecture (or leaves it open)."""
-    try:
-        arch = starting_arch()
-    except (FileNotFoundError, ModelError):
-        return True  # train() reports the missing file and trains from scratch
-    return ((config.width is None or config.width == arch["width"]) and config.depth == arch["depth"]
-            and config.padding == arch["padding"])
 
 
 def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
@@ -354,10 +335,10 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     with autocast(device):
         features = net.features(x)
         logits = net.outc(features)
+        kept = remember.loss(features, x) if remember is not None else None
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
-    if remember is not None:
-        with autocast(device):
-            loss = loss + remember.loss(features, x)
+    if kept is not None:
+        loss = loss + kept
     if smoothness > 0:
         loss = loss + smoothness * edge_aware_smoothness(logits, x, config.smoothness_sigma)
     opt.zero_grad(set_to_none=True)
