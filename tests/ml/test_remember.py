@@ -60,16 +60,46 @@ def test_on_images_it_explains_the_starting_model_is_kept():
     assert kept < 0.5 * forgotten
 
 
-def test_strokes_it_cannot_explain_turn_remembering_off():
+def _noise_halves() -> tuple[np.ndarray, np.ndarray]:
     """Left half one class, right half the other, on plain noise: nothing the starting model
-    knows separates them, so fine-tuning is left free to learn it."""
+    knows separates them."""
     rng = np.random.default_rng(0)
     image = rng.normal(100, 10, (128, 128)).astype(np.float32)
     labels = np.zeros((128, 128), np.uint8)
     labels[::8, 8:56], labels[::8, 72:120] = 1, 2
+    return image, labels
+
+
+def test_strokes_it_cannot_explain_turn_remembering_off():
+    image, labels = _noise_halves()
     messages = []
     config = TrainConfig(steps=3, seed=0, **QUICK)
     for progress in train([image], [labels], ["left", "right"], config):
         messages.append(progress.message)
     assert progress.model.summary["starting_model_agreement"] <= NO_TRUST_BELOW
     assert not any("what it knows is kept" in m for m in messages)
+    assert any("learns your images freely" in m for m in messages)
+
+
+@pytest.mark.parametrize("explained", [True, False])
+def test_trust_chooses_the_learning_rate_and_whether_the_anchor_holds(explained):
+    """Strokes the starting model explains: the fine-tuning lr, and an anchor that (at anchor * lr
+    = 1) puts the body back after every step. Strokes it cannot explain: the plain lr, and
+    nothing pulls the body back, however strong the anchor asked for."""
+    if explained:
+        image, truth = blobs(128, n=10, seed=6)
+        labels, classes = scribbles(truth, seed=6), ["background", "blob"]
+    else:
+        (image, labels), classes = _noise_halves(), ["left", "right"]
+    start = sm.load_starting_model(2, 1).net.state_dict()
+    # Open-ended (no budget, so no decay): after a 1-step warm-up the lr is the recipe's.
+    config = TrainConfig(seed=0, lr=1e-3, finetune_lr=3e-4, anchor=1.0 / 3e-4, remember=0.0,
+                         average_weights=0.0, warmup_steps=1, report_every=0.0, **QUICK)
+    for progress in train([image], [labels], classes, config):
+        if progress.step >= 3:
+            break
+    tuned = progress.model.net.state_dict()
+    body = [k for k in start if not k.startswith("outc.") and start[k].is_floating_point()]
+    moved = max(float((tuned[k].cpu() - start[k]).abs().max()) for k in body)
+    assert progress.lr == pytest.approx(3e-4 if explained else 1e-3)
+    assert (moved < 1e-6) if explained else (moved > 1e-4)

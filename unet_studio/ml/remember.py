@@ -14,7 +14,8 @@ strength). So the pull is weighted by `trust`: how well the untouched model alre
 the strokes. Each of its classes is read as the user class whose strokes it covers most, and
 `agreement` is the mean over user classes of the share of their stroke pixels it gets right.
 Full weight at agreement 1, none at 0.9 or less (DSB: 0.976, ISBI: 0.787; these are the only
-two data sets it was set on).
+two data sets it was set on). Trust also chooses the rest of the fine-tuning recipe
+(train._fine_tuning_recipe): untrusted, the starting model is only where training starts.
 
 Only training uses this: the saved model is the user's network alone.
 """
@@ -44,6 +45,7 @@ class Remembering:
             p.requires_grad_(True)
         self.weight = float(weight)
         self.agreement: float | None = None
+        self.trust = 0.0
 
     @torch.no_grad()
     def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
@@ -57,7 +59,8 @@ class Remembering:
                 if at.any():
                     counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
         self.agreement = agreement(counts.numpy())
-        self.weight *= trust(self.agreement)
+        self.trust = trust(self.agreement)
+        self.weight *= self.trust
         return self.agreement
 
     def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:

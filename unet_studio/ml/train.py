@@ -25,6 +25,7 @@ from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, la
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.predict import Prediction, predict_plane
+from unet_studio.ml.recipe import Recipe, fine_tuning_recipe
 from unet_studio.ml.remember import Remembering
 from unet_studio.ml.starting_model import (asks_for_starting_arch, is_fine_tuned_from_starting_model,
                                            load_starting_model, starting_arch)
@@ -56,13 +57,15 @@ class TrainConfig:
     # Without init: fine-tune the built-in starting model (ml/starting_model.py) when the
     # architecture asked for is its own (width None or equal, depth, padding); else from scratch.
     starting_model: bool = True
-    finetune_lr: float = 3e-4       # lr when fine-tuning the starting model (its features are kept)
+    finetune_lr: float = 3e-4       # lr when fine-tuning a starting model that explains the strokes
+                                    # (its features are kept); one that does not gets `lr`
     average_weights: float = 0.99   # decay of the weight average the user sees (0: last weights)
     smoothness_weight: float = 0.5  # edge-aware smoothness on all pixels (0: off), see loss.py
     smoothness_sigma: float = 0.15
-    anchor: float = 10.0            # when fine-tuning the starting model: each step pulls every layer
-                                    # but the output layer back toward its starting weights by
-                                    # anchor * lr (decoupled L2-SP, Li et al. 2018); 0: off
+    anchor: float = 10.0            # fine-tuning a starting model that explains the strokes: each
+                                    # step pulls every layer but the output layer back toward its
+                                    # starting weights by anchor * lr (decoupled L2-SP, Li et al.
+                                    # 2018); 0: off
     remember: float = 50.0          # when fine-tuning the starting model: how strongly its own outputs
                                     # (background / object / boundary) are kept, times how well it
                                     # already explains the strokes (ml/remember.py); 0: off
@@ -133,16 +136,11 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
     if from_starting_model or (init is not None and is_fine_tuned_from_starting_model(init)):
-        # Measured for fine-tuning the starting model (benchmarks/README.md), and kept when the
-        # user trains again from a model fine-tuned that way; training from scratch keeps the
-        # plain recipe.
-        remember = None
-        if config.remember > 0:
-            untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
-            remember = Remembering(untouched.net, config.remember, device)
+        # Fine-tuning the starting model (also when the user trains again from a model
+        # fine-tuned that way): how far it explains the strokes chooses the recipe.
+        untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
-                     remember)
+                     Remembering(untouched.net, config.remember, device))
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
 
 
@@ -179,41 +177,40 @@ def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
 
 
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
-          message: str, preview_request, should_stop, lr: float | None = None,
-          average_weights: float = 0.0, smoothness: float = 0.0, anchor: float = 0.0,
-          remember: Remembering | None = None) -> Iterator[TrainProgress]:
+          message: str, preview_request, should_stop,
+          starting: Remembering | None = None) -> Iterator[TrainProgress]:
+    """The training loop; `starting`: the untouched starting model when fine-tuning it."""
     net = model.net
-    base_lr = config.lr if lr is None else lr
+    margin = net.margin()
+    in_size = net.input_size_for(config.patch + 2 * margin)
+    batch = config.batch
+    start = time.perf_counter()   # the budget counts measuring trust too
+    agreement = None
+    if starting is None:
+        recipe = Recipe(config.lr)
+    else:
+        agreement = starting.measure_trust_on(data, seed, batch, in_size, margin, device)
+        recipe = fine_tuning_recipe(config, starting)
+        message = f"{message}; {recipe.said}"
     # The user sees (previews, Stop, the saved model) the average of recent weights.
-    average = WeightAverage(net, average_weights) if average_weights > 0 else None
+    average = WeightAverage(net, recipe.average_weights) if recipe.average_weights > 0 else None
     if average is not None:
         model.net = average.net
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(net.parameters(), lr=base_lr, weight_decay=config.weight_decay)
-    # Fine-tuning the starting model: every layer but the output layer (the user's classes)
-    # remembers where it started.
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=config.weight_decay)
+    remember, anchor, smoothness = recipe.remember, recipe.anchor, recipe.smoothness
+    if remember is not None:
+        opt.add_param_group({"params": list(remember.parameters())})
+    # Every layer but the output layer (the user's classes) remembers where it started.
     anchored = [p for name, p in net.named_parameters() if not name.startswith("outc.")] if anchor > 0 else []
     anchors = (anchored, [p.detach().clone() for p in anchored])
     scaler = make_grad_scaler(device)
     batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    margin = net.margin()
-    in_size = net.input_size_for(config.patch + 2 * margin)
-    batch = config.batch
     name = device_name(device)
     step, patches = 0, 0
     loss_sum = torch.zeros((), device=device)
     loss_n = 0
-    start = time.perf_counter()
-    agreement = None
-    if remember is not None:
-        agreement = remember.measure_trust_on(data, seed, batch, in_size, margin, device)
-        if remember.weight <= 0:
-            remember = None   # it does not explain the strokes: nothing of it is kept
-        else:
-            opt.add_param_group({"params": list(remember.parameters())})
-            message = (f"{message}; the starting model already agrees with {remember.agreement:.0%} "
-                       "of your strokes, so what it knows is kept")
     last_report = start
     next_preview = start + config.preview_every
     window_start, window_patches = start, 0
@@ -248,7 +245,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
                     pending_message = "a new class was painted: stop and train again to learn it"
             images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
             for g in opt.param_groups:
-                g["lr"] = base_lr * _lr_factor(config, step, time.perf_counter() - start)
+                g["lr"] = recipe.lr * _lr_factor(config, step, time.perf_counter() - start)
             _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness,
