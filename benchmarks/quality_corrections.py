@@ -115,8 +115,9 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                 snapshots_todo.pop(0)
             if corrections_todo and trained >= corrections_todo[0]:
                 start = time.perf_counter()
+                # What the user corrects is the live preview during training: one view.
                 masks = [predict_plane(progress.model, plane(task.train_images[i], z),
-                                       normalisation=norms[i]).mask for i, z in painted_planes(task)]
+                                       normalisation=norms[i], views=1).mask for i, z in painted_planes(task)]
                 painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng))
                 for lab in live:
                     lab.version += 1

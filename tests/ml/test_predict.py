@@ -7,6 +7,7 @@ import torch
 
 from unet_studio.core.stack import Stack
 from unet_studio.ml.model_file import Model, class_dicts
+from unet_studio.ml.normalise import measure_normalisation
 from unet_studio.ml.predict import Prediction, predict_plane, predict_stack, split_instances
 from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import UNet
@@ -44,6 +45,28 @@ def test_valid_padding_overlap_tile_equals_whole_image(rng):
     # The output is cropped back to the image size even though the network's output is smaller.
     assert whole.probabilities.shape == tiled.probabilities.shape == (2, 77, 101)
     assert np.abs(tiled.probabilities - whole.probabilities).max() < 1e-4
+
+
+def test_four_views_average_the_mirrored_predictions(rng):
+    """96 px + 16 px mirrored on each side is one 128 px tile, laid out alike on a flipped image,
+    so flipping the image flips that tile. An untrained network does not answer a flipped
+    image with a flipped answer; the mean of the four mirrored views does."""
+    model = _random_model(n_classes=2)
+    image = rng.normal(size=(96, 96)).astype(np.float32)
+    norm = measure_normalisation(image)
+
+    def predict(img, views):
+        inference = prepare_inference(model.net, "cpu", torch.float32, views=views)
+        return predict_plane(model, np.ascontiguousarray(img), normalisation=norm, inference=inference).probabilities
+
+    one = {flips: np.flip(predict(np.flip(image, flips), 1), tuple(a + 1 for a in flips))
+           for flips in [(), (1,), (0,), (0, 1)]}
+    four = predict(image, 4)
+    np.testing.assert_allclose(four, np.mean(list(one.values()), axis=0), atol=1e-5)
+    np.testing.assert_allclose(np.flip(predict(np.flip(image, 1), 4), 2), four, atol=1e-5)
+    assert np.abs(one[(1,)] - one[()]).max() > 0.01
+    with pytest.raises(ValueError):
+        prepare_inference(model.net, "cpu", views=5)
 
 
 def test_probabilities_sum_to_one_and_mask_uses_label_values(trained_model):

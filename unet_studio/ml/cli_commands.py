@@ -53,6 +53,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--object-class", type=int, default=None, metavar="K",
                         help="class whose objects --instances separates (default: the first class "
                              "after 1 not named background)")
+    parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
+                        help="mirrored views of each tile averaged, 1-4 (default 4; 1 is 4x faster, "
+                             "a little less accurate)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
 
 
@@ -207,7 +210,8 @@ def run_predict(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         result = None
         for step in predict_stack(model, stack, device=device, probabilities=args.probabilities,
-                                  instances_class=object_class if args.instances else None):
+                                  instances_class=object_class if args.instances else None,
+                                  **({"views": args.views} if args.views else {})):
             progress_line.show(f"predicting {stack.name} ({i}/{len(stacks)}) {_bar(step.fraction)} "
                                f"{step.fraction * 100:3.0f} %")
             result = step.result

@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from unet_studio.core.errors import ModelError
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, Normalisation, measure_normalisation
-from unet_studio.ml.tiling import iter_predict, prepare_inference
+from unet_studio.ml.tiling import KEPT_VIEWS, iter_predict, prepare_inference
 
 
 @dataclass
@@ -109,13 +109,14 @@ def _check_channels(model, n_channels: int) -> None:
 
 def predict_plane(model, plane: np.ndarray, *, normalisation: Normalisation | None = None,
                   device: Any = None, region: tuple[int, int, int, int] | None = None,
-                  inference=None) -> Prediction:
+                  inference=None, views: int = KEPT_VIEWS) -> Prediction:
     """Predict one plane (C, Y, X) or (Y, X) of any size.
 
     normalisation: the image's Normalisation (measure_normalisation(stack)); None measures
     this plane. device: where to run (None: where the model is). region (y0, y1, x0, x1):
     predict only that part; pixels around it are used as context; the Prediction is shaped
-    like the region. inference: a prepared InferenceNet to reuse (internal).
+    like the region. inference: a prepared InferenceNet to reuse (internal). views: mirrored
+    views averaged (ml/tiling.py; 1 is fastest), unless `inference` is given.
     """
     plane = _as_cyx(plane)
     _check_channels(model, plane.shape[0])
@@ -123,7 +124,7 @@ def predict_plane(model, plane: np.ndarray, *, normalisation: Normalisation | No
     if region is not None:
         plane, crop = _with_context(plane, region, context=96)
     x = norm.apply(plane)
-    inf = inference or prepare_inference(model.net, device)
+    inf = inference or prepare_inference(model.net, device, views=views)
     probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
     for _ in iter_predict(inf, x, probs):
         pass
@@ -178,9 +179,11 @@ def plane_index(axes: str, t: int, z: int) -> tuple[int, ...]:
 
 def predict_stack(model, stack, *, device: Any = None, probabilities: bool = False,
                   instances_class: int | None = None, uncertainty: bool = False,
-                  normalisation: Normalisation | None = None) -> Iterator[PredictProgress]:
+                  normalisation: Normalisation | None = None,
+                  views: int = KEPT_VIEWS) -> Iterator[PredictProgress]:
     """Predict every (t, z) plane of `stack` (a core Stack), yielding progress after each batch
-    of tiles; stop iterating to cancel. The last item has done=True and the full result."""
+    of tiles; stop iterating to cancel. The last item has done=True and the full result.
+    views: mirrored views averaged (ml/tiling.py; 1 is fastest)."""
     if stack.n_c != model.in_channels:
         _check_channels(model, stack.n_c)
     if instances_class is not None and not 1 <= instances_class <= model.n_classes:
@@ -195,7 +198,7 @@ def predict_stack(model, stack, *, device: Any = None, probabilities: bool = Fal
     if uncertainty:
         result.uncertainty = np.zeros(shape, np.float32)
     norm = normalisation or _normalisation_for(model, stack)
-    inf = prepare_inference(model.net, device)
+    inf = prepare_inference(model.net, device, views=views)
     planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
     for i, (t, z) in enumerate(planes):
         x = norm.apply(_as_cyx(stack.plane(t, z)))

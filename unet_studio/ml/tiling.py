@@ -6,6 +6,13 @@ the zero-padded tile borders, where a convolution sees less context, never show 
 "valid" padding: the paper's overlap-tile strategy: output tiles abut exactly, each input
 tile carries the margin of context the unpadded convolutions consume; the result equals a
 whole-image prediction. In both modes the image border is extended by mirroring.
+
+Each tile can be seen in several mirrored views (`views`: as is, flipped left-right, upside
+down, both), each view's probabilities flipped back and averaged: test-time augmentation.
+The network was trained on flipped patches, so every view is as valid as the first, and
+their mean is steadier where one view hesitates (DSB nuclei after 120 s of fine-tuning:
+nucleus F1 0.841 -> 0.854, instance F1 0.794 -> 0.815 with 4 views; benchmarks/README.md).
+It costs one forward pass per view: the live previews during training use one view.
 """
 from __future__ import annotations
 
@@ -34,12 +41,22 @@ class InferenceNet:
     # Mirrored pixels around the plane ("same" padding). 16 px changed 0.4 % of the mask pixels
     # against 64 px (all near the edge) and no score, in benchmarks/ on ISBI and DSB.
     border: int = 16
+    views: int = 1      # mirrored views of each tile averaged (1, 2 or 4), see the module docstring
+
+
+# The flips (tensor dims of (N, C, Y, X)) of each view, in the order they are added.
+VIEW_FLIPS = ((), (-1,), (-2,), (-2, -1))
+# What a prediction the user keeps (the shown plane, exports, the CLI) averages.
+KEPT_VIEWS = 4
 
 
 def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
-                      tile: int | None = None) -> InferenceNet:
+                      tile: int | None = None, views: int = KEPT_VIEWS) -> InferenceNet:
     """Copy `net` (left untouched, it may still be training) into eval mode on `device`, with
-    BatchNorm folded into the convolutions, channels_last and the device's inference precision."""
+    BatchNorm folded into the convolutions, channels_last and the device's inference precision.
+    views: mirrored views of each tile to average (1 to 4; 1 is fastest)."""
+    if not 1 <= views <= len(VIEW_FLIPS):
+        raise ValueError(f"views must be 1 to {len(VIEW_FLIPS)}, not {views}")
     device = as_device(device) if device is not None else next(net.parameters()).device
     dtype = dtype or inference_dtype(device)
     frozen = copy.deepcopy(net).eval()
@@ -53,7 +70,7 @@ def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
     mult = frozen.size_multiple
     tile = max(mult * 4, tile // mult * mult)
     batch = 4 if device.type == "cuda" else 1
-    return InferenceNet(frozen, device, dtype, tile, overlap=min(64, tile // 4), batch=batch)
+    return InferenceNet(frozen, device, dtype, tile, overlap=min(64, tile // 4), batch=batch, views=views)
 
 
 def _fold_batchnorm(net: UNet) -> None:
@@ -139,7 +156,7 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
                           for iy, ix in group])
         inputs = torch.from_numpy(batch).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            probs = torch.softmax(net(inputs).float(), dim=1).cpu().numpy()
+            probs = _mean_over_views(net, inputs, inf.views).cpu().numpy()
         for (iy, ix), p in zip(group, probs):
             y0, x0 = py.starts[iy] + shift, px.starts[ix] + shift
             ys, xs = slice(y0, y0 + py.out), slice(x0, x0 + px.out)
@@ -153,3 +170,14 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
     xs = slice(px.pad_before, px.pad_before + width)
     np.divide(acc[:, ys, xs], weight_sum[ys, xs], out=out)
     yield 1.0
+
+
+def _mean_over_views(net: UNet, x: torch.Tensor, views: int) -> torch.Tensor:
+    """Class probabilities of the batch `x`, averaged over its first `views` mirrored views."""
+    total = None
+    for dims in VIEW_FLIPS[:views]:
+        seen = x.flip(dims).contiguous(memory_format=torch.channels_last) if dims else x
+        probs = torch.softmax(net(seen).float(), dim=1)
+        probs = probs.flip(dims) if dims else probs
+        total = probs if total is None else total.add_(probs)
+    return total / views if views > 1 else total

@@ -360,8 +360,9 @@ def _preview(model: Model, data: TrainingSet, request: tuple, device) -> Predict
     if not (0 <= t < img.n_t and 0 <= z < img.n_z):
         return None
     plane = data.images[img_i].plane(t, z)
+    # One view: a live preview is soon replaced; training keeps its time.
     return predict_plane(model, plane, normalisation=data.normalisations[img_i], region=region,
-                         inference=prepare_inference(model.net, device))
+                         inference=prepare_inference(model.net, device, views=1))
 
 
 def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, seconds: float,
