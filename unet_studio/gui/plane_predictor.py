@@ -1,7 +1,9 @@
 """Keeps the overlay of the shown plane current when not training.
 
 After training stops, or when the user moves to another slice, the shown plane is predicted
-with the current model in a worker (during training the engine's previews do this instead).
+with the current model in a worker (during training the engine's previews do this instead):
+one view first, then the mean of the four mirrored views that exports use (ml/tiling.py).
+Moving on stops it between two views.
 """
 from __future__ import annotations
 
@@ -14,25 +16,37 @@ from unet_studio.gui.errors import show_error
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 
-def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[tuple]:
-    """Worker generator: yields (t, z, probabilities, mask, uncertainty) for plane (t, z).
+def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[tuple | None]:
+    """Worker generator: yields (t, z, probabilities, mask, uncertainty, final) for plane (t, z):
+    first from one view (soon on screen), then the mean of the kept views (final: the same as an
+    export), with None between the views, where the worker may stop when the user moves on.
 
     `cache` keeps the stack's intensity normalisation between calls, so every plane is scaled
     alike (and measuring it, which reads a few planes, happens once)."""
+    from dataclasses import replace
+
     from unet_studio.ml.normalise import measure_normalisation  # worker thread: may load torch
-    from unet_studio.ml.predict import predict_plane
-    from unet_studio.ml.tiling import prepare_inference
+    from unet_studio.ml.predict import Prediction, predict_plane
+    from unet_studio.ml.tiling import KEPT_VIEWS, VIEW_FLIPS, prepare_inference
 
     if "normalisation" not in cache:
         settings = model.normalisation or {}
         cache["normalisation"] = measure_normalisation(
             stack, float(settings.get("low_pct", 1.0)), float(settings.get("high_pct", 99.8)))
     if cache.get("inference_for") is not model:  # reused while the model stays the same
-        cache["inference"], cache["inference_for"] = prepare_inference(model.net, None), model
-    prediction = predict_plane(model, stack.plane(t, z), normalisation=cache["normalisation"],
-                               inference=cache["inference"])
-    yield (t, z, prediction.probabilities, prediction.mask,
-           np.asarray(prediction.uncertainty()))
+        cache["inference"], cache["inference_for"] = prepare_inference(model.net, None, views=1), model
+    plane = stack.plane(t, z)
+    total = None
+    for n, flips in enumerate(VIEW_FLIPS[:KEPT_VIEWS], start=1):
+        one = predict_plane(model, plane, normalisation=cache["normalisation"],
+                            inference=replace(cache["inference"], flips=(flips,)))
+        total = one.probabilities if total is None else total + one.probabilities
+        if n == 1 or n == KEPT_VIEWS:
+            prediction = Prediction(total / n)
+            yield (t, z, prediction.probabilities, prediction.mask,
+                   np.asarray(prediction.uncertainty()), n == KEPT_VIEWS)
+        else:
+            yield None
 
 
 class PlanePredictor(QObject):
@@ -85,6 +99,8 @@ class PlanePredictor(QObject):
             return
         if self._worker is not None:
             self._pending = True  # one at a time; the latest request runs next
+            if (document.t, document.z) != self._worker_plane or document.model is not self._worker_model:
+                self._worker.stop()   # its plane is no longer wanted: end after this view
             return
         model, stack, t, z, cache = document.model, document.stack, document.t, document.z, self._cache
         worker = GeneratorWorker(lambda: predict_shown_plane(model, stack, t, z, cache),
@@ -95,15 +111,19 @@ class PlanePredictor(QObject):
         self._worker = worker
         self._worker_document = document
         self._worker_model = model
+        self._worker_plane = (t, z)
         self.busy_changed.emit(True)
         self.pool.start(worker)
 
     @Slot(object)
-    def _on_result(self, result: tuple) -> None:
-        t, z, probabilities, mask, uncertainty = result
+    def _on_result(self, result: tuple | None) -> None:
+        if result is None:
+            return   # between two views
+        t, z, probabilities, mask, uncertainty, final = result
         document = self.document
         if document is self._worker_document and document.model is self._worker_model:
-            self._predicted.add((t, z))
+            if final:
+                self._predicted.add((t, z))
             document.put_prediction(t, z, probabilities, mask, uncertainty)
 
     @Slot(str)

@@ -11,8 +11,10 @@ Each tile can be seen in several mirrored views (`views`: as is, flipped left-ri
 down, both), each view's probabilities flipped back and averaged: test-time augmentation.
 The network was trained on flipped patches, so every view is as valid as the first, and
 their mean is steadier where one view hesitates (DSB nuclei after 120 s of fine-tuning:
-nucleus F1 0.841 -> 0.854, instance F1 0.794 -> 0.815 with 4 views; benchmarks/README.md).
-It costs one forward pass per view: the live previews during training use one view.
+nucleus F1 0.841 -> 0.854, instance F1 0.794 -> 0.812 with 4 views; benchmarks/README.md).
+It costs one forward pass per view: the live previews during training use one view. The
+views are linear in the result (tiles are blended by fixed weights), so predicting them one
+at a time (`InferenceNet.flips` one each) and averaging gives the same probabilities.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ class InferenceNet:
     # Mirrored pixels around the plane ("same" padding). 16 px changed 0.4 % of the mask pixels
     # against 64 px (all near the edge) and no score, in benchmarks/ on ISBI and DSB.
     border: int = 16
-    views: int = 1      # mirrored views of each tile averaged (1, 2 or 4), see the module docstring
+    flips: tuple = ((),)    # the mirrored views of each tile averaged (VIEW_FLIPS), see the module docstring
 
 
 # The flips (tensor dims of (N, C, Y, X)) of each view, in the order they are added.
@@ -70,7 +72,8 @@ def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,
     mult = frozen.size_multiple
     tile = max(mult * 4, tile // mult * mult)
     batch = 4 if device.type == "cuda" else 1
-    return InferenceNet(frozen, device, dtype, tile, overlap=min(64, tile // 4), batch=batch, views=views)
+    return InferenceNet(frozen, device, dtype, tile, overlap=min(64, tile // 4), batch=batch,
+                        flips=VIEW_FLIPS[:views])
 
 
 def _fold_batchnorm(net: UNet) -> None:
@@ -156,7 +159,7 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
                           for iy, ix in group])
         inputs = torch.from_numpy(batch).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            probs = _mean_over_views(net, inputs, inf.views).cpu().numpy()
+            probs = _mean_over_views(net, inputs, inf.flips).cpu().numpy()
         for (iy, ix), p in zip(group, probs):
             y0, x0 = py.starts[iy] + shift, px.starts[ix] + shift
             ys, xs = slice(y0, y0 + py.out), slice(x0, x0 + px.out)
@@ -172,12 +175,12 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
     yield 1.0
 
 
-def _mean_over_views(net: UNet, x: torch.Tensor, views: int) -> torch.Tensor:
-    """Class probabilities of the batch `x`, averaged over its first `views` mirrored views."""
+def _mean_over_views(net: UNet, x: torch.Tensor, flips: tuple) -> torch.Tensor:
+    """Class probabilities of the batch `x`, averaged over its views flipped along `flips`."""
     total = None
-    for dims in VIEW_FLIPS[:views]:
+    for dims in flips:
         seen = x.flip(dims).contiguous(memory_format=torch.channels_last) if dims else x
         probs = torch.softmax(net(seen).float(), dim=1)
         probs = probs.flip(dims) if dims else probs
         total = probs if total is None else total.add_(probs)
-    return total / views if views > 1 else total
+    return total / len(flips) if len(flips) > 1 else total
