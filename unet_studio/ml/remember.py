@@ -15,7 +15,7 @@ the strokes. Each of its classes is read as the user class whose strokes it cove
 `agreement` is the mean over user classes of the share of their stroke pixels it gets right.
 Full weight at agreement 1, none at 0.9 or less (DSB: 0.976, ISBI: 0.787; these are the only
 two data sets it was set on). Trust also chooses the rest of the fine-tuning recipe
-(train._fine_tuning_recipe): untrusted, the starting model is only where training starts.
+(recipe.fine_tuning_recipe): untrusted, the starting model is only where training starts.
 
 Only training uses this: the saved model is the user's network alone.
 """
