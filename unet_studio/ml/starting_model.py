@@ -102,8 +102,19 @@ def load_starting_model(n_classes: int, in_channels: int = 1, device: Any = "cpu
             conv.bias.data.copy_(first.bias.data)
         net.inc[0] = conv
         net.arch["in_channels"] = int(in_channels)
+    # The file stores float16 weights to stay small; training and prediction run in float32.
+    net.float()
+    model.summary = {"starting_model": dict(model.summary)}
+    net.to(device)
+    return for_classes(model, n_classes, classes)
+
+
+def for_classes(model: Model, n_classes: int, classes: list[Any] | None = None) -> Model:
+    """`model` (changed in place and returned) with an output layer for `n_classes` classes: the
+    one it has if the count matches, else a new one with zero weights (see load_starting_model)."""
+    net = model.net
     if n_classes != net.arch["n_classes"]:
-        head = OutConv(net.outc.in_channels, n_classes)
+        head = OutConv(net.outc.in_channels, n_classes).to(net.outc.weight.device)
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
         net.outc = head
@@ -112,8 +123,4 @@ def load_starting_model(n_classes: int, in_channels: int = 1, device: Any = "cpu
                                     [f"class {k}" for k in range(1, n_classes + 1)])
     elif classes is not None:
         model.classes = class_dicts(classes)
-    # The file stores float16 weights to stay small; training and prediction run in float32.
-    net.float()
-    model.summary = {"starting_model": dict(model.summary)}
-    net.to(device)
     return model

@@ -27,8 +27,9 @@ from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.predict import Prediction, predict_plane
 from unet_studio.ml.recipe import Recipe, fine_tuning_recipe
 from unet_studio.ml.remember import Remembering
-from unet_studio.ml.starting_model import (asks_for_starting_arch, is_fine_tuned_from_starting_model,
-                                           load_starting_model, starting_arch)
+from unet_studio.ml.starting_model import (asks_for_starting_arch, for_classes,
+                                           is_fine_tuned_from_starting_model, load_starting_model,
+                                           starting_arch)
 from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import OutConv, UNet
 from unet_studio.ml.weight_average import WeightAverage
@@ -118,27 +119,28 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                                  f"the images have {data.in_channels}")
     device = pick_device(config.device)
     starting_message = ""
-    from_starting_model = False
+    untouched = None   # the starting model as shipped, when fine-tuning it
     if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
                                                                            config.padding):
         try:
-            init = load_starting_model(len(classes), data.in_channels, classes=classes)
-            from_starting_model = True
+            untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
+            init = for_classes(untouched.copy(), len(classes), classes)   # the file is read once
         except (FileNotFoundError, ModelError) as e:
             starting_message = f"training from scratch: no usable starting model ({e})"
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
     torch.manual_seed(seed)
     net, message = _build_net(data.in_channels, len(classes), config, device, init)
-    if from_starting_model:
+    if untouched is not None:
         message = "fine-tuning the built-in starting model"
     message = message or starting_message
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
-    if from_starting_model or (init is not None and is_fine_tuned_from_starting_model(init)):
+    if untouched is None and init is not None and is_fine_tuned_from_starting_model(init):
+        untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
+    if untouched is not None:
         # Fine-tuning the starting model (also when the user trains again from a model
         # fine-tuned that way): how far it explains the strokes chooses the recipe.
-        untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
                      Remembering(untouched.net, config.remember, device))
     return _loop(data, model, config, device, seed, message, preview_request, should_stop)
