@@ -1,8 +1,10 @@
 """Where the network runs: CUDA, then Apple MPS, then the CPU, and how fast it may go there.
 
-Mixed precision (AMP) is used on CUDA only: bf16 where the GPU supports it (no loss scaling
-needed), fp16 with a gradient scaler otherwise. On the CPU, fp32 stays the safe choice: the
-networks here are small and bf16 autocast on CPUs without native support is slower.
+Mixed precision (AMP) on CUDA: bf16 where the GPU supports it (no loss scaling needed), fp16
+with a gradient scaler otherwise. On a CPU, training uses bf16 only where the CPU has AMX
+matrix units (Intel Xeon 4th generation and later), where it was measured faster; elsewhere
+fp32 stays the safe choice (bf16 autocast on CPUs without native support is slower).
+UNET_STUDIO_CPU_BF16=0 keeps every CPU computation in fp32.
 """
 from __future__ import annotations
 
@@ -85,10 +87,26 @@ def device_name(device: Any) -> str:
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """The autocast dtype on this device, or None for full fp32."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    """The autocast dtype for training on this device, or None for full fp32.
+
+    On a CPU with AMX, bf16 autocast (with the patches in the plain NCHW layout, see
+    `training_memory_format`) made 1.4-1.5x the training steps of fp32 in the same time
+    (Intel Xeon with AMX, 2 threads, width 16, 128 px patches: 270 vs 190 steps in 20 s).
+    """
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and _cpu_has_flag("amx_bf16"):
+        return torch.bfloat16
+    return None
+
+
+def training_memory_format(device: torch.device) -> torch.memory_format:
+    """Layout of the network and patches in training: channels_last, except for CPU bf16
+    training, whose backward pass was 1.4x slower in channels_last than in NCHW (AMX Xeon).
+    Prediction keeps channels_last everywhere (2x faster there)."""
+    if device.type == "cpu" and amp_dtype(device) is torch.bfloat16:
+        return torch.contiguous_format
+    return torch.channels_last
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -122,24 +140,24 @@ def inference_dtype(device: torch.device) -> torch.dtype:
     """
     if device.type == "cuda":
         return amp_dtype(device) or torch.float32
-    if device.type == "cpu" and _cpu_has_native_bf16():
+    if device.type == "cpu" and (_cpu_has_flag("avx512_bf16") or _cpu_has_flag("amx_bf16")):
         return torch.bfloat16
     return torch.float32
 
 
-_native_bf16: bool | None = None
+_cpu_flags: frozenset[str] | None = None
 
 
-def _cpu_has_native_bf16() -> bool:
-    global _native_bf16
-    if _native_bf16 is None:
-        if os.environ.get("UNET_STUDIO_CPU_BF16", "").lower() in ("0", "no", "false"):
-            _native_bf16 = False
-        else:
+def _cpu_has_flag(flag: str) -> bool:
+    """True if /proc/cpuinfo lists `flag` (False elsewhere, or with UNET_STUDIO_CPU_BF16=0)."""
+    global _cpu_flags
+    if _cpu_flags is None:
+        _cpu_flags = frozenset()
+        if os.environ.get("UNET_STUDIO_CPU_BF16", "").lower() not in ("0", "no", "false"):
             try:
                 with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-                    flags = next((line for line in fh if line.startswith("flags")), "").split()
-                _native_bf16 = "avx512_bf16" in flags or "amx_bf16" in flags
+                    line = next((line for line in fh if line.startswith("flags")), "")
+                _cpu_flags = frozenset(line.split(":", 1)[-1].split())
             except OSError:
-                _native_bf16 = False
-    return _native_bf16
+                pass
+    return flag in _cpu_flags

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
 
 NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
@@ -37,7 +38,8 @@ class Remembering:
     """The untouched starting model and a copy of its output layer to train on the fine-tuned features."""
 
     def __init__(self, starting_net: nn.Module, weight: float, device: torch.device):
-        self.teacher = copy.deepcopy(starting_net).to(device, memory_format=torch.channels_last).eval()
+        self.layout = training_memory_format(device)
+        self.teacher = copy.deepcopy(starting_net).to(device, memory_format=self.layout).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.head = copy.deepcopy(starting_net.outc).to(device).train()
@@ -53,7 +55,7 @@ class Remembering:
         returns the agreement (see module docstring)."""
         counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
         for x, target in batches:
-            probs = F.softmax(self.teacher(x.contiguous(memory_format=torch.channels_last)).float(), 1)
+            probs = F.softmax(self.teacher(x.contiguous(memory_format=self.layout)).float(), 1)
             for k in range(n_user_classes):
                 at = target == k
                 if at.any():

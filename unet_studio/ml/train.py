@@ -20,7 +20,7 @@ from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (autocast, default_width, device_name, is_out_of_memory,
-                                   make_grad_scaler, pick_device)
+                                   make_grad_scaler, pick_device, training_memory_format)
 from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, labels_to_target
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
@@ -162,7 +162,7 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
             net.arch["n_classes"] = n_classes
             message = (f"output layer replaced: {n_classes} classes, the model had {init.n_classes}; "
                        "the rest of the network is fine-tuned")
-    return net.to(device, memory_format=torch.channels_last).train(), message
+    return net.to(device, memory_format=training_memory_format(device)).train(), message
 
 
 def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
@@ -331,7 +331,7 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     target = labels_to_target(y)
     if not bool((target >= 0).any()):
         return None
-    x = x.contiguous(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=training_memory_format(device))
     with autocast(device):
         features = net.features(x)
         logits = net.outc(features)

@@ -1,0 +1,66 @@
+"""Where and in what precision the network runs: the CPU's abilities choose bf16 or fp32."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unet_studio.ml import device as dev
+from unet_studio.ml.predict import predict_plane
+from unet_studio.ml.train import TrainConfig, train
+
+from .conftest import TINY
+from .synthetic import blobs, iou
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def cpu_flags(monkeypatch):
+    """Pretend the CPU lists the given /proc/cpuinfo flags."""
+    def set_flags(*flags):
+        monkeypatch.setattr(dev, "_cpu_flags", frozenset(flags))
+    return set_flags
+
+
+@pytest.mark.parametrize("flags, training, layout, inference", [
+    ((), None, torch.channels_last, torch.float32),
+    (("avx2", "avx512f"), None, torch.channels_last, torch.float32),
+    (("avx512_bf16",), None, torch.channels_last, torch.bfloat16),    # bf16 backward was slower there
+    (("avx512_bf16", "amx_bf16"), torch.bfloat16, torch.contiguous_format, torch.bfloat16),
+])
+def test_cpu_precision_follows_what_the_cpu_computes_natively(cpu_flags, flags, training, layout, inference):
+    cpu_flags(*flags)
+    assert dev.amp_dtype(CPU) is training
+    assert dev.training_memory_format(CPU) is layout
+    assert dev.inference_dtype(CPU) is inference
+    assert (dev.make_grad_scaler(CPU) is None)  # bf16 needs no loss scaling
+
+
+def test_the_environment_switch_keeps_the_cpu_in_fp32(monkeypatch):
+    monkeypatch.setattr(dev, "_cpu_flags", None)
+    monkeypatch.setenv("UNET_STUDIO_CPU_BF16", "0")
+    assert dev.amp_dtype(CPU) is None
+    assert dev.inference_dtype(CPU) is torch.float32
+
+
+def test_bf16_training_on_the_cpu_learns_the_blobs(cpu_flags, blob_training, monkeypatch):
+    """The bf16 path runs on any CPU (slowly without AMX), so it is checked everywhere."""
+    cpu_flags("amx_bf16")
+    seen = []
+    real_autocast = dev.autocast
+
+    def spying_autocast(device):
+        context = real_autocast(device)
+        seen.append(isinstance(context, torch.autocast) and context.fast_dtype == torch.bfloat16)
+        return context
+
+    monkeypatch.setattr("unet_studio.ml.train.autocast", spying_autocast)
+    image, _, labels = blob_training
+    progress = None
+    for progress in train([image], [labels], ["background", "blob"], TrainConfig(steps=150, seed=0, **TINY)):
+        pass
+    assert seen and all(seen)
+    net = progress.model.net
+    assert all(p.dtype == torch.float32 for p in net.parameters())   # weights stay fp32 (autocast)
+    test_image, truth = blobs(96, 8, seed=2)
+    assert iou(predict_plane(progress.model, test_image).mask == 2, truth) > 0.8
