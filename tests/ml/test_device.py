@@ -64,3 +64,21 @@ def test_bf16_training_on_the_cpu_learns_the_blobs(cpu_flags, blob_training, mon
     assert all(p.dtype == torch.float32 for p in net.parameters())   # weights stay fp32 (autocast)
     test_image, truth = blobs(96, 8, seed=2)
     assert iou(predict_plane(progress.model, test_image).mask == 2, truth) > 0.8
+
+
+def test_adamw_is_fused_where_torch_has_the_kernel_and_plain_where_not(monkeypatch):
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert dev.adamw(params, lr=1e-3, weight_decay=0.0).defaults["fused"]   # CPU kernel since torch 2.4
+    real = torch.optim.AdamW
+
+    def old_torch_adamw(params, fused=None, **kwargs):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        return real(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", old_torch_adamw)
+    opt = dev.adamw(params, lr=1e-3, weight_decay=0.0)
+    assert not opt.defaults["fused"]
+    params[0].grad = torch.ones(3)
+    opt.step()
+    assert float(params[0].detach()[0]) < 0   # the fallback optimiser still steps

@@ -19,7 +19,7 @@ from unet_studio import __version__
 from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.data import TrainingSet
-from unet_studio.ml.device import (autocast, default_width, device_name, is_out_of_memory,
+from unet_studio.ml.device import (adamw, autocast, default_width, device_name, is_out_of_memory,
                                    make_grad_scaler, pick_device, training_memory_format)
 from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, labels_to_target
 from unet_studio.ml.model_file import Model, class_dicts
@@ -201,7 +201,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         model.net = average.net
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=config.weight_decay)
+    opt = adamw(net.parameters(), lr=recipe.lr, weight_decay=config.weight_decay)
     remember, anchor, smoothness = recipe.remember, recipe.anchor, recipe.smoothness
     if remember is not None:
         opt.add_param_group({"params": list(remember.parameters())})
