@@ -33,7 +33,7 @@ def test_cpu_precision_follows_what_the_cpu_computes_natively(cpu_flags, flags, 
     assert dev.amp_dtype(CPU) is training
     assert dev.training_memory_format(CPU) is layout
     assert dev.inference_dtype(CPU) is inference
-    assert (dev.make_grad_scaler(CPU) is None)  # bf16 needs no loss scaling
+    assert dev.make_grad_scaler(CPU) is None   # bf16 needs no loss scaling
 
 
 def test_the_environment_switch_keeps_the_cpu_in_fp32(monkeypatch):
@@ -72,12 +72,13 @@ def test_adamw_is_fused_where_torch_has_the_kernel_and_plain_where_not(monkeypat
     real = torch.optim.AdamW
 
     def old_torch_adamw(params, fused=None, **kwargs):
+        params = list(params)   # torch takes the parameters before it checks the device
         if fused:
             raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
         return real(params, **kwargs)
 
     monkeypatch.setattr(torch.optim, "AdamW", old_torch_adamw)
-    opt = dev.adamw(params, lr=1e-3, weight_decay=0.0)
+    opt = dev.adamw(iter(params), lr=1e-3, weight_decay=0.0)   # as train() passes them: a generator
     assert not opt.defaults["fused"]
     params[0].grad = torch.ones(3)
     opt.step()
