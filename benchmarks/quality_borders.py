@@ -10,6 +10,8 @@ Prints, for the 37 evaluated images (four views as in an export, probability of 
 - F1 after growing or shrinking every mask by r px, the best r for all images, and the F1 if
   each image got the r best for it (an oracle that knows each image's border convention);
 - the truth itself shrunk / grown by 1 px, scored against the truth;
+- F1 with a border tolerance: pixels within 1 or 2 px of a true border not scored, for the
+  model and (with --forest) for the random forest on the same scribbles;
 - per image: F1, predicted / true area and the share of all wrong pixels, worst first.
 """
 from __future__ import annotations
@@ -46,6 +48,16 @@ def grown(mask: np.ndarray, r: int) -> np.ndarray:
     return ndimage.binary_erosion(mask, cross, -r)
 
 
+def tolerant_f1(masks, truths, tolerance: float) -> float:
+    """Pooled F1 over the pixels farther than `tolerance` px from a true border (on either side)."""
+    kept = []
+    for m, t in zip(masks, truths):
+        to_border = np.where(t, ndimage.distance_transform_edt(t), ndimage.distance_transform_edt(~t))
+        far = to_border > tolerance
+        kept.append((m[far], t[far]))
+    return pooled_f1(kept)
+
+
 def nucleus_probability(model, plane: np.ndarray) -> np.ndarray:
     from unet_studio.ml.predict import predict_plane
     p = predict_plane(model, plane).probabilities   # four views, as exported
@@ -57,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--model", help="a model file (default: the untouched starting model)")
     ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--forest", action="store_true", help="also score the random forest (seed 0) with the tolerance")
     args = ap.parse_args(argv)
 
     from unet_studio.ml.model_file import load_model
@@ -83,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
           f"; images needing r != 0: {sum(r != 0 for r in best)} of {len(best)}")
     print(f"the truth shrunk 1 px: F1 {pooled_f1([(grown(t, -1), t) for t in truths]):.3f}; "
           f"grown 1 px: {pooled_f1([(grown(t, 1), t) for t in truths]):.3f}")
+
+    scored = [("model", masks)]
+    if args.forest:
+        from quality_tasks import forest_masks
+        scored.append(("forest", [f == task.object_class for f in forest_masks(task, seed=0)]))
+    for name, ms in scored:
+        print(f"{name} F1 with a border tolerance of 0 / 1 / 2 px: "
+              + " / ".join(f"{tolerant_f1(ms, truths, tol):.3f}" for tol in (0, 1, 2)))
 
     rows = []
     for i, (m, t) in enumerate(zip(masks, truths)):
