@@ -48,12 +48,16 @@ def grown(mask: np.ndarray, r: int) -> np.ndarray:
     return ndimage.binary_erosion(mask, cross, -r)
 
 
+def distance_to_border(truth: np.ndarray) -> np.ndarray:
+    """Each pixel's distance to the nearest pixel of the other side of the true border (>= 1)."""
+    return np.where(truth, ndimage.distance_transform_edt(truth), ndimage.distance_transform_edt(~truth))
+
+
 def tolerant_f1(masks, truths, tolerance: float) -> float:
     """Pooled F1 over the pixels farther than `tolerance` px from a true border (on either side)."""
     kept = []
     for m, t in zip(masks, truths):
-        to_border = np.where(t, ndimage.distance_transform_edt(t), ndimage.distance_transform_edt(~t))
-        far = to_border > tolerance
+        far = distance_to_border(t) > tolerance
         kept.append((m[far], t[far]))
     return pooled_f1(kept)
 
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{th}: {pooled_f1([(p > th, t) for p, t in zip(probs, truths)]):.3f}" for th in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)))
     near = far = 0
     for m, t in zip(masks, truths):
-        to_border = np.where(t, ndimage.distance_transform_edt(t), ndimage.distance_transform_edt(~t))
+        to_border = distance_to_border(t)
         wrong = m ^ t
         near += int((wrong & (to_border <= 2)).sum())
         far += int((wrong & (to_border > 2)).sum())
