@@ -34,6 +34,7 @@ def test_cpu_precision_follows_what_the_cpu_computes_natively(cpu_flags, flags, 
     assert dev.training_memory_format(CPU) is layout
     assert dev.inference_dtype(CPU) is inference
     assert dev.make_grad_scaler(CPU) is None   # bf16 needs no loss scaling
+    assert ("bf16" in dev.device_name(CPU)) == (training is torch.bfloat16)   # the panel says so
 
 
 def test_the_environment_switch_keeps_the_cpu_in_fp32(monkeypatch):

@@ -76,14 +76,17 @@ def default_width(device: Any) -> int:
 
 
 def device_name(device: Any) -> str:
-    """A short human name: "CPU (2 threads)", "CUDA: NVIDIA H100 80GB HBM3", "Apple MPS"."""
+    """A short human name, with the training precision where it is not fp32: "CPU (2 threads)",
+    "CPU (2 threads, bf16)", "CUDA: NVIDIA H100 80GB HBM3, bf16", "Apple MPS"."""
     device = as_device(device)
+    precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype(device))
     if device.type == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name(device)}"
+        return f"CUDA: {torch.cuda.get_device_name(device)}" + (f", {precision}" if precision else "")
     if device.type == "mps":
         return "Apple MPS"
     threads = torch.get_num_threads()
-    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
+    details = f"{threads} thread{'s' if threads != 1 else ''}" + (f", {precision}" if precision else "")
+    return f"CPU ({details})"
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
