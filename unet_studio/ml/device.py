@@ -79,14 +79,13 @@ def device_name(device: Any) -> str:
     """A short human name, with the training precision where it is not fp32: "CPU (2 threads)",
     "CPU (2 threads, bf16)", "CUDA: NVIDIA H100 80GB HBM3, bf16", "Apple MPS"."""
     device = as_device(device)
-    precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype(device))
+    precision = {torch.bfloat16: ", bf16", torch.float16: ", fp16"}.get(amp_dtype(device), "")
     if device.type == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name(device)}" + (f", {precision}" if precision else "")
+        return f"CUDA: {torch.cuda.get_device_name(device)}{precision}"
     if device.type == "mps":
         return "Apple MPS"
     threads = torch.get_num_threads()
-    details = f"{threads} thread{'s' if threads != 1 else ''}" + (f", {precision}" if precision else "")
-    return f"CPU ({details})"
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''}{precision})"
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:

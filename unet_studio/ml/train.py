@@ -209,6 +209,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     anchored = [p for name, p in net.named_parameters() if not name.startswith("outc.")] if anchor > 0 else []
     anchors = (anchored, [p.detach().clone() for p in anchored])
     scaler = make_grad_scaler(device)
+    layout = training_memory_format(device)   # of the patches, as the network's (_build_net)
     batchnorms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     name = device_name(device)
     step, patches = 0, 0
@@ -252,7 +253,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness,
-                             remember)
+                             remember, layout)
                 if anchored:
                     _pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
@@ -316,7 +317,7 @@ def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
 
 
 def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0,
-          remember: Remembering | None = None):
+          remember: Remembering | None = None, layout: torch.memory_format = torch.channels_last):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
@@ -331,7 +332,7 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     target = labels_to_target(y)
     if not bool((target >= 0).any()):
         return None
-    x = x.contiguous(memory_format=training_memory_format(device))
+    x = x.contiguous(memory_format=layout)
     with autocast(device):
         features = net.features(x)
         logits = net.outc(features)
