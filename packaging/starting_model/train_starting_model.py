@@ -29,10 +29,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from pool import PoolImage, load_pool  # noqa: E402
+from em import em_section  # noqa: E402
 from synthetic import BOUNDARY, INTERIOR, blobs, membranes  # noqa: E402
 from unet_studio.core.atomic import atomic_path  # noqa: E402
 from unet_studio.ml.augment import elastic_deform, jitter_intensity  # noqa: E402
-from unet_studio.ml.model_file import Model, save_model  # noqa: E402
+from unet_studio.ml.device import adamw, autocast, training_memory_format  # noqa: E402
+from unet_studio.ml.model_file import Model, load_model, save_model  # noqa: E402
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT  # noqa: E402
 from unet_studio.ml.unet import UNet  # noqa: E402
 
@@ -42,7 +44,8 @@ CLASSES = [{"name": "background", "color": [96, 128, 176]},
 # Boundaries are ~10 % of object pixels; a mild weight keeps them from being ignored without
 # making the model paint every edge thick.
 CLASS_WEIGHTS = (1.0, 1.0, 2.0)
-SOURCES = (("pool", 0.55), ("membranes", 0.30), ("blobs", 0.15))
+# Share of each source in a batch (the first run's mix; --sources changes it).
+SOURCES = "pool=0.55,membranes=0.30,blobs=0.15"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--norm", default="group")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--synthetic", type=int, default=360, help="synthetic images generated up front")
+    p.add_argument("--em", type=int, default=0, help="synthetic EM sections (em.py) generated up front")
+    p.add_argument("--sources", default=SOURCES,
+                   help="share of each source in a batch: pool, membranes, blobs, em (default %(default)s)")
+    p.add_argument("--init", help="start from this model file (a previous run's weights) instead of random")
     p.add_argument("--checkpoint-every", type=float, default=3.0, help="minutes")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export-only", action="store_true", help="write --out from WORK/state.pt and stop")
@@ -86,11 +93,15 @@ class Sampler:
     """Random zoomed, rotated crops of pool and synthetic images -> (B, 1, P, P), (B, P, P)."""
 
     def __init__(self, pool: list[PoolImage], synthetic: dict[str, list[tuple[np.ndarray, np.ndarray]]],
-                 patch: int, rng: np.random.Generator):
+                 patch: int, rng: np.random.Generator, sources: dict[str, float]):
         self.sets = {"pool": [(im.image, im.target) for im in pool], **synthetic}
         self.patch, self.rng = patch, rng
-        self.names = [name for name, _ in SOURCES]
-        self.weights = np.array([w for _, w in SOURCES])
+        self.names = [name for name, w in sources.items() if w > 0]
+        missing = [name for name in self.names if not self.sets.get(name)]
+        if missing:
+            raise SystemExit(f"--sources names {missing}, but no such images were made (see --em)")
+        self.weights = np.array([sources[name] for name in self.names])
+        self.weights = self.weights / self.weights.sum()
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = [], []
@@ -128,11 +139,22 @@ class Sampler:
         return x[0], y[0, 0].to(torch.uint8)
 
 
-def make_synthetic(n: int, size: int, seed: int) -> dict[str, list]:
+def make_synthetic(n: int, size: int, seed: int, n_em: int = 0) -> dict[str, list]:
     rng = np.random.default_rng(seed)
     n_membranes = int(n * 0.65)
-    return {"membranes": [membranes(size, rng) for _ in range(n_membranes)],
+    made = {"membranes": [membranes(size, rng) for _ in range(n_membranes)],
             "blobs": [blobs(size, rng) for _ in range(n - n_membranes)]}
+    if n_em:   # its own generator, so the first run's images stay the same
+        em_rng = np.random.default_rng(seed + 7919)
+        made["em"] = [em_section(size, em_rng) for _ in range(n_em)]
+    return made
+
+
+def parse_sources(text: str) -> dict[str, float]:
+    try:
+        return {name.strip(): float(w) for name, w in (part.split("=") for part in text.split(","))}
+    except ValueError:
+        raise SystemExit(f"--sources: expected name=share,..., got {text!r}") from None
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -170,8 +192,8 @@ def train(args, work: Path) -> None:
     train_pool = [im for i, im in enumerate(pool) if i % 12 != 5]
     modalities = {m: sum(im.modality == m for im in pool) for m in ("fluorescence", "tissue", "brightfield")}
     log(f"pool: {len(pool)} images {modalities}, {len(held_out)} held out; loaded in {time.perf_counter() - t0:.0f} s")
-    synthetic = make_synthetic(args.synthetic, 256, args.seed + 1)
-    val_syn = make_synthetic(16, 256, 10_000 + args.seed)
+    synthetic = make_synthetic(args.synthetic, 256, args.seed + 1, args.em)
+    val_syn = make_synthetic(16, 256, 10_000 + args.seed, 8 if args.em else 0)
     val_items = [(im.modality, _centre_crop(im.image, 256), _centre_crop(im.target, 256)) for im in held_out]
     val_items += [(f"synthetic {k}", im, tg) for k, v in val_syn.items() for im, tg in v]
     log(f"synthetic: {sum(len(v) for v in synthetic.values())} images generated; "
@@ -180,9 +202,16 @@ def train(args, work: Path) -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    net = UNet(1, len(CLASSES), args.depth, args.width, args.norm, "same")
+    if args.init:
+        net = load_model(args.init).net.float().train()
+        log(f"starting from {args.init}")
+    else:
+        net = UNet(1, len(CLASSES), args.depth, args.width, args.norm, "same")
+    cpu = torch.device("cpu")
+    layout = training_memory_format(cpu)   # bf16 autocast on a CPU with AMX trains in NCHW
+    net = net.to(memory_format=layout)
     ema = copy.deepcopy(net)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    opt = adamw(net.parameters(), lr=args.lr, weight_decay=1e-4)
     step, trained_s = 0, 0.0
     if args.resume and (work / "state.pt").exists():
         state = torch.load(work / "state.pt", weights_only=True)
@@ -192,14 +221,18 @@ def train(args, work: Path) -> None:
         step, trained_s = int(state["step"]), float(state["seconds"])
         rng = np.random.default_rng(args.seed + step)
         log(f"resumed at step {step} after {trained_s:.0f} s of training")
-    sampler = Sampler(train_pool, synthetic, args.patch, rng)
+    sampler = Sampler(train_pool, synthetic, args.patch, rng, parse_sources(args.sources))
     weights = torch.tensor(CLASS_WEIGHTS)
     budget = args.minutes * 60
     start = time.perf_counter() - trained_s
     last_ckpt = last_log = time.perf_counter()
     losses: list[float] = []
     summary = {"data": "DSB2018 stage 1 training pool (CC0), %d images + %d synthetic" % (
-        len(train_pool), sum(len(v) for v in synthetic.values())), "classes": [c["name"] for c in CLASSES]}
+        len(train_pool), sum(len(v) for v in synthetic.values())), "classes": [c["name"] for c in CLASSES],
+        "sources": args.sources}
+    if args.init:
+        first = load_model(args.init).summary
+        summary["init"] = f"{Path(args.init).name} ({first.get('steps', '?')} steps, {first.get('sources', SOURCES)})"
     while True:
         elapsed = time.perf_counter() - start
         if elapsed >= budget:
@@ -212,8 +245,9 @@ def train(args, work: Path) -> None:
         x, y, _ = elastic_deform(x, y, None, gen)
         x = jitter_intensity(x, gen)
         x = x + torch.randn(x.shape, generator=gen) * float(torch.rand((), generator=gen)) * 0.05
-        logits = net(x)
-        loss = F.cross_entropy(logits, y.long() - 1, weight=weights, ignore_index=-1)
+        with autocast(cpu):
+            logits = net(x.contiguous(memory_format=layout))
+        loss = F.cross_entropy(logits.float(), y.long() - 1, weight=weights, ignore_index=-1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
