@@ -7,8 +7,9 @@ import torch
 from torch.nn import functional as F
 
 from unet_studio.ml import starting_model as sm
-from unet_studio.ml.remember import NO_TRUST_BELOW, agreement, trust
+from unet_studio.ml.remember import NO_TRUST_BELOW, Remembering, agreement, reading, trust
 from unet_studio.ml.train import TrainConfig, train
+from unet_studio.ml.unet import OutConv
 
 from .synthetic import blobs, scribbles
 
@@ -26,6 +27,14 @@ def test_agreement_reads_each_starting_class_as_the_user_class_it_covers_most():
     assert agreement(clean[::-1]) == pytest.approx(agreement(clean))
     # One class with strokes says nothing about separating classes.
     assert agreement(np.array([[5.0, 90, 5], [0, 0, 0]])) == 0.0
+
+
+def test_reading_gives_each_starting_class_the_user_class_whose_strokes_it_covers_most():
+    # Rows: user classes background / nucleus; columns: starting background / object / boundary.
+    # Strokes along the middle of small nuclei sit near their rim, so "boundary" reads as nucleus.
+    counts = np.array([[98.0, 1, 30], [2, 80, 60]])
+    assert reading(counts).tolist() == [0, 1, 1]
+    assert reading(counts[::-1]).tolist() == [1, 0, 0]
 
 
 def test_trust_is_none_up_to_the_threshold_and_full_at_full_agreement():
@@ -103,3 +112,52 @@ def test_trust_chooses_the_learning_rate_and_whether_the_anchor_holds(explained)
     moved = max(float((tuned[k].cpu() - start[k]).abs().max()) for k in body)
     assert progress.lr == pytest.approx(3e-4 if explained else 1e-3)
     assert (moved < 1e-6) if explained else (moved > 1e-4)
+
+
+def _untouched_objects(image: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    """The normalised image (1, 1, Y, X) and the untouched model's objects (object + boundary)."""
+    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+    with torch.no_grad():
+        probs = F.softmax(sm.load_starting_model(3, 1).net.eval()(x), 1)[0]
+    return x, (probs[1] + probs[2] > probs[0]).numpy()
+
+
+def test_a_trusted_starting_model_gives_the_new_output_layer_its_own_answer():
+    """The user's new output layer starts as the untouched model's answer read in the user's
+    classes (here object + boundary -> blob), not undecided: the first preview already shows
+    the blobs the starting model sees, rim included."""
+    image, truth = blobs(128, n=10, seed=6)
+    labels = scribbles(truth, seed=6)
+    # A learning rate of ~0 keeps the one step from changing anything: what is seen is the start.
+    config = TrainConfig(steps=1, seed=0, lr=1e-12, finetune_lr=1e-12, **QUICK)
+    progress = list(train([image], [labels], ["background", "blob"], config))[-1]
+    assert progress.model.summary["starting_model_agreement"] > NO_TRUST_BELOW
+    x, untouched = _untouched_objects(image)
+    with torch.no_grad():
+        shown = progress.model.net.eval()(x).argmax(1)[0].numpy() == 1
+    iou = (shown & untouched).sum() / (shown | untouched).sum()
+    assert iou > 0.9
+
+
+def _trust_batch(image: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+    return x, torch.from_numpy(labels.astype(np.int64) - 1)[None]
+
+
+def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
+    cpu = torch.device("cpu")
+    untrusted = Remembering(sm.load_starting_model(3, 1).net, 1.0, cpu)
+    untrusted.measure_trust([_trust_batch(*_noise_halves())], 2)
+    head = OutConv(16, 2)
+    torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
+    assert untrusted.trust == 0 and not untrusted.start_head(head)
+    assert not head.weight.any() and not head.bias.any()
+
+    image, truth = blobs(128, n=10, seed=6)
+    trusted = Remembering(sm.load_starting_model(3, 1).net, 1.0, cpu)
+    trusted.measure_trust([_trust_batch(image, scribbles(truth, seed=6))], 2)
+    users = OutConv(16, 2)   # the user's own layer, from an earlier run: kept
+    before = users.weight.detach().clone()
+    assert trusted.trust > 0 and not trusted.start_head(users)
+    assert torch.equal(users.weight, before)
+    assert trusted.start_head(head) is False   # the pixels measured on are used once

@@ -17,6 +17,12 @@ Full weight at agreement 1, none at 0.9 or less (with the shipped model DSB: 0.9
 these are the only two data sets it was set on). Trust also chooses the rest of the fine-tuning recipe
 (recipe.fine_tuning_recipe): untrusted, the starting model is only where training starts.
 
+A trusted starting model also gives the user's new output layer its start (`start_head`): the
+layer is fitted, before the first step, to the untouched model's answer read in the user's
+classes, so fine-tuning begins from what the starting model sees (DSB nucleus F1 at 15 s 0.845
+-> 0.861) instead of from an undecided layer that learns the class borders only from strokes
+along the middle of regions.
+
 Only training uses this: the saved model is the user's network alone.
 """
 from __future__ import annotations
@@ -32,6 +38,7 @@ from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
 
 NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
+PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
 
 
 class Remembering:
@@ -48,22 +55,60 @@ class Remembering:
         self.weight = float(weight)
         self.agreement: float | None = None
         self.trust = 0.0
+        self.reading: np.ndarray | None = None   # starting class -> the user class it is read as
+        self._sample: list[tuple[torch.Tensor, torch.Tensor]] = []   # pixels measured on, for start_head
 
     @torch.no_grad()
     def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
         """Set `weight` scaled by trust, from patches (x, target) with target -1 where unlabeled;
         returns the agreement (see module docstring)."""
         counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
+        gen = torch.Generator().manual_seed(0)
+        self._sample = []
         for x, target in batches:
-            probs = F.softmax(self.teacher(x.contiguous(memory_format=self.layout)).float(), 1)
+            features = self.teacher.features(x.contiguous(memory_format=self.layout))
+            probs = F.softmax(self.teacher.outc(features).float(), 1)
             for k in range(n_user_classes):
                 at = target == k
                 if at.any():
                     counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
+            # A sample of pixels, (P, C) features and (P, S) answers, for start_head.
+            flat = [t.float().permute(0, 2, 3, 1).reshape(-1, t.shape[1]) for t in (features, probs)]
+            pick = torch.randperm(len(flat[0]), generator=gen)[:PIXELS_PER_BATCH].to(flat[0].device)
+            self._sample.append((flat[0][pick], flat[1][pick]))
         self.agreement = agreement(counts.numpy())
+        self.reading = reading(counts.numpy())
         self.trust = trust(self.agreement)
         self.weight *= self.trust
         return self.agreement
+
+    def start_head(self, head: nn.Module, steps: int = 60) -> bool:
+        """Fit the user's new (all-zero, undecided) output layer to the untouched model's own
+        answer read in the user's classes (its object + boundary as "nucleus", say),
+        on the patches trust was measured on. Fine-tuning then starts from what the starting
+        model sees instead of re-learning the class borders from strokes that lie along the
+        middle of regions (DSB: the nucleus rim went to the background, 1 px tighter masks).
+        Only for a trusted model, and only for a new layer; returns whether it fitted."""
+        sample, self._sample = self._sample, []
+        if self.trust <= 0 or not sample or any(p.detach().abs().sum() > 0 for p in head.parameters()):
+            return False
+        reads = torch.zeros(len(self.reading), head.out_channels)
+        reads[torch.arange(len(self.reading)), torch.as_tensor(self.reading)] = 1.0
+        features = torch.cat([f for f, _ in sample])
+        target = torch.cat([p for _, p in sample]) @ reads.to(features.device)   # (P, K)
+        weight = head.weight.detach().flatten(1).clone().requires_grad_(True)   # a 1x1 conv as (K, C)
+        bias = head.bias.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([weight, bias], lr=0.05)
+        with torch.enable_grad():
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = -(target * F.log_softmax(F.linear(features, weight, bias), 1)).sum(1).mean()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            head.weight.copy_(weight.view_as(head.weight))
+            head.bias.copy_(bias)
+        return True
 
     def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
@@ -101,6 +146,12 @@ def agreement(counts: np.ndarray) -> float:
     share = counts[present] / totals[present]
     reading = share.argmax(0)
     return float(np.mean([share[k, reading == k].sum() for k in range(len(share))]))
+
+
+def reading(counts: np.ndarray) -> np.ndarray:
+    """counts as in `agreement` -> (S,) the user class (0-based) each starting class is read as."""
+    totals = counts.sum(1, keepdims=True)
+    return (counts / np.maximum(totals, 1e-12)).argmax(0)
 
 
 def trust(agreement_value: float) -> float:

@@ -194,6 +194,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         agreement = starting.measure_trust_on(data, seed, batch, in_size, margin, device)
         recipe = fine_tuning_recipe(config, starting)
         message = f"{message}; {recipe.said}"
+        starting.start_head(net.outc)
         starting = None   # the untouched model stays in memory only if the recipe remembers it
     # The user sees (previews, Stop, the saved model) the average of recent weights.
     average = WeightAverage(net, recipe.average_weights) if recipe.average_weights > 0 else None
