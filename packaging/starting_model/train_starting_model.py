@@ -232,7 +232,8 @@ def train(args, work: Path) -> None:
         "sources": args.sources}
     if args.init:
         first = load_model(args.init).summary
-        summary["init"] = f"{Path(args.init).name} ({first.get('steps', '?')} steps, {first.get('sources', SOURCES)})"
+        summary["init"] = "%s (%s steps, %s)" % (Path(args.init).name, first.get("steps", "?"),
+                                                 first.get("sources", SOURCES))
     while True:
         elapsed = time.perf_counter() - start
         if elapsed >= budget:

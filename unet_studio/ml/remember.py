@@ -14,8 +14,9 @@ strength). So the pull is weighted by `trust`: how well the untouched model alre
 the strokes. Each of its classes is read as the user class whose strokes it covers most, and
 `agreement` is the mean over user classes of the share of their stroke pixels it gets right.
 Full weight at agreement 1, none at 0.9 or less (with the shipped model DSB: 0.98, ISBI: 0.83;
-these are the only two data sets it was set on). Trust also chooses the rest of the fine-tuning recipe
-(recipe.fine_tuning_recipe): untrusted, the starting model is only where training starts.
+these are the only two data sets it was set on). Trust also chooses the rest of the
+fine-tuning recipe (recipe.fine_tuning_recipe): untrusted, the starting model is only where
+training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
 layer is fitted, before the first step, to the untouched model's answer read in the user's
@@ -139,19 +140,21 @@ def agreement(counts: np.ndarray) -> float:
     class's stroke pixels. Each starting class is read as the user class it covers most (by
     share of that class's strokes); returns the mean over user classes with strokes of the
     share of their pixels read right."""
-    totals = counts.sum(1, keepdims=True)
-    present = totals[:, 0] > 0
-    if present.sum() < 2:
+    present = np.flatnonzero(counts.sum(1) > 0)
+    if len(present) < 2:
         return 0.0
-    share = counts[present] / totals[present]
-    reading = share.argmax(0)
-    return float(np.mean([share[k, reading == k].sum() for k in range(len(share))]))
+    share, read = _shares(counts), reading(counts)
+    return float(np.mean([share[k, read == k].sum() for k in present]))
 
 
 def reading(counts: np.ndarray) -> np.ndarray:
     """counts as in `agreement` -> (S,) the user class (0-based) each starting class is read as."""
-    totals = counts.sum(1, keepdims=True)
-    return (counts / np.maximum(totals, 1e-12)).argmax(0)
+    return _shares(counts).argmax(0)
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    """Each row of counts as shares of its sum (rows without strokes stay 0)."""
+    return counts / np.maximum(counts.sum(1, keepdims=True), 1e-12)
 
 
 def trust(agreement_value: float) -> float:
