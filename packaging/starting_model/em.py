@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import find_boundaries
 
-from synthetic import BOUNDARY, INTERIOR, _finish, smooth_noise
+from synthetic import BOUNDARY, INTERIOR, finish, smooth_noise
 
 
 def em_section(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +53,7 @@ def em_section(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     profile = np.clip(1.2 - dist / np.maximum(thickness / 2, 0.5) * 0.5, 0, 1) * membrane
     image = image - contrast * np.maximum(profile, 0.6 * membrane)
     target = np.where(membrane, BOUNDARY, INTERIOR).astype(np.uint8)
-    return _finish(image.astype(np.float32), rng), target
+    return finish(image.astype(np.float32), rng), target
 
 
 def _cell_profiles(size: int, rng: np.random.Generator) -> np.ndarray:

@@ -24,7 +24,7 @@ def smooth_noise(shape: tuple[int, int], scale: float, rng: np.random.Generator)
     return (noise - noise.mean()) / max(float(noise.std()), 1e-6)
 
 
-def _finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Optics and camera: blur, uneven illumination, noise (Gaussian and shot-like)."""
     shape = image.shape
     image = ndimage.gaussian_filter(image, rng.uniform(0.3, 1.8))
@@ -69,7 +69,7 @@ def membranes(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
     if rng.random() < 0.35:  # fluorescent membrane stain: bright outlines on dark
         image = 1.0 - image
     target = np.where(membrane, BOUNDARY, INTERIOR).astype(np.uint8)
-    return _finish(image.astype(np.float32), rng), target
+    return finish(image.astype(np.float32), rng), target
 
 
 def _organelles(size: int, diameter: float, rng: np.random.Generator) -> np.ndarray:
@@ -119,7 +119,7 @@ def blobs(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     if rng.random() < 0.3:
         image = 1.0 - image
     target = instance_target(instances)
-    return _finish(image.astype(np.float32), rng), target
+    return finish(image.astype(np.float32), rng), target
 
 
 def instance_target(instances: np.ndarray) -> np.ndarray:

@@ -202,8 +202,9 @@ def train(args, work: Path) -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    if args.init:
-        net = load_model(args.init).net.float().train()
+    first = load_model(args.init) if args.init else None
+    if first is not None:
+        net = first.net.float().train()
         log(f"starting from {args.init}")
     else:
         net = UNet(1, len(CLASSES), args.depth, args.width, args.norm, "same")
@@ -230,10 +231,9 @@ def train(args, work: Path) -> None:
     summary = {"data": "DSB2018 stage 1 training pool (CC0), %d images + %d synthetic" % (
         len(train_pool), sum(len(v) for v in synthetic.values())), "classes": [c["name"] for c in CLASSES],
         "sources": args.sources}
-    if args.init:
-        first = load_model(args.init).summary
-        summary["init"] = "%s (%s steps, %s)" % (Path(args.init).name, first.get("steps", "?"),
-                                                 first.get("sources", SOURCES))
+    if first is not None:
+        summary["init"] = "%s (%s steps, %s)" % (Path(args.init).name, first.summary.get("steps", "?"),
+                                                 first.summary.get("sources", SOURCES))
     while True:
         elapsed = time.perf_counter() - start
         if elapsed >= budget:

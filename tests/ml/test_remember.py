@@ -43,6 +43,11 @@ def test_trust_is_none_up_to_the_threshold_and_full_at_full_agreement():
     assert 0.0 < trust((NO_TRUST_BELOW + 1.0) / 2) < 1.0
 
 
+def _normalised(image: np.ndarray) -> torch.Tensor:
+    """(Y, X) -> (1, 1, Y, X) float32 scaled to 0..1."""
+    return torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+
+
 def _untouched_outputs_drift(image, labels, classes, remember: float) -> tuple[float, float | None, list]:
     """Mean KL from the untouched starting model's output to the fine-tuned network's features
     read by the starting model's own output layer, after fine-tuning; the agreement; the messages."""
@@ -51,7 +56,7 @@ def _untouched_outputs_drift(image, labels, classes, remember: float) -> tuple[f
     messages, progress = [r.message for r in reports], reports[-1]
     untouched = sm.load_starting_model(3, 1).net.eval()
     tuned = progress.model.net.eval()
-    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+    x = _normalised(image)
     with torch.no_grad():
         target = F.softmax(untouched(x), 1)
         read = F.log_softmax(untouched.outc(tuned.features(x)), 1)
@@ -116,7 +121,7 @@ def test_trust_chooses_the_learning_rate_and_whether_the_anchor_holds(explained)
 
 def _untouched_objects(image: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
     """The normalised image (1, 1, Y, X) and the untouched model's objects (object + boundary)."""
-    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
+    x = _normalised(image)
     with torch.no_grad():
         probs = F.softmax(sm.load_starting_model(3, 1).net.eval()(x), 1)[0]
     return x, (probs[1] + probs[2] > probs[0]).numpy()
@@ -140,8 +145,7 @@ def test_a_trusted_starting_model_gives_the_new_output_layer_its_own_answer():
 
 
 def _trust_batch(image: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.from_numpy(((image - image.min()) / np.ptp(image)).astype(np.float32))[None, None]
-    return x, torch.from_numpy(labels.astype(np.int64) - 1)[None]
+    return _normalised(image), torch.from_numpy(labels.astype(np.int64) - 1)[None]
 
 
 def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
