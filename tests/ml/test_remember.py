@@ -93,6 +93,8 @@ def test_strokes_it_cannot_explain_turn_remembering_off():
     assert progress.model.summary["starting_model_agreement"] <= NO_TRUST_BELOW
     assert not any("what it knows is kept" in m for m in messages)
     assert any("learns your images freely" in m for m in messages)
+    # Its new output layer learned from the strokes alone: predictions use the class shares.
+    assert len(progress.model.summary["class_shares"]) == 2
 
 
 @pytest.mark.parametrize("explained", [True, False])
@@ -137,6 +139,8 @@ def test_a_trusted_starting_model_gives_the_new_output_layer_its_own_answer():
     config = TrainConfig(steps=1, seed=0, lr=1e-12, finetune_lr=1e-12, **QUICK)
     progress = list(train([image], [labels], ["background", "blob"], config))[-1]
     assert progress.model.summary["starting_model_agreement"] > NO_TRUST_BELOW
+    # The layer starts from the model's own answer, which has its images' shares: no shift.
+    assert "class_shares" not in progress.model.summary and not progress.model.net.outc.class_shift.any()
     x, untouched = _untouched_objects(image)
     with torch.no_grad():
         shown = progress.model.net.eval()(x).argmax(1)[0].numpy() == 1

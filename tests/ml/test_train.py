@@ -94,13 +94,13 @@ def test_slow_previews_leave_most_of_the_time_to_training(blob_training, monkeyp
     from unet_studio.ml import train as train_module
 
     image, _, labels = blob_training
-    quick_preview = train_module._preview
+    quick_preview = train_module.live_preview
 
     def slow_preview(*args):
         time.sleep(0.15)
         return quick_preview(*args)
 
-    monkeypatch.setattr(train_module, "_preview", slow_preview)
+    monkeypatch.setattr(train_module, "live_preview", slow_preview)
     config = TrainConfig(time_budget=2.5, seed=0, preview_every=0, preview_share=0.25, **TINY)
     shown = [p.elapsed for p in train([image], [labels], ["bg", "fg"], config,
                                       preview_request=lambda: (0, 0, 0)) if p.preview is not None]

@@ -140,6 +140,16 @@ class TrainingSet:
         """(K,) labeled pixels per class (index k-1 for class k)."""
         return np.array([c.total for c in self.classes], np.int64)
 
+    def labeled_planes(self) -> list[tuple[int, tuple]]:
+        """(image index, plane index) of every plane with a stroke, as the last re-index saw them."""
+        planes = []
+        for img_i, img in enumerate(self.images):
+            flat = np.concatenate([c.per_image[img_i] for c in self.classes])
+            per_plane = int(np.prod(img.label_shape[-2:]))
+            for p in np.unique(flat // per_plane):
+                planes.append((img_i, tuple(int(v) for v in np.unravel_index(int(p), img.label_shape[:-2]))))
+        return planes
+
     # -- sampling --------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch: int, size: int,
                border_weights: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -179,6 +189,10 @@ class TrainingSet:
             if weights is not None:
                 weights[b] = _orient(w_patch, k, flip)
         return images, labels, weights
+
+    def image_patch(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int) -> np.ndarray:
+        """(C, size, size) float32 normalised image from (y0, x0) of a plane, mirrored beyond it."""
+        return np.ascontiguousarray(self._crop(img_i, plane_idx, y0, x0, size, False)[0])
 
     def _crop(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int, border: bool):
         plane = self._normalised_plane(img_i, plane_idx)

@@ -94,6 +94,9 @@ def save_model(path: str | Path, model: Model) -> None:
         "summary": _plain(model.summary),
         "version": str(model.version),
         "state_dict": state,
+        # Measured, not learned (ml/class_shares.py), so outside the state dict: older files
+        # load with no shift, and older versions read these files and ignore it.
+        "class_shift": [float(v) for v in model.net.outc.class_shift],
     }
     try:
         with atomic_path(path) as tmp:
@@ -143,6 +146,14 @@ def load_model(path: str | Path, device: Any = "cpu") -> Model:
         if arch["norm"] not in NORMS or arch["padding"] not in PADDINGS:
             raise ValueError("unknown architecture")
         net.load_state_dict(payload["state_dict"], strict=True)
+        shift = payload.get("class_shift")
+        if shift is not None:
+            shift = torch.tensor([float(v) for v in shift])
+            if shift.shape != net.outc.class_shift.shape:
+                raise ValueError(f"class shift for {len(shift)} classes, the network has {net.n_classes}")
+            if not bool(torch.isfinite(shift).all()):
+                raise ValueError("the class shift is not a number")
+            net.outc.class_shift.copy_(shift)
         classes = class_dicts(payload["classes"])
         if len(classes) != net.n_classes:
             raise ValueError(f"{len(classes)} class names for {net.n_classes} outputs")
@@ -164,8 +175,10 @@ def describe_model(path: str | Path) -> str:
              f"padding {a['padding']}, {n_params:,} parameters",
              f"  input channels: {model.in_channels}",
              f"  classes ({model.n_classes}):"]
+    shares = model.summary.get("class_shares")
     for k, c in enumerate(model.classes, start=1):
-        lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}")
+        share = f"  about {shares[k - 1]:.0%} of the images" if shares and len(shares) == model.n_classes else ""
+        lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}{share}")
     norm = model.normalisation
     if norm:
         lines.append(f"  normalisation: percentiles {norm.get('low_pct')} - {norm.get('high_pct')} per image")

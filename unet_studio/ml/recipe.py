@@ -26,6 +26,7 @@ class Recipe:
     anchor: float = 0.0
     remember: Remembering | None = None
     said: str = ""
+    class_shares: bool = True   # predict with the images' class shares (ml/class_shares.py)
 
 
 def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
@@ -39,6 +40,7 @@ def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
     if starting.trust > 0:
         return Recipe(config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
                       starting if starting.weight > 0 else None,
-                      f"the starting model already agrees with {share}, so what it knows is kept")
+                      f"the starting model already agrees with {share}, so what it knows is kept",
+                      class_shares=False)
     return Recipe(config.lr, config.average_weights, config.smoothness_weight,
                   said=f"the starting model agrees with only {share}, so it learns your images freely")

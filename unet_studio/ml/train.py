@@ -18,19 +18,20 @@ import torch
 from unet_studio import __version__
 from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
+from unet_studio.ml.class_shares import SHARES_TIME, ClassShares
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (adamw, autocast, default_width, device_name, is_out_of_memory,
                                    make_grad_scaler, pick_device, training_memory_format)
 from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy, labels_to_target
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
-from unet_studio.ml.predict import Prediction, predict_plane
+from unet_studio.ml.live_preview import live_preview
+from unet_studio.ml.predict import Prediction
 from unet_studio.ml.recipe import Recipe, fine_tuning_recipe
 from unet_studio.ml.remember import Remembering
 from unet_studio.ml.starting_model import (asks_for_starting_arch, for_classes,
                                            is_fine_tuned_from_starting_model, load_starting_model,
                                            starting_arch)
-from unet_studio.ml.tiling import prepare_inference
 from unet_studio.ml.unet import OutConv, UNet
 from unet_studio.ml.weight_average import WeightAverage
 
@@ -55,6 +56,8 @@ class TrainConfig:
     elastic: bool = True
     border_weight: bool = False
     balance_classes: bool = True    # weight classes by inverse label frequency in each batch
+    class_shares: bool = True       # an output layer learned from the strokes alone predicts with
+                                    # the images' class shares (ml/class_shares.py)
     # Without init: fine-tune the built-in starting model (ml/starting_model.py) when the
     # architecture asked for is its own (width None or equal, depth, padding); else from scratch.
     starting_model: bool = True
@@ -156,6 +159,7 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
         a = init.arch
         net = UNet(in_channels, a["n_classes"], a["depth"], a["width"], a["norm"], a["padding"])
         net.load_state_dict(init.net.state_dict())
+        net.outc.class_shift.copy_(init.net.outc.class_shift)   # measured, not in the state dict
         message = f"continuing from the current model ({init.n_classes} classes)"
         if a["n_classes"] != n_classes:
             net.outc = OutConv(net.outc.in_channels, n_classes)
@@ -196,6 +200,12 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         message = f"{message}; {recipe.said}"
         starting.start_head(net.outc)
         starting = None   # the untouched model stays in memory only if the recipe remembers it
+    shares = None
+    if recipe.class_shares and config.class_shares and config.balance_classes:
+        shares = ClassShares(data, seed, in_size, margin, device)
+    else:   # a shift measured for a layer that learned from the strokes alone is not this one's
+        net.outc.class_shift.zero_()
+        model.summary.pop("class_shares", None)
     # The user sees (previews, Stop, the saved model) the average of recent weights.
     average = WeightAverage(net, recipe.average_weights) if recipe.average_weights > 0 else None
     if average is not None:
@@ -204,6 +214,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     gen = torch.Generator().manual_seed(seed)
     opt = adamw(net.parameters(), lr=recipe.lr, weight_decay=config.weight_decay)
     remember, anchor, smoothness = recipe.remember, recipe.anchor, recipe.smoothness
+    next_shares = start + config.preview_every
     if remember is not None:
         opt.add_param_group({"params": list(remember.parameters())})
     # Every layer but the output layer (the user's classes) remembers where it started.
@@ -245,6 +256,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         while not finished():
             if data.refresh():
                 pending_message = pending_message or "labels changed: using the new strokes"
+                if shares is not None:
+                    shares.redraw()
                 if data.new_classes_seen and not told_new_class:
                     told_new_class = True
                     pending_message = "a new class was painted: stop and train again to learn it"
@@ -275,9 +288,13 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             patches += batch
             window_patches += batch
             now = time.perf_counter()
+            if shares is not None and now >= next_shares:   # before a preview, which shows them
+                shares.measure(model.net, net)
+                took = time.perf_counter() - now
+                next_shares = now + max(config.preview_every, took / SHARES_TIME)
             if preview_request is not None and now >= next_preview:
                 request = preview_request()
-                preview = _preview(model, data, request, device) if request is not None else None
+                preview = live_preview(model, data, request, device) if request is not None else None
                 took = time.perf_counter() - now
                 next_preview = now + max(config.preview_every, took / _preview_share(config))
                 if preview is not None:
@@ -285,11 +302,15 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
                     continue
             if now - last_report >= config.report_every or step == 1:
                 yield report(False)
+        if shares is not None and step > 0:
+            shares.measure(model.net, net)
     finally:
         model.summary.update(_summary(data, config, step, patches, time.perf_counter() - start, name,
                                       seed, batch, model.summary))
         if agreement is not None:
             model.summary["starting_model_agreement"] = round(agreement, 3)
+        if shares is not None and shares.shares is not None:
+            model.summary["class_shares"] = [round(float(v), 3) for v in shares.shares]
         net.eval()
         model.net.eval()
     yield report(True)
@@ -352,22 +373,6 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         loss.backward()
         opt.step()
     return loss.detach()
-
-
-def _preview(model: Model, data: TrainingSet, request: tuple, device) -> Prediction | None:
-    """Predict the requested plane (or region of it) with the current weights; None if the
-    request names a plane that does not exist (the view may have moved to another image)."""
-    img_i, t, z = (int(v) for v in request[:3])
-    region = tuple(request[3]) if len(request) > 3 and request[3] is not None else None
-    if not 0 <= img_i < len(data.images):
-        return None
-    img = data.images[img_i]
-    if not (0 <= t < img.n_t and 0 <= z < img.n_z):
-        return None
-    plane = data.images[img_i].plane(t, z)
-    # One view: a live preview is soon replaced; training keeps its time.
-    return predict_plane(model, plane, normalisation=data.normalisations[img_i], region=region,
-                         inference=prepare_inference(model.net, device, views=1))
 
 
 def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, seconds: float,

@@ -78,10 +78,23 @@ class Up(nn.Module):
 
 
 class OutConv(nn.Conv2d):
-    """1x1 convolution to one logit per class: (N, width, H, W) -> (N, K, H, W)."""
+    """1x1 convolution to one logit per class: (N, width, H, W) -> (N, K, H, W).
+
+    class_shift (K,): added to the logits when predicting (eval mode), not in training: the
+    image's class shares for a network that learned from class-balanced strokes
+    (ml/class_shares.py); zero otherwise. Like BatchNorm's running statistics it is measured,
+    not learned; model files keep it beside the weights (ml/model_file.py).
+    """
 
     def __init__(self, in_channels: int, n_classes: int):
         super().__init__(in_channels, n_classes, 1)
+        self.register_buffer("class_shift", torch.zeros(n_classes), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = super().forward(x)
+        if self.training:
+            return logits
+        return logits + self.class_shift.to(logits.dtype).view(1, -1, 1, 1)
 
 
 class UNet(nn.Module):
