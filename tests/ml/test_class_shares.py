@@ -8,7 +8,7 @@ import torch
 
 from unet_studio.core.errors import ModelError
 from unet_studio.ml.class_shares import MIN_SHARE, class_shift, estimate_shares, strength_the_strokes_allow
-from unet_studio.ml.model_file import Model, load_model, save_model
+from unet_studio.ml.model_file import Model, describe_model, load_model, save_model
 from unet_studio.ml.predict import predict_plane
 from unet_studio.ml.train import TrainConfig, train
 from unet_studio.ml.unet import OutConv, UNet
@@ -87,9 +87,12 @@ def _model(shift) -> Model:
 
 def test_model_files_keep_the_shift(tmp_path):
     model = _model([0.4, -1.2])
+    model.summary["class_shares"] = [0.7, 0.3]
     save_model(tmp_path / "m.pt", model)
     loaded = load_model(tmp_path / "m.pt")
     torch.testing.assert_close(loaded.net.outc.class_shift, torch.tensor([0.4, -1.2]))
+    described = describe_model(tmp_path / "m.pt")
+    assert "cell  rgb(230, 60, 60)  about 30% of the labeled planes" in described
     image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
     np.testing.assert_allclose(predict_plane(loaded, image).probabilities,
                                predict_plane(model, image).probabilities, atol=1e-5)

@@ -177,7 +177,7 @@ def describe_model(path: str | Path) -> str:
              f"  classes ({model.n_classes}):"]
     shares = model.summary.get("class_shares")
     for k, c in enumerate(model.classes, start=1):
-        share = f"  about {shares[k - 1]:.0%} of the images" if shares and len(shares) == model.n_classes else ""
+        share = f"  about {shares[k - 1]:.0%} of the labeled planes" if shares and len(shares) == model.n_classes else ""
         lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}{share}")
     norm = model.normalisation
     if norm:
