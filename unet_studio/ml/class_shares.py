@@ -144,11 +144,11 @@ def strength_the_strokes_allow(logits: torch.Tensor, target: torch.Tensor, shift
     labeled = target >= 0
     classes = target[labeled]
     picked = logits.permute(0, 2, 3, 1)[labeled]          # (P, K)
+    strokes = torch.bincount(classes, minlength=logits.shape[1]).clamp(min=1)
 
     def right(s: torch.Tensor) -> torch.Tensor:          # share of each class's strokes predicted right
         hit = ((picked + s).argmax(1) == classes).float()
-        n = torch.bincount(classes, minlength=logits.shape[1]).clamp(min=1)
-        return torch.bincount(classes, weights=hit, minlength=logits.shape[1]) / n
+        return torch.bincount(classes, weights=hit, minlength=logits.shape[1]) / strokes
 
     plain = right(torch.zeros_like(shift))
     for strength in (1.0, 0.75, 0.5, 0.25):

@@ -26,7 +26,18 @@ class Recipe:
     anchor: float = 0.0
     remember: Remembering | None = None
     said: str = ""
-    class_shares: bool = True   # predict with the images' class shares (ml/class_shares.py)
+    class_shares: bool = False  # predict with the images' class shares (ml/class_shares.py)
+
+
+def plain_recipe(config: TrainConfig) -> Recipe:
+    """Training from scratch, or on from a model trained from scratch: the plain learning rate;
+    the output layer learns from the strokes alone, so it predicts with the class shares."""
+    return Recipe(config.lr, class_shares=_shares_apply(config))
+
+
+def _shares_apply(config: TrainConfig) -> bool:
+    """Class shares correct a layer trained on class-balanced strokes, if the user wants them."""
+    return config.class_shares and config.balance_classes
 
 
 def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
@@ -40,7 +51,7 @@ def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
     if starting.trust > 0:
         return Recipe(config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
                       starting if starting.weight > 0 else None,
-                      f"the starting model already agrees with {share}, so what it knows is kept",
-                      class_shares=False)
+                      f"the starting model already agrees with {share}, so what it knows is kept")
     return Recipe(config.lr, config.average_weights, config.smoothness_weight,
-                  said=f"the starting model agrees with only {share}, so it learns your images freely")
+                  said=f"the starting model agrees with only {share}, so it learns your images freely",
+                  class_shares=_shares_apply(config))

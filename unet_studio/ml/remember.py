@@ -73,10 +73,12 @@ class Remembering:
                 at = target == k
                 if at.any():
                     counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
-            # A sample of pixels, (P, C) features and (P, S) answers, for start_head.
-            flat = [t.float().permute(0, 2, 3, 1).reshape(-1, t.shape[1]) for t in (features, probs)]
-            pick = torch.randperm(len(flat[0]), generator=gen)[:PIXELS_PER_BATCH].to(flat[0].device)
-            self._sample.append((flat[0][pick], flat[1][pick]))
+            # A sample of pixels, (P, C) features and (P, S) answers, for start_head: picked by
+            # flat (image, y, x) index, gathered without copying the whole batch first.
+            per_image = features.shape[2] * features.shape[3]
+            pick = torch.randperm(len(features) * per_image, generator=gen)[:PIXELS_PER_BATCH]
+            image, pixel = (pick // per_image).to(features.device), (pick % per_image).to(features.device)
+            self._sample.append(tuple(t.flatten(2)[image, :, pixel].float() for t in (features, probs)))
         self.agreement = agreement(counts.numpy())
         self.reading = reading(counts.numpy())
         self.trust = trust(self.agreement)

@@ -27,7 +27,7 @@ from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.live_preview import live_preview
 from unet_studio.ml.predict import Prediction
-from unet_studio.ml.recipe import Recipe, fine_tuning_recipe
+from unet_studio.ml.recipe import fine_tuning_recipe, plain_recipe
 from unet_studio.ml.remember import Remembering
 from unet_studio.ml.starting_model import (asks_for_starting_arch, for_classes,
                                            is_fine_tuned_from_starting_model, load_starting_model,
@@ -193,7 +193,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     start = time.perf_counter()   # the budget counts measuring trust too
     agreement = None
     if starting is None:
-        recipe = Recipe(config.lr)
+        recipe = plain_recipe(config)
     else:
         agreement = starting.measure_trust_on(data, seed, batch, in_size, margin, device)
         recipe = fine_tuning_recipe(config, starting)
@@ -201,7 +201,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         starting.start_head(net.outc)
         starting = None   # the untouched model stays in memory only if the recipe remembers it
     shares = None
-    if recipe.class_shares and config.class_shares and config.balance_classes:
+    if recipe.class_shares:
         shares = ClassShares(data, seed, in_size, margin, device)
     else:   # a shift measured for a layer that learned from the strokes alone is not this one's
         net.outc.class_shift.zero_()
