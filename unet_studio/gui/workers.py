@@ -107,15 +107,21 @@ class GeneratorWorker(QObject):
 
 class _Job(QObject):
     """Lives in the GUI thread, so the thread's `finished` reaches it queued, never from the
-    worker thread itself (a thread cannot wait for itself)."""
+    worker thread itself (a thread cannot wait for itself).
+
+    It finds its pool as its Qt parent and keeps no Python reference to it: a job deleted
+    later must never hold the last reference to the pool, whose deletion would then delete
+    the job a second time from inside its own destructor (a crash)."""
 
     def __init__(self, pool: "WorkerPool", worker: GeneratorWorker, thread: QThread):
         super().__init__(pool)
-        self.pool, self.worker, self.thread = pool, worker, thread
+        self.worker, self.thread = worker, thread
 
     @Slot()
     def done(self) -> None:
-        self.pool._forget(self)
+        pool = self.parent()
+        if isinstance(pool, WorkerPool):
+            pool._forget(self)
 
 
 class WorkerPool(QObject):
