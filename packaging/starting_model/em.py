@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from skimage.measure import label
 from skimage.segmentation import find_boundaries
 
 from synthetic import BOUNDARY, INTERIOR, finish, smooth_noise
@@ -30,7 +31,7 @@ def em_section(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     thickness = base * np.clip(1 + 0.35 * smooth_noise((size, size), 12, rng), 0.4, 2.0)
     membrane = dist < thickness / 2
     # Junctions (3+ cells meet) look like small dark triangles in EM.
-    junction = ndimage.generic_filter(cells, lambda v: len(np.unique(v)) >= 3, size=3) > 0
+    junction = _where_three_cells_meet(cells)
     membrane |= ndimage.distance_transform_edt(~junction) < base * rng.uniform(0.6, 1.2)
 
     n = int(cells.max()) + 1
@@ -73,14 +74,31 @@ def _cell_profiles(size: int, rng: np.random.Generator) -> np.ndarray:
         d = np.hypot(wy - sy, wx - sx) / s
         closer = d < best
         best[closer], cells[closer] = d[closer], i + 1
-    # A weighted diagram can split one cell into pieces; number each piece on its own.
-    out = np.zeros_like(cells)
-    nxt = 1
-    for i in np.unique(cells):
-        parts, k = ndimage.label(cells == i)
-        out[parts > 0] = parts[parts > 0] + nxt - 1
-        nxt += k
-    return out
+    return _number_each_piece(cells)
+
+
+def _number_each_piece(cells: np.ndarray) -> np.ndarray:
+    """A weighted diagram can split one cell into pieces; number each piece (4-connected) on
+    its own: 1..n ordered by cell, then by each piece's first pixel in raster order (the
+    numbering the shipped weights' images were drawn with, one `ndimage.label` per cell)."""
+    pieces = label(cells, background=0, connectivity=1)
+    n = int(pieces.max())
+    first = ndimage.minimum(np.arange(cells.size).reshape(cells.shape), pieces, np.arange(1, n + 1))
+    first = np.asarray(first, np.int64)
+    order = np.lexsort((first, cells.ravel()[first]))
+    number = np.zeros(n + 1, cells.dtype)
+    number[order + 1] = np.arange(1, n + 1, dtype=cells.dtype)
+    return number[pieces]
+
+
+def _where_three_cells_meet(cells: np.ndarray) -> np.ndarray:
+    """True where the 3 x 3 window (mirrored at the edges) holds 3 or more cells: one holds a
+    value strictly between the window's smallest and largest."""
+    padded = np.pad(cells, 1, mode="symmetric")
+    h, w = cells.shape
+    views = [padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)]
+    low, high = np.minimum.reduce(views), np.maximum.reduce(views)
+    return np.logical_or.reduce([(v > low) & (v < high) for v in views])
 
 
 def _mitochondria(image, cells, interior, size, rng, yy, xx):

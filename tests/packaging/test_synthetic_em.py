@@ -58,3 +58,30 @@ def test_organelles_darken_only_the_inside_of_one_cell():
         for k in range(1, n + 1):
             assert len(np.unique(cells[pieces == k])) == 1
     assert darkened[:, :62].any() and darkened[:, 66:].any()
+
+
+def _patchy_cells(seed: int) -> np.ndarray:
+    """Cell labels with many pieces per cell and many corners: blocks of random values."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(1, 6, (12, 10))
+    return np.kron(blocks, np.ones((3, 4), np.int64))[: 33, : 37].astype(np.int32)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_junctions_are_where_a_window_holds_three_or_more_cells(seed):
+    cells = _patchy_cells(seed)
+    by_definition = ndimage.generic_filter(cells, lambda v: len(np.unique(v)) >= 3, size=3) > 0
+    assert by_definition.any() and not by_definition.all()
+    assert np.array_equal(em._where_three_cells_meet(cells), by_definition)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_piece_of_a_cell_is_numbered_as_one_label_per_cell_would(seed):
+    cells = _patchy_cells(seed)
+    expected, nxt = np.zeros_like(cells), 1
+    for i in np.unique(cells):
+        parts, k = ndimage.label(cells == i)
+        expected[parts > 0] = parts[parts > 0] + nxt - 1
+        nxt += k
+    assert nxt - 1 > len(np.unique(cells))        # some cell is in pieces
+    assert np.array_equal(em._number_each_piece(cells), expected)
