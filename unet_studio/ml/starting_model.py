@@ -109,11 +109,14 @@ def load_starting_model(n_classes: int, in_channels: int = 1, device: Any = "cpu
     return for_classes(model, n_classes, classes)
 
 
-def for_classes(model: Model, n_classes: int, classes: list[Any] | None = None) -> Model:
+def for_classes(model: Model, n_classes: int, classes: list[Any] | None = None,
+                new_layer: bool = False) -> Model:
     """`model` (changed in place and returned) with an output layer for `n_classes` classes: the
-    one it has if the count matches, else a new one with zero weights (see load_starting_model)."""
+    one it has if the count matches and not `new_layer`, else a new one with zero weights (see
+    load_starting_model). Training asks for a new one: the user's classes are never the
+    starting model's own, whatever their number or order."""
     net = model.net
-    if n_classes != net.arch["n_classes"]:
+    if new_layer or n_classes != net.arch["n_classes"]:
         head = OutConv(net.outc.in_channels, n_classes).to(net.outc.weight.device)
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)

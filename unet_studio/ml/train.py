@@ -127,7 +127,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                                                                            config.padding):
         try:
             untouched = load_starting_model(starting_arch()["n_classes"], data.in_channels)
-            init = for_classes(untouched.copy(), len(classes), classes)   # the file is read once
+            init = for_classes(untouched.copy(), len(classes), classes, new_layer=True)   # read once
         except (FileNotFoundError, ModelError) as e:
             starting_message = f"training from scratch: no usable starting model ({e})"
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
