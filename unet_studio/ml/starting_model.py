@@ -8,7 +8,9 @@ data and licence in packaging/starting_model/README.md). They were trained on on
 channel with 3 classes: background, object, object boundary.
 
 `load_starting_model` adapts it to the user's task: the output layer to the user's class
-count, the first convolution to the image's channel count.
+count, the first convolution to the image's channel count. Training always gives it a new
+output layer (`for_classes(..., new_layer=True)`): the user's classes are theirs to name and
+order, so even three of them are not its background, object and boundary.
 """
 from __future__ import annotations
 
