@@ -22,7 +22,7 @@ def live_preview(model: Model, data: TrainingSet, request: tuple, device) -> Pre
     img = data.images[img_i]
     if not (0 <= t < img.n_t and 0 <= z < img.n_z):
         return None
-    plane = data.images[img_i].plane(t, z)
+    plane = img.plane(t, z)
     # One view: a live preview is soon replaced; training keeps its time.
     return predict_plane(model, plane, normalisation=data.normalisations[img_i], region=region,
                          inference=prepare_inference(model.net, device, views=1))

@@ -291,12 +291,12 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             if shares is not None and now >= next_shares:   # before a preview, which shows them
                 shares.measure(model.net, net)
                 took = time.perf_counter() - now
-                next_shares = now + max(config.preview_every, took / SHARES_TIME)
+                next_shares = _next_due(now, took, config.preview_every, SHARES_TIME)
             if preview_request is not None and now >= next_preview:
                 request = preview_request()
                 preview = live_preview(model, data, request, device) if request is not None else None
                 took = time.perf_counter() - now
-                next_preview = now + max(config.preview_every, took / _preview_share(config))
+                next_preview = _next_due(now, took, config.preview_every, config.preview_share)
                 if preview is not None:
                     yield report(False, preview, tuple(request))
                     continue
@@ -316,9 +316,10 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     yield report(True)
 
 
-def _preview_share(config: TrainConfig) -> float:
-    """The share of the time previews may take, kept within (0, 1]."""
-    return min(max(config.preview_share, 1e-3), 1.0)
+def _next_due(now: float, took: float, every: float, share: float) -> float:
+    """When work that just took `took` s (a preview, measuring the class shares) is due again:
+    at most every `every` s, and in at most `share` of the time (kept within (0, 1])."""
+    return now + max(every, took / min(max(share, 1e-3), 1.0))
 
 
 @torch.no_grad()
