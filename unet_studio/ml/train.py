@@ -19,6 +19,7 @@ from unet_studio import __version__
 from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.class_shares import SHARES_TIME, ClassShares
+from unet_studio.ml.corrections import Corrections
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (adamw, autocast, default_width, device_name, is_out_of_memory,
                                    make_grad_scaler, pick_device, training_memory_format)
@@ -33,7 +34,7 @@ from unet_studio.ml.starting_model import (asks_for_starting_arch, for_classes,
                                            is_fine_tuned_from_starting_model, load_starting_model,
                                            starting_arch)
 from unet_studio.ml.unet import OutConv, UNet
-from unet_studio.ml.weight_average import WeightAverage
+from unet_studio.ml.weight_average import WeightAverage, pull_toward
 
 
 @dataclass
@@ -73,6 +74,8 @@ class TrainConfig:
     remember: float = 50.0          # when fine-tuning the starting model: how strongly its own outputs
                                     # (background / object / boundary) are kept, times how well it
                                     # already explains the strokes (ml/remember.py); 0: off
+    keep_before_corrections: float = 3.0   # strokes painted while training: how strongly the answer
+                                    # shown before them is kept elsewhere (ml/corrections.py); 0: off
     preview_every: float = 3.0      # seconds between live previews, at the least
     preview_share: float = 0.25     # previews take at most this share of the time: a preview
                                     # that took d seconds waits d * (1 - share) / share before
@@ -233,6 +236,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     pending_message = message
     last_loss = float("nan")
     told_new_class = False
+    # Measured with GroupNorm (the starting model); with BatchNorm it spread a correction instead.
+    corrections = Corrections(0.0 if batchnorms else config.keep_before_corrections)
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
@@ -256,6 +261,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
         while not finished():
             if data.refresh():
                 pending_message = pending_message or "labels changed: using the new strokes"
+                if step > 0:
+                    corrections.strokes_changed(model.net)
                 if shares is not None:
                     shares.redraw()
                 if data.new_classes_seen and not told_new_class:
@@ -267,9 +274,9 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             _set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness,
-                             remember, layout)
+                             remember, layout, corrections)
                 if anchored:
-                    _pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
+                    pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
                     average.update(net)
             except RuntimeError as e:
@@ -322,13 +329,6 @@ def _next_due(now: float, took: float, every: float, share: float) -> float:
     return now + max(every, took / min(max(share, 1e-3), 1.0))
 
 
-@torch.no_grad()
-def _pull_toward(params: list, starts: list, amount: float) -> None:
-    """Move each weight a fraction `amount` of the way back to its starting value (one fused
-    call over all tensors, as torch's own optimisers do)."""
-    torch._foreach_lerp_(params, starts, amount)
-
-
 def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
     """Running statistics as the plain average of the batches so far for the first 10 steps,
     then the usual moving average (0.1). With 0.1 from the start, a third of the statistics
@@ -340,7 +340,8 @@ def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
 
 
 def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0,
-          remember: Remembering | None = None, layout: torch.memory_format = torch.channels_last):
+          remember: Remembering | None = None, layout: torch.memory_format = torch.channels_last,
+          corrections: Corrections | None = None):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
@@ -360,9 +361,11 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         features = net.features(x)
         logits = net.outc(features)
         kept = remember.loss(features, x) if remember is not None else None
+        before = corrections.loss(x, logits, target) if corrections is not None else None
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
-    if kept is not None:
-        loss = loss + kept
+    for extra in (kept, before):
+        if extra is not None:
+            loss = loss + extra
     if smoothness > 0:
         loss = loss + smoothness * edge_aware_smoothness(logits, x, config.smoothness_sigma)
     opt.zero_grad(set_to_none=True)

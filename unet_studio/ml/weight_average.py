@@ -49,3 +49,10 @@ class WeightAverage:
     def replace_module(self, name: str, module: nn.Module) -> None:
         """Keep the average's structure in step when a layer of the live net is replaced."""
         setattr(self.net, name, copy.deepcopy(module))
+
+
+@torch.no_grad()
+def pull_toward(params: list, starts: list, amount: float) -> None:
+    """Move each weight a fraction `amount` of the way back to its starting value (one fused
+    call over all tensors, as torch's own optimisers do)."""
+    torch._foreach_lerp_(params, starts, amount)

@@ -1,0 +1,138 @@
+"""Strokes painted while training runs correct the mask where they are; what the model was
+sure of elsewhere is kept (ml/corrections.py)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from unet_studio.core.labels import LabelVolume
+from unet_studio.core.stack import Stack
+from unet_studio.ml.corrections import Corrections
+from unet_studio.ml.predict import predict_plane
+from unet_studio.ml.train import TrainConfig, train
+from unet_studio.ml.unet import UNet
+
+from .conftest import TINY
+from .synthetic import blobs, scribbles
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return UNet(1, 2, depth=2, width=4, norm="group")
+
+
+def test_nothing_is_kept_until_the_strokes_change():
+    x = torch.rand(2, 1, 32, 32)
+    net = _net()
+    target = torch.full((2, 32, 32), -1)
+    assert Corrections(3.0).loss(x, net(x), target) is None
+
+
+def test_the_kept_model_is_a_frozen_copy_answering_as_the_trained_network():
+    shown = _net().eval()
+    shown.outc.class_shift[:] = torch.tensor([0.5, -0.5])
+    x = torch.rand(1, 1, 16, 16)
+    corrections = Corrections(3.0)
+    corrections.strokes_changed(shown)
+    before = corrections.before
+    assert before is not shown and not any(p.requires_grad for p in before.parameters())
+    # It answers as the network in training does: logits without the class-share shift,
+    # which only prediction adds; the shown model is left as it was.
+    assert not shown.training
+    with torch.no_grad():
+        raw = shown.train()(x)
+        assert torch.allclose(before(x), raw)
+        assert not torch.allclose(shown.eval()(x), raw)
+    # Training the shown network further does not move the kept copy.
+    with torch.no_grad():
+        for p in shown.parameters():
+            p.add_(1.0)
+    assert not torch.equal(next(before.parameters()), next(shown.parameters()))
+
+
+def test_the_loss_counts_unlabeled_pixels_where_the_kept_model_was_sure():
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 16, 16)
+    net = _net().train()
+    corrections = Corrections(2.0, sure=0.0)   # every pixel counts as sure
+    corrections.strokes_changed(net)
+    unlabeled = torch.full((1, 16, 16), -1)
+    same = corrections.loss(x, net(x), unlabeled)
+    assert same is not None and abs(float(same.detach())) < 1e-5   # the same answer costs nothing
+    other = net(x) + torch.linspace(-2, 2, 2).view(1, 2, 1, 1)
+    moved = corrections.loss(x, other, unlabeled)
+    assert float(moved.detach()) > 0.01
+    # Painted pixels are the strokes' business: all labeled, nothing to keep.
+    assert corrections.loss(x, other, torch.zeros((1, 16, 16), dtype=torch.long)) is None
+    # Nowhere sure, nothing kept.
+    unsure = Corrections(2.0, sure=0.999)
+    unsure.strokes_changed(_net(1))
+    assert unsure.loss(x, other, unlabeled) is None
+
+
+def _train_and_correct(**options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train on blobs; after 60 steps the user marks the largest blob as background, a
+    correction nothing else in the image supports (every blob looks the same). Returns the
+    blob probability shown just before the correction and at the end, the truth, and the
+    corrected blob."""
+    image, truth = blobs(96, 8, seed=3)
+    stack = Stack.from_array(image, "YX")
+    volume = LabelVolume.for_stack(stack)
+    volume.add_class("blob")
+    volume.data[...] = scribbles(truth, seed=3)
+    pieces, n = ndimage.label(truth)
+    corrected = pieces == 1 + int(np.argmax(ndimage.sum(truth, pieces, range(1, n + 1))))
+    volume.version += 1
+    before = model = None
+    for p in train([stack], [volume], volume.classes,
+                   TrainConfig(steps=200, seed=0, report_every=0, **dict(TINY, **options))):
+        if p.step == 60 and before is None:
+            before = predict_plane(p.model.copy(), image, views=1).probabilities[1]
+            volume.data[ndimage.binary_erosion(corrected, iterations=1)] = 1
+            volume.version += 1
+            time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
+        if p.done:
+            model = p.model
+    return before, predict_plane(model, image, views=1).probabilities[1], truth, corrected
+
+
+def test_what_the_model_was_sure_of_away_from_a_correction_is_kept():
+    before, free, truth, corrected = _train_and_correct(norm="group", keep_before_corrections=0.0)
+    before_kept, kept, _, _ = _train_and_correct(norm="group")   # the default
+    assert np.array_equal(before, before_kept)   # the same run until the correction
+    far = ~ndimage.binary_dilation(corrected, iterations=6)
+    # Away from the correction the answer moves less than without keeping...
+    assert np.abs(kept - before)[far].mean() < 0.85 * np.abs(free - before)[far].mean()
+    # ...and the blobs nobody corrected stay blobs.
+    others = truth & far
+    assert (kept[others] > 0.5).mean() > (free[others] > 0.5).mean() + 0.03
+
+
+def test_off_without_new_strokes_or_with_batchnorm_training_is_unchanged():
+    image, truth = blobs(96, 8, seed=1)
+    labels = scribbles(truth, seed=1)
+
+    def weights(keep, norm="group", correct=False):
+        volume = LabelVolume.for_stack(Stack.from_array(image, "YX"))
+        volume.add_class("blob")
+        volume.data[...] = labels
+        volume.version += 1
+        p = None
+        for p in train([Stack.from_array(image, "YX")], [volume], volume.classes,
+                       TrainConfig(steps=60, seed=0, report_every=0, keep_before_corrections=keep,
+                                   **{**TINY, "norm": norm})):
+            if correct and p.step == 40:
+                volume.data[truth & (volume.data == 0)] = 2
+                volume.version += 1
+                time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
+        return [v.detach().clone() for v in p.model.net.state_dict().values()]
+
+    def same(a, b):
+        return all(torch.equal(x, y) for x, y in zip(a, b))
+
+    assert same(weights(0.0), weights(3.0))                        # no new strokes: nothing kept
+    assert same(weights(0.0, "batch", True), weights(3.0, "batch", True))   # BatchNorm: off
+    assert not same(weights(0.0, correct=True), weights(3.0, correct=True))  # on, it acts
