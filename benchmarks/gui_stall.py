@@ -7,6 +7,7 @@ A 10 ms QTimer records the gap between its ticks on the GUI thread; a gap much l
     python benchmarks/gui_stall.py                       # the sample image, 30 s of training
     python benchmarks/gui_stall.py --size 2048 --seconds 60
     QT_QPA_PLATFORM=xcb xvfb-run -a python benchmarks/gui_stall.py   # with a real X server
+    python benchmarks/gui_stall.py --busy 1 [--all-cores]   # another program keeps a core busy
 
 What runs: the window opens the image, a few strokes of both classes are painted with mouse
 events, the background PyTorch import is awaited (it is a one-off start-up cost, reported
@@ -17,7 +18,9 @@ thread names what the GUI thread was doing during each long gap.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -36,6 +39,9 @@ def main() -> int:
     parser.add_argument("--threshold-ms", type=float, default=50.0)
     parser.add_argument("--all-cores", action="store_true",
                         help="let training use every core (the app leaves one for the window)")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="run N CPU-bound processes beside the app while it trains "
+                             "(a browser, a compile: what a laptop also does)")
     args = parser.parse_args()
 
     from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
@@ -157,6 +163,8 @@ def main() -> int:
     painter.setInterval(30)
     training_started = time.perf_counter() - start
     window.training.leave_a_core = not args.all_cores
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
     window.training.start()
     gaps.clear()
     last[0] = time.perf_counter()
@@ -172,6 +180,8 @@ def main() -> int:
     speed = window.training_panel.speed.text()
     device = window.training_panel.device.text()
     window.training.stop()
+    for process in busy:
+        process.kill()
     while window.training.running:
         wait(0.05)
     window.saved_labels_version = document.labels.version  # no "unsaved labels" question
@@ -179,7 +189,8 @@ def main() -> int:
 
     values = np.array([g for _, g in gaps[3:]]) * 1000
     late = [(t - training_started, g * 1000) for t, g in gaps[3:] if g * 1000 > args.threshold_ms]
-    print(f"image {w}x{h}, trained {args.seconds:.0f} s on {device}: step {steps}, {speed}; "
+    print(f"image {w}x{h}, trained {args.seconds:.0f} s on {device}"
+          f"{f' beside {args.busy} busy process(es)' if args.busy else ''}: step {steps}, {speed}; "
           f"strokes painted during training: {path_state['i']} mouse events")
     print(f"start-up: torch import + warm-up training in a background thread took {warm_up_s:.1f} s; "
           f"event-loop gaps meanwhile (opening the image, painting): p99 "
