@@ -163,6 +163,9 @@ def main() -> int:
     painter.setInterval(30)
     training_started = time.perf_counter() - start
     window.training.leave_a_core = not args.all_cores
+    if args.all_cores:   # the warm-up left a core for the window, for the whole process
+        import torch
+        torch.set_num_threads(os.cpu_count() or 1)
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
     window.training.start()
