@@ -64,7 +64,7 @@ class Corrections:
             return None
         with torch.no_grad():
             log_kept = F.log_softmax(self.before(x).float(), 1)   # the same network: same shape
-            where = (target < 0) & (log_kept.amax(1) >= torch.log(torch.tensor(self.sure)))
+            where = (target < 0) & (log_kept.amax(1).exp() >= self.sure)
         if not bool(where.any()):
             return None
         log_now = F.log_softmax(logits.float(), 1)
