@@ -51,6 +51,11 @@ def test_the_kept_model_is_a_frozen_copy_answering_as_the_trained_network():
         for p in shown.parameters():
             p.add_(1.0)
     assert not torch.equal(next(before.parameters()), next(shown.parameters()))
+    # New strokes again: the same frozen module takes the shown model's new weights.
+    corrections.strokes_changed(shown)
+    assert corrections.before is before
+    assert torch.equal(next(before.parameters()), next(shown.parameters()))
+    assert not any(p.requires_grad for p in before.parameters())
 
 
 def test_the_loss_counts_unlabeled_pixels_where_the_kept_model_was_sure():

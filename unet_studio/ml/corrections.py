@@ -19,9 +19,11 @@ does not hold back what the first strokes still have to teach.
 
 The copy is taken again at each change of the strokes (while the user paints, at most every
 0.5 s: the trainer re-reads the labels that often), so it is always the model from just before
-the latest strokes. Training costs one more forward pass per step once strokes have changed.
-train() leaves it off for networks with BatchNorm (only non-default architectures from scratch),
-where a tiny test network spread a correction instead of holding it.
+the latest strokes: its weights are copied into the one frozen module, not a new one each
+time. Training costs one more forward pass per step once strokes have changed. It is off for
+networks with BatchNorm (only non-default architectures trained from scratch), where a tiny
+test network spread a correction instead of holding it; measured with GroupNorm (the
+starting model).
 """
 from __future__ import annotations
 
@@ -37,8 +39,10 @@ SURE = 0.9   # a pixel's answer is kept where the shown model gave its class at 
 class Corrections:
     """The model shown before the latest strokes, and the loss that keeps its sure answers."""
 
-    def __init__(self, weight: float, sure: float = SURE):
-        self.weight = float(weight)
+    def __init__(self, weight: float, sure: float = SURE, net: nn.Module | None = None):
+        """`net`: the network being trained; with BatchNorm in it, nothing is kept."""
+        has_batchnorm = net is not None and any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+        self.weight = 0.0 if has_batchnorm else float(weight)
         self.sure = float(sure)
         self.before: nn.Module | None = None
 
@@ -50,6 +54,9 @@ class Corrections:
         with the same weights, and the pull would distort rather than keep), and logits without
         the class-share shift, which only prediction adds."""
         if self.weight <= 0:
+            return
+        if self.before is not None:   # while the user paints: every 0.5 s, so no new module
+            self.before.load_state_dict(shown.state_dict())
             return
         before = copy.deepcopy(shown).train()
         for p in before.parameters():

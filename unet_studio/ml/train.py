@@ -236,8 +236,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     pending_message = message
     last_loss = float("nan")
     told_new_class = False
-    # Measured with GroupNorm (the starting model); with BatchNorm it spread a correction instead.
-    corrections = Corrections(0.0 if batchnorms else config.keep_before_corrections)
+    corrections = Corrections(config.keep_before_corrections, net=net)
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
