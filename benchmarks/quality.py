@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
                    help="simulate a correction round at these seconds of training "
                         "(quality_corrections.py); the forest gets as many rounds")
+    p.add_argument("--stop-to-correct", action="store_true",
+                   help="with --correct-at: stop training to correct and train again from the model "
+                        "shown (default: paint while training goes on)")
     p.add_argument("--correction-fraction", type=float, default=0.003,
                    help="correction strokes per round: at most this fraction of a plane per class")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
@@ -200,6 +203,7 @@ def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load
     from unet_studio.core.stack import Stack
 
     common = {"task": name, "seed": seed, "labels": "scribbles + corrections",
+              "stop_to_correct": args.stop_to_correct,
               "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH}
     if args.forest:
         start = time.perf_counter()
@@ -210,7 +214,7 @@ def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load
     images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
     snapshots, painted = unet_with_corrections(task, seed, args.times, args.correct_at,
                                                args.correction_fraction, _config("starting", seed, options),
-                                               images)
+                                               images, args.stop_to_correct)
     for (seconds, steps, rounds, model), t in zip(snapshots, sorted(args.times)):
         row = dict(common, method="unet", init="starting", label=args.label, options=options, time=t,
                    unit="s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],

@@ -92,11 +92,14 @@ def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float)
 
 
 def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at: list[float],
-                          fraction: float, config, images: list) -> tuple[list, list[int]]:
-    """Train once, open-ended, from the starting model; at each of `correct_at` seconds of
-    training, predict the painted planes with the model the user sees and add correction
-    strokes. Returns [(seconds, steps, rounds so far, model copy)] at each of `times`, and the
-    pixels painted per round. Seconds count training only (not the pauses to correct)."""
+                          fraction: float, config, images: list, stop_to_correct: bool = False
+                          ) -> tuple[list, list[int]]:
+    """Train, open-ended, from the starting model; at each of `correct_at` seconds of training,
+    predict the painted planes with the model the user sees and add correction strokes.
+    Training goes on meanwhile (the app's live loop), or with `stop_to_correct` the user stops,
+    paints and clicks Train again: a new run from the model shown (the app's init). Returns
+    [(seconds, steps, rounds so far, model copy)] at each of `times`, and the pixels painted
+    per round. Seconds and steps count training only (not the pauses to correct)."""
     from unet_studio.ml.normalise import measure_normalisation
     from unet_studio.ml.predict import predict_plane
     from unet_studio.ml.train import train
@@ -106,13 +109,18 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
     norms = [measure_normalisation(im) if im.n_z > 1 else None for im in images]
     snapshots_todo, corrections_todo = sorted(times), sorted(correct_at)
     snapshots, painted, paused = [], [], 0.0
+    before_seconds, before_steps = 0.0, 0   # of the runs stopped to correct
     run = train(images, live, task.classes, config, should_stop=lambda: False)
     try:
-        for progress in run:
-            trained = progress.elapsed - paused
+        while True:
+            progress = next(run)
+            trained = before_seconds + progress.elapsed - paused
+            steps = before_steps + progress.step
             while snapshots_todo and trained >= snapshots_todo[0]:
-                snapshots.append((round(trained, 1), progress.step, len(painted), progress.model.copy()))
+                snapshots.append((round(trained, 1), steps, len(painted), progress.model.copy()))
                 snapshots_todo.pop(0)
+            if not snapshots_todo:
+                break
             if corrections_todo and trained >= corrections_todo[0]:
                 start = time.perf_counter()
                 # What the user corrects is the live preview during training: one view.
@@ -122,9 +130,14 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                 for lab in live:
                     lab.version += 1
                 corrections_todo.pop(0)
-                paused += time.perf_counter() - start
-            if not snapshots_todo:
-                break
+                if stop_to_correct:
+                    run.close()
+                    before_seconds, before_steps, paused = trained, steps, 0.0
+                    # progress.model is the live one: its weights as they are now
+                    run = train(images, live, task.classes, config, init=progress.model.copy(),
+                                should_stop=lambda: False)
+                else:
+                    paused += time.perf_counter() - start
     finally:
         run.close()
     return snapshots, painted

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 import torch
 from scipy import ndimage
 
 from unet_studio.core.labels import LabelVolume
 from unet_studio.core.stack import Stack
-from unet_studio.ml.corrections import Corrections
+from unet_studio.ml.corrections import Corrections, strokes_differ
 from unet_studio.ml.predict import predict_plane
 from unet_studio.ml.train import TrainConfig, train
 from unet_studio.ml.unet import UNet
@@ -78,11 +79,12 @@ def test_the_loss_counts_unlabeled_pixels_where_the_kept_model_was_sure():
     assert unsure.loss(x, other, unlabeled) is None
 
 
-def _train_and_correct(**options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _train_and_correct(stop_to_correct=False, **options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train on blobs; after 60 steps the user marks the largest blob as background, a
-    correction nothing else in the image supports (every blob looks the same). Returns the
-    blob probability shown just before the correction and at the end, the truth, and the
-    corrected blob."""
+    correction nothing else in the image supports (every blob looks the same), while training
+    goes on, or, `stop_to_correct`, after stopping, then trains again from the model shown.
+    Returns the blob probability shown just before the correction and at the end (200 steps),
+    the truth, and the corrected blob."""
     image, truth = blobs(96, 8, seed=3)
     stack = Stack.from_array(image, "YX")
     volume = LabelVolume.for_stack(stack)
@@ -91,24 +93,29 @@ def _train_and_correct(**options) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     pieces, n = ndimage.label(truth)
     corrected = pieces == 1 + int(np.argmax(ndimage.sum(truth, pieces, range(1, n + 1))))
     volume.version += 1
+    # No class shares: measured on a clock, they would make the runs differ.
+    config = dict(TINY, seed=0, report_every=0, class_shares=False, **options)
     before = model = None
-    for p in train([stack], [volume], volume.classes,
-                   # No class shares: measured on a clock, they would make the runs differ.
-                   TrainConfig(steps=200, seed=0, report_every=0, class_shares=False,
-                               **dict(TINY, **options))):
+    for p in train([stack], [volume], volume.classes, TrainConfig(steps=60 if stop_to_correct else 200, **config)):
         if p.step == 60 and before is None:
             before = predict_plane(p.model.copy(), image, views=1).probabilities[1]
             volume.data[ndimage.binary_erosion(corrected, iterations=1)] = 1
             volume.version += 1
-            time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
+            if not stop_to_correct:
+                time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
         if p.done:
+            model = p.model
+    if stop_to_correct:   # Train again, from the model the user was shown
+        for p in train([stack], [volume], volume.classes, TrainConfig(steps=140, **config), init=model):
             model = p.model
     return before, predict_plane(model, image, views=1).probabilities[1], truth, corrected
 
 
-def test_what_the_model_was_sure_of_away_from_a_correction_is_kept():
-    before, free, truth, corrected = _train_and_correct(norm="group", keep_before_corrections=0.0)
-    before_kept, kept, _, _ = _train_and_correct(norm="group")   # the default
+@pytest.mark.parametrize("stop_to_correct", [False, True], ids=["while training", "stopped, trained again"])
+def test_what_the_model_was_sure_of_away_from_a_correction_is_kept(stop_to_correct):
+    before, free, truth, corrected = _train_and_correct(stop_to_correct, norm="group",
+                                                        keep_before_corrections=0.0)
+    before_kept, kept, _, _ = _train_and_correct(stop_to_correct, norm="group")   # the default
     assert np.array_equal(before, before_kept)   # the same run until the correction
     far = ~ndimage.binary_dilation(corrected, iterations=6)
     # Away from the correction the answer moves less than without keeping...
@@ -118,11 +125,18 @@ def test_what_the_model_was_sure_of_away_from_a_correction_is_kept():
     assert (kept[others] > 0.5).mean() > (free[others] > 0.5).mean() + 0.03
 
 
+def test_a_model_is_kept_when_trained_again_only_if_the_strokes_changed_since():
+    assert not strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 40]))
+    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 52]))   # painted since
+    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 40, 9]))  # a class since
+    assert strokes_differ({}, np.array([120, 40]))   # a model that does not say: kept
+
+
 def test_off_without_new_strokes_or_with_batchnorm_training_is_unchanged():
     image, truth = blobs(96, 8, seed=1)
     labels = scribbles(truth, seed=1)
 
-    def weights(keep, norm="group", correct=False):
+    def weights(keep, norm="group", correct=False, again=False):
         volume = LabelVolume.for_stack(Stack.from_array(image, "YX"))
         volume.add_class("blob")
         volume.data[...] = labels
@@ -135,11 +149,17 @@ def test_off_without_new_strokes_or_with_batchnorm_training_is_unchanged():
                 volume.data[truth & (volume.data == 0)] = 2
                 volume.version += 1
                 time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
+        if again:   # the user stops and trains again, with the same strokes
+            for p in train([Stack.from_array(image, "YX")], [volume], volume.classes,
+                           TrainConfig(steps=20, seed=1, report_every=0, keep_before_corrections=keep,
+                                       **{**TINY, "norm": norm}), init=p.model):
+                pass
         return [v.detach().clone() for v in p.model.net.state_dict().values()]
 
     def same(a, b):
         return all(torch.equal(x, y) for x, y in zip(a, b))
 
     assert same(weights(0.0), weights(3.0))                        # no new strokes: nothing kept
+    assert same(weights(0.0, again=True), weights(3.0, again=True))   # nor when trained again
     assert same(weights(0.0, "batch", True), weights(3.0, "batch", True))   # BatchNorm: off
     assert not same(weights(0.0, correct=True), weights(3.0, correct=True))  # on, it acts

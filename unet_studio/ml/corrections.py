@@ -17,6 +17,10 @@ learned where they are; what the model was sure of elsewhere moves only as far a
 justify. A model that was unsure (early in training) is kept only where it was sure, so it
 does not hold back what the first strokes still have to teach.
 
+The same holds when the user stops, paints and trains again: the new run starts from the model
+the user was shown, and when the strokes differ from those it was trained with (its summary's
+labeled pixels per class), that model is the kept copy from the first step.
+
 The copy is taken again at each change of the strokes (while the user paints, at most every
 0.5 s: the trainer re-reads the labels that often), so it is always the model from just before
 the latest strokes: its weights are copied into the one frozen module, not a new one each
@@ -36,15 +40,25 @@ from torch.nn import functional as F
 SURE = 0.9   # a pixel's answer is kept where the shown model gave its class at least this
 
 
+def strokes_differ(summary: dict, labeled) -> bool:
+    """Whether the labeled pixels per class now (`labeled`) differ from those a model with this
+    `summary` was trained with (True when it does not say)."""
+    return [int(v) for v in summary.get("labeled_pixels") or []] != [int(v) for v in labeled]
+
+
 class Corrections:
     """The model shown before the latest strokes, and the loss that keeps its sure answers."""
 
-    def __init__(self, weight: float, sure: float = SURE, net: nn.Module | None = None):
-        """`net`: the network being trained; with BatchNorm in it, nothing is kept."""
+    def __init__(self, weight: float, sure: float = SURE, net: nn.Module | None = None,
+                 shown: nn.Module | None = None):
+        """`net`: the network being trained; with BatchNorm in it, nothing is kept. `shown`: the
+        user's model when training again after painting, kept from the first step."""
         has_batchnorm = net is not None and any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
         self.weight = 0.0 if has_batchnorm else float(weight)
         self.sure = float(sure)
         self.before: nn.Module | None = None
+        if shown is not None:
+            self.strokes_changed(shown)
 
     def strokes_changed(self, shown: nn.Module) -> None:
         """The labels changed after training started: keep a frozen copy of the shown model.

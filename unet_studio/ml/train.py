@@ -19,7 +19,7 @@ from unet_studio import __version__
 from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.class_shares import SHARES_TIME, ClassShares
-from unet_studio.ml.corrections import Corrections
+from unet_studio.ml.corrections import Corrections, strokes_differ
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (adamw, autocast, default_width, device_name, is_out_of_memory,
                                    make_grad_scaler, pick_device, training_memory_format)
@@ -124,6 +124,9 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         raise TrainingInputError(f"the starting model takes {init.in_channels} channel(s), "
                                  f"the images have {data.in_channels}")
     device = pick_device(config.device)
+    # Trained again from the user's model after painting: what it showed is kept (corrections.py).
+    painted_since = init is not None and init.n_classes == len(classes) and strokes_differ(
+        init.summary, data.labeled_counts())
     starting_message = ""
     untouched = None   # the starting model as shipped, when fine-tuning it
     if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
@@ -148,8 +151,8 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         # Fine-tuning the starting model (also when the user trains again from a model
         # fine-tuned that way): how far it explains the strokes chooses the recipe.
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     Remembering(untouched.net, config.remember, device))
-    return _loop(data, model, config, device, seed, message, preview_request, should_stop)
+                     painted_since, Remembering(untouched.net, config.remember, device))
+    return _loop(data, model, config, device, seed, message, preview_request, should_stop, painted_since)
 
 
 def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
@@ -186,7 +189,7 @@ def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
 
 
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
-          message: str, preview_request, should_stop,
+          message: str, preview_request, should_stop, painted_since: bool = False,
           starting: Remembering | None = None) -> Iterator[TrainProgress]:
     """The training loop; `starting`: the untouched starting model when fine-tuning it."""
     net = model.net
@@ -236,7 +239,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     pending_message = message
     last_loss = float("nan")
     told_new_class = False
-    corrections = Corrections(config.keep_before_corrections, net=net)
+    corrections = Corrections(config.keep_before_corrections, net=net, shown=net if painted_since else None)
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
