@@ -148,3 +148,27 @@ def test_opening_another_image_during_training_stops_it_quietly(window, qtbot, d
     assert titles == ["Training is running"]  # strokes are saved as painted: no question about them
     assert not dialogs.errors()          # the stopped run did not trip over the closed file
     assert window.document.model is None  # the old image's model does not leak into the new one
+
+
+def test_every_train_leaves_one_core_for_the_window_not_one_more(monkeypatch):
+    """The start-up warm-up and each Train set torch's threads in their own thread; the
+    setting is one for the whole process, so each must count from the cores (a laptop with
+    8 cores kept training with 7 threads, not 6, 5, ... after every Train)."""
+    import threading
+
+    import torch
+
+    from unet_studio.gui.training import leave_a_core_for_the_window
+    from unet_studio.ml import device
+
+    before = torch.get_num_threads()
+    try:
+        for cores, expected in ((8, 7), (1, 1)):
+            monkeypatch.setattr(device, "cpu_cores", lambda: cores)
+            for _ in range(3):   # the warm-up, then Train twice: each a new thread
+                thread = threading.Thread(target=leave_a_core_for_the_window)
+                thread.start()
+                thread.join()
+            assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)

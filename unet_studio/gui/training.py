@@ -63,18 +63,16 @@ def _prepare_item(item: tuple) -> tuple:
 def leave_a_core_for_the_window() -> None:
     """On the CPU, train with one thread fewer than there are cores (at least one).
 
-    Runs in the worker thread (torch's thread setting applies to the thread that trains).
     With every core busy in torch, the GUI thread waits for a core and painting stutters;
-    one core less costs little training speed on a laptop with 4-8 cores.
+    one core less costs little training speed on a laptop with 4-8 cores. Counted from the
+    cores, not from torch's setting: that is one number for the whole process (each new
+    thread takes it), so "one fewer than now" would lose a core at every Train.
     """
     import torch
 
-    from unet_studio.ml.device import use_all_cpu_cores
+    from unet_studio.ml.device import cpu_cores
 
-    use_all_cpu_cores()
-    threads = torch.get_num_threads()
-    if threads > 1:
-        torch.set_num_threads(threads - 1)
+    torch.set_num_threads(max(1, cpu_cores() - 1))
 
 
 class TrainingController(QObject):

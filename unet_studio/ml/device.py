@@ -45,16 +45,21 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def use_all_cpu_cores() -> None:
     """Let torch use every core this process may run on (once; later calls do nothing)."""
     global _threads_set
     if _threads_set:
         return
     _threads_set = True
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+    cores = cpu_cores()
     if torch.get_num_threads() != cores:
         torch.set_num_threads(cores)
 
