@@ -22,6 +22,7 @@ import atexit
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -48,6 +49,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    # The sample's strokes and models live in a per-user folder (XDG on Linux): a fresh one,
+    # so this run neither adds to the user's own sample project nor starts from its strokes.
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-stall-")
     app = QApplication(sys.argv[:1])
     from unet_studio.core.stack import Stack
     from unet_studio.gui.app import configure_pyqtgraph, start_torch_warm_up
@@ -165,7 +169,9 @@ def main() -> int:
     window.training.leave_a_core = not args.all_cores
     if args.all_cores:   # the warm-up left a core for the window, for the whole process
         import torch
-        torch.set_num_threads(os.cpu_count() or 1)
+
+        from unet_studio.ml.device import cpu_cores
+        torch.set_num_threads(cpu_cores())
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
     window.training.start()
