@@ -72,10 +72,7 @@ class Corrections:
         if self.before is not None:   # while the user paints: every 0.5 s, so no new module
             self.before.load_state_dict(shown.state_dict())
             return
-        before = copy.deepcopy(shown).train()
-        for p in before.parameters():
-            p.requires_grad_(False)
-        self.before = before
+        self.before = copy.deepcopy(shown).train().requires_grad_(False)
 
     def loss(self, x: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
         """weight x KL(before || now) over unlabeled pixels (target < 0) where `before` was sure;

@@ -47,9 +47,8 @@ class Remembering:
 
     def __init__(self, starting_net: nn.Module, weight: float, device: torch.device):
         self.layout = training_memory_format(device)
-        self.teacher = copy.deepcopy(starting_net).to(device, memory_format=self.layout).eval()
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
+        self.teacher = copy.deepcopy(starting_net).to(device, memory_format=self.layout)
+        self.teacher.eval().requires_grad_(False)
         self.head = copy.deepcopy(starting_net.outc).to(device).train()
         for p in self.head.parameters():
             p.requires_grad_(True)

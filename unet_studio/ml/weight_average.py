@@ -27,9 +27,7 @@ class WeightAverage:
         if not 0.0 <= decay < 1.0:
             raise ValueError("decay must be in [0, 1)")
         self.decay = float(decay)
-        self.net = copy.deepcopy(net)
-        for p in self.net.parameters():
-            p.requires_grad_(False)
+        self.net = copy.deepcopy(net).requires_grad_(False)
         self.updates = 0
 
     def current_decay(self) -> float:
