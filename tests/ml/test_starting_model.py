@@ -150,3 +150,36 @@ def test_training_again_from_a_fine_tuned_model_keeps_the_fine_tuning_recipe(blo
         if again.step >= 2:
             break
     assert again.lr == pytest.approx(1e-3)
+
+
+def test_training_again_after_corrections_keeps_the_trust_it_started_with(blob_training):
+    """Trust says whether the starting model suits these images, measured on the first strokes.
+    Strokes painted since are corrections, exactly where the model was wrong: measured again
+    they read as disagreement, and would switch the recipe between two runs on one image."""
+    from unet_studio.ml.remember import NO_TRUST_BELOW
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth, labels = blob_training
+    classes = ["background", "blob"]
+    options = dict(seed=0, batch=2, patch=64, warmup_steps=1, report_every=0.0, lr=1e-3, finetune_lr=3e-4)
+    for first in train([image], [labels], classes, TrainConfig(steps=2, **options)):
+        pass
+    started_with = first.model.summary["starting_model_agreement"]
+    assert started_with > NO_TRUST_BELOW
+    corrected = labels.copy()
+    corrected[truth & (labels == 0)] = 1   # "background" painted over the blobs
+    # Measured afresh on these strokes, the starting model would not be trusted...
+    for fresh in train([image], [corrected], classes, TrainConfig(steps=1, **options)):
+        pass
+    assert fresh.model.summary["starting_model_agreement"] <= NO_TRUST_BELOW
+    # ...but training again from the user's model keeps its recipe and says why.
+    messages = []
+    run = train([image], [corrected], classes, TrainConfig(**options), init=first.model)
+    for again in run:
+        messages.append(again.message)
+        if again.step >= 2:
+            break
+    run.close()   # as Stop does: the summary is written
+    assert again.lr == pytest.approx(3e-4)
+    assert again.model.summary["starting_model_agreement"] == started_with
+    assert any("agrees with" in m and "of your first strokes" in m for m in messages)

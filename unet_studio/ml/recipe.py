@@ -47,7 +47,7 @@ def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
     stays near it: the lower learning rate, the anchor, and remembering its outputs. Where it
     does not (images of a kind it has never seen, such as electron microscopy), it is only a
     start: the plain learning rate, nothing pulled back (ISBI membrane F1 0.70 -> 0.72)."""
-    share = f"{starting.agreement:.0%} of your strokes"
+    share = f"{starting.agreement:.0%} of your {'first ' if starting.agreement_before is not None else ''}strokes"
     if starting.trust > 0:
         return Recipe(config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
                       starting if starting.weight > 0 else None,

@@ -45,7 +45,11 @@ PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output lay
 class Remembering:
     """The untouched starting model and a copy of its output layer to train on the fine-tuned features."""
 
-    def __init__(self, starting_net: nn.Module, weight: float, device: torch.device):
+    def __init__(self, starting_net: nn.Module, weight: float, device: torch.device,
+                 agreement_before: float | None = None):
+        """`agreement_before`: training again from the user's model, the agreement measured when
+        it was first fine-tuned; kept instead of measured again (see `measure_trust_on`)."""
+        self.agreement_before = agreement_before
         self.layout = training_memory_format(device)
         self.teacher = copy.deepcopy(starting_net).to(device, memory_format=self.layout)
         self.teacher.eval().requires_grad_(False)
@@ -78,11 +82,14 @@ class Remembering:
             pick = torch.randperm(len(features) * per_image, generator=gen)[:PIXELS_PER_BATCH]
             image, pixel = (pick // per_image).to(features.device), (pick % per_image).to(features.device)
             self._sample.append(tuple(t.flatten(2)[image, :, pixel].float() for t in (features, probs)))
-        self.agreement = agreement(counts.numpy())
         self.reading = reading(counts.numpy())
-        self.trust = trust(self.agreement)
+        return self._agree(agreement(counts.numpy()))
+
+    def _agree(self, value: float) -> float:
+        self.agreement = value
+        self.trust = trust(value)
         self.weight *= self.trust
-        return self.agreement
+        return value
 
     def start_head(self, head: nn.Module, steps: int = 60) -> bool:
         """Fit the user's new (all-zero, undecided) output layer to the untouched model's own
@@ -114,7 +121,15 @@ class Remembering:
 
     def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
-        drawn with their own generator so the training batches stay the same."""
+        drawn with their own generator so the training batches stay the same.
+
+        Training again from the user's model keeps the agreement it was first fine-tuned with:
+        trust says whether the starting model suits these images, and strokes painted since
+        are corrections, painted exactly where the model was wrong, so they read as
+        disagreement (DSB, two rounds: 0.98 -> 0.93, trust 0.8 -> 0.3) and would change the
+        recipe between two runs on the same images."""
+        if self.agreement_before is not None:
+            return self._agree(float(self.agreement_before))
         rng = np.random.default_rng([seed, 1])
         batches = []
         for _ in range(max(1, 32 // batch)):

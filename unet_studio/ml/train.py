@@ -127,6 +127,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     # Trained again from the user's model after painting: what it showed is kept (corrections.py).
     painted_since = init is not None and init.n_classes == len(classes) and strokes_differ(
         init.summary, data.labeled_counts())
+    agreement_before = init.summary.get("starting_model_agreement") if init is not None else None
     starting_message = ""
     untouched = None   # the starting model as shipped, when fine-tuning it
     if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
@@ -139,9 +140,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
     torch.manual_seed(seed)
     net, message = _build_net(data.in_channels, len(classes), config, device, init)
-    if untouched is not None:
-        message = "fine-tuning the built-in starting model"
-    message = message or starting_message
+    message = "fine-tuning the built-in starting model" if untouched is not None else message or starting_message
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
                   dict(init.summary) if init is not None else {}, __version__)
@@ -151,7 +150,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         # Fine-tuning the starting model (also when the user trains again from a model
         # fine-tuned that way): how far it explains the strokes chooses the recipe.
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     painted_since, Remembering(untouched.net, config.remember, device))
+                     painted_since, Remembering(untouched.net, config.remember, device, agreement_before))
     return _loop(data, model, config, device, seed, message, preview_request, should_stop, painted_since)
 
 
