@@ -247,6 +247,11 @@ def test_models_are_kept_with_time_steps_loss_and_one_current(tmp_path):
     assert again.model_path(second.id).read_text() == "two"  # never deleted
     with pytest.raises(ProjectError):
         again.set_current_model("no-such-model")
+    # Starting a new model: none is current, every model is still there.
+    assert again.set_current_model(None) is None
+    reopened = Project.open(tmp_path / "proj")
+    assert reopened.models.current is None and reopened.current_model_path() is None
+    assert [m.id for m in reopened.models] == [first.id, second.id]
 
 
 def test_a_failed_model_save_leaves_the_history_as_it_was(tmp_path):

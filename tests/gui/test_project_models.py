@@ -74,6 +74,37 @@ def test_each_run_is_kept_and_going_back_is_a_click(window, qtbot, tmp_path, dia
     assert all(r["images"] == ["cells.tif"] for r in log)
 
 
+def test_a_new_model_starts_afresh_and_the_earlier_ones_stay(window, qtbot, tmp_path, dialogs):
+    from unet_studio.core.project import Project
+
+    document = open_painted_image(window, qtbot, tmp_path)
+    panel = window.models_panel
+    assert not panel.new_button.isVisibleTo(window)   # no model yet: nothing to start anew from
+    train(window, qtbot, steps=2)
+    qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=30_000)
+    project = window.session.project
+    (first,) = list(project.models)
+    assert panel.new_button.isVisibleTo(window) and panel.new_button.isEnabled()
+
+    panel.new_button.click()
+    # Nothing is shown or trained further; the first model is still listed, not current.
+    assert document.model is None and window.session.model is None and window.session.model_id is None
+    assert not document.predictions
+    wait_idle(qtbot, window)
+    assert window.canvas.mask_layer.image is None
+    assert project.models.current is None and Project.open(project.folder).models.current is None
+    assert panel.tree.topLevelItemCount() == 1 and panel.tree.topLevelItem(0).text(0) == ""
+    assert not panel.new_button.isEnabled()
+    assert "start a new model" in window.training_panel.message.text()
+
+    train(window, qtbot, steps=2)   # from the start, not from the first model
+    first_again, new = list(project.models)
+    assert first_again.id == first.id and project.models.current is new
+    assert "started_from" not in new.info
+    assert "fine_tuned_after_steps" not in document.model.summary
+    assert not dialogs.errors()
+
+
 def test_bundle_holds_labels_settings_log_and_model(window, qtbot, tmp_path, monkeypatch, dialogs):
     document = open_painted_image(window, qtbot, tmp_path)
     train(window, qtbot, steps=2)

@@ -39,8 +39,9 @@ class ModelHistory:
                 return e
         raise ProjectError(f"there is no model {model_id!r} in this project")
 
-    def set_current(self, model_id: str) -> ModelEntry:
-        chosen = self.get(model_id)
+    def set_current(self, model_id: str | None) -> ModelEntry | None:
+        """Make `model_id` the current model; None: none is (the next training starts a new one)."""
+        chosen = None if model_id is None else self.get(model_id)
         for e in self.entries:
             e.current = e is chosen
         return chosen
@@ -131,7 +132,8 @@ class ProjectModelsMixin:
             raise ProjectError(f"{source} does not exist")
         return self.add_model(lambda target: copy_file(source, target), **kwargs)
 
-    def set_current_model(self, model_id: str) -> ModelEntry:
+    def set_current_model(self, model_id: str | None) -> ModelEntry | None:
+        """See ModelHistory.set_current (None: the next training starts a new model); saved."""
         with self._state_lock:
             entry = self.models.set_current(model_id)
             self._save_structure()

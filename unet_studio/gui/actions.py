@@ -100,8 +100,10 @@ def build_menus(window) -> dict[str, QAction]:
     a["predict_all"] = _action(window, "&Predict all planes", window.stack_jobs.predict_all, "Ctrl+Shift+P")
     a["predict_images"] = _action(window, "Predict all &images of the project…", commands.predict_all_images,
                                   tip="Save the masks of every image of the project in a folder")
+    a["new_model"] = _action(window, "Start a &new model", projects.models.start_new_model,
+                             tip="The next training starts afresh from the built-in starting model")
     a["model_view"] = _action(window, "&Network summary…", window.show_model_view, "Ctrl+M")
-    for name in ("train", "predict_all", "predict_images", "model_view"):
+    for name in ("train", "predict_all", "predict_images", "new_model", "model_view"):
         model_menu.addAction(a[name])
 
     help_menu = bar.addMenu("&Help")

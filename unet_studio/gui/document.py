@@ -102,6 +102,12 @@ class ImageDocument(QObject):
         self.model = model
         self.model_changed.emit()
 
+    def forget_model(self) -> None:
+        """No model shown: its predictions go with it (the next training starts a new one)."""
+        self.predictions.clear()
+        self.set_model(None)
+        self.predictions_changed.emit()
+
     def put_prediction(self, t: int, z: int, probabilities, mask, uncertainty, region=None) -> None:
         self.predictions.put_plane(t, z, probabilities, mask, uncertainty, region)
         self.predictions_changed.emit()

@@ -147,7 +147,7 @@ class ProjectCommands(QObject):
     @Slot(object)
     def _model_kept(self, entry) -> None:
         self._kept_id = entry.id
-        self.controller.refresh_models()
+        self.controller.models.refresh()
 
     @Slot()
     def _model_ready(self) -> None:

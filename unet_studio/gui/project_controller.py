@@ -1,5 +1,5 @@
 """Opening images and projects, switching between the images of a project, and what the
-window shows of the project (images list, models list, title, problems).
+window shows of the project (images list, title, problems; its models: project_models.py).
 
 Every image opened from a file lives in a project: its own (beside it) or one the user made.
 Loading runs in a worker (project_loading.py); the results arrive here on the GUI thread and
@@ -17,7 +17,6 @@ from unet_studio.core.project import Project
 from unet_studio.core.project_file import is_project_folder
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.panels.images_panel import ImageRow
-from unet_studio.gui.panels.models_panel import when
 from unet_studio.gui.project_dialogs import warn
 from unet_studio.gui.project_loading import (
     CURRENT_IMAGE,
@@ -26,10 +25,10 @@ from unet_studio.gui.project_loading import (
     close_quietly,
     count_labeled,
     load_entry,
-    load_model_file,
     open_image,
     open_project,
 )
+from unet_studio.gui.project_models import ProjectModels
 from unet_studio.gui.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
 from unet_studio.gui.workers import GeneratorWorker
 
@@ -47,11 +46,10 @@ class ProjectController(QObject):
         self._recent_file: str | None = None
         session.project_changed.connect(self.refresh)
         session.images_changed.connect(self.refresh_images)
-        session.models_changed.connect(self.refresh_models)
         session.labels_saved.connect(self._labels_saved)
         window.images_panel.image_chosen.connect(self.switch_to)
         window.images_panel.files_dropped.connect(self.add_images)
-        window.models_panel.model_chosen.connect(self.use_model)
+        self.models = ProjectModels(window, session)
 
     @property
     def project(self) -> Project | None:
@@ -182,7 +180,7 @@ class ProjectController(QObject):
         self.window.start_view.set_recent(recent_files(self.window.settings))
         self.refresh()
         self.count_labels()
-        self.load_current_model()
+        self.models.load_current()
         self._report_problems(project)
 
     def project_moved(self) -> None:
@@ -319,56 +317,11 @@ class ProjectController(QObject):
         if then_show or self.window.document is None:
             self.switch_to(entry.id)
 
-    # ---- models --------------------------------------------------------------------------
-    def load_current_model(self) -> None:
-        project = self.project
-        current = project.models.current if project is not None else None
-        if current is None or not project.model_path(current).is_file():
-            return
-        path = project.model_path(current)
-        worker = GeneratorWorker(lambda: ((project, *item) for item in load_model_file(path, current.id)),
-                                 name="load-model", about_image=False)
-        worker.yielded.connect(self._model_loaded)
-        worker.failed.connect(self._model_failed)
-        self.pool.start(worker)
-
-    @Slot(str)
-    def _model_failed(self, reason: str) -> None:
-        show_error(self.window, "The model cannot be loaded", reason)
-
-    @Slot(object)
-    def _model_loaded(self, item: tuple) -> None:
-        project, model_id, model = item
-        if project is not self.project:
-            return
-        self.session.set_model(model, model_id)
-        document = self.window.document
-        if document is not None and self.session.entry_id is not None:
-            document.set_model(model)
-        entry = project.models.get(model_id)
-        steps = f", {entry.steps} steps" if entry.steps is not None else ""
-        self.window.training_panel.clear()
-        self.window.training_panel.show_message(
-            f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it.")
-
-    def use_model(self, model_id: str) -> None:
-        """Go back (or forward) to another model of the history: shown and trained further."""
-        if self.window.training.running:
-            show_error(self.window, "Training is running", "Stop training first, then choose the model.")
-            self.refresh_models()
-            return
-        try:
-            self.project.set_current_model(model_id)
-        except UnetStudioError as error:
-            show_error(self.window, "Cannot use this model", str(error))
-        self.refresh_models()
-        self.load_current_model()
-
     # ---- what the window shows -----------------------------------------------------------
     @Slot()
     def refresh(self) -> None:
         self.refresh_images()
-        self.refresh_models()
+        self.models.refresh()
 
     @Slot()
     def refresh_images(self) -> None:
@@ -380,11 +333,6 @@ class ProjectController(QObject):
         self.window.images_panel.set_rows(rows)
         self.window.predict_panel.images_button.setVisible(project is not None and len(rows) > 1)
         self.window.update_title()   # an image's own project gets a name once it has more
-
-    @Slot()
-    def refresh_models(self) -> None:
-        project = self.project
-        self.window.models_panel.set_models([] if project is None else list(project.models))
 
     def remember_shown_image(self) -> None:
         """Keep which image was shown, so the project opens on it next time."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 NORMS = ("batch", "group", "none")
 PADDINGS = ("same", "valid")

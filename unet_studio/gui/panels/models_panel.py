@@ -1,5 +1,6 @@
 """The models trained in this project, newest first: when, how many steps, final loss; the
-current one is marked, and going back to an earlier one is a click on "Use this model"."""
+current one is marked, and going back to an earlier one is a click on "Use this model";
+"Start a new model" makes the next training start afresh from the built-in starting model."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -47,9 +48,11 @@ def describe_info(entry) -> str:
 
 
 class ModelsPanel(QWidget):
-    """Signal: model_chosen(model id), when the user asks to use another model."""
+    """Signals: model_chosen(model id), when the user asks to use another model;
+    new_model_asked(), when the next training should start a new model."""
 
     model_chosen = Signal(str)
+    new_model_asked = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -73,6 +76,11 @@ class ModelsPanel(QWidget):
         self.use_button.setToolTip("Make the selected model the current one: the overlay shows "
                                    "its prediction and the next training starts from it")
         self.use_button.clicked.connect(lambda: self._choose(self.tree.currentItem()))
+        self.new_button = QPushButton("Start a new model")
+        self.new_button.setToolTip("The next training starts afresh from the built-in starting "
+                                   "model instead of going on from the current one; every model "
+                                   "stays in this list")
+        self.new_button.clicked.connect(self.new_model_asked)
         self.empty = QLabel("No model yet: press Train. Each training run is kept here.")
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #555")
@@ -81,6 +89,7 @@ class ModelsPanel(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.empty)
         layout.addWidget(self.use_button)
+        layout.addWidget(self.new_button)
         self.current_id: str | None = None
         self.set_models([])
 
@@ -119,6 +128,8 @@ class ModelsPanel(QWidget):
         selected = self.selected_id()
         self.use_button.setVisible(self.tree.topLevelItemCount() > 1)
         self.use_button.setEnabled(selected is not None and selected != self.current_id)
+        self.new_button.setVisible(self.tree.topLevelItemCount() > 0)
+        self.new_button.setEnabled(self.current_id is not None)
 
     def _choose(self, item) -> None:
         if item is None:

@@ -1,0 +1,103 @@
+"""The project's models in the window: which one is shown and trained further.
+
+The current model is loaded in a worker when a project opens; the user can go back to an
+earlier one, or start a new one (the next training fine-tunes the built-in starting model
+afresh, with the recipe measured on the strokes then). Every model stays in the Models list.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Slot
+
+from unet_studio.core.errors import UnetStudioError
+from unet_studio.gui.errors import show_error
+from unet_studio.gui.panels.models_panel import when
+from unet_studio.gui.project_loading import load_model_file
+from unet_studio.gui.workers import GeneratorWorker
+
+
+class ProjectModels(QObject):
+    """Keeps the session's model, the shown document's and the Models panel in step."""
+
+    def __init__(self, window, session):
+        super().__init__(window)
+        self.window = window
+        self.session = session
+        self.pool = window.pool
+        session.models_changed.connect(self.refresh)
+        window.models_panel.model_chosen.connect(self.use_model)
+        window.models_panel.new_model_asked.connect(self.start_new_model)
+
+    @property
+    def project(self):
+        return self.session.project
+
+    def load_current(self) -> None:
+        project = self.project
+        current = project.models.current if project is not None else None
+        if current is None or not project.model_path(current).is_file():
+            return
+        path = project.model_path(current)
+        worker = GeneratorWorker(lambda: ((project, *item) for item in load_model_file(path, current.id)),
+                                 name="load-model", about_image=False)
+        worker.yielded.connect(self._model_loaded)
+        worker.failed.connect(self._model_failed)
+        self.pool.start(worker)
+
+    @Slot(str)
+    def _model_failed(self, reason: str) -> None:
+        show_error(self.window, "The model cannot be loaded", reason)
+
+    @Slot(object)
+    def _model_loaded(self, item: tuple) -> None:
+        project, model_id, model = item
+        if project is not self.project:
+            return
+        self.session.set_model(model, model_id)
+        document = self.window.document
+        if document is not None and self.session.entry_id is not None:
+            document.set_model(model)
+        entry = project.models.get(model_id)
+        steps = f", {entry.steps} steps" if entry.steps is not None else ""
+        self.window.training_panel.clear()
+        self.window.training_panel.show_message(
+            f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it.")
+
+    def use_model(self, model_id: str) -> None:
+        """Go back (or forward) to another model of the history: shown and trained further."""
+        if self.window.training.running:
+            show_error(self.window, "Training is running", "Stop training first, then choose the model.")
+            self.refresh()
+            return
+        try:
+            self.project.set_current_model(model_id)
+        except UnetStudioError as error:
+            show_error(self.window, "Cannot use this model", str(error))
+        self.refresh()
+        self.load_current()
+
+    @Slot()
+    def start_new_model(self) -> None:
+        """The next training starts afresh from the built-in starting model (with the recipe
+        measured on the strokes then), not from the current model; every model stays listed."""
+        if self.window.training.running:
+            show_error(self.window, "Training is running", "Stop training first, then start a new model.")
+            return
+        if self.project is not None:
+            try:
+                self.project.set_current_model(None)
+            except UnetStudioError as error:
+                show_error(self.window, "Cannot start a new model", str(error))
+                return
+        self.session.set_model(None, None)
+        if self.window.document is not None:
+            self.window.document.forget_model()
+        self.refresh()
+        self.window.training_panel.clear()
+        self.window.training_panel.show_message(
+            "Press Train to start a new model from the built-in starting model. "
+            "The earlier models stay in the Models list.")
+
+    @Slot()
+    def refresh(self) -> None:
+        project = self.project
+        self.window.models_panel.set_models([] if project is None else list(project.models))
