@@ -160,3 +160,27 @@ def test_a_crashing_worker_shows_one_line_and_the_app_goes_on(window, qtbot, tra
     window.stack_jobs.predict_all()  # the app still works
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
     assert trained.predictions.mask(0, 2) is not None and len(dialogs.errors()) == 1
+
+
+def test_a_whole_stack_result_of_a_model_no_longer_shown_is_not_shown(window, qtbot, trained,
+                                                                       monkeypatch, dialogs):
+    """Predict all, then "Start a new model" (or going back to another) before it ends: the
+    result is the old model's and must not appear over the image of a document without it."""
+    import threading
+
+    import unet_studio.ml.predict as predict
+
+    real_predict_stack = predict.predict_stack
+    release = threading.Event()
+
+    def held(*args, **kwargs):
+        release.wait(30)
+        yield from real_predict_stack(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "predict_stack", held)
+    window.stack_jobs.predict_all()
+    trained.forget_model()
+    release.set()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
+    assert trained.predictions.stack_result is None and trained.predictions.mask(0, 2) is None
+    assert not dialogs.errors()

@@ -189,7 +189,8 @@ class StackJobs(QObject):
         elif kind == "writing":
             self.panel.set_busy("Writing")
             self.panel.show_fraction(1.0)
-        elif kind == "result" and self._job_document is self.document:
+        elif kind == "result" and self._job_document is self.document and self._job_model is self.document.model:
+            # (the result of a model no longer shown, left for another or for a new one: dropped)
             self._result_model = self._job_model
             self.document.put_stack_prediction(value)
             self.panel.show_status("Every plane is predicted. File > Export masks saves them.")
