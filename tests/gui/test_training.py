@@ -152,8 +152,9 @@ def test_opening_another_image_during_training_stops_it_quietly(window, qtbot, d
 
 def test_every_train_leaves_one_core_for_the_window_not_one_more(monkeypatch):
     """The start-up warm-up and each Train set torch's threads in their own thread; the
-    setting is one for the whole process, so each must count from the cores (a laptop with
-    8 cores kept training with 7 threads, not 6, 5, ... after every Train)."""
+    setting is one for the whole process, so each must count from the cores (with 8 cores,
+    training had 7 threads, then 6, 5, ... one fewer at every Train), and training's own
+    "all cores" (pick_device, once per process) must not undo it."""
     import threading
 
     import torch
@@ -168,13 +169,19 @@ def test_every_train_leaves_one_core_for_the_window_not_one_more(monkeypatch):
         thread.join()
         return result[0]
 
+    def train_in_a_new_thread():
+        leave_a_core_for_the_window()
+        device.pick_device("cpu")   # what train() does first
+        return torch.get_num_threads()
+
     before = torch.get_num_threads()
     try:
         for cores, expected in ((8, 7), (1, 1)):
             monkeypatch.setattr(device, "cpu_cores", lambda: cores)
+            monkeypatch.setattr(device, "_threads_set", False)   # as in a new process
             for _ in range(3):   # the warm-up, then Train twice: each a new thread
-                in_a_new_thread(leave_a_core_for_the_window)
-            # What the next training thread gets (a thread that already ran torch keeps its own).
+                assert in_a_new_thread(train_in_a_new_thread) == expected
+            # What the next thread gets (a thread that already ran torch keeps its own).
             assert in_a_new_thread(torch.get_num_threads) == expected
     finally:
         torch.set_num_threads(before)

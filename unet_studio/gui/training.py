@@ -70,8 +70,9 @@ def leave_a_core_for_the_window() -> None:
     """
     import torch
 
-    from unet_studio.ml.device import cpu_cores
+    from unet_studio.ml.device import cpu_cores, use_all_cpu_cores
 
+    use_all_cpu_cores()   # (once per process; done now, training's pick_device leaves this alone)
     torch.set_num_threads(max(1, cpu_cores() - 1))
 
 
