@@ -185,3 +185,21 @@ def test_every_train_leaves_one_core_for_the_window_not_one_more(monkeypatch):
             assert in_a_new_thread(torch.get_num_threads) == expected
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_cleared_loss_plot_does_not_keep_the_last_runs_axes(window, qtbot):
+    """After "Use this model" or "Start a new model" the panel is cleared: an empty plot, not
+    the old run's 0-80 steps waiting for the next run to redraw them."""
+    show_array(window, blobs_image()[0], "YX")   # the panels show once an image is open
+    window.show()   # and the plot sets its axes once it is laid out
+    qtbot.waitExposed(window)
+    panel = window.training_panel
+    for step in range(1, 80):
+        panel.show_progress(step, 1.0 / step, 10.0, "CPU")
+    view = panel.plot.getViewBox()
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] > 50, timeout=5_000)
+    panel.clear()
+    assert view.viewRange()[0][1] <= 1 and view.viewRange()[1][1] <= 1
+    for step in range(1, 5):   # the next run's curve sets the axes again
+        panel.show_progress(step, 0.2 / step, 10.0, "CPU")
+    qtbot.waitUntil(lambda: 3 < view.viewRange()[0][1] < 10, timeout=5_000)

@@ -88,6 +88,8 @@ class TrainingPanel(QWidget):
         self._steps.clear()
         self._losses.clear()
         self.curve.setData([], [])
+        # An empty curve keeps the old run's axes; start from a blank range (auto-range stays on).
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0, disableAutoRange=False)
         for label in (self.step, self.loss, self.speed, self.device):
             label.setText("–")
 
