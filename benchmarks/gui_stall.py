@@ -168,10 +168,8 @@ def main() -> int:
     training_started = time.perf_counter() - start
     window.training.leave_a_core = not args.all_cores
     if args.all_cores:   # the warm-up left a core for the window, for the whole process
-        import torch
-
-        from unet_studio.ml.device import cpu_cores
-        torch.set_num_threads(cpu_cores())
+        from unet_studio.ml.device import use_cpu_cores
+        use_cpu_cores()
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
     window.training.start()

@@ -64,16 +64,12 @@ def leave_a_core_for_the_window() -> None:
     """On the CPU, train with one thread fewer than there are cores (at least one).
 
     With every core busy in torch, the GUI thread waits for a core and painting stutters;
-    one core less costs little training speed on a laptop with 4-8 cores. Counted from the
-    cores, not from torch's setting: that is one number for the whole process (each new
-    thread takes it), so "one fewer than now" would lose a core at every Train.
+    one core less costs little training speed on a laptop with 4-8 cores. (Counted from the
+    cores each time, so every Train gets the same; training's pick_device keeps this choice.)
     """
-    import torch
+    from unet_studio.ml.device import use_cpu_cores
 
-    from unet_studio.ml.device import cpu_cores, use_all_cpu_cores
-
-    use_all_cpu_cores()   # (once per process; done now, training's pick_device leaves this alone)
-    torch.set_num_threads(max(1, cpu_cores() - 1))
+    use_cpu_cores(leave=1)
 
 
 class TrainingController(QObject):

@@ -54,14 +54,19 @@ def cpu_cores() -> int:
 
 
 def use_all_cpu_cores() -> None:
-    """Let torch use every core this process may run on (once; later calls do nothing)."""
+    """Let torch use every core this process may run on, unless the process already chose
+    (use_cpu_cores); later calls do nothing."""
+    if not _threads_set:
+        use_cpu_cores()
+
+
+def use_cpu_cores(leave: int = 0) -> None:
+    """Let torch use the cores this process may run on but `leave` (at least one), now: the app
+    leaves one for the window. Counted from the cores, not from torch's setting, which is one
+    number for the whole process (each new thread takes it)."""
     global _threads_set
-    if _threads_set:
-        return
     _threads_set = True
-    cores = cpu_cores()
-    if torch.get_num_threads() != cores:
-        torch.set_num_threads(cores)
+    torch.set_num_threads(max(1, cpu_cores() - leave))
 
 
 def as_device(device: Any) -> torch.device:
