@@ -105,6 +105,22 @@ def test_a_new_model_starts_afresh_and_the_earlier_ones_stay(window, qtbot, tmp_
     assert not dialogs.errors()
 
 
+def test_a_model_still_loading_when_the_user_starts_a_new_one_is_not_shown(window, qtbot, tmp_path, dialogs):
+    document = open_painted_image(window, qtbot, tmp_path)
+    train(window, qtbot, steps=2)
+    qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=30_000)
+    # As when a project has just opened: its current model is loading in a worker, whose
+    # result reaches the window only once the event loop runs, after the click below.
+    window.projects.models.load_current()
+    window.models_panel.new_button.click()
+    wait_idle(qtbot, window)
+    assert window.session.project.models.current is None
+    assert document.model is None and window.session.model is None
+    assert window.canvas.mask_layer.image is None
+    assert "start a new model" in window.training_panel.message.text()
+    assert not dialogs.errors()
+
+
 def test_bundle_holds_labels_settings_log_and_model(window, qtbot, tmp_path, monkeypatch, dialogs):
     document = open_painted_image(window, qtbot, tmp_path)
     train(window, qtbot, steps=2)

@@ -50,8 +50,9 @@ class ProjectModels(QObject):
     @Slot(object)
     def _model_loaded(self, item: tuple) -> None:
         project, model_id, model = item
-        if project is not self.project:
-            return
+        current = project.models.current
+        if project is not self.project or current is None or current.id != model_id:
+            return   # the user chose another model, or a new one, while this one loaded
         self.session.set_model(model, model_id)
         document = self.window.document
         if document is not None and self.session.entry_id is not None:
