@@ -37,6 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from unet_studio.ml.loss import keep_sure_answers
+
 SURE = 0.9   # a pixel's answer is kept where the shown model gave its class at least this
 
 
@@ -82,9 +84,5 @@ class Corrections:
             return None
         with torch.no_grad():
             log_kept = F.log_softmax(self.before(x).float(), 1)   # the same network: same shape
-            where = (target < 0) & (log_kept.amax(1).exp() >= self.sure)
-        if not bool(where.any()):
-            return None
-        log_now = F.log_softmax(logits.float(), 1)
-        kl = (log_kept.exp() * (log_kept - log_now)).sum(1)
-        return self.weight * kl[where].mean()
+        kept = keep_sure_answers(log_kept, logits, target, self.sure)
+        return None if kept is None else self.weight * kept

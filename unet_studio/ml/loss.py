@@ -112,3 +112,18 @@ def edge_aware_smoothness(logits: torch.Tensor, images: torch.Tensor, sigma: flo
         affinity = torch.exp(-((i1 - i2) ** 2).sum(1) / (2 * sigma * sigma))
         total = total + (affinity * (1 - (p1 * p2).sum(1))).mean()
     return total / len(offsets)
+
+
+def keep_sure_answers(log_kept: torch.Tensor, logits: torch.Tensor, target: torch.Tensor,
+                      sure: float) -> torch.Tensor | None:
+    """Mean KL(kept || now) over the unlabeled pixels (target IGNORE) where the kept answer was
+    sure (its top class has probability >= `sure`); None where there is no such pixel.
+
+    log_kept: (N, K, H, W) log-probabilities of a soft target, without gradient; logits: (N, K,
+    H, W) of the network being trained; target: (N, H, W) as for labeled_cross_entropy."""
+    where = (target == IGNORE) & (log_kept.amax(1).exp() >= sure)
+    if not bool(where.any()):
+        return None
+    log_now = F.log_softmax(logits.float(), 1)
+    kl = (log_kept.exp() * (log_kept - log_now)).sum(1)
+    return kl[where].mean()

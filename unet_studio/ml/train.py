@@ -7,7 +7,6 @@ stopping at any point keeps everything learned so far.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -19,6 +18,7 @@ from unet_studio import __version__
 from unet_studio.core.errors import ModelError, TrainingInputError
 from unet_studio.ml.augment import elastic_deform, jitter_intensity
 from unet_studio.ml.class_shares import SHARES_TIME, ClassShares
+from unet_studio.ml.consistency import FlipConsistency
 from unet_studio.ml.corrections import Corrections, strokes_differ
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.device import (adamw, autocast, default_width, device_name, is_out_of_memory,
@@ -30,6 +30,7 @@ from unet_studio.ml.live_preview import live_preview
 from unet_studio.ml.predict import Prediction
 from unet_studio.ml.recipe import fine_tuning_recipe, plain_recipe
 from unet_studio.ml.remember import Remembering
+from unet_studio.ml.schedule import lr_factor, next_due, set_batchnorm_momentum
 from unet_studio.ml.starting_model import (asks_for_starting_arch, for_classes,
                                            is_fine_tuned_from_starting_model, load_starting_model,
                                            starting_arch)
@@ -74,6 +75,9 @@ class TrainConfig:
     remember: float = 50.0          # when fine-tuning the starting model: how strongly its own outputs
                                     # (background / object / boundary) are kept, times how well it
                                     # already explains the strokes (ml/remember.py); 0: off
+    flip_consistency: float = 1.0   # unlabeled pixels: the answer on the patch flipped both ways
+    consistency_after: int = 150    # is a soft target where sure, from this step on (a model's
+                                    # earlier runs count; ml/consistency.py); 0 weight: off
     keep_before_corrections: float = 3.0   # strokes painted while training: how strongly the answer
                                     # shown before them is kept elsewhere (ml/corrections.py); 0: off
     preview_every: float = 3.0      # seconds between live previews, at the least
@@ -128,6 +132,8 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     painted_since = init is not None and init.n_classes == len(classes) and strokes_differ(
         init.summary, data.labeled_counts())
     agreement_before = init.summary.get("starting_model_agreement") if init is not None else None
+    # Steps the user's model has trained already: its answers are no longer those of a fresh start.
+    trained_before = _steps_trained(init) if init is not None and init.n_classes == len(classes) else 0
     starting_message = ""
     untouched = None   # the starting model as shipped, when fine-tuning it
     if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
@@ -150,8 +156,15 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         # Fine-tuning the starting model (also when the user trains again from a model
         # fine-tuned that way): how far it explains the strokes chooses the recipe.
         return _loop(data, model, config, device, seed, message, preview_request, should_stop,
-                     painted_since, Remembering(untouched.net, config.remember, device, agreement_before))
-    return _loop(data, model, config, device, seed, message, preview_request, should_stop, painted_since)
+                     painted_since, trained_before,
+                     Remembering(untouched.net, config.remember, device, agreement_before))
+    return _loop(data, model, config, device, seed, message, preview_request, should_stop, painted_since,
+                 trained_before)
+
+
+def _steps_trained(model: Model) -> int:
+    """Training steps behind a model made by train() (0 for one that does not say)."""
+    return int(model.summary.get("steps") or 0) + int(model.summary.get("fine_tuned_after_steps") or 0)
 
 
 def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
@@ -174,23 +187,11 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
     return net.to(device, memory_format=training_memory_format(device)).train(), message
 
 
-def _lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
-    """Short linear warm-up, then constant for open-ended runs, or a cosine decay to 10 % over
-    the budget when one is known (whichever budget is nearer to its end decides)."""
-    warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
-    progress = 0.0
-    if config.time_budget:
-        progress = max(progress, elapsed / config.time_budget)
-    if config.steps:
-        progress = max(progress, step / config.steps)
-    progress = min(progress, 1.0)
-    return warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.device, seed: int,
-          message: str, preview_request, should_stop, painted_since: bool = False,
+          message: str, preview_request, should_stop, painted_since: bool = False, trained_before: int = 0,
           starting: Remembering | None = None) -> Iterator[TrainProgress]:
-    """The training loop; `starting`: the untouched starting model when fine-tuning it."""
+    """The training loop; `starting`: the untouched starting model when fine-tuning it;
+    `trained_before`: steps the model trained in earlier runs (flip consistency counts them)."""
     net = model.net
     margin = net.margin()
     in_size = net.input_size_for(config.patch + 2 * margin)
@@ -239,6 +240,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     last_loss = float("nan")
     told_new_class = False
     corrections = Corrections(config.keep_before_corrections, net=net, shown=net if painted_since else None)
+    flips = FlipConsistency(config.flip_consistency, config.consistency_after - trained_before)
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
@@ -271,11 +273,11 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
                     pending_message = "a new class was painted: stop and train again to learn it"
             images, labels, weights = data.sample(rng, batch, in_size, config.border_weight)
             for g in opt.param_groups:
-                g["lr"] = recipe.lr * _lr_factor(config, step, time.perf_counter() - start)
-            _set_batchnorm_momentum(batchnorms, step)
+                g["lr"] = recipe.lr * lr_factor(config, step, time.perf_counter() - start)
+            set_batchnorm_momentum(batchnorms, step)
             try:
                 loss = _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness,
-                             remember, layout, corrections)
+                             remember, layout, corrections, flips if flips.applies(step) else None)
                 if anchored:
                     pull_toward(*anchors, anchor * opt.param_groups[0]["lr"])
                 if average is not None and loss is not None:
@@ -299,12 +301,12 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
             if shares is not None and now >= next_shares:   # before a preview, which shows them
                 shares.measure(model.net, net)
                 took = time.perf_counter() - now
-                next_shares = _next_due(now, took, config.preview_every, SHARES_TIME)
+                next_shares = next_due(now, took, config.preview_every, SHARES_TIME)
             if preview_request is not None and now >= next_preview:
                 request = preview_request()
                 preview = live_preview(model, data, request, device) if request is not None else None
                 took = time.perf_counter() - now
-                next_preview = _next_due(now, took, config.preview_every, config.preview_share)
+                next_preview = next_due(now, took, config.preview_every, config.preview_share)
                 if preview is not None:
                     yield report(False, preview, tuple(request))
                     continue
@@ -324,25 +326,9 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     yield report(True)
 
 
-def _next_due(now: float, took: float, every: float, share: float) -> float:
-    """When work that just took `took` s (a preview, measuring the class shares) is due again:
-    at most every `every` s, and in at most `share` of the time (kept within (0, 1])."""
-    return now + max(every, took / min(max(share, 1e-3), 1.0))
-
-
-def _set_batchnorm_momentum(batchnorms: list, step: int) -> None:
-    """Running statistics as the plain average of the batches so far for the first 10 steps,
-    then the usual moving average (0.1). With 0.1 from the start, a third of the statistics
-    used for prediction would still be their initial values (0, 1) after 10 steps, which is
-    all a slow CPU manages before the first live preview."""
-    momentum = max(0.1, 1.0 / (step + 1))
-    for bn in batchnorms:
-        bn.momentum = momentum
-
-
 def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0,
           remember: Remembering | None = None, layout: torch.memory_format = torch.channels_last,
-          corrections: Corrections | None = None):
+          corrections: Corrections | None = None, flips: FlipConsistency | None = None):
     """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
@@ -363,8 +349,9 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         logits = net.outc(features)
         kept = remember.loss(features, x) if remember is not None else None
         before = corrections.loss(x, logits, target) if corrections is not None else None
+        flipped = flips.loss(net, x, logits, target) if flips is not None else None
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
-    for extra in (kept, before):
+    for extra in (kept, before, flipped):
         if extra is not None:
             loss = loss + extra
     if smoothness > 0:
