@@ -64,7 +64,7 @@ class FlipConsistency:
 @contextmanager
 def _running_statistics_kept(net: nn.Module):
     """BatchNorm layers normalise with the batch but do not update their running statistics."""
-    batchnorms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    batchnorms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
     momenta = [m.momentum for m in batchnorms]
     for m in batchnorms:
         m.momentum = 0.0
