@@ -38,33 +38,34 @@ FLIPPED = (-2, -1)   # (N, C, Y, X) dims: upside down and left-right
 class FlipConsistency:
     """The loss that asks the network for the same answer on the patch flipped both ways."""
 
-    def __init__(self, weight: float, after_steps: int, sure: float = SURE):
+    def __init__(self, weight: float, after_steps: int, net: nn.Module, sure: float = SURE):
+        """`net`: the network being trained, asked for the flipped answer."""
         self.weight = float(weight)
         self.after_steps = int(after_steps)
         self.sure = float(sure)
+        self.net = net
+        self.batchnorms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
 
     def applies(self, step: int) -> bool:
         """Whether the loss is used at training step `step` (0-based)."""
         return self.weight > 0 and step >= self.after_steps
 
-    def loss(self, net: nn.Module, x: torch.Tensor, logits: torch.Tensor,
-             target: torch.Tensor) -> torch.Tensor | None:
+    def loss(self, x: torch.Tensor, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
         """weight x KL(flipped answer || now) over unlabeled pixels (target < 0) where the
-        flipped answer is sure; None where there is none. `logits` (N, K, H, W) are `net`'s on
-        the patches `x`, `target` (N, H, W) their labels."""
+        flipped answer is sure; None where there is none. `logits` (N, K, H, W) are the
+        network's on the patches `x`, `target` (N, H, W) their labels."""
         layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) \
             else torch.contiguous_format
-        with torch.no_grad(), _running_statistics_kept(net):
-            seen = net(x.flip(FLIPPED).contiguous(memory_format=layout))
+        with torch.no_grad(), _running_statistics_kept(self.batchnorms):
+            seen = self.net(x.flip(FLIPPED).contiguous(memory_format=layout))
             log_kept = F.log_softmax(seen.float(), 1).flip(FLIPPED)
         kept = keep_sure_answers(log_kept, logits, target, self.sure)
         return None if kept is None else self.weight * kept
 
 
 @contextmanager
-def _running_statistics_kept(net: nn.Module):
-    """BatchNorm layers normalise with the batch but do not update their running statistics."""
-    batchnorms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+def _running_statistics_kept(batchnorms: list):
+    """These BatchNorm layers normalise with the batch but do not update their running statistics."""
     momenta = [m.momentum for m in batchnorms]
     for m in batchnorms:
         m.momentum = 0.0

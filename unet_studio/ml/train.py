@@ -128,12 +128,12 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
         raise TrainingInputError(f"the starting model takes {init.in_channels} channel(s), "
                                  f"the images have {data.in_channels}")
     device = pick_device(config.device)
-    # Trained again from the user's model after painting: what it showed is kept (corrections.py).
-    painted_since = init is not None and init.n_classes == len(classes) and strokes_differ(
-        init.summary, data.labeled_counts())
+    # Trained again from the user's model, with its output layer: after painting, what it showed
+    # is kept (corrections.py); the steps it trained count (consistency.py).
+    goes_on = init is not None and init.n_classes == len(classes)
+    painted_since = goes_on and strokes_differ(init.summary, data.labeled_counts())
+    trained_before = _steps_trained(init.summary) if goes_on else 0
     agreement_before = init.summary.get("starting_model_agreement") if init is not None else None
-    # Steps the user's model has trained already: its answers are no longer those of a fresh start.
-    trained_before = _steps_trained(init) if init is not None and init.n_classes == len(classes) else 0
     starting_message = ""
     untouched = None   # the starting model as shipped, when fine-tuning it
     if init is None and config.starting_model and asks_for_starting_arch(config.width, config.depth,
@@ -162,9 +162,9 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
                  trained_before)
 
 
-def _steps_trained(model: Model) -> int:
-    """Training steps behind a model made by train() (0 for one that does not say)."""
-    return int(model.summary.get("steps") or 0) + int(model.summary.get("fine_tuned_after_steps") or 0)
+def _steps_trained(summary: dict) -> int:
+    """Training steps behind a model with this summary, over all its runs (0 if it does not say)."""
+    return int(summary.get("steps") or 0) + int(summary.get("fine_tuned_after_steps") or 0)
 
 
 def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
@@ -240,7 +240,7 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
     last_loss = float("nan")
     told_new_class = False
     corrections = Corrections(config.keep_before_corrections, net=net, shown=net if painted_since else None)
-    flips = FlipConsistency(config.flip_consistency, config.consistency_after - trained_before)
+    flips = FlipConsistency(config.flip_consistency, config.consistency_after - trained_before, net)
 
     def report(done: bool, preview=None, preview_for=None) -> TrainProgress:
         nonlocal loss_sum, loss_n, window_start, window_patches, pending_message, last_report, last_loss
@@ -349,7 +349,7 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         logits = net.outc(features)
         kept = remember.loss(features, x) if remember is not None else None
         before = corrections.loss(x, logits, target) if corrections is not None else None
-        flipped = flips.loss(net, x, logits, target) if flips is not None else None
+        flipped = flips.loss(x, logits, target) if flips is not None else None
     loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
     for extra in (kept, before, flipped):
         if extra is not None:
@@ -382,5 +382,5 @@ def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, s
         "border_weight": config.border_weight,
     }
     if previous.get("steps") is not None:
-        summary["fine_tuned_after_steps"] = previous.get("fine_tuned_after_steps", 0) + int(previous["steps"])
+        summary["fine_tuned_after_steps"] = _steps_trained(previous)
     return summary
