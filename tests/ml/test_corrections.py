@@ -12,6 +12,7 @@ from scipy import ndimage
 from unet_studio.core.labels import LabelVolume
 from unet_studio.core.stack import Stack
 from unet_studio.ml.corrections import Corrections, strokes_differ
+from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.predict import predict_plane
 from unet_studio.ml.train import TrainConfig, train
 from unet_studio.ml.unet import UNet
@@ -127,10 +128,65 @@ def test_what_the_model_was_sure_of_away_from_a_correction_is_kept(stop_to_corre
 
 
 def test_a_model_is_kept_when_trained_again_only_if_the_strokes_changed_since():
-    assert not strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 40]))
-    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 52]))   # painted since
-    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 40, 9]))  # a class since
-    assert strokes_differ({}, np.array([120, 40]))   # a model that does not say: kept
+    now = np.array([120, 40])
+    assert not strokes_differ({"labeled_pixels": [120, 40], "strokes_digest": "ab"}, now, "ab")
+    # The same counts, other pixels (erased here, painted there): the fingerprint tells.
+    assert strokes_differ({"labeled_pixels": [120, 40], "strokes_digest": "ab"}, now, "cd")
+    # A model saved before the fingerprint was kept: its counts per class.
+    assert not strokes_differ({"labeled_pixels": [120, 40]}, now, "ab")
+    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 52]), "ab")   # painted since
+    assert strokes_differ({"labeled_pixels": [120, 40]}, np.array([120, 40, 9]), "ab")  # a class since
+    assert strokes_differ({}, now, "ab")   # a model that does not say: kept
+
+
+def test_the_strokes_fingerprint_changes_with_any_painted_pixel_or_class():
+    image = np.zeros((2, 24, 24), np.float32)
+    labels = np.zeros((2, 24, 24), np.uint8)
+    labels[0, 2, 2:12], labels[1, 20, 4:8] = 1, 2
+
+    def digest(lab):
+        return TrainingSet([Stack.from_array(image, "ZYX")], [lab], 2).strokes_digest()
+
+    first = digest(labels)
+    assert digest(labels.copy()) == first
+    moved = labels.copy()
+    moved[0, 2, 11], moved[0, 3, 11] = 0, 1   # one pixel erased, one painted: the same counts
+    swapped = labels.copy()
+    swapped[0, 2, 2], swapped[1, 20, 4] = 2, 1   # two pixels exchange their classes
+    other_plane = labels[::-1].copy()   # the same strokes, on the other planes
+    assert len({first, digest(moved), digest(swapped), digest(other_plane)}) == 4
+
+
+def test_strokes_moved_while_stopped_keep_the_shown_model_in_the_next_run():
+    """Erasing a stroke and painting as many pixels of the class elsewhere is a correction."""
+    image, truth = blobs(96, 8, seed=1)
+    labels = scribbles(truth, seed=1)
+    tiny = {**TINY, "norm": "group"}   # with BatchNorm nothing is kept
+    config = TrainConfig(steps=20, seed=0, report_every=0, **tiny)
+    model = None
+    for p in train([image], [labels], ["background", "blob"], config):
+        model = p.model
+    moved = labels.copy()
+    blob = np.flatnonzero(moved == 2)[:10]
+    moved.flat[blob] = 0
+    elsewhere = truth & (moved == 0)
+    elsewhere.flat[blob] = False
+    moved.flat[np.flatnonzero(elsewhere)[:10]] = 2
+    assert np.array_equal(np.bincount(moved.ravel(), minlength=3), np.bincount(labels.ravel(), minlength=3))
+
+    def trained_again(lab, keep):
+        p = None
+        for p in train([image], [lab], ["background", "blob"],
+                       TrainConfig(steps=10, seed=1, report_every=0, keep_before_corrections=keep, **tiny),
+                       init=model.copy()):
+            pass
+        return [v.detach().clone() for v in p.model.net.state_dict().values()]
+
+    def same(a, b):
+        return all(torch.equal(x, y) for x, y in zip(a, b))
+
+    assert same(trained_again(labels, 0.0), trained_again(labels, 3.0))        # same strokes
+    assert not same(trained_again(moved, 0.0), trained_again(moved, 3.0))     # moved: kept
 
 
 def test_off_without_new_strokes_or_with_batchnorm_training_is_unchanged():

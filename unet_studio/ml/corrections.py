@@ -42,9 +42,12 @@ from unet_studio.ml.loss import keep_sure_answers
 SURE = 0.9   # a pixel's answer is kept where the shown model gave its class at least this
 
 
-def strokes_differ(summary: dict, labeled) -> bool:
-    """Whether the labeled pixels per class now (`labeled`) differ from those a model with this
-    `summary` was trained with (True when it does not say)."""
+def strokes_differ(summary: dict, labeled, digest: str) -> bool:
+    """Whether the strokes now differ from those a model with this `summary` was trained with
+    (True when it does not say): `digest` is `TrainingSet.strokes_digest()`; for a model whose
+    summary has none (saved before it was kept), the labeled pixels per class (`labeled`)."""
+    if summary.get("strokes_digest"):
+        return summary["strokes_digest"] != digest
     return [int(v) for v in summary.get("labeled_pixels") or []] != [int(v) for v in labeled]
 
 

@@ -8,6 +8,7 @@ augmentation run on the whole batch at once in torch (see ml/augment.py).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -139,6 +140,17 @@ class TrainingSet:
     def labeled_counts(self) -> np.ndarray:
         """(K,) labeled pixels per class (index k-1 for class k)."""
         return np.array([c.total for c in self.classes], np.int64)
+
+    def strokes_digest(self) -> str:
+        """A fingerprint of where each class is painted, as the last re-index saw it: equal only
+        for the same pixels with the same classes (erasing some pixels and painting as many
+        elsewhere changes it, which the counts per class do not show)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for c in self.classes:
+            for indices in c.per_image:
+                digest.update(len(indices).to_bytes(8, "little"))
+                digest.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
+        return digest.hexdigest()
 
     def labeled_planes(self) -> list[tuple[int, tuple]]:
         """(image index, plane index) of every plane with a stroke, as the last re-index saw them."""

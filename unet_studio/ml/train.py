@@ -131,7 +131,7 @@ def train(images: list[Any], labels: list[Any], classes: list[Any], config: Trai
     # Trained again from the user's model, with its output layer: after painting, what it showed
     # is kept (corrections.py); the steps it trained count (consistency.py).
     goes_on = init is not None and init.n_classes == len(classes)
-    painted_since = goes_on and strokes_differ(init.summary, data.labeled_counts())
+    painted_since = goes_on and strokes_differ(init.summary, data.labeled_counts(), data.strokes_digest())
     trained_before = _steps_trained(init.summary) if goes_on else 0
     agreement_before = init.summary.get("starting_model_agreement") if init is not None else None
     starting_message = ""
@@ -379,6 +379,7 @@ def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, s
         "seed": seed,
         "images": [str(getattr(img, "name", "array")) for img in data.images],
         "labeled_pixels": [int(v) for v in data.labeled_counts()],
+        "strokes_digest": data.strokes_digest(),
         "border_weight": config.border_weight,
     }
     if previous.get("steps") is not None:
