@@ -128,3 +128,26 @@ def test_training_again_counts_the_steps_the_model_trained_before():
     # ...but a new output layer (another class count) is a fresh start for it.
     three = ("background", "blob", "edge")
     assert same(weights(0.0, three), weights(1.0, three))
+
+
+def test_the_reported_loss_is_the_fit_to_the_strokes_alone():
+    """The loss the user sees (curve, panel, the kept model's entry) does not jump when flip
+    consistency starts: it is the cross-entropy on the painted pixels."""
+    image, truth = blobs(96, 8, seed=2)
+    labels = scribbles(truth, seed=2)
+    config = dict(seed=0, report_every=0, class_shares=False, consistency_after=0, **{**TINY, "norm": "group"})
+    for p in train([image], [labels], ["background", "blob"], TrainConfig(steps=40, **config)):
+        pass
+    trained = p.model
+
+    def first_step(consistency):
+        run = train([image], [labels], ["background", "blob"],
+                    TrainConfig(steps=2, flip_consistency=consistency, **config), init=trained.copy())
+        first = next(run)   # the report after the first step: the weights it was computed with
+        rest = list(run)    # are the trained model's, whatever the weight
+        return first.loss, [v.detach().clone() for v in rest[-1].model.net.state_dict().values()]
+
+    loss_without, weights_without = first_step(0.0)
+    loss_with, weights_with = first_step(10.0)
+    assert not all(torch.equal(a, b) for a, b in zip(weights_without, weights_with))   # it trained
+    assert loss_with == loss_without

@@ -89,7 +89,9 @@ class TrainConfig:
 
 @dataclass
 class TrainProgress:
-    """One report from train(). `loss` is the mean over the steps since the previous report."""
+    """One report from train(). `loss`: the cross-entropy on the painted pixels, the mean over
+    the steps since the previous report (the terms that keep or smooth the answers elsewhere are
+    trained on but not in it, so it measures the fit to the strokes alone)."""
     step: int
     loss: float
     elapsed: float
@@ -329,7 +331,8 @@ def _loop(data: TrainingSet, model: Model, config: TrainConfig, device: torch.de
 def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin, smoothness=0.0,
           remember: Remembering | None = None, layout: torch.memory_format = torch.channels_last,
           corrections: Corrections | None = None, flips: FlipConsistency | None = None):
-    """One optimiser step on a batch; returns the loss (a 0-d tensor) or None if nothing was labeled."""
+    """One optimiser step on a batch; returns the loss on the painted pixels (a 0-d tensor, what
+    the progress reports) or None if nothing was labeled."""
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
     w = torch.from_numpy(weights).to(device) if weights is not None else None
@@ -350,7 +353,8 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
         kept = remember.loss(features, x) if remember is not None else None
         before = corrections.loss(x, logits, target) if corrections is not None else None
         flipped = flips.loss(x, logits, target) if flips is not None else None
-    loss = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
+    strokes = labeled_cross_entropy(logits, target, None if w is None else 1.0 + w, balance=config.balance_classes)
+    loss = strokes
     for extra in (kept, before, flipped):
         if extra is not None:
             loss = loss + extra
@@ -364,7 +368,7 @@ def _step(net, opt, scaler, device, config, gen, images, labels, weights, margin
     else:
         loss.backward()
         opt.step()
-    return loss.detach()
+    return strokes.detach()
 
 
 def _summary(data: TrainingSet, config: TrainConfig, steps: int, patches: int, seconds: float,
