@@ -15,6 +15,7 @@ be stopped and its table printed from what is there.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -102,7 +103,7 @@ def train_snapshots(task: Task, init: str, seed: int, times: list[float], option
     return snapshots, images
 
 
-def evaluate_model(task: Task, model, images) -> dict:
+def evaluate_model(task: Task, model, images, views: int | None = None) -> dict:
     from unet_studio.ml.normalise import measure_normalisation
     from unet_studio.ml.predict import predict_plane
 
@@ -112,7 +113,8 @@ def evaluate_model(task: Task, model, images) -> dict:
     masks, instances = [], []
     start = time.perf_counter()
     for plane in task.eval_images:
-        pred = predict_plane(model, plane, normalisation=stack_norm)
+        pred = predict_plane(model, plane, normalisation=stack_norm,
+                             **({"views": views} if views else {}))
         masks.append(pred.mask)
         if task.eval_instances is not None:
             instances.append(_instances(pred, task.object_class))
@@ -151,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                         "shown (default: paint while training goes on)")
     p.add_argument("--correction-fraction", type=float, default=0.003,
                    help="correction strokes per round: at most this fraction of a plane per class")
+    p.add_argument("--views", nargs="+", type=int, default=[None],
+                   help="score each model with these numbers of mirrored views (default: the app's)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--option", nargs="*", default=[], metavar="KEY=VALUE",
                    help="TrainConfig fields, e.g. norm=group lr=0.002")
@@ -185,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
             for init in args.inits:
                 start = time.perf_counter()
                 snapshots, images = train_snapshots(task, init, seed, args.times, options, args.by_steps)
-                for (elapsed, steps, model), t in zip(snapshots, sorted(args.times)):
+                for ((elapsed, steps, model), t), views in itertools.product(
+                        zip(snapshots, sorted(args.times)), args.views):
                     row = {"task": name, "method": "unet", "init": init, "label": args.label,
                            "labels": "truth" if args.train_on_truth else "scribbles",
                            "options": options, "seed": seed, "time": t, "unit": "steps" if args.by_steps else "s", "elapsed": round(elapsed, 1),
                            "steps": steps, "threads": torch.get_num_threads(), "load": round(os.getloadavg()[0], 2),
-                           "scores": evaluate_model(task, model, images)}
+                           **({"views": views} if views else {}),
+                           "scores": evaluate_model(task, model, images, views)}
                     _append(args.results, row)
                     print(json.dumps(row), flush=True)
                 print(f"# {name} {init} seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)

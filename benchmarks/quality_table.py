@@ -49,6 +49,8 @@ def print_tables(paths: list[str]) -> None:
                 name = (r.get("label") or r["init"]) + corrected
                 if r.get("labels") == "truth":
                     name += " (trained on the truth)"
+                if r.get("views"):
+                    name += f", {r['views']} view{'s' if r['views'] > 1 else ''}"
                 unit = " steps" if r.get("unit") == "steps" else ""
                 groups[(name + unit, r["time"])].append(r)
         print(f"\n### {task}\n")
