@@ -59,6 +59,10 @@ class TrainingPanel(QWidget):
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.curve = self.plot.plot(pen=pg.mkPen((200, 110, 0), width=2))
+        what_loss = ("How far the model's answers are from your strokes (cross-entropy on the painted "
+                     "pixels); lower is better. New strokes where it was wrong raise it for a while.")
+        self.loss.setToolTip(what_loss)
+        self.plot.setToolTip(what_loss)
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
