@@ -106,13 +106,19 @@ def test_training_before_its_first_step_is_unchanged():
     assert all(torch.equal(a, b) for a, b in zip(weights(0.0), weights(1.0)))
 
 
-def test_training_again_counts_the_steps_the_model_trained_before():
+def _trained_40_steps(consistency_after: int):
+    """Blobs, their strokes, the training settings, and a model trained 40 steps with them."""
     image, truth = blobs(96, 8, seed=2)
     labels = scribbles(truth, seed=2)
-    config = dict(seed=0, report_every=0, class_shares=False, consistency_after=40, **{**TINY, "norm": "group"})
+    config = dict(seed=0, report_every=0, class_shares=False, consistency_after=consistency_after,
+                  **{**TINY, "norm": "group"})
     for p in train([image], [labels], ["background", "blob"], TrainConfig(steps=40, **config)):
         pass
-    trained = p.model
+    return image, labels, config, p.model
+
+
+def test_training_again_counts_the_steps_the_model_trained_before():
+    image, labels, config, trained = _trained_40_steps(consistency_after=40)
 
     def weights(consistency, classes=("background", "blob"), init=trained):
         for p in train([image], [labels], list(classes),
@@ -133,12 +139,7 @@ def test_training_again_counts_the_steps_the_model_trained_before():
 def test_the_reported_loss_is_the_fit_to_the_strokes_alone():
     """The loss the user sees (curve, panel, the kept model's entry) does not jump when flip
     consistency starts: it is the cross-entropy on the painted pixels."""
-    image, truth = blobs(96, 8, seed=2)
-    labels = scribbles(truth, seed=2)
-    config = dict(seed=0, report_every=0, class_shares=False, consistency_after=0, **{**TINY, "norm": "group"})
-    for p in train([image], [labels], ["background", "blob"], TrainConfig(steps=40, **config)):
-        pass
-    trained = p.model
+    image, labels, config, trained = _trained_40_steps(consistency_after=0)
 
     def first_step(consistency):
         run = train([image], [labels], ["background", "blob"],
