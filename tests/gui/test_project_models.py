@@ -203,3 +203,10 @@ def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbo
     assert len(again.session.project.models) == 1 and again.session.project.models.current.steps >= 1
     qtbot.waitUntil(lambda: document.model is not None, timeout=60_000)
     assert not dialogs.errors()   # nothing ran on the closed window's file
+
+
+def test_a_run_s_loss_is_shown_with_two_significant_digits():
+    from unet_studio.gui.panels.models_panel import loss_text
+
+    assert [loss_text(v) for v in (0.00012345, 0.0312, 0.391, 1.5)] == ["0.00012", "0.031", "0.39", "1.5"]
+    assert loss_text(None) == loss_text(float("nan")) == "–"

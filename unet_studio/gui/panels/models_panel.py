@@ -3,6 +3,7 @@ current one is marked, and going back to an earlier one is a click on "Use this 
 "Start a new model" makes the next training start afresh from the built-in starting model."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,12 @@ def when(iso_time: str, today=None) -> str:
     today = today or datetime.now(moment.tzinfo).date()
     day = "today" if moment.date() == today else moment.strftime("%d %b").lstrip("0")
     return f"{day} {moment:%H:%M}"
+
+
+def loss_text(loss: float | None) -> str:
+    """A run's loss in two significant digits: a model that fits its strokes closely reads
+    0.00012, not 0.000."""
+    return "–" if loss is None or not math.isfinite(loss) else f"{loss:.2g}"
 
 
 def describe_info(entry) -> str:
@@ -98,7 +105,7 @@ class ModelsPanel(QWidget):
         self.tree.clear()
         self.current_id = None
         for entry in reversed(entries):
-            loss = "–" if entry.loss is None else f"{entry.loss:.3f}"
+            loss = loss_text(entry.loss)
             steps = "–" if entry.steps is None else str(entry.steps)
             item = QTreeWidgetItem([CURRENT_MARK if entry.current else "", when(entry.time), steps, loss])
             item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
