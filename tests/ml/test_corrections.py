@@ -144,11 +144,14 @@ def test_the_strokes_fingerprint_changes_with_any_painted_pixel_or_class():
     labels = np.zeros((2, 24, 24), np.uint8)
     labels[0, 2, 2:12], labels[1, 20, 4:8] = 1, 2
 
-    def digest(lab):
-        return TrainingSet([Stack.from_array(image, "ZYX")], [lab], 2).strokes_digest()
+    def digest(lab, unpainted_images=0):
+        images = [Stack.from_array(image, "ZYX")] * (1 + unpainted_images)
+        unpainted = [np.zeros_like(labels)] * unpainted_images
+        return TrainingSet(images, [lab] + unpainted, 2).strokes_digest()
 
     first = digest(labels)
     assert digest(labels.copy()) == first
+    assert digest(labels, unpainted_images=1) == first   # an image added, nothing painted on it
     moved = labels.copy()
     moved[0, 2, 11], moved[0, 3, 11] = 0, 1   # one pixel erased, one painted: the same counts
     swapped = labels.copy()

@@ -144,12 +144,14 @@ class TrainingSet:
     def strokes_digest(self) -> str:
         """A fingerprint of where each class is painted, as the last re-index saw it: equal only
         for the same pixels with the same classes (erasing some pixels and painting as many
-        elsewhere changes it, which the counts per class do not show)."""
+        elsewhere changes it, which the counts per class do not show). Images without strokes
+        of a class leave it as it is: adding an unpainted image is not new strokes."""
         digest = hashlib.blake2b(digest_size=16)
-        for c in self.classes:
-            for indices in c.per_image:
-                digest.update(len(indices).to_bytes(8, "little"))
-                digest.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
+        for k, c in enumerate(self.classes):
+            for img_i, indices in enumerate(c.per_image):
+                if len(indices):
+                    digest.update(np.array([k, img_i, len(indices)], "<i8").tobytes())
+                    digest.update(np.ascontiguousarray(indices, dtype="<i8").tobytes())
         return digest.hexdigest()
 
     def labeled_planes(self) -> list[tuple[int, tuple]]:
