@@ -205,8 +205,9 @@ def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbo
     assert not dialogs.errors()   # nothing ran on the closed window's file
 
 
-def test_a_run_s_loss_is_shown_with_two_significant_digits():
+def test_a_run_s_loss_is_shown_with_two_significant_digits_and_never_as_zero():
     from unet_studio.gui.panels.models_panel import loss_text
 
-    assert [loss_text(v) for v in (0.00012345, 0.0312, 0.391, 1.5)] == ["0.00012", "0.031", "0.39", "1.5"]
+    assert [loss_text(v) for v in (0.0312, 0.391, 1.5, 0.0012)] == ["0.031", "0.39", "1.5", "0.0012"]
+    assert loss_text(0.000082) == loss_text(0.0) == "< 0.001"
     assert loss_text(None) == loss_text(float("nan")) == "–"

@@ -34,9 +34,11 @@ def when(iso_time: str, today=None) -> str:
 
 
 def loss_text(loss: float | None) -> str:
-    """A run's loss in two significant digits: a model that fits its strokes closely reads
-    0.00012, not 0.000."""
-    return "–" if loss is None or not math.isfinite(loss) else f"{loss:.2g}"
+    """A run's loss in two significant digits (0.031, 0.39), and below 0.001 as "< 0.001"
+    rather than 0.000 or 8.2e-05."""
+    if loss is None or not math.isfinite(loss):
+        return "–"
+    return "< 0.001" if loss < 0.001 else f"{loss:.2g}"
 
 
 def describe_info(entry) -> str:
