@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--by-steps", action="store_true",
                    help="--times are optimiser steps, not seconds (fair comparisons on a busy machine)")
     p.add_argument("--forest", action="store_true", help="also run the random forest (per seed)")
+    p.add_argument("--scribbled-planes", type=int, default=None, metavar="N",
+                   help="ISBI: scribbles on the first N slices (the data's on 0-1, the others "
+                        "simulated as they were), to see what more strokes give")
     p.add_argument("--train-on-truth", action="store_true",
                    help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
     p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
@@ -178,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     for name in args.tasks:
         task = TASKS[name](Path(args.data))
+        if args.scribbled_planes and task.train_images[0].ndim == 3:
+            task = task.with_scribbled_planes(args.scribbled_planes, Path(args.data))
         if args.train_on_truth:
             task = task.with_truth_labels()
         for seed in args.seeds:
@@ -196,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                            "options": options, "seed": seed, "time": t, "unit": "steps" if args.by_steps else "s", "elapsed": round(elapsed, 1),
                            "steps": steps, "threads": torch.get_num_threads(), "load": round(os.getloadavg()[0], 2),
                            **({"views": views} if views else {}),
+                           **({"scribbled_planes": args.scribbled_planes} if args.scribbled_planes else {}),
                            "scores": evaluate_model(task, model, images, views)}
                     _append(args.results, row)
                     print(json.dumps(row), flush=True)

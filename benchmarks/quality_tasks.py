@@ -52,6 +52,27 @@ class Task:
             full.append(truth)
         return dataclasses.replace(self, name=self.name + " (fully labeled)", train_labels=full)
 
+    def with_scribbled_planes(self, n: int, data: Path) -> "Task":
+        """A stack task (ISBI) with scribbles on its first n planes: the data's own where it has
+        them, the others simulated from the truth by ../shared/tools/simulate_scribbles.py as
+        the data's were (its defaults, seed 0). Only planes before the first scored one."""
+        import dataclasses
+        import importlib.util
+        (stack,), (scribbles,), (truth,) = self.train_images, self.train_labels, self.train_truth
+        first_scored = next(z for z in range(len(stack)) if np.array_equal(stack[z], self.eval_images[0]))
+        if not 1 <= n <= first_scored:
+            raise ValueError(f"scribbled planes must be 1 to {first_scored} (plane {first_scored} is scored)")
+        tool = Path(data).resolve().parent / "tools" / "simulate_scribbles.py"
+        spec = importlib.util.spec_from_file_location("simulate_scribbles", tool)
+        simulate = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(simulate)
+        rng = np.random.default_rng(0)
+        labels = np.zeros_like(scribbles)
+        for z in range(n):
+            labels[z] = scribbles[z] if scribbles[z].any() else simulate.scribble_slice(
+                truth[z], fraction=0.006, width=3, length=60, rng=rng)
+        return dataclasses.replace(self, name=f"{self.name} ({n} planes scribbled)", train_labels=[labels])
+
 
 def load_isbi(data: Path = DEFAULT_DATA) -> Task:
     folder = Path(data) / "isbi2012"
