@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--forest", action="store_true", help="also run the random forest (per seed)")
     p.add_argument("--scribbled-planes", type=int, default=None, metavar="N",
                    help="ISBI: scribbles on the first N slices (the data's on 0-1, the others "
-                        "simulated as they were), to see what more strokes give")
+                        "simulated by ../shared/tools/simulate_scribbles.py at the data's density), "
+                        "to see what more strokes give")
     p.add_argument("--train-on-truth", action="store_true",
                    help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
     p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                 _run_corrections(task, name, seed, args, options, load)
                 continue
             if args.forest:
-                _append(args.results, dict(run_forest(task, seed), task=name, load=load))
+                _append(args.results, dict(run_forest(task, seed), task=name, load=load,
+                                           **({"scribbled_planes": args.scribbled_planes} if args.scribbled_planes else {})))
             for init in args.inits:
                 start = time.perf_counter()
                 snapshots, images = train_snapshots(task, init, seed, args.times, options, args.by_steps)

@@ -54,8 +54,9 @@ class Task:
 
     def with_scribbled_planes(self, n: int, data: Path) -> "Task":
         """A stack task (ISBI) with scribbles on its first n planes: the data's own where it has
-        them, the others simulated from the truth by ../shared/tools/simulate_scribbles.py as
-        the data's were (its defaults, seed 0). Only planes before the first scored one."""
+        them, the others simulated from the truth by ../shared/tools/simulate_scribbles.py with
+        its defaults (seed 0), which give the data's density (about 1.25 % of a plane). Only
+        planes before the first scored one."""
         import dataclasses
         import importlib.util
         (stack,), (scribbles,), (truth,) = self.train_images, self.train_labels, self.train_truth
