@@ -182,17 +182,18 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     for name in args.tasks:
         task = TASKS[name](Path(args.data))
+        marks = {}   # what the rows of this task say was changed in it
         if args.scribbled_planes and task.train_images[0].ndim == 3:
             task = task.with_scribbled_planes(args.scribbled_planes, Path(args.data))
+            marks["scribbled_planes"] = args.scribbled_planes
         if args.train_on_truth:
             task = task.with_truth_labels()
         for seed in args.seeds:
             if args.correct_at:
-                _run_corrections(task, name, seed, args, options, load)
+                _run_corrections(task, name, seed, args, options, load, marks)
                 continue
             if args.forest:
-                _append(args.results, dict(run_forest(task, seed), task=name, load=load,
-                                           **({"scribbled_planes": args.scribbled_planes} if args.scribbled_planes else {})))
+                _append(args.results, dict(run_forest(task, seed), task=name, load=load, **marks))
             for init in args.inits:
                 start = time.perf_counter()
                 snapshots, images = train_snapshots(task, init, seed, args.times, options, args.by_steps)
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                            "options": options, "seed": seed, "time": t, "unit": "steps" if args.by_steps else "s", "elapsed": round(elapsed, 1),
                            "steps": steps, "threads": torch.get_num_threads(), "load": round(os.getloadavg()[0], 2),
                            **({"views": views} if views else {}),
-                           **({"scribbled_planes": args.scribbled_planes} if args.scribbled_planes else {}),
+                           **marks,
                            "scores": evaluate_model(task, model, images, views)}
                     _append(args.results, row)
                     print(json.dumps(row), flush=True)
@@ -211,14 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load: float) -> None:
+def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load: float,
+                     marks: dict) -> None:
     import torch
     from quality_corrections import MIN_WIDTH, forest_with_corrections, unet_with_corrections
     from unet_studio.core.stack import Stack
 
     common = {"task": name, "seed": seed, "labels": "scribbles + corrections",
               "stop_to_correct": args.stop_to_correct,
-              "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH}
+              "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH, **marks}
     if args.forest:
         start = time.perf_counter()
         masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction)
