@@ -39,6 +39,7 @@ class Task:
     eval_instances: list[np.ndarray] | None = None
     notes: dict = field(default_factory=dict)
     train_truth: list[np.ndarray] | None = None   # full labels where the scribbles are (an oracle)
+    first_scored_plane: int | None = None   # a stack task: its planes from this one on are scored
 
     def with_truth_labels(self) -> "Task":
         """This task with every pixel of the scribbled planes labeled from the ground truth: what
@@ -59,8 +60,10 @@ class Task:
         planes before the first scored one."""
         import dataclasses
         import importlib.util
-        (stack,), (scribbles,), (truth,) = self.train_images, self.train_labels, self.train_truth
-        first_scored = next(z for z in range(len(stack)) if np.array_equal(stack[z], self.eval_images[0]))
+        first_scored = self.first_scored_plane
+        if first_scored is None:
+            raise ValueError(f"{self.name} is not a stack whose later planes are scored")
+        (scribbles,), (truth,) = self.train_labels, self.train_truth
         if not 1 <= n <= first_scored:
             raise ValueError(f"scribbled planes must be 1 to {first_scored} (plane {first_scored} is scored)")
         tool = Path(data).resolve().parent / "tools" / "simulate_scribbles.py"
@@ -81,9 +84,10 @@ def load_isbi(data: Path = DEFAULT_DATA) -> Task:
     truth = tifffile.imread(folder / "truth.tif")
     scribbles = tifffile.imread(folder / "scribbles.tif")
     # The user opens the whole stack and paints on two slices: train on the stack.
+    scored = range(10, 30)
     return Task("ISBI 2012 membranes", ["membrane", "cell"], 1, [volume], [scribbles],
-                [volume[z] for z in range(10, 30)], [truth[z] for z in range(10, 30)],
-                train_truth=[truth])
+                [volume[z] for z in scored], [truth[z] for z in scored],
+                train_truth=[truth], first_scored_plane=scored.start)
 
 
 def load_dsb(data: Path = DEFAULT_DATA) -> Task:
