@@ -111,8 +111,8 @@ def run_unet(task, seconds: float, seed: int, overrides: dict) -> dict:
         pass
     model = last.model
     flops = train_flops(model.net, last.batch, config.patch) * last.step
-    # One view: the network's own throughput (the app's
-    # kept predictions average 4 views, 4x this work; quality.py scores those).
+    # One view: the network's own throughput (the app's kept predictions average 4 views,
+    # 4x this work; quality.py scores those).
     inference = prepare_inference(model.net, "cpu", views=1)
     start = time.perf_counter()
     masks = [predict_plane(model, im, inference=inference).mask for im in task.eval_images]
