@@ -43,6 +43,7 @@ from unet_studio.core.project_paths import (
     remove_stale_temp_files,
     unique_name,
 )
+from unet_studio.core.project_safety import check_project_paths, inside_project
 
 
 class Project(ProjectClassesMixin, ProjectModelsMixin):
@@ -83,7 +84,10 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         folder = Path(os.path.abspath(folder))
         if folder.is_file() and folder.name == PROJECT_FILE:
             folder = folder.parent
-        project = cls(folder, read_project_file(folder))
+        data = read_project_file(folder)
+        problems = check_project_paths(folder, data)
+        project = cls(folder, data)
+        project.problems += problems
         for entry in project.missing_images():
             project.problems.append(f"image {entry.name} is missing (expected at {entry.path})")
         if not folder_is_writable(folder):
@@ -131,16 +135,14 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         with self._write_lock, self._state_lock, self._saving(new, "the project"):
             (new / LABELS_DIR).mkdir(parents=True, exist_ok=True)
             for entry in self._data.images:
+                target = inside_project(new, entry.labels, f"the labels of {entry.name}")
                 if entry.id in self._labels:
-                    data, axes, classes = self._labels[entry.id].snapshot()
-                    write_labels(new / entry.labels, data, axes, classes)
-                elif (self.folder / entry.labels).is_file():
-                    copy_file(self.folder / entry.labels, new / entry.labels)
+                    write_labels(target, *self._labels[entry.id].snapshot())
+                else:
+                    self._copy_own_file(entry.labels, new, f"the labels of {entry.name}")
             for model in self.models:
-                if (self.folder / model.file).is_file():
-                    copy_file(self.folder / model.file, new / model.file)
-            if (self.folder / TRAINING_LOG).is_file():
-                copy_file(self.folder / TRAINING_LOG, new / TRAINING_LOG)
+                self._copy_own_file(model.file, new, f"model {model.id}")
+            self._copy_own_file(TRAINING_LOG, new, "the training log")
             write_project_file(new, self._snapshot_data())
             self.folder, self.exists, self.read_only = new, True, False
             self._saved_version = {i: v.version for i, v in self._labels.items()}
@@ -246,7 +248,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             if entry.id in self._labels:
                 return self._labels[entry.id]
         shape, axes = _label_shape_of(entry, stack)
-        path = self.folder / entry.labels
+        path = self._labels_target(entry)
         labels = None
         if path.is_file():
             try:
@@ -315,6 +317,21 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         if not fits:
             raise ProjectError(f"{image_path.name} has another size than the labels of {entry.name}")
 
+    def _copy_own_file(self, relative: str, new: Path, what: str) -> None:
+        # Both ends checked: a path out of either folder is neither read nor written.
+        source = inside_project(self.folder, relative, what)
+        if source.is_file():
+            copy_file(source, inside_project(new, relative, what))
+
+    def _labels_target(self, entry: ImageEntry) -> Path:
+        """Where the labels of `entry` are written: inside the folder and never an image."""
+        path = inside_project(self.folder, entry.labels, f"the labels of {entry.name}")
+        real = os.path.realpath(path)
+        if any(os.path.realpath(e.path) == real for e in self._data.images):
+            raise ProjectError(f"the labels of {entry.name} ({entry.labels}) name an image; "
+                               "they are not written there")
+        return path
+
     def _write_project_json(self) -> None:
         with self._saving(self.folder, "the project"):
             (self.folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
@@ -331,7 +348,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         version = labels.version
         if self._saved_version.get(image_id) == version:
             return  # unchanged since loaded, created empty, or last written
-        path = self.folder / self.image(image_id).labels
+        path = self._labels_target(self.image(image_id))
         self.ensure_created()
         data, axes, classes = labels.snapshot()
         path.parent.mkdir(parents=True, exist_ok=True)

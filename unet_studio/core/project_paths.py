@@ -84,11 +84,21 @@ def copy_file(source: Path, target: Path) -> None:
         shutil.copyfile(source, tmp)
 
 
+def subfolder_inside(folder: Path, name: str) -> Path | None:
+    """folder/name if it is a real folder (not a symlink) inside `folder`; else None."""
+    path = Path(folder) / name
+    if path.is_symlink() or not path.is_dir():
+        return None
+    root = os.path.realpath(folder)
+    return path if os.path.dirname(os.path.realpath(path)) == root else None
+
+
 def remove_stale_temp_files(folder: Path) -> None:
     """Remove old temporary files of atomic saves from a project folder."""
     # Left by a crash in the middle of an atomic save (".<name>.<hex>.tmp").
     cutoff = time.time() - _STALE_TEMP_AGE
-    for sub in (folder, folder / LABELS_DIR, folder / MODELS_DIR):
+    subs = [folder] + [folder / name for name in (LABELS_DIR, MODELS_DIR) if subfolder_inside(folder, name)]
+    for sub in subs:
         for tmp in sub.glob(".*.tmp"):
             try:
                 if tmp.stat().st_mtime < cutoff:
