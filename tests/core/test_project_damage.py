@@ -144,3 +144,15 @@ def test_stale_temp_files_from_a_crash_are_cleaned_on_open(tmp_path):
     os.utime(old, (1, 1))
     Project.open(tmp_path / "proj")
     assert not old.exists() and new.exists()
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_a_deeply_nested_project_json_is_a_clear_problem(tmp_path, depth):
+    project_with_two_images(tmp_path)
+    path = tmp_path / "proj" / "project.json"
+    doc = path.read_text()
+    nested = "[" * depth + "]" * depth
+    path.write_text(doc.replace('"settings": {}', f'"settings": {{"x": {nested}}}'))
+    with pytest.raises(ProjectError, match="damaged") as info:
+        Project.open(tmp_path / "proj")
+    assert "\n" not in str(info.value)
