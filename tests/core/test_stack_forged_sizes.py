@@ -107,3 +107,19 @@ def test_labels_are_checked_against_the_image_before_they_are_decoded(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 3_000_000
+
+
+def test_strips_claiming_more_bytes_than_the_file_holds_are_refused_before_reading(tmp_path):
+    path = tmp_path / "claims.tif"
+    tifffile.imwrite(path, np.ones((2, 16, 16), np.uint8), compression="zlib", photometric="minisblack")
+    with tifffile.TiffFile(path, mode="r+") as tif:
+        tif.pages[1].tags["StripByteCounts"].overwrite(2**31 - 1)
+    code = (
+        "from unet_studio.core.stack import open_stack\n"
+        f"stack = open_stack({str(path)!r})\n"
+        "assert stack.plane(0, 0).max() == 1\n"
+        "stack.plane(0, 1)\n"
+    )
+    result = run_capped(code, cap_bytes=500_000_000)
+    assert "StackError" in result.stderr and "beyond the end of the file" in result.stderr
+    assert "MemoryError" not in result.stderr

@@ -21,7 +21,13 @@ import tifffile
 
 from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
-from unet_studio.core.tiff_sizes import implausible, ome_claim, page_has_data, stored_bytes
+from unet_studio.core.tiff_sizes import (
+    data_beyond_end,
+    implausible,
+    ome_claim,
+    page_has_data,
+    stored_bytes,
+)
 
 # tifffile reports odd files through `logging`; without a handler Python prints those
 # warnings on stderr, which would break the CLI's one-line errors. Applications that
@@ -54,8 +60,9 @@ class TiffPlanes:
 
     def _open_series(self, path: Path) -> None:
         self._path = path
+        self._size = path.stat().st_size
         first = self._tif.pages.first
-        claim = ome_claim(first.description, path.stat().st_size) if first.is_ome else None
+        claim = ome_claim(first.description, self._size) if first.is_ome else None
         if claim:
             raise StackError(f"{path}: file is damaged ({claim})")
         # Walking the whole page chain (offsets only, fast) finds a cut-off file even when
@@ -175,6 +182,9 @@ class TiffPlanes:
         if not page_has_data(page):
             raise StackError(f"{self._path}: plane {number + 1} holds no image data "
                              "(the file lists no bytes for it)")
+        if data_beyond_end(page, self._size):
+            raise StackError(f"{self._path}: file is truncated or damaged (plane {number + 1} "
+                             "lists data beyond the end of the file)")
         decoded = math.prod(self._series.keyframe.shape) * self.source_dtype.itemsize
         if implausible(decoded, stored_bytes(page)):
             raise StackError(f"{self._path}: file is truncated or damaged (plane {number + 1} "

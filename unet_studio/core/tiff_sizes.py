@@ -60,5 +60,13 @@ def page_has_data(page) -> bool:
     return counts is None or any(int(n) > 0 for n in counts)
 
 
+def data_beyond_end(page, file_size: int) -> bool:
+    """True when a page lists data past the end of the file (reading it would reserve room
+    for bytes that are not there)."""
+    offsets = np.asarray(page.dataoffsets, dtype=np.int64)
+    counts = np.asarray(page.databytecounts, dtype=np.int64)
+    return bool(len(counts)) and bool(np.any((counts > 0) & (offsets + counts > file_size)))
+
+
 def stored_bytes(page) -> int:
     return int(np.sum(np.asarray(page.databytecounts, dtype=np.int64)))
