@@ -50,10 +50,11 @@ def snapshot(folder):
 
 
 def paint_and_save(project):
+    """A stroke, saved the way autosave does it (labels only, no project.json write)."""
     entry = project.images[0]
     labels = project.labels_for(entry, replace_damaged=True)
     labels.paint_disc(0, 0, 5, 5, 2, 1)
-    project.save()
+    project.save_labels(labels)
     return labels
 
 

@@ -43,7 +43,8 @@ def run_capped(code: str, cap_bytes: int = 1_000_000_000) -> subprocess.Complete
 def test_forged_ome_size_ends_info_in_one_line_with_little_memory(tmp_path):
     path = forged_ome(tmp_path / "forged.ome.tif")
     assert path.stat().st_size < 3000
-    result = run_capped(f"import sys\nfrom unet_studio.cli import main\nsys.exit(main(['info', {str(path)!r}]))\n")
+    code = f"import sys\nfrom unet_studio.cli import main\nsys.exit(main(['info', {str(path)!r}]))\n"
+    result = run_capped(code)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "forged.ome.tif" in lines[0]

@@ -37,13 +37,17 @@ from unet_studio.core.project_file import (
 from unet_studio.core.project_paths import (
     LABELS_DIR,
     TRAINING_LOG,
-    copy_file,
     folder_is_writable,
     image_stem,
     remove_stale_temp_files,
     unique_name,
 )
-from unet_studio.core.project_safety import check_project_paths, inside_project
+from unet_studio.core.project_safety import (
+    check_project_paths,
+    copy_own_file,
+    inside_project,
+    labels_target,
+)
 
 
 class Project(ProjectClassesMixin, ProjectModelsMixin):
@@ -79,8 +83,9 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
 
     @classmethod
     def open(cls, folder: str | Path) -> "Project":
-        """Open an existing project. Missing images and read-only folders are reported in
-        `problems` (and `missing_images()`), not raised; a damaged project.json raises."""
+        """Open an existing project. Missing images, read-only folders and paths that lead
+        out of the folder (repaired, see core/project_safety.py) are reported in `problems`
+        (and `missing_images()`), not raised; a damaged project.json raises."""
         folder = Path(os.path.abspath(folder))
         if folder.is_file() and folder.name == PROJECT_FILE:
             folder = folder.parent
@@ -95,6 +100,8 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             project.problems.append(f"the folder {folder} is read-only: use Save As to keep changes")
         else:
             remove_stale_temp_files(folder)
+            if problems:  # keep the repaired paths, so later label saves find them again
+                project._write_project_json()
         return project
 
     @property
@@ -139,10 +146,10 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
                 if entry.id in self._labels:
                     write_labels(target, *self._labels[entry.id].snapshot())
                 else:
-                    self._copy_own_file(entry.labels, new, f"the labels of {entry.name}")
+                    copy_own_file(self.folder, new, entry.labels, f"the labels of {entry.name}")
             for model in self.models:
-                self._copy_own_file(model.file, new, f"model {model.id}")
-            self._copy_own_file(TRAINING_LOG, new, "the training log")
+                copy_own_file(self.folder, new, model.file, f"model {model.id}")
+            copy_own_file(self.folder, new, TRAINING_LOG, "the training log")
             write_project_file(new, self._snapshot_data())
             self.folder, self.exists, self.read_only = new, True, False
             self._saved_version = {i: v.version for i, v in self._labels.items()}
@@ -248,7 +255,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             if entry.id in self._labels:
                 return self._labels[entry.id]
         shape, axes = _label_shape_of(entry, stack)
-        path = self._labels_target(entry)
+        path = labels_target(self.folder, entry, self._data.images)
         labels = None
         if path.is_file():
             try:
@@ -317,21 +324,6 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         if not fits:
             raise ProjectError(f"{image_path.name} has another size than the labels of {entry.name}")
 
-    def _copy_own_file(self, relative: str, new: Path, what: str) -> None:
-        # Both ends checked: a path out of either folder is neither read nor written.
-        source = inside_project(self.folder, relative, what)
-        if source.is_file():
-            copy_file(source, inside_project(new, relative, what))
-
-    def _labels_target(self, entry: ImageEntry) -> Path:
-        """Where the labels of `entry` are written: inside the folder and never an image."""
-        path = inside_project(self.folder, entry.labels, f"the labels of {entry.name}")
-        real = os.path.realpath(path)
-        if any(os.path.realpath(e.path) == real for e in self._data.images):
-            raise ProjectError(f"the labels of {entry.name} ({entry.labels}) name an image; "
-                               "they are not written there")
-        return path
-
     def _write_project_json(self) -> None:
         with self._saving(self.folder, "the project"):
             (self.folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
@@ -348,7 +340,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         version = labels.version
         if self._saved_version.get(image_id) == version:
             return  # unchanged since loaded, created empty, or last written
-        path = self._labels_target(self.image(image_id))
+        path = labels_target(self.folder, self.image(image_id), self._data.images)
         self.ensure_created()
         data, axes, classes = labels.snapshot()
         path.parent.mkdir(parents=True, exist_ok=True)

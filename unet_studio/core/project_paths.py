@@ -94,5 +94,6 @@ def subfolder_inside(folder: Path, name: str) -> Path | None:
 def remove_stale_temp_files(folder: Path) -> None:
     """Remove temporaries that killed saves left in a project folder and its labels/ and
     models/ (only real subfolders: never through a symlink out of the project)."""
-    for sub in [folder] + [folder / name for name in (LABELS_DIR, MODELS_DIR) if subfolder_inside(folder, name)]:
+    subfolders = [folder / name for name in (LABELS_DIR, MODELS_DIR) if subfolder_inside(folder, name)]
+    for sub in [folder, *subfolders]:
         remove_left_temporaries(sub)

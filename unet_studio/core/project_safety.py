@@ -17,7 +17,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from unet_studio.core.errors import ProjectError
 from unet_studio.core.project_file import PROJECT_FILE, ProjectData
-from unet_studio.core.project_paths import LABELS_DIR, MODELS_DIR, TRAINING_LOG, image_stem, unique_name
+from unet_studio.core.project_paths import (
+    LABELS_DIR,
+    MODELS_DIR,
+    TRAINING_LOG,
+    copy_file,
+    image_stem,
+    unique_name,
+)
 
 OUTSIDE = "outside the project folder"
 
@@ -45,6 +52,24 @@ def inside_project(folder: Path, relative: str, what: str) -> Path:
         if _resolves_inside(Path(folder), path):
             return path
     raise ProjectError(f"{what} ({relative}) is {OUTSIDE} {folder}; nothing is written there")
+
+
+def labels_target(folder: Path, entry, images) -> Path:
+    """Where the labels of `entry` (an ImageEntry) are written: inside the folder and never
+    one of `images` (all the project's ImageEntry). ProjectError otherwise."""
+    path = inside_project(folder, entry.labels, f"the labels of {entry.name}")
+    if any(_real(e.path) == _real(path) for e in images):
+        raise ProjectError(f"the labels of {entry.name} ({entry.labels}) name an image; "
+                           "they are not written there")
+    return path
+
+
+def copy_own_file(old: Path, new: Path, relative: str, what: str) -> None:
+    """Copy old/relative to new/relative (Save As), if it is a file; both ends are checked, so
+    a path out of either folder is neither read nor written."""
+    source = inside_project(old, relative, what)
+    if source.is_file():
+        copy_file(source, inside_project(new, relative, what))
 
 
 def check_project_paths(folder: Path, data: ProjectData) -> list[str]:
