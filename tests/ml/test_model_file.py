@@ -224,7 +224,7 @@ def test_forged_architecture_under_a_memory_cap_ends_in_one_line(tmp_path):
     assert "architecture" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_metadata_errors_end_in_one_line_in_predict_train_and_info(tmp_path):
+def test_metadata_errors_end_in_one_line_in_predict_train_and_info(tmp_path, capsys):
     import tifffile
 
     from unet_studio.cli import main
@@ -240,4 +240,7 @@ def test_metadata_errors_end_in_one_line_in_predict_train_and_info(tmp_path):
                  ["predict", str(model), str(image), "--out", str(tmp_path / "out")],
                  ["train", str(image), "--labels", str(labels), "--init", str(model),
                   "--out", str(tmp_path / "new.pt"), "--steps", "1"]):
+        capsys.readouterr()
         assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "odd.pt" in err[0] and "format version" in err[0], (argv, err)
