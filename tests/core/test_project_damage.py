@@ -144,3 +144,28 @@ def test_stale_temp_files_from_a_crash_are_cleaned_on_open(tmp_path):
     os.utime(old, (1, 1))
     Project.open(tmp_path / "proj")
     assert not old.exists() and new.exists()
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_a_deeply_nested_project_json_is_a_clear_problem(tmp_path, depth):
+    project_with_two_images(tmp_path)
+    path = tmp_path / "proj" / "project.json"
+    doc = path.read_text()
+    nested = "[" * depth + "]" * depth
+    path.write_text(doc.replace('"settings": {}', f'"settings": {{"x": {nested}}}'))
+    with pytest.raises(ProjectError, match="damaged") as info:
+        Project.open(tmp_path / "proj")
+    assert "\n" not in str(info.value)
+
+
+def test_a_temp_file_left_by_a_killed_training_is_removed_by_the_next_model_save(tmp_path):
+    from unet_studio.core.atomic import atomic_write_bytes
+
+    project = project_with_two_images(tmp_path)
+    project.add_model(lambda p: atomic_write_bytes(p, b"first"))
+    left = tmp_path / "proj" / "models" / ".20250101-000000.pt.0badc0de.tmp"
+    left.write_bytes(b"half a model")
+    os.utime(left, (1, 1))
+    project.add_model(lambda p: atomic_write_bytes(p, b"second"))
+    assert not left.exists()
+    assert len(list((tmp_path / "proj" / "models").iterdir())) == 2

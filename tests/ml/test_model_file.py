@@ -107,3 +107,140 @@ def test_failed_save_leaves_the_previous_file_intact(trained_model, tmp_path, mo
         save_model(path, trained_model)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.pt"]
+
+
+# ---- hostile or damaged model files -------------------------------------------------------
+
+def tiny_model_file(path, **change):
+    """A small valid model file (no training needed), with payload fields replaced by `change`."""
+    from unet_studio.ml.model_file import Model
+    from unet_studio.ml.unet import UNet
+
+    torch.manual_seed(0)
+    save_model(path, Model(UNet(1, 2, depth=2, width=4), [{"name": "bg"}, {"name": "fg"}]))
+    if change:
+        payload = torch.load(path, weights_only=True)
+        for key, value in change.items():
+            if key == "arch":
+                payload["arch"].update(value)
+            else:
+                payload[key] = value
+        torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"format_version": "1"}, "format version"),
+    ({"summary": [1, 2]}, "summary"),
+    ({"normalisation": "percentile"}, "normalisation"),
+    ({"normalisation": {"low_pct": "x", "high_pct": 99}}, "normalisation"),
+    ({"arch": {"depth": "deep"}}, "architecture"),
+    ({"classes": "bg,fg"}, "class"),
+])
+def test_metadata_of_the_wrong_type_is_a_model_error(tmp_path, change, words):
+    path = tiny_model_file(tmp_path / "odd.pt", **change)
+    with pytest.raises(ModelError, match=words) as info:
+        load_model(path)
+    assert "odd.pt" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(tmp_path, value):
+    path = tiny_model_file(tmp_path / "nan.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["inc.0.weight"][0, 0, 1, 1] = value
+    torch.save(payload, path)
+    with pytest.raises(ModelError, match="not finite"):
+        load_model(path)
+
+
+def test_corrupted_weight_bytes_are_caught(tmp_path):
+    import zipfile
+
+    path = tiny_model_file(tmp_path / "m.pt")
+    with zipfile.ZipFile(path) as zf:
+        record = max(zf.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    head = record.header_offset
+    name_len, extra_len = (int.from_bytes(data[head + i: head + i + 2], "little") for i in (26, 28))
+    start = head + 30 + name_len + extra_len + 8  # inside the largest weight tensor
+    for k in range(64):
+        data[start + k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="damaged"):
+        load_model(path)
+
+
+def test_text_files_and_empty_zips_are_named_for_what_they_are(tmp_path):
+    import zipfile
+
+    text = tmp_path / "notes.pt"
+    text.write_text("these are my notes about the model\nline two\n")
+    with pytest.raises(ModelError, match="not a model file: a text file"):
+        load_model(text)
+    empty = tmp_path / "empty.pt"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(ModelError, match="an empty zip archive"):
+        load_model(empty)
+    for path in (text, empty):
+        with pytest.raises(ModelError) as info:
+            load_model(path)
+        assert "Python objects" not in str(info.value)
+
+
+@pytest.mark.parametrize("arch", [{"width": 4096}, {"depth": 40}, {"width": 4096, "depth": 40}])
+def test_an_architecture_bigger_than_its_weights_is_refused_before_building(tmp_path, arch, monkeypatch):
+    from unet_studio.ml import model_checks
+    from unet_studio.ml.unet import UNet
+
+    path = tiny_model_file(tmp_path / "big.pt", arch=arch)
+    devices = []
+
+    def recording_unet(*args, **kwargs):
+        devices.append(torch.empty(0).device.type)  # where a new network's tensors would go
+        return UNet(*args, **kwargs)
+
+    monkeypatch.setattr(model_checks, "UNet", recording_unet)
+    with pytest.raises(ModelError, match="architecture"):
+        load_model(path)
+    assert set(devices) <= {"meta"}  # laid out without memory, never built for real
+
+
+def test_forged_architecture_under_a_memory_cap_ends_in_one_line(tmp_path):
+    """`unet-studio info` on a file claiming width 4096: exit 2 at once, small memory."""
+    import subprocess
+    import sys
+
+    path = tiny_model_file(tmp_path / "big.pt", arch={"width": 4096, "depth": 6})
+    code = (
+        "import resource, sys, torch\n"
+        "from unet_studio.cli import main\n"
+        "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 1_500_000_000, resource.RLIM_INFINITY))\n"
+        f"sys.exit(main(['info', {str(path)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "architecture" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_metadata_errors_end_in_one_line_in_predict_train_and_info(tmp_path, capsys):
+    import tifffile
+
+    from unet_studio.cli import main
+    from unet_studio.core.label_file import write_labels
+    from unet_studio.core.labels import DEFAULT_CLASSES
+
+    model = tiny_model_file(tmp_path / "odd.pt", format_version="2", summary=["x"])
+    image = tmp_path / "a.tif"
+    tifffile.imwrite(image, np.zeros((16, 16), np.uint8))
+    labels = tmp_path / "a_labels.tif"
+    write_labels(labels, np.ones((16, 16), np.uint8), "YX", list(DEFAULT_CLASSES))
+    for argv in (["info", str(model)],
+                 ["predict", str(model), str(image), "--out", str(tmp_path / "out")],
+                 ["train", str(image), "--labels", str(labels), "--init", str(model),
+                  "--out", str(tmp_path / "new.pt"), "--steps", "1"]):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "odd.pt" in err[0] and "format version" in err[0], (argv, err)

@@ -3,14 +3,37 @@
 A crash, a full disk or an exception half way through a save must never leave the user's
 labels or masks truncated, so every writer goes through a temporary file beside the target
 (same folder, hence same file system, so os.replace is atomic) and swaps it in at the end.
+
+A writer killed mid-save (kill -9, power cut) leaves its temporary behind. The writer holds
+an advisory lock (flock) on its temporary while it works, which the system drops when the
+process dies; so after each successful write, temporaries in that folder that match our own
+naming and that nobody holds any more are removed. Where there are no such locks (Windows),
+only temporaries untouched for an hour are.
 """
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import stat
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
+# A temporary this young may be one whose writer has created it but not locked it yet.
+_YOUNGEST_LEFTOVER = 2.0 if fcntl is not None else 3600.0
+# Temporaries this process is writing: on file systems that emulate flock with per-process
+# locks (NFS), our own lock would not keep another thread of ours from removing them.
+_OURS: set[str] = set()
+_OURS_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -22,7 +45,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
-    tmp = _create_temp_beside(folder, target.name)
+    tmp, lock = _create_temp_beside(folder, target.name)
+    with _OURS_LOCK:
+        _OURS.add(os.path.abspath(tmp))
     try:
         yield tmp
         # Flush the data to disk before the rename, or a power cut can leave an empty file
@@ -37,7 +62,35 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         except FileNotFoundError:
             pass
         raise
+    finally:
+        with _OURS_LOCK:
+            _OURS.discard(os.path.abspath(tmp))
+        if lock is not None:
+            os.close(lock)
     _fsync_folder(folder)
+    remove_left_temporaries(folder)
+
+
+def remove_left_temporaries(folder: str | Path) -> None:
+    """Remove temporaries of killed writers from `folder` (see module docstring): only our own
+    naming, only plain files (never a symlink), only those no live writer holds."""
+    cutoff = time.time() - _YOUNGEST_LEFTOVER
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not _TEMP_NAME.match(entry.name):
+            continue
+        with _OURS_LOCK:
+            if os.path.abspath(entry.path) in _OURS:
+                continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                _remove_if_unheld(entry.path)
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> None:
@@ -47,7 +100,20 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
             fh.write(data)
 
 
-def _create_temp_beside(folder: Path, name: str) -> Path:
+def _remove_if_unheld(path: str) -> None:
+    if fcntl is None:
+        os.unlink(path)
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a writer is alive
+        os.unlink(path)
+    finally:
+        os.close(fd)
+
+
+def _create_temp_beside(folder: Path, name: str) -> tuple[Path, int | None]:
+    """(temporary path, descriptor holding its lock, None where there are no locks)."""
     # Not tempfile.mkstemp: that makes owner-only files, while a new file should get the
     # usual umask permissions, as if the writer had created it directly.
     for _ in range(100):
@@ -56,8 +122,14 @@ def _create_temp_beside(folder: Path, name: str) -> Path:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        os.close(fd)
-        return tmp
+        if fcntl is None:
+            os.close(fd)
+            return tmp, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a file system without locks: the age rule still applies
+            pass
+        return tmp, fd
     raise FileExistsError(f"could not create a temporary file in {folder}")
 
 

@@ -9,12 +9,14 @@ this property (e.g. a mask drawn in Fiji) still loads, with generic class names.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from unet_studio.core.atomic import atomic_path
 from unet_studio.core.errors import LabelsError
+from unet_studio.core.tiff_sizes import implausible
 from unet_studio.core.label_classes import (
     MAX_CLASSES,
     LabelClass,
@@ -93,10 +95,13 @@ def read_labels(
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            _check_size_before_decoding(series, path, expect_shape)
             data = series.asarray()
             series_axes = series.axes
             ij = tif.imagej_metadata or {}
             ours = tif.pages.first.software == SOFTWARE
+    except LabelsError:
+        raise
     except Exception as e:  # tifffile raises many kinds for damaged files
         raise LabelsError(f"{name}: cannot be read as a labels file ({_reason(e)})") from None
     if data.ndim < 2 or data.size == 0:
@@ -112,6 +117,18 @@ def read_labels(
             f"{name}: labels of shape {tuple(data.shape)} do not fit the image's {tuple(expect_shape)}"
         )
     return data, axes, classes
+
+
+def _check_size_before_decoding(series, path: Path, expect_shape) -> None:
+    # A labels file is decoded whole: its size is checked first, so a damaged or forged
+    # header cannot make a small file decode into gigabytes.
+    shape = tuple(int(n) for n in series.shape)
+    if expect_shape is not None and math.prod(shape) != math.prod(expect_shape):
+        raise LabelsError(f"{path.name}: labels of shape {shape} do not fit the image's "
+                          f"{tuple(expect_shape)}")
+    if implausible(math.prod(shape) * np.dtype(series.dtype).itemsize, path.stat().st_size):
+        raise LabelsError(f"{path.name}: cannot be read as a labels file (it declares {shape} "
+                          "pixels, far more than the file can hold)")
 
 
 def _reason(e: Exception) -> str:
@@ -152,7 +169,7 @@ def _parse_info(text: object) -> dict | None:
         return None
     try:
         info = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(info, dict) and info.get("format") == FORMAT:
         return info

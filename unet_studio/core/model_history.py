@@ -11,6 +11,7 @@ from typing import Callable
 from unet_studio.core.errors import ProjectError
 from unet_studio.core.project_file import ModelEntry, now_text
 from unet_studio.core.project_paths import MODELS_DIR, TRAINING_LOG, copy_file
+from unet_studio.core.project_safety import inside_project
 
 
 class ModelHistory:
@@ -120,7 +121,7 @@ class ProjectModelsMixin:
             entry = self.models.new_entry(self.folder, steps=steps, loss=loss, info=info)
             with self._saving(self.folder, "the model"):
                 (self.folder / MODELS_DIR).mkdir(exist_ok=True)
-                save(self.folder / entry.file)
+                save(inside_project(self.folder, entry.file, "the new model"))
             self.models.add(entry)
             self._save_structure()
             return entry
@@ -144,7 +145,7 @@ class ProjectModelsMixin:
         with self._state_lock:
             self.ensure_created()
             with self._saving(self.folder, "the training log"):
-                append_log(self.folder / TRAINING_LOG, record)
+                append_log(inside_project(self.folder, TRAINING_LOG, "the training log"), record)
 
     def training_log(self) -> list[dict]:
         """All records of the training log (a line cut short by a crash is skipped)."""

@@ -37,11 +37,16 @@ from unet_studio.core.project_file import (
 from unet_studio.core.project_paths import (
     LABELS_DIR,
     TRAINING_LOG,
-    copy_file,
     folder_is_writable,
     image_stem,
     remove_stale_temp_files,
     unique_name,
+)
+from unet_studio.core.project_safety import (
+    check_project_paths,
+    copy_own_file,
+    inside_project,
+    labels_target,
 )
 
 
@@ -78,12 +83,16 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
 
     @classmethod
     def open(cls, folder: str | Path) -> "Project":
-        """Open an existing project. Missing images and read-only folders are reported in
-        `problems` (and `missing_images()`), not raised; a damaged project.json raises."""
+        """Open an existing project. Missing images, read-only folders and paths that lead
+        out of the folder (repaired, see core/project_safety.py) are reported in `problems`
+        (and `missing_images()`), not raised; a damaged project.json raises."""
         folder = Path(os.path.abspath(folder))
         if folder.is_file() and folder.name == PROJECT_FILE:
             folder = folder.parent
-        project = cls(folder, read_project_file(folder))
+        data = read_project_file(folder)
+        problems = check_project_paths(folder, data)
+        project = cls(folder, data)
+        project.problems += problems
         for entry in project.missing_images():
             project.problems.append(f"image {entry.name} is missing (expected at {entry.path})")
         if not folder_is_writable(folder):
@@ -91,6 +100,8 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             project.problems.append(f"the folder {folder} is read-only: use Save As to keep changes")
         else:
             remove_stale_temp_files(folder)
+            if problems:  # keep the repaired paths, so later label saves find them again
+                project._write_project_json()
         return project
 
     @property
@@ -131,16 +142,14 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         with self._write_lock, self._state_lock, self._saving(new, "the project"):
             (new / LABELS_DIR).mkdir(parents=True, exist_ok=True)
             for entry in self._data.images:
+                target = inside_project(new, entry.labels, f"the labels of {entry.name}")
                 if entry.id in self._labels:
-                    data, axes, classes = self._labels[entry.id].snapshot()
-                    write_labels(new / entry.labels, data, axes, classes)
-                elif (self.folder / entry.labels).is_file():
-                    copy_file(self.folder / entry.labels, new / entry.labels)
+                    write_labels(target, *self._labels[entry.id].snapshot())
+                else:
+                    copy_own_file(self.folder, new, entry.labels, f"the labels of {entry.name}")
             for model in self.models:
-                if (self.folder / model.file).is_file():
-                    copy_file(self.folder / model.file, new / model.file)
-            if (self.folder / TRAINING_LOG).is_file():
-                copy_file(self.folder / TRAINING_LOG, new / TRAINING_LOG)
+                copy_own_file(self.folder, new, model.file, f"model {model.id}")
+            copy_own_file(self.folder, new, TRAINING_LOG, "the training log")
             write_project_file(new, self._snapshot_data())
             self.folder, self.exists, self.read_only = new, True, False
             self._saved_version = {i: v.version for i, v in self._labels.items()}
@@ -246,7 +255,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             if entry.id in self._labels:
                 return self._labels[entry.id]
         shape, axes = _label_shape_of(entry, stack)
-        path = self.folder / entry.labels
+        path = labels_target(self.folder, entry, self._data.images)
         labels = None
         if path.is_file():
             try:
@@ -331,7 +340,7 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         version = labels.version
         if self._saved_version.get(image_id) == version:
             return  # unchanged since loaded, created empty, or last written
-        path = self.folder / self.image(image_id).labels
+        path = labels_target(self.folder, self.image(image_id), self._data.images)
         self.ensure_created()
         data, axes, classes = labels.snapshot()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,9 @@ from unet_studio.core.label_classes import LabelClass, classes_from_json, classe
 FORMAT = "unet_studio project"
 VERSION = 1
 PROJECT_FILE = "project.json"
+# Far deeper than any project needs, and far from Python's recursion limit, so whatever is
+# read can be written back (json.dumps recurses too).
+MAX_NESTING = 64
 
 
 def now_text() -> str:
@@ -129,6 +132,13 @@ def read_project_file(folder: Path) -> ProjectData:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ProjectError(f"{path} cannot be read: {_first_line(e)}") from None
+    except RecursionError:
+        too_deep = True
+    else:
+        too_deep = _nesting(doc) > MAX_NESTING
+    if too_deep:
+        raise ProjectError(f"{path} is damaged (its contents are nested more than "
+                           f"{MAX_NESTING} levels deep)")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ProjectError(f"{path} is not a unet_studio project file")
     if not isinstance(doc.get("version"), int) or doc["version"] > VERSION:
@@ -165,6 +175,20 @@ def _model_from(item: dict) -> ModelEntry:
         current=bool(item.get("current", False)),
         info=dict(item.get("info") or {}),
     )
+
+
+def _nesting(doc) -> int:
+    """How deep lists and objects nest in `doc` (counted without recursion)."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                todo.extend((item, depth + 1) for item in value)
+    return deepest
 
 
 def _first_line(e: BaseException) -> str:

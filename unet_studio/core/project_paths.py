@@ -6,16 +6,14 @@ import os
 import secrets
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from unet_studio.core.atomic import atomic_path
+from unet_studio.core.atomic import atomic_path, remove_left_temporaries
 
 PROJECT_SUFFIX = ".unet_studio"
 LABELS_DIR = "labels"
 MODELS_DIR = "models"
 TRAINING_LOG = "training-log.jsonl"
-_STALE_TEMP_AGE = 3600.0  # seconds; younger temp files may belong to a save in progress
 _IMAGE_SUFFIXES = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8", ".tf2")
 
 
@@ -84,14 +82,18 @@ def copy_file(source: Path, target: Path) -> None:
         shutil.copyfile(source, tmp)
 
 
+def subfolder_inside(folder: Path, name: str) -> Path | None:
+    """folder/name if it is a real folder (not a symlink) inside `folder`; else None."""
+    path = Path(folder) / name
+    if path.is_symlink() or not path.is_dir():
+        return None
+    root = os.path.realpath(folder)
+    return path if os.path.dirname(os.path.realpath(path)) == root else None
+
+
 def remove_stale_temp_files(folder: Path) -> None:
-    """Remove old temporary files of atomic saves from a project folder."""
-    # Left by a crash in the middle of an atomic save (".<name>.<hex>.tmp").
-    cutoff = time.time() - _STALE_TEMP_AGE
-    for sub in (folder, folder / LABELS_DIR, folder / MODELS_DIR):
-        for tmp in sub.glob(".*.tmp"):
-            try:
-                if tmp.stat().st_mtime < cutoff:
-                    tmp.unlink()
-            except OSError:
-                pass
+    """Remove temporaries that killed saves left in a project folder and its labels/ and
+    models/ (only real subfolders: never through a symlink out of the project)."""
+    subfolders = [folder / name for name in (LABELS_DIR, MODELS_DIR) if subfolder_inside(folder, name)]
+    for sub in [folder, *subfolders]:
+        remove_left_temporaries(sub)

@@ -21,6 +21,13 @@ import tifffile
 
 from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
+from unet_studio.core.tiff_sizes import (
+    data_beyond_end,
+    implausible,
+    ome_claim,
+    page_has_data,
+    stored_bytes,
+)
 
 # tifffile reports odd files through `logging`; without a handler Python prints those
 # warnings on stderr, which would break the CLI's one-line errors. Applications that
@@ -32,7 +39,6 @@ _UNIT_NAMES = {
     "micrometer": "um", "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm",
     "cm": "cm", "m": "m", "meter": "m",
 }
-_BIG_PLANE = 256 * 2**20
 _TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
@@ -53,6 +59,12 @@ class TiffPlanes:
             raise StackError(f"{path}: file is truncated or damaged ({problems.damaged[0]})")
 
     def _open_series(self, path: Path) -> None:
+        self._path = path
+        self._size = path.stat().st_size
+        first = self._tif.pages.first
+        claim = ome_claim(first.description, self._size) if first.is_ome else None
+        if claim:
+            raise StackError(f"{path}: file is damaged ({claim})")
         # Walking the whole page chain (offsets only, fast) finds a cut-off file even when
         # the first pages and the image description look fine.
         len(self._tif.pages)
@@ -115,14 +127,15 @@ class TiffPlanes:
             # A damaged header can claim a gigantic image; real compressed microscopy
             # planes do not shrink a thousandfold once they are that big.
             plane = self._series.keyframe.nbytes
-            if plane > _BIG_PLANE and plane > 1000 * size:
+            if implausible(plane, size):
                 raise StackError(f"{path}: file is truncated or damaged (a {plane / 1e9:.1f} GB "
                                  f"image cannot fit in {size} bytes of compressed data)")
             return
         offset = self._series.dataoffset
-        nbytes = self._series.nbytes
-        if (offset is not None and offset + nbytes > size) or (
-                nbytes > size and self._series.keyframe.bitspersample >= 8):
+        # Bytes stored, not decoded: 1-bit images hold 8 pixels per byte.
+        bits = self._series.keyframe.bitspersample
+        nbytes = -(-self._series.nbytes * bits // (8 * self.source_dtype.itemsize))
+        if (offset is not None and offset + nbytes > size) or nbytes > size:
             raise StackError(f"{path}: file is truncated (the image needs {nbytes} bytes, "
                              f"the file has {size})")
 
@@ -155,11 +168,27 @@ class TiffPlanes:
         with self._lock:
             for combo in product(*choices):
                 number = int(np.ravel_multi_index(combo, lead_shape)) if k else 0
+                self._check_page(number)
                 page = self._tif.asarray(key=number, series=self._series)
                 page = page.reshape(self.source_shape[k:])
                 pages.append(page[index[k:]])
         kept_lead = [len(c) for c, i in zip(choices, lead_index) if isinstance(i, slice)]
         return np.stack(pages).reshape(tuple(kept_lead) + pages[0].shape)
+
+
+    def _check_page(self, number: int) -> None:
+        """StackError for a page that lists no data, or less than its size could come from."""
+        page = self._series[number]
+        if not page_has_data(page):
+            raise StackError(f"{self._path}: plane {number + 1} holds no image data "
+                             "(the file lists no bytes for it)")
+        if data_beyond_end(page, self._size):
+            raise StackError(f"{self._path}: file is truncated or damaged (plane {number + 1} "
+                             "lists data beyond the end of the file)")
+        decoded = math.prod(self._series.keyframe.shape) * self.source_dtype.itemsize
+        if implausible(decoded, stored_bytes(page)):
+            raise StackError(f"{self._path}: file is truncated or damaged (plane {number + 1} "
+                             f"claims {decoded / 1e9:.1f} GB from {stored_bytes(page)} bytes)")
 
 
 class _TiffProblems(logging.Handler):

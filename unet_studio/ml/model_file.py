@@ -18,8 +18,9 @@ import torch
 from unet_studio import __version__
 from unet_studio.core.atomic import atomic_path
 from unet_studio.core.errors import ModelError
+from unet_studio.ml.model_checks import build_network, check_container, check_metadata
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
-from unet_studio.ml.unet import NORMS, PADDINGS, UNet
+from unet_studio.ml.unet import UNet
 
 FORMAT = "unet_studio.model"
 FORMAT_VERSION = 1
@@ -122,11 +123,13 @@ def _plain(value: Any) -> Any:
 
 
 def load_model(path: str | Path, device: Any = "cpu") -> Model:
-    """Read a model file written by save_model; ModelError with a one-line reason otherwise."""
+    """Read a model file written by save_model; ModelError with a one-line reason otherwise
+    (the checks a file passes first are in ml/model_checks.py)."""
     path = Path(path)
     name = path.name
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
+    check_container(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for bad files; the user needs one line
@@ -136,16 +139,9 @@ def load_model(path: str | Path, device: Any = "cpu") -> Model:
         raise ModelError(f"{name} is not a readable unet_studio model file ({reason[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{name} is not a unet_studio model file")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(f"{name} was written by a newer unet_studio (format {payload.get('format_version')}); "
-                         "please update unet_studio")
+    arch = check_metadata(payload, name, FORMAT_VERSION)
+    net = build_network(arch, payload["state_dict"], name)
     try:
-        arch = payload["arch"]
-        net = UNet(int(arch["in_channels"]), int(arch["n_classes"]), depth=int(arch["depth"]),
-                   width=int(arch["width"]), norm=str(arch["norm"]), padding=str(arch["padding"]))
-        if arch["norm"] not in NORMS or arch["padding"] not in PADDINGS:
-            raise ValueError("unknown architecture")
-        net.load_state_dict(payload["state_dict"], strict=True)
         shift = payload.get("class_shift")
         if shift is not None:
             shift = torch.tensor([float(v) for v in shift])
@@ -176,8 +172,11 @@ def describe_model(path: str | Path) -> str:
              f"  input channels: {model.in_channels}",
              f"  classes ({model.n_classes}):"]
     shares = model.summary.get("class_shares")
+    if not (isinstance(shares, list) and len(shares) == model.n_classes
+            and all(isinstance(v, (int, float)) for v in shares)):
+        shares = None
     for k, c in enumerate(model.classes, start=1):
-        share = f"  about {shares[k - 1]:.0%} of the labeled planes" if shares and len(shares) == model.n_classes else ""
+        share = f"  about {shares[k - 1]:.0%} of the labeled planes" if shares else ""
         lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}{share}")
     norm = model.normalisation
     if norm:
