@@ -90,7 +90,7 @@ def trained():
     labels[keep & ndimage.binary_erosion(truth, iterations=2)] = 2
     progress = None
     for progress in train([image], [labels], ["background", "nucleus"],
-                          TrainConfig(steps=15, seed=0, width=8, depth=3, batch=2, patch=64,
+                          TrainConfig(steps=5, seed=0, width=8, depth=3, batch=2, patch=64,
                                       starting_model=False)):
         pass
     model = progress.model
@@ -186,6 +186,19 @@ def test_package_reads_back_as_the_same_model(package, trained):
 
 
 @needs_bioimageio
+def test_train_init_and_the_app_open_model_files_and_packages_alike(package, trained, tmp_path):
+    from unet_studio.ml.model_file import save_model
+    from unet_studio.workflow.bioimageio import load_model_or_package
+
+    model, _ = trained
+    save_model(tmp_path / "nuclei.pt", model)
+    from_file, from_package = load_model_or_package(tmp_path / "nuclei.pt"), load_model_or_package(package)
+    assert from_file.classes == from_package.classes == model.classes
+    for key, value in from_file.net.state_dict().items():
+        assert torch.equal(value, from_package.net.state_dict()[key]), key
+
+
+@needs_bioimageio
 def test_package_of_another_network_is_refused(package, tmp_path):
     from unet_studio.workflow.bioimageio import load_bioimageio_package
 
@@ -205,11 +218,12 @@ def test_unusable_export_requests_are_refused_in_one_line(trained, tmp_path):
     from unet_studio.workflow.bioimageio import export_bioimageio
 
     model, image = trained
-    cases = [dict(sample_image=image[:40, :40], authors=["A"], license="MIT"),
-             dict(sample_image=image, authors=[" "], license="MIT"),
-             dict(sample_image=image, authors=["A"], license="not a license")]
+    cases = [dict(sample_image=image[:24, :24], name="Nuclei", authors=["A"], license="MIT"),
+             dict(sample_image=image, name="Nuclei", authors=[" "], license="MIT"),
+             dict(sample_image=image, name="Nuclei", authors=["A"], license="not a license"),
+             dict(sample_image=image, name="Kerne/Zellen", authors=["A"], license="MIT")]
     for case in cases:
         with pytest.raises(UnetStudioError) as error:
-            export_bioimageio(model, tmp_path / "m.zip", name="m", **case)
-        assert "\n" not in str(error.value)
+            export_bioimageio(model, tmp_path / "m.zip", **case)
+        assert "\n" not in str(error.value) and len(str(error.value)) < 200
     assert not (tmp_path / "m.zip").exists()

@@ -5,14 +5,14 @@ bioimage.io model zoo run: the weights twice (a pytorch_state_dict with the netw
 unet_studio_net.py, and TorchScript), the preprocessing that matches ours (percentile
 scaling, per image and channel), test tensors made from the user's own image, a cover, a
 README, and our own metadata in `config.unet_studio`, so that unet_studio can take such a
-package back as a starting model (`load_bioimageio_package`).
+package back as a starting model (`load_bioimageio_package`, `load_model_or_package`; in
+workflow/bioimageio_load.py).
 
 bioimageio.spec is an optional dependency (`pip install 'unet_studio[bioimageio]'`), imported
 only here and only when a package is written or read: importing it costs seconds.
 """
 from __future__ import annotations
 
-import io
 import keyword
 import re
 import shutil
@@ -25,33 +25,18 @@ import numpy as np
 import torch
 
 from unet_studio.core.atomic import atomic_path
-from unet_studio.core.errors import ModelError
-from unet_studio.ml.model_file import Model, _plain, class_dicts
-from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
+from unet_studio.ml.model_file import Model, _plain
+from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, measure_normalisation
 from unet_studio.ml.predict import predict_plane
 from unet_studio.ml.tiling import prepare_inference
-from unet_studio.ml.unet import UNet
 from unet_studio.workflow.bioimageio_docs import write_cover, write_readme
+from unet_studio.workflow.bioimageio_load import (CONFIG_KEY, PackageError, load_bioimageio_package,
+                                                  load_model_or_package, spec_v0_5)
 from unet_studio.workflow.bioimageio_net import ProbabilityNet, architecture_source, sizes
 
 # Side of the square test crop, at most (the test tensors travel in the package).
 TEST_CROP = 256
 ARCHITECTURE_FILE = "unet_studio_net.py"
-CONFIG_KEY = "unet_studio"
-INSTALL_HINT = "bioimage.io packages need the optional bioimageio packages: pip install 'unet_studio[bioimageio]'"
-
-
-class PackageError(ModelError):
-    """A bioimage.io package that cannot be written or read (one line, names the reason)."""
-
-
-def _spec():
-    try:
-        import bioimageio.spec  # noqa: F401
-        from bioimageio.spec.model import v0_5
-    except ImportError:
-        raise PackageError(INSTALL_HINT) from None
-    return v0_5
 
 
 def export_bioimageio(model: Model, out_zip: str | Path, *, sample_image: Any, name: str,
@@ -63,32 +48,53 @@ def export_bioimageio(model: Model, out_zip: str | Path, *, sample_image: Any, n
     a centred square crop of it, and our prediction of that crop, become the test tensors.
     authors: names. license: an SPDX identifier. PackageError with one line if any is unusable.
     """
-    v0_5 = _spec()
+    v0_5 = spec_v0_5()
     from bioimageio.spec import save_bioimageio_package
 
     out_zip = Path(out_zip)
-    net = model.net
-    valid = sizes(net)
+    names = _check_request(v0_5, name, authors, license)
+    valid = sizes(model.net)
     crop = _test_crop(sample_image, model.in_channels, valid)
-    names = [str(a).strip() for a in authors if str(a).strip()]
-    if not names:
-        raise PackageError("a bioimage.io package needs at least one author")
     description = description or (f"U-Net trained in unet_studio to segment "
                                   f"{', '.join(model.class_names)}.")
-    inference = prepare_inference(net, "cpu", dtype=torch.float32, views=1)
+    inference = prepare_inference(model.net, "cpu", dtype=torch.float32, views=1)
     prediction = predict_plane(model, crop, inference=inference)
     with tempfile.TemporaryDirectory(prefix="unet_studio_bioimageio_") as tmp:
         folder = Path(tmp)
         _write_files(folder, model, crop, prediction.probabilities, name, description, valid)
         descr = _describe(v0_5, folder, model, name=name, authors=names, license=license,
                           description=description, valid=valid)
-        packed = save_bioimageio_package(descr, output_path=folder / "package.zip")
+        try:
+            packed = save_bioimageio_package(descr, output_path=folder / "package.zip")
+        except ValueError as e:
+            raise PackageError(f"bioimage.io refuses the package ({str(e).strip()[:200]})") from None
         try:
             with atomic_path(out_zip) as tmp_zip:
                 shutil.copyfile(packed, tmp_zip)
         except OSError as e:
             raise PackageError(f"cannot write {out_zip}: {e.strerror or e}") from None
     return out_zip
+
+
+def _check_request(v0_5, name: str, authors: Sequence[str], license: str) -> list[str]:
+    """The author names, cleaned; PackageError for a name, author list or license that
+    bioimage.io would refuse, before any work is done."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        TypeAdapter(v0_5.ModelDescr.model_fields["name"].rebuild_annotation()).validate_python(name)
+    except ValidationError:
+        raise PackageError(f"the name {name!r} does not suit bioimage.io: use 5 to 128 letters, "
+                           "digits, spaces and _+-()") from None
+    names = [str(a).strip() for a in authors if str(a).strip()]
+    if not names:
+        raise PackageError("a bioimage.io package needs at least one author")
+    try:
+        v0_5.LicenseId(license)
+    except ValueError:  # pydantic's ValidationError is one
+        raise PackageError(f"{license!r} is not an SPDX license identifier (such as CC-BY-4.0, "
+                           "MIT or BSD-3-Clause)") from None
+    return names
 
 
 def _test_crop(sample_image: Any, in_channels: int, valid: tuple[int, int]) -> np.ndarray:
@@ -124,14 +130,15 @@ def _write_files(folder: Path, model: Model, crop: np.ndarray, probabilities: np
     torch.save(wrapper.state_dict(), folder / "weights.pt")
     example = torch.zeros((1, model.in_channels, valid[0], valid[0]))
     with warnings.catch_warnings(), torch.no_grad():
-        # The trace keeps only the eval-mode path, which is the one wanted.
+        # The trace keeps only the eval-mode path, which is the one wanted; TorchScript is
+        # deprecated in torch, but it is the format bioimage.io consumers (deepImageJ) run.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.trace(wrapper, example).save(str(folder / "torchscript.pt"))
     (folder / ARCHITECTURE_FILE).write_text(architecture_source(), encoding="utf-8")
     np.save(folder / "test_input.npy", crop[None].astype(np.float32))
     np.save(folder / "test_output.npy", probabilities[None].astype(np.float32))
     norm = model.normalisation or {}
-    from unet_studio.ml.normalise import measure_normalisation
     shown = measure_normalisation(crop, float(norm.get("low_pct", LOW_PCT)),
                                   float(norm.get("high_pct", HIGH_PCT))).apply(crop)
     write_cover(folder / "cover.png", shown, probabilities, model.classes)
@@ -163,8 +170,8 @@ def _describe(v0_5, folder: Path, model: Model, *, name: str, authors: list[str]
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise PackageError(f"bioimage.io refuses the package's {where or 'description'}: "
-                           f"{first.get('msg', e)}") from None
+        message = str(first.get("msg", e)).splitlines()[0][:200]
+        raise PackageError(f"bioimage.io refuses the package's {where or 'description'}: {message}") from None
 
 
 def _tensors(v0_5, folder: Path, model: Model, valid: tuple[int, int]):
@@ -200,7 +207,7 @@ def _weights(v0_5, folder: Path, model: Model):
         pytorch_state_dict=v0_5.PytorchStateDictWeightsDescr(
             source=folder / "weights.pt", pytorch_version=version,
             architecture=v0_5.ArchitectureFromFileDescr(
-                source=folder / ARCHITECTURE_FILE, callable=v0_5.Identifier("ProbabilityNet"),
+                source=folder / ARCHITECTURE_FILE, callable=v0_5.Identifier(ProbabilityNet.__name__),
                 kwargs=kwargs)),
         torchscript=v0_5.TorchscriptWeightsDescr(
             source=folder / "torchscript.pt", pytorch_version=version, parent="pytorch_state_dict"))
@@ -215,60 +222,4 @@ def channel_names(class_names: Sequence[str]) -> list[str]:
     return [f"class{k}" for k in range(1, len(class_names) + 1)]
 
 
-def load_bioimageio_package(path: str | Path, device: Any = "cpu") -> Model:
-    """A unet_studio Model from a bioimage.io package (zip, or folder with rdf.yaml) that one of
-    us exported; PackageError for a package of another network or one that cannot be read.
-
-    Only the state dict is read (torch.load(weights_only=True)); the package's code never runs.
-    """
-    _spec()
-    from bioimageio.spec import InvalidDescr, load_description
-    from bioimageio.spec.utils import get_reader
-
-    path = Path(path)
-    if not path.exists():
-        raise PackageError(f"bioimage.io package not found: {path}")
-    try:
-        descr = load_description(path, perform_io_checks=False)
-    except Exception as e:  # zip, YAML and validation errors come in many kinds
-        raise PackageError(f"{path.name} is not a readable bioimage.io package ({_first_line(e)})") from None
-    if isinstance(descr, InvalidDescr) or getattr(descr, "type", None) != "model":
-        raise PackageError(f"{path.name} is not a valid bioimage.io model package")
-    ours = (descr.config.model_extra or {}).get(CONFIG_KEY) if hasattr(descr.config, "model_extra") else None
-    weights = getattr(descr.weights, "pytorch_state_dict", None)
-    architecture = getattr(weights, "architecture", None)
-    if not isinstance(ours, dict) or getattr(architecture, "callable", None) != "ProbabilityNet":
-        raise PackageError(f"{path.name} holds a bioimage.io model of another architecture "
-                           f"({descr.name}); unet_studio can start only from its own U-Net packages")
-    if str(weights.source).startswith(("http://", "https://")):
-        raise PackageError(f"{path.name} does not contain its weights (they are at {weights.source})")
-    try:
-        data = get_reader(weights).read()
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        return _model_from(ours, dict(architecture.kwargs), state, device)
-    except Exception as e:
-        raise PackageError(f"{path.name} does not hold a usable unet_studio U-Net ({_first_line(e)})") from None
-
-
-def _model_from(ours: dict, kwargs: dict, state: dict, device: Any) -> Model:
-    arch = ours["arch"]
-    if {k: kwargs.get(k) for k in arch} != dict(arch):
-        raise ValueError("the architecture's arguments differ from the unet_studio metadata")
-    net = UNet(int(arch["in_channels"]), int(arch["n_classes"]), depth=int(arch["depth"]),
-               width=int(arch["width"]), norm=str(arch["norm"]), padding=str(arch["padding"]))
-    prefix = "unet."
-    net.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
-    shift = torch.tensor([float(v) for v in kwargs.get("class_shift") or [0.0] * net.n_classes])
-    if shift.shape != net.outc.class_shift.shape or not bool(torch.isfinite(shift).all()):
-        raise ValueError("the class shift does not fit the network")
-    net.outc.class_shift.copy_(shift)
-    classes = class_dicts(ours["classes"])
-    if len(classes) != net.n_classes:
-        raise ValueError(f"{len(classes)} class names for {net.n_classes} outputs")
-    return Model(net.to(device).eval(), classes, dict(ours.get("normalisation") or {}),
-                 dict(ours.get("summary") or {}), str(ours.get("version", "?")))
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]
+__all__ = ["PackageError", "export_bioimageio", "load_bioimageio_package", "load_model_or_package"]
