@@ -100,11 +100,17 @@ def trained():
 
 @pytest.fixture(scope="module")
 def package(trained, tmp_path_factory):
-    """The exported zip, written with every network connection refused."""
-    from unet_studio.workflow.bioimageio import export_bioimageio
+    """The zip `unet-studio export-bioimageio nuclei.pt --image cells.tif` writes, with every
+    network connection refused."""
+    import tifffile
+
+    from unet_studio.ml.model_file import save_model
+    from unet_studio.workflow.bioimageio import export_model_file
 
     model, image = trained
-    out = tmp_path_factory.mktemp("export") / "nuclei.zip"
+    folder = tmp_path_factory.mktemp("export")
+    save_model(folder / "nuclei.pt", model)
+    tifffile.imwrite(folder / "cells.tif", image)
     connect, attempts = socket.socket.connect, []
 
     def refuse(sock, address):
@@ -113,8 +119,8 @@ def package(trained, tmp_path_factory):
 
     socket.socket.connect = refuse
     try:
-        export_bioimageio(model, out, sample_image=image, name="Nuclei (test)",
-                          authors=["A. Biologist"], license="CC-BY-4.0")
+        out = export_model_file(folder / "nuclei.pt", folder / "nuclei.zip", image=folder / "cells.tif",
+                                authors=["A. Biologist"], license="CC-BY-4.0")
     finally:
         socket.socket.connect = connect
     assert attempts == []
@@ -141,6 +147,7 @@ def test_package_validates_offline(package):
 
     descr = load_description(package, perform_io_checks=True)
     assert descr.validation_summary.status in ("passed", "valid-format"), descr.validation_summary.format()
+    assert descr.name == "nuclei U-Net" and [a.name for a in descr.authors] == ["A. Biologist"]
     preprocessing = descr.inputs[0].preprocessing
     scale = [p for p in preprocessing if p.id == "scale_range"][0]
     assert (scale.kwargs.min_percentile, scale.kwargs.max_percentile) == (1.0, 99.8)

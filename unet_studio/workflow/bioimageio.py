@@ -76,6 +76,26 @@ def export_bioimageio(model: Model, out_zip: str | Path, *, sample_image: Any, n
     return out_zip
 
 
+def export_model_file(model_path: str | Path, out_zip: str | Path, *, image: str | Path,
+                      authors: Sequence[str], name: str | None = None, license: str = "CC-BY-4.0",
+                      description: str | None = None) -> Path:
+    """`unet-studio export-bioimageio MODEL --out NAME.zip --image IMAGE --author ...`: the model
+    file (or one of our packages) and the image (its middle plane gives the test tensors)
+    opened, exported. name: the model file's name when not given."""
+    from unet_studio.core.stack import open_stack
+
+    model = load_model_or_package(model_path)
+    stack = open_stack(image)
+    return export_bioimageio(model, out_zip, sample_image=stack, name=name or default_name(model_path),
+                             authors=authors, license=license, description=description)
+
+
+def default_name(model_path: str | Path) -> str:
+    """A package name bioimage.io accepts, from a model file's name ("nuclei.pt" -> "nuclei U-Net")."""
+    stem = re.sub(r"[^A-Za-z0-9_+\- ()]+", " ", Path(model_path).stem).strip()[:100] or "unet_studio"
+    return f"{stem} U-Net"
+
+
 def _check_request(v0_5, name: str, authors: Sequence[str], license: str) -> list[str]:
     """The author names, cleaned; PackageError for a name, author list or license that
     bioimage.io would refuse, before any work is done."""
@@ -222,4 +242,5 @@ def channel_names(class_names: Sequence[str]) -> list[str]:
     return [f"class{k}" for k in range(1, len(class_names) + 1)]
 
 
-__all__ = ["PackageError", "export_bioimageio", "load_bioimageio_package", "load_model_or_package"]
+__all__ = ["PackageError", "default_name", "export_bioimageio", "export_model_file", "load_bioimageio_package",
+           "load_model_or_package"]
