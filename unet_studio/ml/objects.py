@@ -23,8 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
-SMOOTH = 0.07    # the distance map is smoothed over this many object diameters ...
-HEIGHT = 0.1     # ... and a seed must stand this many diameters above the seam to its neighbour
+SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
+HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
 SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
 
 
