@@ -43,7 +43,7 @@ def run_forest(task: Task, seed: int) -> dict:
 
 
 def score_forest(task: Task, masks: list[np.ndarray]) -> dict:
-    """Scores of the forest's class masks (objects split by the engine's watershed)."""
+    """Scores of the forest's class masks (objects found by ml/objects.py from the mask alone)."""
     from unet_studio.ml.predict import split_instances
     instances = [split_instances(m == task.object_class) for m in masks] if task.eval_instances else None
     return score(task, masks, instances)
@@ -125,11 +125,9 @@ def evaluate_model(task: Task, model, images, views: int | None = None) -> dict:
 
 
 def _instances(pred, k: int) -> np.ndarray:
-    try:
-        from unet_studio.ml.instances import instances_from_prediction
-    except ImportError:
-        return pred.instances(k)
-    return instances_from_prediction(pred, k)
+    """The objects of class k as the app finds them (ml/objects.py: the object size measured
+    from the mask, the class's probability helping part touching objects)."""
+    return pred.instances(k)
 
 
 def main(argv: list[str] | None = None) -> int:

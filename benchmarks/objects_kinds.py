@@ -1,0 +1,189 @@
+"""The kinds of objects benchmarks/objects.py scores: each a quality_tasks.Task (background = 1,
+object = 2) with a few scribbled training images and held-out images with instance truth.
+
+- dsb: the DSB 2018 dev set of ../shared/data (quality_tasks.load_dsb).
+- large, colour, small: held-out groups of ../shared/data/pretrain-dsb2018 - greyscale images
+  whose median nucleus is over 40 px across (360², 520 x 696 and the 1040 x 1388 image),
+  colour-stained tissue (RGB, 256 x 320), greyscale nuclei under 12 px across. The first
+  TRAIN images of a group by name are scribbled (../shared/tools/simulate_scribbles.py, its
+  defaults, seed 0); the next EVAL are scored.
+- blobs, organelles, cells: synthetic images made here (seeded): large round blobs 60-110 px
+  across, some touching; elongated organelle-like capsules 5-10 px wide; packed cells about
+  36 px across, touching, with dim borders.
+Colour images are (C, Y, X) arrays (train_images and eval_images); greyscale ones (Y, X).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from scipy import ndimage
+
+from quality_tasks import Task, load_dsb
+
+TRAIN, EVAL = 3, 20
+KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells")
+
+
+def load_kind(name: str, data: Path) -> Task:
+    if name == "dsb":
+        return load_dsb(data)
+    if name in ("large", "colour", "small"):
+        return _held_out(name, Path(data))
+    return _synthetic(name, Path(data))
+
+
+# -- held-out groups of pretrain-dsb2018 ----------------------------------------------------
+def _group(name: str, folder: Path) -> list[str]:
+    """Image names of one group, measured from their instance labels (cached beside the results)."""
+    survey = _survey(folder)
+    if name == "large":
+        return [r["name"] for r in survey if not r["colour"] and r["d"] > 40]
+    if name == "small":
+        return [r["name"] for r in survey if not r["colour"] and 0 < r["d"] < 12]
+    return [r["name"] for r in survey if r["colour"]]
+
+
+def _survey(folder: Path) -> list[dict]:
+    cache = Path("/work/results/objects-cache/survey.json")
+    if cache.exists():
+        return json.loads(cache.read_text())
+    rows = []
+    for path in sorted((folder / "images").glob("*.tif")):
+        image = tifffile.imread(path)
+        areas = np.bincount(tifffile.imread(folder / "instances" / path.name).ravel())[1:]
+        areas = areas[areas > 0]
+        colour = image.ndim == 3 and float(np.abs(image[..., 0].astype(float) - image[..., 2]).mean()) > 5
+        rows.append({"name": path.name, "colour": bool(colour),
+                     "d": float(np.median(2 * np.sqrt(areas / np.pi))) if len(areas) else 0.0})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(rows))
+    return rows
+
+
+def _as_image(image: np.ndarray) -> np.ndarray:
+    """(Y, X) grey, or (C, Y, X) colour; RGB files of grey content become grey."""
+    if image.ndim == 3:
+        if np.abs(image[..., 0].astype(float) - image[..., 2]).mean() <= 5:
+            return image[..., 0]
+        return np.ascontiguousarray(np.moveaxis(image[..., :3], -1, 0))
+    return image
+
+
+def _held_out(name: str, data: Path) -> Task:
+    folder = data / "pretrain-dsb2018"
+    names = _group(name, folder)
+    if name == "large":   # the one image 1000 x 1350 is always scored
+        big = [n for n in names if tifffile.imread(folder / "instances" / n).shape[0] > 1000]
+        names = [n for n in names if n not in big]
+        names = names[:TRAIN] + big + names[TRAIN:TRAIN + EVAL - len(big)]
+    names = names[:TRAIN + EVAL]
+    images = [_as_image(tifffile.imread(folder / "images" / n)) for n in names]
+    instances = [tifffile.imread(folder / "instances" / n).astype(np.int32) for n in names]
+    return _task(name, images, instances, data)
+
+
+def _task(name: str, images: list[np.ndarray], instances: list[np.ndarray], data: Path) -> Task:
+    simulate = _simulator(data)
+    rng = np.random.default_rng(0)
+    classes = [np.where(i > 0, 2, 1).astype(np.uint8) for i in instances]
+    scribbles = [simulate.scribble_slice(c, fraction=0.006, width=3, length=60, rng=rng)
+                 for c in classes[:TRAIN]]
+    return Task(name, ["background", "object"], 2, images[:TRAIN], scribbles,
+                images[TRAIN:], classes[TRAIN:], instances[TRAIN:], train_truth=classes[:TRAIN])
+
+
+def _simulator(data: Path):
+    tool = Path(data).resolve().parent / "tools" / "simulate_scribbles.py"
+    spec = importlib.util.spec_from_file_location("simulate_scribbles", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- synthetic kinds ------------------------------------------------------------------------
+def _synthetic(name: str, data: Path) -> Task:
+    make = {"blobs": _blobs, "organelles": _organelles, "cells": _cells}[name]
+    pairs = [make(np.random.default_rng(1000 + i)) for i in range(TRAIN + 10)]
+    return _task(name, [p[0] for p in pairs], [p[1] for p in pairs], data)
+
+
+def _render(instances: np.ndarray, rng: np.random.Generator, blur: float = 1.5,
+            border: bool = False) -> np.ndarray:
+    """A fluorescence-like uint8 image of labelled objects: per-object brightness, blur, noise."""
+    n = int(instances.max())
+    bright = np.concatenate([[0.15], rng.uniform(0.45, 1.0, n)])
+    image = bright[instances]
+    if border:   # touching cells: their shared borders dim
+        edges = ndimage.morphological_gradient(instances, size=3) > 0
+        image = np.where(edges & (instances > 0), 0.3 * image, image)
+    image = ndimage.gaussian_filter(image, blur)
+    image += ndimage.gaussian_filter(rng.normal(0, 0.08, image.shape), 1.0) + rng.normal(0, 0.05, image.shape)
+    return np.clip(image * 200, 0, 255).astype(np.uint8)
+
+
+def _place(shape, rng, n, draw, max_overlap: float = 1.0) -> np.ndarray:
+    """Instances from up to n shapes drawn by draw(yy, xx, rng) -> bool mask; later shapes do not
+    paint over earlier ones, so touching objects keep their own labels; a shape that would lose
+    more than max_overlap of itself to earlier ones is left out."""
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    out = np.zeros(shape, np.int32)
+    for i in range(1, n + 1):
+        shape_i = draw(yy, xx, rng)
+        region = shape_i & (out == 0)
+        if region.sum() < (1 - max_overlap) * shape_i.sum():
+            continue
+        out[region] = i
+    sizes = np.bincount(out.ravel())
+    out[sizes[out] < 20] = 0
+    return _renumber(out)
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    ids = np.unique(labels[labels > 0])
+    lut = np.zeros(labels.max() + 1, np.int32)
+    lut[ids] = np.arange(1, len(ids) + 1)
+    return lut[labels]
+
+
+def _ellipse(yy, xx, cy, cx, a, b, angle):
+    c, s = np.cos(angle), np.sin(angle)
+    u, v = (yy - cy) * c + (xx - cx) * s, -(yy - cy) * s + (xx - cx) * c
+    return (u / a) ** 2 + (v / b) ** 2 <= 1
+
+
+def _blobs(rng):
+    def draw(yy, xx, rng):
+        r = rng.uniform(30, 55)
+        return _ellipse(yy, xx, rng.uniform(0, 512), rng.uniform(0, 512), r, r * rng.uniform(0.75, 1), rng.uniform(0, np.pi))
+    instances = _place((512, 512), rng, 16, draw, max_overlap=0.15)
+    return _render(instances, rng, blur=2.0), instances
+
+
+def _organelles(rng):
+    def draw(yy, xx, rng):
+        half = rng.uniform(2.5, 5)
+        return _ellipse(yy, xx, rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(3, 6) * half, half,
+                        rng.uniform(0, np.pi))
+    instances = _place((256, 256), rng, 45, draw)
+    return _render(instances, rng, blur=1.0), instances
+
+
+def _cells(rng):
+    """Packed cells about 36 px across: a Voronoi tessellation of a jittered grid of points
+    inside a few rounded colonies, with the borders between cells dim."""
+    from skimage.segmentation import watershed
+    shape = (256, 256)
+    grid = np.mgrid[8:256:36, 8:256:36].reshape(2, -1).T
+    grid = grid + rng.uniform(-9, 9, grid.shape)
+    points = np.clip(grid, 0, 255).astype(int)
+    seeds = np.zeros(shape, np.int32)
+    seeds[points[:, 0], points[:, 1]] = np.arange(1, len(points) + 1)
+    colonies = ndimage.gaussian_filter(rng.normal(size=shape), 25) > 0
+    cells = watershed(ndimage.distance_transform_edt(seeds == 0), seeds, mask=colonies)
+    cells = np.where(ndimage.binary_opening(cells > 0, iterations=2), cells, 0)
+    instances = _renumber(np.where(np.bincount(cells.ravel())[cells] >= 40, cells, 0))
+    return _render(instances, rng, blur=1.0, border=True), instances

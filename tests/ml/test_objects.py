@@ -1,0 +1,127 @@
+"""Objects from masks (ml/objects.py): counts that hold for small and large objects alike."""
+import numpy as np
+import pytest
+
+from unet_studio.ml.objects import find_objects, measure_object_size
+from unet_studio.ml.predict import Prediction, split_instances
+
+
+def discs(shape, centres, radius):
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    out = np.zeros(shape, bool)
+    for cy, cx in centres:
+        out |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+    return out
+
+
+def grid(n_rows, n_cols, step, offset):
+    return [(offset + r * step, offset + c * step) for r in range(n_rows) for c in range(n_cols)]
+
+
+def ragged(diameter, specks, seed=0):
+    """A mask of round objects `diameter` px across on a grid, with holes inside them and
+    false specks between them, as a predicted mask has; and the true count."""
+    rng = np.random.default_rng(seed)
+    step = int(diameter * 1.6)
+    centres = grid(3, 4, step, step // 2)
+    shape = (3 * step, 4 * step)
+    mask = discs(shape, centres, diameter / 2)
+    hole = max(1.0, diameter / 12)
+    mask &= ~discs(shape, [(cy + rng.integers(-diameter // 5, diameter // 5 + 1), cx) for cy, cx in centres], hole)
+    # Specks between the objects (corners of the grid cells), a few px across at most.
+    speck_r = max(1.0, diameter * 0.08)
+    corners = [(cy + step // 2, cx + step // 2) for cy, cx in centres[:-1]]
+    mask |= discs(shape, corners[:specks], speck_r)
+    return mask, len(centres)
+
+
+@pytest.mark.parametrize("diameter", [10, 100])
+def test_counts_are_exact_for_small_and_large_objects_with_specks_and_holes(diameter):
+    mask, n = ragged(diameter, specks=8)
+    labels = find_objects(mask)
+    assert labels.max() == n
+    assert labels.dtype == np.int32
+    # Each object is whole: the holes are filled, so an object is as large as its disc.
+    areas = np.bincount(labels.ravel())[1:]
+    assert np.all(np.abs(areas - np.pi * diameter ** 2 / 4) < 0.1 * np.pi * diameter ** 2 / 4)
+    assert split_instances(mask).max() == n
+
+
+def test_object_size_is_measured_from_the_larger_pieces():
+    mask, _ = ragged(40, specks=8)
+    assert measure_object_size(mask) == pytest.approx(40, rel=0.05)
+    # Two touching discs are one piece, but one object wide.
+    pair = discs((100, 160), [(50, 50), (50, 100)], 30)
+    assert measure_object_size(pair) == pytest.approx(60, rel=0.05)
+    assert measure_object_size(np.zeros((20, 20), bool)) is None
+
+
+@pytest.mark.parametrize("radius", [6, 50])
+def test_two_touching_discs_are_two_objects(radius):
+    gap = int(radius * 1.6)   # centres closer than two radii: the discs overlap
+    pair = discs((4 * radius, 5 * radius), [(2 * radius, 1.5 * radius), (2 * radius, 1.5 * radius + gap)], radius)
+    labels = find_objects(pair)
+    assert labels.max() == 2
+    left, right = labels[2 * radius, int(1.5 * radius)], labels[2 * radius, int(1.5 * radius) + gap]
+    assert {left, right} == {1, 2}
+
+
+def test_a_given_object_size_keeps_what_the_measured_one_drops():
+    yy, xx = np.mgrid[:60, :90]
+    fg = discs((60, 90), [(30, 30)], 15) | discs((60, 90), [(30, 56)], 13) | discs((60, 90), [(8, 80)], 4)
+    # Measured: the two touching discs (30 px across) make the 8 px disc a speck.
+    assert find_objects(fg).max() == 2
+    # Told that objects are 20 px across, the 8 px disc is an object too.
+    assert find_objects(fg, object_size=20).max() == 3
+    assert split_instances(fg, object_size=20).max() == 3
+
+
+def test_min_size_is_a_floor_whatever_the_object_size():
+    fg = discs((40, 40), [(20, 20)], 3)
+    assert find_objects(fg, object_size=4, min_size=4).max() == 1
+    assert find_objects(fg, object_size=4, min_size=50).max() == 0
+
+
+def test_the_probability_parts_objects_the_mask_has_merged():
+    # One capsule-shaped piece with no dent, but the network is unsure along its middle.
+    shape = (60, 120)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    mask = (np.abs(yy - 30) <= 18) & (np.abs(xx - 60) <= 40)
+    probability = np.where(mask, 0.95, 0.05).astype(np.float32)
+    probability[:, 57:63] = np.where(mask[:, 57:63], 0.55, 0.05)
+    assert find_objects(mask).max() == 1
+    assert find_objects(mask, probability).max() == 2
+    pred = Prediction(np.stack([1 - probability, probability]))
+    assert pred.instances(2).max() == 2
+    assert pred.instances(2, object_size=36).max() == 2
+
+
+def test_planes_are_split_one_by_one_and_numbered_per_plane():
+    plane = discs((80, 80), grid(2, 2, 40, 20), 12)
+    stack = np.stack([plane, plane[:, ::-1], np.zeros_like(plane)])
+    labels = find_objects(stack)
+    assert labels.shape == stack.shape
+    assert [labels[z].max() for z in range(3)] == [4, 4, 0]
+
+
+def test_3d_objects_keep_one_id_across_slices():
+    zz, yy, xx = np.mgrid[:12, :80, :80]
+    centres = [(6, 20, 20), (6, 20, 60), (6, 60, 40)]
+    # Spheres 30 px across in x and y, with slices 3 px apart (radius 5 slices).
+    volume = np.zeros((12, 80, 80), bool)
+    for cz, cy, cx in centres:
+        volume |= ((zz - cz) * 3.0) ** 2 + (yy - cy) ** 2 + (xx - cx) ** 2 <= 15 ** 2
+    labels = find_objects(volume, z_spacing=3.0)
+    assert labels.max() == 3
+    for cz, cy, cx in centres:
+        ids = np.unique(labels[:, cy, cx][volume[:, cy, cx]])
+        assert len(ids) == 1 and ids[0] > 0   # the same object on every slice it crosses
+        assert (volume[:, cy, cx]).sum() >= 9
+    assert len({labels[cz, cy, cx] for cz, cy, cx in centres}) == 3
+
+
+def test_shapes_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match="shape"):
+        find_objects(np.zeros((10, 10), bool), np.zeros((10, 11), np.float32))
+    with pytest.raises(ValueError, match="z spacing"):
+        find_objects(np.zeros((10, 10), bool), z_spacing=2.0)

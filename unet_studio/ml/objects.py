@@ -1,0 +1,150 @@
+"""Objects (instances) from a predicted mask, scaled to the typical object size.
+
+Every step is measured in units of one typical object diameter d, in pixels: measured from the
+mask itself (measure_object_size) unless the user gives it (like Cellpose's "diameter"), so the
+same defaults hold for 10 px nuclei and 110 px nuclei alike:
+
+- islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask);
+- holes smaller than one object are filled;
+- touching objects are split by a watershed from the maxima of the distance to the background,
+  smoothed over SMOOTH * d and standing out by HEIGHT * d; where the object probability is given,
+  the distance is weighted by how sure the network is, so the less certain seam between two
+  touching objects is where they part;
+- pieces under SPECK * d left by the split are dropped.
+
+A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
+a z spacing, into 3-D objects that keep one id across slices.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+
+SPECK = 0.3      # islands narrower than this many object diameters are not objects
+SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
+HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
+SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
+
+
+def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) -> float | None:
+    """Typical object diameter in pixels of a mask (Y, X), (..., Y, X) planes, or (Z, Y, X)
+    with z_spacing (in pixels: the distance between slices / the pixel size); None if empty.
+
+    Each connected piece counts with its widest inscribed circle (twice the largest distance to
+    the background), so touching objects that form one piece still count as one object wide;
+    the median is taken over pixels, so a piece counts by its area and specks hardly at all.
+    Holes smaller than an object are filled first (a ragged mask's holes would shrink it).
+    """
+    foreground = np.asarray(foreground, bool)
+    size = _inscribed_diameter(foreground, z_spacing)
+    if size is None:
+        return None
+    return _inscribed_diameter(_fill_holes(foreground, size, z_spacing), z_spacing)
+
+
+def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, *,
+                 object_size: float | None = None, z_spacing: float | None = None,
+                 min_size: int = 4) -> np.ndarray:
+    """Objects of a mask: int32 labels shaped like `foreground`, 0 = background, 1..n.
+
+    foreground: (Y, X) bool, or (..., Y, X) planes (split one by one, numbered per plane), or
+    (Z, Y, X) with z_spacing: 3-D objects, one id across slices. probability: the network's
+    probability of the object class, same shape (optional; helps part touching objects).
+    object_size: the typical object diameter in pixels (None: measured from the mask).
+    min_size: no object is smaller than this many pixels, whatever the object size.
+    """
+    foreground = np.asarray(foreground, bool)
+    if probability is not None and np.shape(probability) != foreground.shape:
+        raise ValueError(f"probability {np.shape(probability)} and mask {foreground.shape} differ in shape")
+    if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
+        raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
+    size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
+    if size is None or not foreground.any():
+        return np.zeros(foreground.shape, np.int32)
+    if z_spacing is not None or foreground.ndim == 2:
+        return _objects(foreground, probability, float(size), z_spacing, min_size)
+    out = np.zeros(foreground.shape, np.int32)
+    for index in np.ndindex(foreground.shape[:-2]):
+        out[index] = _objects(foreground[index], None if probability is None else probability[index],
+                              float(size), None, min_size)
+    return out
+
+
+def object_volume(diameter: float, ndim: int = 2, z_spacing: float | None = None) -> float:
+    """Pixels (voxels) in a disc (ball) `diameter` px across."""
+    if ndim == 2:
+        return math.pi / 4 * diameter ** 2
+    return math.pi / 6 * diameter ** 3 / (z_spacing or 1.0)
+
+
+def _sampling(ndim: int, z_spacing: float | None) -> tuple[float, ...]:
+    return (float(z_spacing),) + (1.0,) * (ndim - 1) if ndim == 3 and z_spacing else (1.0,) * ndim
+
+
+def _inscribed_diameter(foreground: np.ndarray, z_spacing: float | None) -> float | None:
+    if foreground.ndim > 2 and z_spacing is None:   # planes: each measured in 2-D, pooled
+        flat = foreground.reshape((-1,) + foreground.shape[-2:])
+        pieces = [_piece_widths(plane, None) for plane in flat if plane.any()]
+        if not pieces:
+            return None
+        widths, areas = (np.concatenate(p) for p in zip(*pieces))
+    else:
+        if not foreground.any():
+            return None
+        widths, areas = _piece_widths(foreground, z_spacing)
+    order = np.argsort(widths)
+    cumulative = np.cumsum(areas[order])
+    return float(widths[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def _piece_widths(foreground: np.ndarray, z_spacing: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(2 x largest distance to the background, area) of each connected piece."""
+    pieces, n = ndimage.label(foreground)
+    distance = ndimage.distance_transform_edt(foreground, sampling=_sampling(foreground.ndim, z_spacing))
+    index = np.arange(1, n + 1)
+    widths = 2 * np.asarray(ndimage.maximum(distance, pieces, index), float)
+    return widths, np.bincount(pieces.ravel(), minlength=n + 1)[1:].astype(float)
+
+
+def _fill_holes(foreground: np.ndarray, size: float, z_spacing: float | None) -> np.ndarray:
+    limit = object_volume(size, foreground.ndim if z_spacing else 2, z_spacing)
+    if foreground.ndim > 2 and z_spacing is None:
+        return np.stack([~_drop_small(~p, limit) for p in foreground.reshape((-1,) + foreground.shape[-2:])]
+                        ).reshape(foreground.shape)
+    return ~_drop_small(~foreground, limit)
+
+
+def _drop_small(labels: np.ndarray, smallest: float) -> np.ndarray:
+    """Labels (or a mask: its connected pieces) with the pieces under `smallest` px set to 0
+    (scikit-image's remove_small_objects, whose size parameter differs between versions)."""
+    pieces = ndimage.label(labels)[0] if labels.dtype == bool else labels
+    small = np.bincount(pieces.ravel()) < smallest
+    small[0] = False
+    return np.where(small[pieces], 0, labels).astype(labels.dtype)
+
+
+def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float,
+             z_spacing: float | None, min_size: int) -> np.ndarray:
+    """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks."""
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import relabel_sequential, watershed
+
+    sampling = _sampling(foreground.ndim, z_spacing)
+    smallest = max(float(min_size), object_volume(SPECK * size, foreground.ndim, z_spacing))
+    mask = _drop_small(_fill_holes(foreground, size, z_spacing), smallest)
+    if not mask.any():
+        return np.zeros(mask.shape, np.int32)
+    height = ndimage.distance_transform_edt(mask, sampling=sampling).astype(np.float32)
+    if probability is not None:
+        height *= np.clip((np.asarray(probability, np.float32) - SURE) / (1 - SURE), 0, 1)
+    sigma = [max(SMOOTH * size / s, 0.5) for s in sampling]
+    height = ndimage.gaussian_filter(height, sigma)
+    seeds, _ = ndimage.label(h_maxima(height, max(HEIGHT * size, 0.5)) & mask)
+    labels = watershed(-height, seeds, mask=mask)
+    # Pieces with no seed of their own (thin ones) are still objects.
+    leftover, _ = ndimage.label(mask & (labels == 0))
+    labels = np.where(leftover > 0, leftover + labels.max(), labels)
+    labels = _drop_small(labels, smallest)
+    return relabel_sequential(labels)[0].astype(np.int32)
