@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from tests.gui.helpers import blobs_image, drag, show_array, widget_pos
-from unet_studio.gui.tool_state import BRUSH
+from unet_studio.gui.viewer.tool_state import BRUSH
 
 
 def test_open_image_is_ready_to_paint_with_class_1(window):

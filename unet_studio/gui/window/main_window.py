@@ -12,13 +12,13 @@ from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.gui.actions import SHORTCUTS_HELP, build_menus
-from unet_studio.gui.canvas import Canvas
-from unet_studio.gui.cursor_readout import describe_pixel
-from unet_studio.gui.document import ImageDocument
+from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
+from unet_studio.gui.viewer.canvas import Canvas
+from unet_studio.gui.viewer.cursor_readout import describe_pixel
+from unet_studio.gui.viewer.document import ImageDocument
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.exporting import Exporter
-from unet_studio.gui.overlay import OverlayPresenter
+from unet_studio.gui.viewer.overlay import OverlayPresenter
 from unet_studio.gui.panels.classes_panel import ClassesPanel
 from unet_studio.gui.panels.contrast_panel import ContrastPanel
 from unet_studio.gui.panels.images_panel import ImagesPanel
@@ -28,17 +28,17 @@ from unet_studio.gui.panels.predict_panel import PredictPanel
 from unet_studio.gui.panels.slices_panel import SlicesPanel
 from unet_studio.gui.panels.tools_panel import ToolsPanel
 from unet_studio.gui.panels.training_panel import TrainingPanel
-from unet_studio.gui.plane_predictor import PlanePredictor
-from unet_studio.gui.project_commands import ProjectCommands
-from unet_studio.gui.project_controller import ProjectController
-from unet_studio.gui.project_dialogs import ProjectDialogs
-from unet_studio.gui.project_session import ProjectSession
-from unet_studio.gui.recent_files import recent_files, recent_projects
+from unet_studio.gui.training.plane_predictor import PlanePredictor
+from unet_studio.gui.project.commands import ProjectCommands
+from unet_studio.gui.project.opening import ProjectController
+from unet_studio.gui.project.dialogs import ProjectDialogs
+from unet_studio.gui.project.session import ProjectSession
+from unet_studio.gui.window.recent_files import recent_files, recent_projects
 from unet_studio.gui.stack_jobs import StackJobs
-from unet_studio.gui.start_view import StartView
-from unet_studio.gui.tool_state import BRUSH, ToolState
-from unet_studio.gui.training import TrainingController
-from unet_studio.gui.window_layout import build_layout
+from unet_studio.gui.window.start_view import StartView
+from unet_studio.gui.viewer.tool_state import BRUSH, ToolState
+from unet_studio.gui.training.live_training import TrainingController
+from unet_studio.gui.window.layout import build_layout
 from unet_studio.gui.workers import WorkerPool
 
 APP_NAME = "unet_studio"
@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
 
     # ---- dialogs -------------------------------------------------------------------------
     def show_model_view(self) -> None:
-        from unet_studio.gui.model_view import ModelViewDialog
+        from unet_studio.gui.training.network_summary import ModelViewDialog
         dialog = ModelViewDialog(self.pool, self.document, self.training.config_options, self)
         dialog.show()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from unet_studio.gui.display import RGB_COLORS, composite, is_rgb
-from unet_studio.gui.predictions import PredictionStore
+from unet_studio.workflow.display import RGB_COLORS, composite, is_rgb
+from unet_studio.gui.viewer.predictions import PredictionStore
 
 COMPOSITE = -1  # `channel` value meaning "all channels in colour"
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Slot
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.panels.models_panel import when
-from unet_studio.gui.project_loading import load_model_file
+from unet_studio.workflow.opening import load_model_file
 from unet_studio.gui.workers import GeneratorWorker
 
 

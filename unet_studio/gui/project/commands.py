@@ -10,7 +10,7 @@ from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.label_file import write_labels
 from unet_studio.core.project import Project
 from unet_studio.gui.errors import ask_yes_no, show_error
-from unet_studio.gui.recent_files import recent_projects
+from unet_studio.gui.window.recent_files import recent_projects
 from unet_studio.gui.workers import GeneratorWorker
 
 

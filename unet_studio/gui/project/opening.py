@@ -1,10 +1,10 @@
 """Opening images and projects, switching between the images of a project, and what the
-window shows of the project (images list, title, problems; its models: project_models.py).
+window shows of the project (images list, title, problems; its models: models.py).
 
 Every image opened from a file lives in a project: its own (beside it) or one the user made.
-Loading runs in a worker (project_loading.py); the results arrive here on the GUI thread and
+Loading runs in a worker (workflow/opening.py); the results arrive here on the GUI thread and
 go to the session (project, autosave, model) and to the window (the document shown).
-Commands that change the project as a whole (new, save as, bundle) are in project_commands.py.
+Commands that change the project as a whole (new, save as, bundle) are in commands.py.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from unet_studio.core.project import Project
 from unet_studio.core.project_file import is_project_folder
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.panels.images_panel import ImageRow
-from unet_studio.gui.project_dialogs import warn
-from unet_studio.gui.project_loading import (
+from unet_studio.gui.project.dialogs import warn
+from unet_studio.workflow.opening import (
     CURRENT_IMAGE,
     OpenedImage,
     OpenedProject,
@@ -28,8 +28,8 @@ from unet_studio.gui.project_loading import (
     open_image,
     open_project,
 )
-from unet_studio.gui.project_models import ProjectModels
-from unet_studio.gui.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
+from unet_studio.gui.project.models import ProjectModels
+from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
 from unet_studio.gui.workers import GeneratorWorker
 
 

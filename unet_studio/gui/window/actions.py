@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from unet_studio.gui.tool_state import BRUSH, ERASER, FILL
+from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL
 
 
 def _action(window, text: str, slot, shortcut=None, tip: str = "") -> QAction:
