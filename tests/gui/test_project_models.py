@@ -111,7 +111,7 @@ def test_a_model_still_loading_when_the_user_starts_a_new_one_is_not_shown(windo
     qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=30_000)
     # As when a project has just opened: its current model is loading in a worker, whose
     # result reaches the window only once the event loop runs, after the click below.
-    window.projects.models.load_current()
+    window.project_models.load_current()
     window.models_panel.new_button.click()
     wait_idle(qtbot, window)
     assert window.session.project.models.current is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.project import Project
@@ -28,28 +28,44 @@ from unet_studio.workflow.opening import (
     open_image,
     open_project,
 )
-from unet_studio.gui.project.models import ProjectModels
-from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
+from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project
 from unet_studio.gui.workers import GeneratorWorker
 
 
 class ProjectController(QObject):
-    """Loads images and projects into the window and keeps its project panels current."""
+    """Loads images and projects and says what the window should show of them.
 
-    def __init__(self, window, session, dialogs):
-        super().__init__(window)
-        self.window = window
+    Collaborators: the session, the file dialogs, the project's models (ProjectModels), the
+    worker pool, the shown image, the settings (recent files), `may_leave_image(doing)` (asks
+    before ending training); `parent` is the widget its dialogs and busy cursor belong to.
+    Signals (the main window connects them):
+      status_message(text, milliseconds): for the status bar ("" clears it; 0 ms: until replaced);
+      image_to_show(LoadedImage or None, image id or None): show this image of the project;
+      images_listed(list of ImageRow): the Images list to show;
+      recent_changed(): the recent files or projects changed;
+      all_labels_written(): every label is on disk (after Save As);
+      save_copy_asked(): the user wants the project saved elsewhere (Save As).
+    """
+
+    status_message = Signal(str, int)
+    image_to_show = Signal(object, object)
+    images_listed = Signal(list)
+    recent_changed = Signal()
+    all_labels_written = Signal()
+    save_copy_asked = Signal()
+
+    def __init__(self, session, dialogs, models, pool, shown, settings, may_leave_image, parent=None):
+        super().__init__(parent)
+        self.parent_widget = parent
         self.session = session
         self.dialogs = dialogs
-        self.pool = window.pool
+        self.models = models
+        self.shown = shown
+        self.settings = settings
+        self.may_leave_image = may_leave_image
+        self.pool = pool
         self._then_add: list[str] = []
         self._recent_file: str | None = None
-        session.project_changed.connect(self.refresh)
-        session.images_changed.connect(self.refresh_images)
-        session.labels_saved.connect(self._labels_saved)
-        window.images_panel.image_chosen.connect(self.switch_to)
-        window.images_panel.files_dropped.connect(self.add_images)
-        self.models = ProjectModels(window, session)
 
     @property
     def project(self) -> Project | None:
@@ -73,7 +89,7 @@ class ProjectController(QObject):
             self.switch_to(project.find_image(path).id)  # already here: no second Project object
             self.add_images(then_add or [])
             return
-        if not self.window.may_leave_image("open another image"):
+        if not self.may_leave_image("open another image"):
             return
         self._then_add = list(then_add or [])
         self._recent_file = path
@@ -83,7 +99,7 @@ class ProjectController(QObject):
         folder = str(Path(folder).parent if Path(folder).name == "project.json" else Path(folder))
         if self.project is not None and self.project.folder == Path(folder).absolute():
             return
-        if not self.window.may_leave_image("open another project"):
+        if not self.may_leave_image("open another project"):
             return
         self._then_add, self._recent_file = [], None
         self._load(lambda: open_project(folder), Path(folder).name)
@@ -94,14 +110,14 @@ class ProjectController(QObject):
         if project is None:
             return
         entry = project.image(image_id)
-        if entry.id == self.session.entry_id and self.window.document is not None:
+        if entry.id == self.session.entry_id and self.shown.document is not None:
             return
         if entry.missing:
-            if ask_yes_no(self.window, "Image missing",
+            if ask_yes_no(self.parent_widget, "Image missing",
                           f"{entry.name} is not at {entry.path} any more. Locate it now?"):
                 self.locate(entry.id, then_show=True)
             return
-        if not self.window.may_leave_image("show another image"):
+        if not self.may_leave_image("show another image"):
             return
         self.session.write_soon()
         self._load(lambda: load_entry(project, entry), entry.name)
@@ -111,8 +127,8 @@ class ProjectController(QObject):
         worker.yielded.connect(self._received)
         worker.failed.connect(self._open_failed)
         worker.finished.connect(self._open_finished)
-        self.window.statusBar().showMessage(f"Opening {name}…")
-        self.window.setCursor(Qt.CursorShape.BusyCursor)
+        self.status_message.emit(f"Opening {name}…", 0)
+        self.parent_widget.setCursor(Qt.CursorShape.BusyCursor)
         self.pool.start(worker)
 
     @Slot(object)
@@ -124,38 +140,40 @@ class ProjectController(QObject):
             project, image = item.project, item
         adopted = project is not self.project
         if adopted and not self.session.set_project(project):
-            show_error(self.window, "Labels not saved",
+            show_error(self.parent_widget, "Labels not saved",
                        "Some strokes of the previous project could not be written.")
         if image is not None and image.labels is None and not self._start_fresh(image):
             close_quietly(image.stack)
             image = None
         if image is not None:
-            self.window.show_image(image.loaded(), entry_id=image.entry.id)
+            self.image_to_show.emit(image.loaded(), image.entry.id)
             if self._recent_file is not None:
-                add_recent_file(self._recent_file, self.window.settings)
+                add_recent_file(self._recent_file, self.settings)
         elif adopted:
-            self.window.show_image(None)
+            self.image_to_show.emit(None, None)
         self._recent_file = None
         if adopted:
             self._adopted(project)
+        elif image is not None:
+            self.refresh()
         else:
             self.refresh_images()
         if failure:
-            show_error(self.window, "Cannot open the image", failure)
+            show_error(self.parent_widget, "Cannot open the image", failure)
         if self._then_add:
             paths, self._then_add = self._then_add, []
             self.add_images(paths)
 
     def _start_fresh(self, item: OpenedImage) -> bool:
         """The labels file of the image is damaged: offer to start again (keeping it aside)."""
-        if not ask_yes_no(self.window, "The labels cannot be read",
+        if not ask_yes_no(self.parent_widget, "The labels cannot be read",
                           f"{item.damaged}\n\nStart new labels for {item.entry.name}? The damaged "
                           "file is kept in the project's labels folder under another name."):
             return False
         try:
             item.labels = item.project.labels_for(item.entry, item.stack, replace_damaged=True)
         except UnetStudioError as error:
-            show_error(self.window, "Cannot start new labels", str(error))
+            show_error(self.parent_widget, "Cannot start new labels", str(error))
             return False
         self.session.counts[item.entry.id] = 0
         return True
@@ -163,21 +181,20 @@ class ProjectController(QObject):
     @Slot(str)
     def _open_failed(self, reason: str) -> None:
         self._then_add = []
-        show_error(self.window, "Cannot open the image", reason)
+        show_error(self.parent_widget, "Cannot open the image", reason)
 
     @Slot()
     def _open_finished(self) -> None:
-        self.window.unsetCursor()
-        self.window.statusBar().clearMessage()
+        self.parent_widget.unsetCursor()
+        self.status_message.emit("", 0)
 
     # ---- the project ---------------------------------------------------------------------
     def _adopted(self, project: Project) -> None:
         """`project` has just become the open one (its first image, if any, is shown): say
         what is wrong with it, load its current model and count its labels."""
         if not self.session.is_image_project and project.exists:
-            add_recent_project(project.folder, self.window.settings)
-        self.window.start_view.set_recent_projects(recent_projects(self.window.settings))
-        self.window.start_view.set_recent(recent_files(self.window.settings))
+            add_recent_project(project.folder, self.settings)
+        self.recent_changed.emit()
         self.refresh()
         self.count_labels()
         self.models.load_current()
@@ -186,10 +203,10 @@ class ProjectController(QObject):
     def project_moved(self) -> None:
         """After Save As: the same project in another folder."""
         if not self.session.is_image_project:
-            add_recent_project(self.project.folder, self.window.settings)
-        self.window.start_view.set_recent_projects(recent_projects(self.window.settings))
+            add_recent_project(self.project.folder, self.settings)
+        self.recent_changed.emit()
         self.refresh()
-        self.window.show_saved_state(saved_now=True)   # Save As wrote every label
+        self.all_labels_written.emit()   # Save As wrote every label
 
     def adopt(self, project: Project) -> None:
         """Open `project` (already loaded, e.g. just created) with no image shown."""
@@ -197,20 +214,20 @@ class ProjectController(QObject):
 
     def _report_problems(self, project: Project) -> None:
         if project.note:
-            self.window.statusBar().showMessage(project.note, 15000)
+            self.status_message.emit(project.note, 15000)
         missing = project.missing_images()
         if missing:
             names = "\n".join(f"  • {e.name}  (expected in {e.path.parent})" for e in missing[:12])
             more = f"\n  … and {len(missing) - 12} more" if len(missing) > 12 else ""
-            warn(self.window, "Some images are missing",
+            warn(self.parent_widget, "Some images are missing",
                  f"These images of the project are not where they were:\n{names}{more}\n\n"
                  "Their labels are safe. Select one in the Images list and press Locate… to show "
                  "where it is now; images moved to the same folder are found together.")
         if project.read_only:
-            if ask_yes_no(self.window, "The project folder is read-only",
+            if ask_yes_no(self.parent_widget, "The project folder is read-only",
                           f"Changes cannot be saved in {project.folder}.\n\n"
                           "Save a copy of the project in another folder now (Save Project As)?"):
-                self.window.project_commands.save_as()
+                self.save_copy_asked.emit()
 
     def count_labels(self, entries=None) -> None:
         project = self.project
@@ -232,12 +249,11 @@ class ProjectController(QObject):
             self.refresh_images()
 
     @Slot(object, int)
-    def _labels_saved(self, labels, count: int) -> None:
+    def labels_saved(self, labels, count: int) -> None:
         image_id = self.session.image_id_of(labels)
         if image_id is not None:
             self.session.counts[image_id] = count
             self.refresh_images()
-        self.window.show_saved_state(saved_now=True)
 
     # ---- images --------------------------------------------------------------------------
     def add_images(self, paths: list[str] | None = None) -> None:
@@ -266,31 +282,32 @@ class ProjectController(QObject):
             try:
                 project.ensure_created()  # the list of images is worth keeping at once
             except UnetStudioError as error:
-                show_error(self.window, "Cannot save the project", str(error))
+                show_error(self.parent_widget, "Cannot save the project", str(error))
             self.count_labels(added)
         self.refresh_images()
         if refused:
-            show_error(self.window, "Some files were not added", "; ".join(refused))
-        if added and self.window.document is None:
+            show_error(self.parent_widget, "Some files were not added", "; ".join(refused))
+        if added and self.shown.document is None:
             self.switch_to(added[0].id)
 
     def remove_image(self, image_id: str) -> None:
         project = self.project
         entry = project.image(image_id)
-        if not ask_yes_no(self.window, "Remove image",
+        if not ask_yes_no(self.parent_widget, "Remove image",
                           f"Take {entry.name} out of the project? Its labels file stays in the "
                           "project folder, and the image file is not touched."):
             return
         showing = image_id == self.session.entry_id
         if showing:
-            if not self.window.may_leave_image("remove the image"):
+            if not self.may_leave_image("remove the image"):
                 return
             self.session.flush()  # its strokes reach the disk before it leaves the project
-            self.window.show_image(None)
+            self.image_to_show.emit(None, None)
+            self.models.refresh()
         try:
             project.remove_image(entry)
         except UnetStudioError as error:
-            show_error(self.window, "Cannot remove the image", str(error))
+            show_error(self.parent_widget, "Cannot remove the image", str(error))
         self.session.counts.pop(image_id, None)
         self.refresh_images()
         present = [e for e in project.images if not e.missing]
@@ -308,13 +325,12 @@ class ProjectController(QObject):
         try:
             moved = project.relocate(entry, path)
         except UnetStudioError as error:
-            show_error(self.window, "This is not the image", str(error))
+            show_error(self.parent_widget, "This is not the image", str(error))
             return
-        self.window.statusBar().showMessage(
-            f"Found {', '.join(e.name for e in moved)}", 8000)
+        self.status_message.emit(f"Found {', '.join(e.name for e in moved)}", 8000)
         self.count_labels(moved)
         self.refresh_images()
-        if then_show or self.window.document is None:
+        if then_show or self.shown.document is None:
             self.switch_to(entry.id)
 
     # ---- what the window shows -----------------------------------------------------------
@@ -330,9 +346,7 @@ class ProjectController(QObject):
             ImageRow(e.id, e.name, str(e.path), self.session.counts.get(e.id), e.missing,
                      e.id == self.session.entry_id)
             for e in project.images]
-        self.window.images_panel.set_rows(rows)
-        self.window.predict_panel.images_button.setVisible(project is not None and len(rows) > 1)
-        self.window.update_title()   # an image's own project gets a name once it has more
+        self.images_listed.emit(rows)
 
     def remember_shown_image(self) -> None:
         """Keep which image was shown, so the project opens on it next time."""

@@ -15,6 +15,16 @@ from unet_studio.gui.viewer.predictions import PredictionStore
 COMPOSITE = -1  # `channel` value meaning "all channels in colour"
 
 
+class ShownImage:
+    """Which ImageDocument the window shows (None: the start view or an empty project).
+
+    The main window sets `document`; controllers that act on the image shown are given this
+    holder instead of the window."""
+
+    def __init__(self):
+        self.document: ImageDocument | None = None
+
+
 class ImageDocument(QObject):
     """One open image. Signals: plane_changed(t, z), display_changed() (channel or levels),
     predictions_changed(), model_changed()."""

@@ -1,4 +1,5 @@
-"""The menus and keyboard shortcuts of the main window, in one table-like place.
+"""The menus and keyboard shortcuts of the main window, as two tables: the commands (text,
+shortcut, tip) and the menus that list them. What each command does is given by the main window.
 
 Every command is a QAction with its shortcut, so the menu shows the key next to the command and
 the same action works from the keyboard and the menu.
@@ -7,7 +8,65 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL
+Open = QKeySequence.StandardKey.Open
+Save = QKeySequence.StandardKey.Save
+Quit = QKeySequence.StandardKey.Quit
+
+# name: (menu text, shortcut or shortcuts, status tip). The main window gives each name its slot.
+COMMANDS: dict[str, tuple] = {
+    "open": ("&Open image…", Open, "Open an image on its own; its labels are kept in a folder beside it"),
+    "sample": ("Open the &sample image", None, ""),
+    "new_project": ("&New project…", "Ctrl+Shift+N",
+                    "A folder that keeps several images, their labels and models together"),
+    "open_project": ("Open p&roject…", "Ctrl+Shift+O", ""),
+    "save_as": ("Save project &as…", "Ctrl+Shift+S",
+                "Copy the project (labels, models, log) to a new folder and go on there"),
+    "add_images": ("Add &images to the project…", "Ctrl+Shift+I", ""),
+    "save_now": ("&Save now", Save, "Labels are saved a second after each stroke; this writes them at once"),
+    "export_masks": ("Export &masks…", "Ctrl+E",
+                     "Predict every plane and save the masks as a TIFF for Fiji/napari"),
+    "export_probabilities": ("Export &probabilities…", None, ""),
+    "export_instances": ("Export &instance labels…", None, "One number per object (touching objects split)"),
+    "export_labels": ("Export &labels (your strokes)…", None, ""),
+    "export_model": ("Export m&odel…", None, ""),
+    "export_bundle": ("Export reproducibility &bundle…", None,
+                      "One zip with the labels, settings, training log and current model"),
+    "quit": ("&Quit", Quit, ""),
+    "undo": ("&Undo", "Ctrl+Z", ""),
+    "redo": ("&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], ""),
+    "brush": ("&Brush", "B", ""),
+    "eraser": ("&Eraser", "E", ""),
+    "fill": ("&Fill", "F", ""),
+    "bigger": ("Bigger brush", "]", ""),
+    "smaller": ("Smaller brush", "[", ""),
+    **{f"class{k}": (f"Class {k}", str(k), "") for k in range(1, 10)},
+    "fit": ("&Fit to window", ["Ctrl+0", "Home"], ""),
+    "toggle_overlay": ("Show &prediction", "V", ""),
+    "next_z": ("Next Z slice", "PgDown", ""),
+    "previous_z": ("Previous Z slice", "PgUp", ""),
+    "next_t": ("Next time point", "Ctrl+PgDown", ""),
+    "previous_t": ("Previous time point", "Ctrl+PgUp", ""),
+    "train": ("&Train / Stop", "Ctrl+T", ""),
+    "predict_all": ("&Predict all planes", "Ctrl+Shift+P", ""),
+    "predict_images": ("Predict all &images of the project…", None,
+                       "Save the masks of every image of the project in a folder"),
+    "new_model": ("Start a &new model", None,
+                  "The next training starts afresh from the built-in starting model"),
+    "model_view": ("&Network summary…", "Ctrl+M", ""),
+    "keys": ("&Keyboard shortcuts", "F1", ""),
+}
+
+# The menu bar: menus, their commands in order (None: a separator; (title, names): a sub-menu).
+MENUS: list[tuple[str, list]] = [
+    ("&File", ["open", "sample", None, "new_project", "open_project", "save_as", "add_images",
+               "save_now", None, "export_masks", "export_probabilities", "export_instances",
+               "export_labels", "export_model", "export_bundle", None, "quit"]),
+    ("&Edit", ["undo", "redo", None, "brush", "eraser", "fill", "bigger", "smaller",
+               ("Paint &class", [f"class{k}" for k in range(1, 10)])]),
+    ("&View", ["fit", "toggle_overlay", "next_z", "previous_z", "next_t", "previous_t"]),
+    ("&Model", ["train", "predict_all", "predict_images", "new_model", "model_view"]),
+    ("&Help", ["keys"]),
+]
 
 
 def _action(window, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -23,93 +82,25 @@ def _action(window, text: str, slot, shortcut=None, tip: str = "") -> QAction:
     return action
 
 
-def build_menus(window) -> dict[str, QAction]:
-    """Create the menu bar of `window` (a MainWindow); returns the actions by name."""
-    a: dict[str, QAction] = {}
-    bar = window.menuBar()
-    exporter = window.exporter
-
-    file_menu = bar.addMenu("&File")
-    commands, projects = window.project_commands, window.projects
-    a["open"] = _action(window, "&Open image…", window.open_dialog, QKeySequence.StandardKey.Open,
-                        "Open an image on its own; its labels are kept in a folder beside it")
-    a["sample"] = _action(window, "Open the &sample image", window.open_sample)
-    a["new_project"] = _action(window, "&New project…", commands.new_project, "Ctrl+Shift+N",
-                               "A folder that keeps several images, their labels and models together")
-    a["open_project"] = _action(window, "Open p&roject…", commands.open_project, "Ctrl+Shift+O")
-    a["save_as"] = _action(window, "Save project &as…", commands.save_as, "Ctrl+Shift+S",
-                           "Copy the project (labels, models, log) to a new folder and go on there")
-    a["add_images"] = _action(window, "Add &images to the project…", lambda: projects.add_images(),
-                              "Ctrl+Shift+I")
-    a["save_now"] = _action(window, "&Save now", window.save_now, QKeySequence.StandardKey.Save,
-                            "Labels are saved a second after each stroke; this writes them at once")
-    for name in ("open", "sample", None, "new_project", "open_project", "save_as", "add_images",
-                 "save_now", None):
+def _fill(menu, names: list, actions: dict[str, QAction]) -> None:
+    for name in names:
         if name is None:
-            file_menu.addSeparator()
+            menu.addSeparator()
+        elif isinstance(name, tuple):
+            _fill(menu.addMenu(name[0]), name[1], actions)
         else:
-            file_menu.addAction(a[name])
-    a["export_masks"] = _action(window, "Export &masks…", exporter.masks, "Ctrl+E",
-                                "Predict every plane and save the masks as a TIFF for Fiji/napari")
-    a["export_probabilities"] = _action(window, "Export &probabilities…", exporter.probabilities)
-    a["export_instances"] = _action(window, "Export &instance labels…", exporter.instances,
-                                    tip="One number per object (touching objects split)")
-    a["export_labels"] = _action(window, "Export &labels (your strokes)…", exporter.labels)
-    a["export_model"] = _action(window, "Export m&odel…", exporter.model)
-    a["export_bundle"] = _action(window, "Export reproducibility &bundle…", commands.export_bundle,
-                                 tip="One zip with the labels, settings, training log and current model")
-    for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
-                 "export_model", "export_bundle"):
-        file_menu.addAction(a[name])
-    file_menu.addSeparator()
-    a["quit"] = _action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
-    file_menu.addAction(a["quit"])
+            menu.addAction(actions[name])
 
-    edit_menu = bar.addMenu("&Edit")
-    a["undo"] = _action(window, "&Undo", window.undo, "Ctrl+Z")
-    a["redo"] = _action(window, "&Redo", window.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-    edit_menu.addAction(a["undo"])
-    edit_menu.addAction(a["redo"])
-    edit_menu.addSeparator()
-    tools = window.tools
-    for name, text, key, tool in (("brush", "&Brush", "B", BRUSH), ("eraser", "&Eraser", "E", ERASER),
-                                  ("fill", "&Fill", "F", FILL)):
-        a[name] = _action(window, text, lambda t=tool: tools.set_tool(t), key)
-        edit_menu.addAction(a[name])
-    a["bigger"] = _action(window, "Bigger brush", tools.grow_brush, "]")
-    a["smaller"] = _action(window, "Smaller brush", tools.shrink_brush, "[")
-    edit_menu.addAction(a["bigger"])
-    edit_menu.addAction(a["smaller"])
-    classes_menu = edit_menu.addMenu("Paint &class")
-    for k in range(1, 10):
-        a[f"class{k}"] = _action(window, f"Class {k}", lambda k=k: window.classes_panel.select(k), str(k))
-        classes_menu.addAction(a[f"class{k}"])
 
-    view_menu = bar.addMenu("&View")
-    a["fit"] = _action(window, "&Fit to window", window.canvas.fit, ["Ctrl+0", "Home"])
-    a["toggle_overlay"] = _action(window, "Show &prediction", window.overlay_panel.toggle, "V")
-    a["next_z"] = _action(window, "Next Z slice", lambda: window.step_plane(0, 1), "PgDown")
-    a["previous_z"] = _action(window, "Previous Z slice", lambda: window.step_plane(0, -1), "PgUp")
-    a["next_t"] = _action(window, "Next time point", lambda: window.step_plane(1, 0), "Ctrl+PgDown")
-    a["previous_t"] = _action(window, "Previous time point", lambda: window.step_plane(-1, 0), "Ctrl+PgUp")
-    for name in ("fit", "toggle_overlay", "next_z", "previous_z", "next_t", "previous_t"):
-        view_menu.addAction(a[name])
-
-    model_menu = bar.addMenu("&Model")
-    a["train"] = _action(window, "&Train / Stop", window.training.toggle, "Ctrl+T")
-    a["predict_all"] = _action(window, "&Predict all planes", window.stack_jobs.predict_all, "Ctrl+Shift+P")
-    a["predict_images"] = _action(window, "Predict all &images of the project…", commands.predict_all_images,
-                                  tip="Save the masks of every image of the project in a folder")
-    a["new_model"] = _action(window, "Start a &new model", projects.models.start_new_model,
-                             tip="The next training starts afresh from the built-in starting model")
-    a["model_view"] = _action(window, "&Network summary…", window.show_model_view, "Ctrl+M")
-    for name in ("train", "predict_all", "predict_images", "new_model", "model_view"):
-        model_menu.addAction(a[name])
-
-    help_menu = bar.addMenu("&Help")
-    a["keys"] = _action(window, "&Keyboard shortcuts", window.show_shortcuts, "F1")
-    help_menu.addAction(a["keys"])
-    return a
+def build_menus(window, slots: dict) -> dict[str, QAction]:
+    """Create the menu bar of `window` with a QAction per command of COMMANDS, each calling
+    `slots[name]()`; returns the actions by name."""
+    actions = {name: _action(window, text, slots[name], shortcut, tip)
+               for name, (text, shortcut, tip) in COMMANDS.items()}
+    bar = window.menuBar()
+    for title, names in MENUS:
+        _fill(bar.addMenu(title), names, actions)
+    return actions
 
 
 SHORTCUTS_HELP = """<table cellspacing=4>

@@ -75,5 +75,4 @@ def build_layout(window) -> None:
     window.pages.addWidget(window.start_view)
     window.pages.addWidget(window.workspace)
     window.setCentralWidget(window.pages)
-    window.saved_state.setStyleSheet("color: #555; padding-right: 6px")
     window.statusBar().addPermanentWidget(window.saved_state)
