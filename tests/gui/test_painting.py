@@ -91,7 +91,7 @@ def test_fill_closes_a_region(window, qtbot):
     inside = document.labels.data[11:30, 11:30]
     assert (inside == 2).all()
     assert document.labels.data[40, 40] == 0  # outside untouched
-    window.undo()
+    window.editing.undo()
     assert (document.labels.data[11:30, 11:30] == 0).all()
 
 

@@ -1,9 +1,10 @@
 """The main window: composes the start view, canvas, panels and controllers, and wires them.
 
 State lives in the document (core objects) and in the controllers; this class builds the
-widgets, gives each controller the collaborators it needs, connects every signal (`_connect`,
-the one place the parts are wired), hands a new document to its parts (`_hand_out`) and handles
-window-level events (open, drop, close). Controllers never reach back into the window.
+widgets, gives each controller the collaborators it needs, has every signal connected
+(window/wiring.py, the one place the parts meet), hands a new document to its parts
+(`_hand_out`) and handles window-level events (open, drop, close). Controllers never reach back
+into the window: they are given what they use and report through signals.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QPushButton
 
-from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
 from unet_studio.gui.viewer.canvas import Canvas
 from unet_studio.gui.viewer.cursor_readout import describe_pixel
 from unet_studio.gui.viewer.document import ImageDocument, ShownImage
+from unet_studio.gui.viewer.editing import Editing
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.exporting import Exporter
 from unet_studio.gui.viewer.overlay import OverlayPresenter
@@ -39,7 +40,8 @@ from unet_studio.gui.window.recent_files import recent_files, recent_projects
 from unet_studio.gui.window.saved_state import SavedStateLabel
 from unet_studio.gui.stack_jobs import StackJobs
 from unet_studio.gui.window.start_view import StartView
-from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL, ToolState
+from unet_studio.gui.window.wiring import connect_parts, menu_slots
+from unet_studio.gui.viewer.tool_state import BRUSH, ToolState
 from unet_studio.gui.training.live_training import TrainingController
 from unet_studio.gui.window.layout import build_layout
 from unet_studio.gui.workers import WorkerPool
@@ -63,10 +65,11 @@ class MainWindow(QMainWindow):
         self._fit_to_screen(1360, 860)
         self._make_widgets()
         self._make_controllers()
-        build_layout(self)
-        self.actions_by_name = build_menus(self, self._menu_slots())
-        self._connect()
-        self._show_recent()
+        self.pages, self.workspace, self.project_column = build_layout(self)
+        self.actions_by_name = build_menus(self, menu_slots(self))
+        self.statusBar().addPermanentWidget(self.saved_state)
+        connect_parts(self)
+        self.show_recent()
         self._show_document(None)
 
     @property
@@ -107,97 +110,29 @@ class MainWindow(QMainWindow):
         self.overlay = OverlayPresenter(self.canvas, self.overlay_panel, self)
         self.exporter = Exporter(self)
         self.dialogs = ProjectDialogs(self)
+        self.editing = Editing(shown, session, self)
         self.project_models = ProjectModels(session, pool, shown, self.training, self.training_panel, self)
         self.projects = ProjectController(session, self.dialogs, self.project_models, pool, shown,
                                           self.settings, self.may_leave_image, self)
         self.project_commands = ProjectCommands(session, self.projects, self.dialogs, pool, shown,
                                                 self.settings, self.may_leave_image, self)
 
-    def _menu_slots(self) -> dict:
-        """What each menu command (window/actions.py) does."""
-        exporter, commands, projects, tools = self.exporter, self.project_commands, self.projects, self.tools
-        return {
-            "open": self.open_dialog, "sample": self.open_sample, "new_project": commands.new_project,
-            "open_project": commands.open_project, "save_as": commands.save_as,
-            "add_images": lambda: projects.add_images(), "save_now": self.save_now,
-            "export_masks": exporter.masks, "export_probabilities": exporter.probabilities,
-            "export_instances": exporter.instances, "export_labels": exporter.labels,
-            "export_model": exporter.model, "export_bundle": commands.export_bundle, "quit": self.close,
-            "undo": self.undo, "redo": self.redo, "brush": lambda: tools.set_tool(BRUSH),
-            "eraser": lambda: tools.set_tool(ERASER), "fill": lambda: tools.set_tool(FILL),
-            "bigger": tools.grow_brush, "smaller": tools.shrink_brush,
-            **{f"class{k}": (lambda k=k: self.classes_panel.select(k)) for k in range(1, 10)},
-            "fit": self.canvas.fit, "toggle_overlay": self.overlay_panel.toggle,
-            "next_z": lambda: self.step_plane(0, 1), "previous_z": lambda: self.step_plane(0, -1),
-            "next_t": lambda: self.step_plane(1, 0), "previous_t": lambda: self.step_plane(-1, 0),
-            "train": self.training.toggle, "predict_all": self.stack_jobs.predict_all,
-            "predict_images": commands.predict_all_images, "new_model": self.project_models.start_new_model,
-            "model_view": self.show_model_view, "keys": self.show_shortcuts,
-        }
-
-    def _connect(self) -> None:
-        """Every signal between the parts, in one place (order matters where noted)."""
-        session, projects, commands, models = self.session, self.projects, self.project_commands, self.project_models
-        # The status note first, then the question (the note is what stays).
-        session.autosave_failed.connect(self.saved_state.note_failed)
-        session.autosave_failed.connect(commands.autosave_failed)
-        session.labels_saved.connect(projects.labels_saved)
-        session.labels_saved.connect(self.saved_state.note_saved)
-        session.labels_saved.connect(commands.labels_saved)
-        session.project_changed.connect(projects.refresh)
-        session.images_changed.connect(projects.refresh_images)
-        session.models_changed.connect(models.refresh)
-        self.training.model_kept.connect(commands.model_kept)
-        self.training.model_kept.connect(models.refresh)
-        self.training.model_ready.connect(commands.model_ready)
-        self.training.keep_failed.connect(commands.keep_failed)
-        self.training.running_changed.connect(self.plane_predictor.set_paused)
-        for controller in (projects, commands):
-            controller.status_message.connect(self._status_message)
-        projects.image_to_show.connect(self.show_image)
-        projects.images_listed.connect(self._images_listed)
-        projects.recent_changed.connect(self._show_recent)
-        projects.all_labels_written.connect(self.saved_state.note_saved)
-        projects.save_copy_asked.connect(commands.save_as)
-        commands.bundle_asked.connect(self.stack_jobs.export_bundle)
-        commands.images_prediction_asked.connect(self.stack_jobs.predict_all_images)
-        models.models_listed.connect(self.models_panel.set_models)
-        self.models_panel.model_chosen.connect(models.use_model)
-        self.models_panel.new_model_asked.connect(models.start_new_model)
-        self.images_panel.image_chosen.connect(projects.switch_to)
-        self.images_panel.files_dropped.connect(projects.add_images)
-        self.images_panel.add_clicked.connect(lambda: projects.add_images())
-        self.images_panel.remove_clicked.connect(projects.remove_image)
-        self.images_panel.locate_clicked.connect(projects.locate)
-        self.start_view.open_clicked.connect(self.open_dialog)
-        self.start_view.sample_clicked.connect(self.open_sample)
-        self.start_view.recent_chosen.connect(self.open_path)
-        self.start_view.new_project_clicked.connect(commands.new_project)
-        self.start_view.open_project_clicked.connect(commands.open_project)
-        self.start_view.recent_project_chosen.connect(projects.open_project)
-        self.predict_panel.predict_images_clicked.connect(commands.predict_all_images)
-        self.export_button.clicked.connect(self.exporter.masks)
-        self.canvas.stroke_finished.connect(session.stroke_ended)
-        self.canvas.cursor_moved.connect(self._cursor_moved)
-        self.canvas.slice_step.connect(self.step_plane)
-        self.canvas.view.sigRangeChanged.connect(self._view_moved)
-
     # ---- what the controllers report -----------------------------------------------------
     @Slot(str, int)
-    def _status_message(self, text: str, milliseconds: int) -> None:
+    def show_status(self, text: str, milliseconds: int) -> None:
         if text:
             self.statusBar().showMessage(text, milliseconds)
         else:
             self.statusBar().clearMessage()
 
     @Slot(list)
-    def _images_listed(self, rows: list) -> None:
+    def show_images(self, rows: list) -> None:
         self.images_panel.set_rows(rows)
         self.predict_panel.images_button.setVisible(self.session.project is not None and len(rows) > 1)
         self.update_title()   # an image's own project gets a name once it has more
 
     @Slot()
-    def _show_recent(self) -> None:
+    def show_recent(self) -> None:
         self.start_view.set_recent(recent_files(self.settings))
         self.start_view.set_recent_projects(recent_projects(self.settings))
 
@@ -306,47 +241,16 @@ class MainWindow(QMainWindow):
         self.canvas.set_labels(document.labels, document.t, document.z)
         self.contrast_panel.sync()
 
-    # ---- editing and navigation ----------------------------------------------------------
-    def undo(self) -> None:
-        if self.document is not None:
-            if not self.document.labels.undo():
-                self.statusBar().showMessage("Nothing to undo", 2000)
-            else:
-                self._keep_project_classes(self.document.labels.redo)
-
-    def redo(self) -> None:
-        if self.document is not None:
-            if not self.document.labels.redo():
-                self.statusBar().showMessage("Nothing to redo", 2000)
-            else:
-                self._keep_project_classes(self.document.labels.undo)
-
-    def _keep_project_classes(self, take_back) -> None:
-        """An undo or redo that changed the classes must change the project's too; when the
-        project refuses (other images have labels), the step is taken back."""
-        project = self.session.project
-        if project is None or self.session.entry_id is None:
-            return
-        try:
-            project.adopt_classes(self.document.labels)
-        except UnetStudioError as error:
-            take_back()
-            self.statusBar().showMessage(f"Not undone: {error}", 8000)
-
-    @Slot(int, int)
-    def step_plane(self, dt: int, dz: int) -> None:
-        if self.document is not None:
-            self.document.set_plane(self.document.t + dt, self.document.z + dz)
-
+    # ---- the status bar --------------------------------------------------------------
     @Slot(object)
-    def _cursor_moved(self, pixel) -> None:
+    def show_pixel(self, pixel) -> None:
         if self.document is None or pixel is None:
             self.statusBar().clearMessage()
             return
         self.statusBar().showMessage(describe_pixel(self.document, *pixel))
 
     @Slot()
-    def _view_moved(self, *_args) -> None:
+    def view_moved(self, *_args) -> None:
         """Tell training which part of the plane is on screen: previews of a big plane are
         computed only there when the user has zoomed in."""
         self.training.visible_region = self.canvas.visible_region()
