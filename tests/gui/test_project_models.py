@@ -149,7 +149,7 @@ def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, m
     open_painted_image(window, qtbot, tmp_path, "a.tif")
     write_image(tmp_path / "more" / "a.tif", seed=4)     # same name, another folder
     write_image(tmp_path / "b.tif", seed=5, shape=(48, 80))
-    window.projects.add_images([str(tmp_path / "more" / "a.tif"), str(tmp_path / "b.tif")])
+    window.project_images.add_images([str(tmp_path / "more" / "a.tif"), str(tmp_path / "b.tif")])
     wait_idle(qtbot, window)
     assert [row.name for row in window.images_panel.rows] == ["a.tif", "a.tif", "b.tif"]
     assert window.predict_panel.images_button.isVisibleTo(window)

@@ -141,3 +141,28 @@ def test_strokes_are_there_when_the_image_is_opened_again(make_window, qtbot, tm
     np.testing.assert_array_equal(document.labels.data, painted)
     assert document.labels.data[20, 25] == 2 and document.labels.data[50, 25] == 1
     assert tifffile.imread(path).shape == painted.shape   # the image itself is not touched
+
+
+def test_the_images_list_switches_images_and_removes_the_shown_one(window, qtbot, tmp_path, dialogs):
+    from unet_studio.core.project import Project
+
+    project = Project.create(tmp_path / "study")
+    for seed, name in enumerate(("a", "b")):
+        write_image(tmp_path / "data" / f"{name}.tif", seed=seed)
+        project.add_image(tmp_path / "data" / f"{name}.tif")
+    project.save()
+    window.open_files([str(tmp_path / "study")])
+    shown = wait_showing(qtbot, window, "a.tif")
+    listed = window.images_panel.list
+    assert [listed.item(i).text().split("\n")[0].strip(" ▶") for i in range(listed.count())] == ["a.tif", "b.tif"]
+
+    qtbot.mouseClick(listed.viewport(), Qt.MouseButton.LeftButton,
+                     pos=listed.visualItemRect(listed.item(1)).center())
+    wait_showing(qtbot, window, "b.tif")
+    assert "b.tif" in window.windowTitle()
+
+    listed.setCurrentRow(1)
+    window.images_panel.remove_button.click()          # "Take b.tif out of the project?" Yes
+    wait_showing(qtbot, window, "a.tif")
+    assert [e.name for e in Project.open(tmp_path / "study").images] == ["a.tif"]
+    assert listed.count() == 1 and shown is not window.document   # a.tif opened again

@@ -1,5 +1,5 @@
-"""Opening images and projects, switching between the images of a project, and what the
-window shows of the project (images list, title, problems; its models: models.py).
+"""Opening images and projects and switching between the images of a project (the images
+list and its edits: images.py; the project's models: models.py).
 
 Every image opened from a file lives in a project: its own (beside it) or one the user made.
 Loading runs in a worker (workflow/opening.py); the results arrive here on the GUI thread and
@@ -16,52 +16,48 @@ from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.project import Project
 from unet_studio.core.project_file import is_project_folder
 from unet_studio.gui.errors import ask_yes_no, show_error
-from unet_studio.gui.panels.images_panel import ImageRow
 from unet_studio.gui.project.dialogs import warn
 from unet_studio.workflow.opening import (
     CURRENT_IMAGE,
     OpenedImage,
     OpenedProject,
     close_quietly,
-    count_labeled,
     load_entry,
     open_image,
     open_project,
 )
-from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project
 from unet_studio.gui.workers import GeneratorWorker
 
 
 class ProjectController(QObject):
     """Loads images and projects and says what the window should show of them.
 
-    Collaborators: the session, the file dialogs, the project's models (ProjectModels), the
-    worker pool, the shown image, the settings (recent files), `may_leave_image(doing)` (asks
+    Collaborators: the session, the file dialogs, the project's models (ProjectModels) and
+    images (ProjectImages), the worker pool, the shown image, `may_leave_image(doing)` (asks
     before ending training); `parent` is the widget its dialogs and busy cursor belong to.
     Signals (the main window connects them):
       status_message(text, milliseconds): for the status bar ("" clears it; 0 ms: until replaced);
       image_to_show(LoadedImage or None, image id or None): show this image of the project;
-      images_listed(list of ImageRow): the Images list to show;
-      recent_changed(): the recent files or projects changed;
+      image_file_opened(path), project_folder_opened(folder): for the recent lists;
       all_labels_written(): every label is on disk (after Save As);
       save_copy_asked(): the user wants the project saved elsewhere (Save As).
     """
 
     status_message = Signal(str, int)
     image_to_show = Signal(object, object)
-    images_listed = Signal(list)
-    recent_changed = Signal()
+    image_file_opened = Signal(str)
+    project_folder_opened = Signal(str)
     all_labels_written = Signal()
     save_copy_asked = Signal()
 
-    def __init__(self, session, dialogs, models, pool, shown, settings, may_leave_image, parent=None):
+    def __init__(self, session, dialogs, models, images, pool, shown, may_leave_image, parent=None):
         super().__init__(parent)
         self.parent_widget = parent
         self.session = session
         self.dialogs = dialogs
         self.models = models
         self.shown = shown
-        self.settings = settings
+        self.images = images
         self.may_leave_image = may_leave_image
         self.pool = pool
         self._then_add: list[str] = []
@@ -87,7 +83,7 @@ class ProjectController(QObject):
         project = self.project
         if project is not None and project.find_image(path) is not None:
             self.switch_to(project.find_image(path).id)  # already here: no second Project object
-            self.add_images(then_add or [])
+            self.images.add_images(then_add or [])
             return
         if not self.may_leave_image("open another image"):
             return
@@ -115,7 +111,7 @@ class ProjectController(QObject):
         if entry.missing:
             if ask_yes_no(self.parent_widget, "Image missing",
                           f"{entry.name} is not at {entry.path} any more. Locate it now?"):
-                self.locate(entry.id, then_show=True)
+                self.images.locate(entry.id, then_show=True)
             return
         if not self.may_leave_image("show another image"):
             return
@@ -148,7 +144,7 @@ class ProjectController(QObject):
         if image is not None:
             self.image_to_show.emit(image.loaded(), image.entry.id)
             if self._recent_file is not None:
-                add_recent_file(self._recent_file, self.settings)
+                self.image_file_opened.emit(self._recent_file)
         elif adopted:
             self.image_to_show.emit(None, None)
         self._recent_file = None
@@ -157,12 +153,12 @@ class ProjectController(QObject):
         elif image is not None:
             self.refresh()
         else:
-            self.refresh_images()
+            self.images.refresh_images()
         if failure:
             show_error(self.parent_widget, "Cannot open the image", failure)
         if self._then_add:
             paths, self._then_add = self._then_add, []
-            self.add_images(paths)
+            self.images.add_images(paths)
 
     def _start_fresh(self, item: OpenedImage) -> bool:
         """The labels file of the image is damaged: offer to start again (keeping it aside)."""
@@ -193,18 +189,16 @@ class ProjectController(QObject):
         """`project` has just become the open one (its first image, if any, is shown): say
         what is wrong with it, load its current model and count its labels."""
         if not self.session.is_image_project and project.exists:
-            add_recent_project(project.folder, self.settings)
-        self.recent_changed.emit()
+            self.project_folder_opened.emit(str(project.folder))
         self.refresh()
-        self.count_labels()
+        self.images.count_labels()
         self.models.load_current()
         self._report_problems(project)
 
     def project_moved(self) -> None:
         """After Save As: the same project in another folder."""
         if not self.session.is_image_project:
-            add_recent_project(self.project.folder, self.settings)
-        self.recent_changed.emit()
+            self.project_folder_opened.emit(str(self.project.folder))
         self.refresh()
         self.all_labels_written.emit()   # Save As wrote every label
 
@@ -229,124 +223,11 @@ class ProjectController(QObject):
                           "Save a copy of the project in another folder now (Save Project As)?"):
                 self.save_copy_asked.emit()
 
-    def count_labels(self, entries=None) -> None:
-        project = self.project
-        if project is None:
-            return
-        entries = project.images if entries is None else entries
-        # The project travels with each item: a slot of this object runs on the GUI thread
-        # (a lambda connected to a worker's signal would run on the worker's thread).
-        worker = GeneratorWorker(lambda: ((project, *item) for item in count_labeled(project, entries)),
-                                 name="count-labels", about_image=False)
-        worker.yielded.connect(self._counted)
-        self.pool.start(worker)
-
-    @Slot(object)
-    def _counted(self, item: tuple) -> None:
-        project, image_id, count = item
-        if project is self.project:
-            self.session.counts[image_id] = count
-            self.refresh_images()
-
-    @Slot(object, int)
-    def labels_saved(self, labels, count: int) -> None:
-        image_id = self.session.image_id_of(labels)
-        if image_id is not None:
-            self.session.counts[image_id] = count
-            self.refresh_images()
-
-    # ---- images --------------------------------------------------------------------------
-    def add_images(self, paths: list[str] | None = None) -> None:
-        project = self.project
-        if project is None:
-            if paths:
-                self.open_files(paths)
-            return
-        if paths is None:
-            paths = self.dialogs.image_files(project.folder.parent)
-        if not paths:
-            return
-        if is_project_folder(paths[0]):
-            self.open_project(paths[0])
-            return
-        added, refused = [], []
-        for path in paths:
-            try:
-                from unet_studio.core.stack import open_stack
-
-                open_stack(path).close()  # reads the header only: refuse what is not an image
-                added.append(project.add_image(path))
-            except UnetStudioError as error:
-                refused.append(str(error))
-        if added:
-            try:
-                project.ensure_created()  # the list of images is worth keeping at once
-            except UnetStudioError as error:
-                show_error(self.parent_widget, "Cannot save the project", str(error))
-            self.count_labels(added)
-        self.refresh_images()
-        if refused:
-            show_error(self.parent_widget, "Some files were not added", "; ".join(refused))
-        if added and self.shown.document is None:
-            self.switch_to(added[0].id)
-
-    def remove_image(self, image_id: str) -> None:
-        project = self.project
-        entry = project.image(image_id)
-        if not ask_yes_no(self.parent_widget, "Remove image",
-                          f"Take {entry.name} out of the project? Its labels file stays in the "
-                          "project folder, and the image file is not touched."):
-            return
-        showing = image_id == self.session.entry_id
-        if showing:
-            if not self.may_leave_image("remove the image"):
-                return
-            self.session.flush()  # its strokes reach the disk before it leaves the project
-            self.image_to_show.emit(None, None)
-            self.models.refresh()
-        try:
-            project.remove_image(entry)
-        except UnetStudioError as error:
-            show_error(self.parent_widget, "Cannot remove the image", str(error))
-        self.session.counts.pop(image_id, None)
-        self.refresh_images()
-        present = [e for e in project.images if not e.missing]
-        if showing and present:
-            self.switch_to(present[0].id)
-
-    def locate(self, image_id: str, then_show: bool = False) -> None:
-        """Ask where a missing image is now; `then_show`: show it once found."""
-        project = self.project
-        entry = project.image(image_id)
-        path = self.dialogs.locate(entry.name, entry.path.parent if entry.path.parent.exists()
-                                   else project.folder.parent)
-        if not path:
-            return
-        try:
-            moved = project.relocate(entry, path)
-        except UnetStudioError as error:
-            show_error(self.parent_widget, "This is not the image", str(error))
-            return
-        self.status_message.emit(f"Found {', '.join(e.name for e in moved)}", 8000)
-        self.count_labels(moved)
-        self.refresh_images()
-        if then_show or self.shown.document is None:
-            self.switch_to(entry.id)
-
     # ---- what the window shows -----------------------------------------------------------
     @Slot()
     def refresh(self) -> None:
-        self.refresh_images()
+        self.images.refresh_images()
         self.models.refresh()
-
-    @Slot()
-    def refresh_images(self) -> None:
-        project = self.project
-        rows = [] if project is None else [
-            ImageRow(e.id, e.name, str(e.path), self.session.counts.get(e.id), e.missing,
-                     e.id == self.session.entry_id)
-            for e in project.images]
-        self.images_listed.emit(rows)
 
     def remember_shown_image(self) -> None:
         """Keep which image was shown, so the project opens on it next time."""

@@ -34,9 +34,10 @@ from unet_studio.gui.training.plane_predictor import PlanePredictor
 from unet_studio.gui.project.commands import ProjectCommands
 from unet_studio.gui.project.opening import ProjectController
 from unet_studio.gui.project.dialogs import ProjectDialogs
+from unet_studio.gui.project.images import ProjectImages
 from unet_studio.gui.project.models import ProjectModels
 from unet_studio.gui.project.session import ProjectSession
-from unet_studio.gui.window.recent_files import recent_files, recent_projects
+from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
 from unet_studio.gui.window.saved_state import SavedStateLabel
 from unet_studio.gui.stack_jobs import StackJobs
 from unet_studio.gui.window.start_view import StartView
@@ -112,8 +113,9 @@ class MainWindow(QMainWindow):
         self.dialogs = ProjectDialogs(self)
         self.editing = Editing(shown, session, self)
         self.project_models = ProjectModels(session, pool, shown, self.training, self.training_panel, self)
-        self.projects = ProjectController(session, self.dialogs, self.project_models, pool, shown,
-                                          self.settings, self.may_leave_image, self)
+        self.project_images = ProjectImages(session, self.dialogs, pool, shown, self.may_leave_image, self)
+        self.projects = ProjectController(session, self.dialogs, self.project_models, self.project_images,
+                                          pool, shown, self.may_leave_image, self)
         self.project_commands = ProjectCommands(session, self.projects, self.dialogs, pool, shown,
                                                 self.settings, self.may_leave_image, self)
 
@@ -135,6 +137,16 @@ class MainWindow(QMainWindow):
     def show_recent(self) -> None:
         self.start_view.set_recent(recent_files(self.settings))
         self.start_view.set_recent_projects(recent_projects(self.settings))
+
+    @Slot(str)
+    def remember_recent_file(self, path: str) -> None:
+        add_recent_file(path, self.settings)
+        self.show_recent()
+
+    @Slot(str)
+    def remember_recent_project(self, folder: str) -> None:
+        add_recent_project(folder, self.settings)
+        self.show_recent()
 
     # ---- opening -------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -315,6 +327,6 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             if self.session.project is not None and self.pages.currentWidget() is self.workspace:
-                self.projects.add_images(paths)
+                self.project_images.add_images(paths)
             else:
                 self.open_files(paths)

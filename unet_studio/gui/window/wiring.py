@@ -8,13 +8,13 @@ from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL
 
 def menu_slots(window) -> dict:
     """What each menu command (window/actions.py) does."""
-    exporter, commands, projects = window.exporter, window.project_commands, window.projects
+    exporter, commands, images = window.exporter, window.project_commands, window.project_images
     tools = window.tools
     step = window.editing.step_plane
     return {
         "open": window.open_dialog, "sample": window.open_sample, "new_project": commands.new_project,
         "open_project": commands.open_project, "save_as": commands.save_as,
-        "add_images": lambda: projects.add_images(), "save_now": window.save_now,
+        "add_images": lambda: images.add_images(), "save_now": window.save_now,
         "export_masks": exporter.masks, "export_probabilities": exporter.probabilities,
         "export_instances": exporter.instances, "export_labels": exporter.labels,
         "export_model": exporter.model, "export_bundle": commands.export_bundle, "quit": window.close,
@@ -36,26 +36,30 @@ def menu_slots(window) -> dict:
 def connect_parts(window) -> None:
     """Every signal between the parts, in one place (order matters where noted)."""
     session, projects, commands = window.session, window.projects, window.project_commands
-    models = window.project_models
+    models, images = window.project_models, window.project_images
     # The status note first, then the question (the note is what stays).
     session.autosave_failed.connect(window.saved_state.note_failed)
     session.autosave_failed.connect(commands.autosave_failed)
-    session.labels_saved.connect(projects.labels_saved)
+    session.labels_saved.connect(images.labels_saved)
     session.labels_saved.connect(window.saved_state.note_saved)
     session.labels_saved.connect(commands.labels_saved)
     session.project_changed.connect(projects.refresh)
-    session.images_changed.connect(projects.refresh_images)
+    session.images_changed.connect(images.refresh_images)
     session.models_changed.connect(models.refresh)
     window.training.model_kept.connect(commands.model_kept)
     window.training.model_kept.connect(models.refresh)
     window.training.model_ready.connect(commands.model_ready)
     window.training.keep_failed.connect(commands.keep_failed)
     window.training.running_changed.connect(window.plane_predictor.set_paused)
-    for controller in (projects, commands, window.editing):
+    for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.show_status)
     projects.image_to_show.connect(window.show_image)
-    projects.images_listed.connect(window.show_images)
-    projects.recent_changed.connect(window.show_recent)
+    projects.image_file_opened.connect(window.remember_recent_file)
+    projects.project_folder_opened.connect(window.remember_recent_project)
+    images.image_to_show.connect(window.show_image)
+    images.images_listed.connect(window.show_images)
+    images.show_asked.connect(projects.switch_to)
+    images.open_asked.connect(projects.open_files)
     projects.all_labels_written.connect(window.saved_state.note_saved)
     projects.save_copy_asked.connect(commands.save_as)
     commands.bundle_asked.connect(window.stack_jobs.export_bundle)
@@ -64,10 +68,10 @@ def connect_parts(window) -> None:
     window.models_panel.model_chosen.connect(models.use_model)
     window.models_panel.new_model_asked.connect(models.start_new_model)
     window.images_panel.image_chosen.connect(projects.switch_to)
-    window.images_panel.files_dropped.connect(projects.add_images)
-    window.images_panel.add_clicked.connect(lambda: projects.add_images())
-    window.images_panel.remove_clicked.connect(projects.remove_image)
-    window.images_panel.locate_clicked.connect(projects.locate)
+    window.images_panel.files_dropped.connect(images.add_images)
+    window.images_panel.add_clicked.connect(lambda: images.add_images())
+    window.images_panel.remove_clicked.connect(images.remove_image)
+    window.images_panel.locate_clicked.connect(images.locate)
     window.start_view.open_clicked.connect(window.open_dialog)
     window.start_view.sample_clicked.connect(window.open_sample)
     window.start_view.recent_chosen.connect(window.open_path)
