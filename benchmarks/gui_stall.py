@@ -55,8 +55,8 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     from unet_studio.core.stack import Stack
     from unet_studio.gui.app import configure_pyqtgraph, start_torch_warm_up
-    from unet_studio.gui.loading import prepare
-    from unet_studio.gui.main_window import MainWindow
+    from unet_studio.workflow.loaded_image import prepare
+    from unet_studio.gui.window.main_window import MainWindow
 
     configure_pyqtgraph()
     settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "gui_stall.ini"),

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from unet_studio.gui.app import configure_pyqtgraph
 from unet_studio.gui.garbage import collect_garbage_in_gui_thread
-from unet_studio.gui.main_window import MainWindow
+from unet_studio.gui.window.main_window import MainWindow
 
 
 class DialogRecorder(list):

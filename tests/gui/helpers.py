@@ -7,10 +7,10 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
 from unet_studio.core.stack import Stack
-from unet_studio.gui.loading import prepare
+from unet_studio.workflow.loaded_image import prepare
 
 if TYPE_CHECKING:
-    from unet_studio.gui.main_window import MainWindow
+    from unet_studio.gui.window.main_window import MainWindow
 
 # A tiny, fast network for training tests: results are checked, not quality.
 TINY_TRAINING = {"width": 4, "depth": 2, "patch": 32, "batch": 2, "augment": False,

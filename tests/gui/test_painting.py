@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from tests.gui.helpers import blobs_image, drag, show_array, widget_pos
-from unet_studio.gui.tool_state import BRUSH
+from unet_studio.gui.viewer.tool_state import BRUSH
 
 
 def test_open_image_is_ready_to_paint_with_class_1(window):
@@ -91,7 +91,7 @@ def test_fill_closes_a_region(window, qtbot):
     inside = document.labels.data[11:30, 11:30]
     assert (inside == 2).all()
     assert document.labels.data[40, 40] == 0  # outside untouched
-    window.undo()
+    window.editing.undo()
     assert (document.labels.data[11:30, 11:30] == 0).all()
 
 

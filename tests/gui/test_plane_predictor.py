@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from unet_studio.core.stack import Stack
-from unet_studio.gui.plane_predictor import PlanePredictor, predict_shown_plane
+from unet_studio.gui.training.plane_predictor import PlanePredictor, predict_shown_plane
 from unet_studio.gui.workers import WorkerPool
 from unet_studio.ml import predict
 from unet_studio.ml.normalise import measure_normalisation

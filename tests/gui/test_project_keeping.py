@@ -143,7 +143,7 @@ def test_class_edits_reach_every_image_and_undo_keeps_them_in_step(window, qtbot
     window.classes_panel.remove_button.click()            # "...on every image of the project?" Yes
     assert "every image" in dialogs.questions()[-1][2]
     assert [c.name for c in project.classes] == ["background"]
-    window.undo()  # a.tif has labels too: undo cannot bring the class back there, so it is refused
+    window.editing.undo()  # a.tif has labels too: undo cannot bring the class back there, so it is refused
     assert [c.name for c in document.labels.classes] == ["background"]
     assert "Not undone" in window.statusBar().currentMessage()
 

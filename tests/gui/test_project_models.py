@@ -111,7 +111,7 @@ def test_a_model_still_loading_when_the_user_starts_a_new_one_is_not_shown(windo
     qtbot.waitUntil(lambda: window.canvas.mask_layer.image is not None, timeout=30_000)
     # As when a project has just opened: its current model is loading in a worker, whose
     # result reaches the window only once the event loop runs, after the click below.
-    window.projects.models.load_current()
+    window.project_models.load_current()
     window.models_panel.new_button.click()
     wait_idle(qtbot, window)
     assert window.session.project.models.current is None
@@ -149,7 +149,7 @@ def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, m
     open_painted_image(window, qtbot, tmp_path, "a.tif")
     write_image(tmp_path / "more" / "a.tif", seed=4)     # same name, another folder
     write_image(tmp_path / "b.tif", seed=5, shape=(48, 80))
-    window.projects.add_images([str(tmp_path / "more" / "a.tif"), str(tmp_path / "b.tif")])
+    window.project_images.add_images([str(tmp_path / "more" / "a.tif"), str(tmp_path / "b.tif")])
     wait_idle(qtbot, window)
     assert [row.name for row in window.images_panel.rows] == ["a.tif", "a.tif", "b.tif"]
     assert window.predict_panel.images_button.isVisibleTo(window)

@@ -159,7 +159,7 @@ def test_every_train_leaves_one_core_for_the_window_not_one_more(monkeypatch):
 
     import torch
 
-    from unet_studio.gui.training import leave_a_core_for_the_window
+    from unet_studio.gui.training.live_training import leave_a_core_for_the_window
     from unet_studio.ml import device
 
     def in_a_new_thread(work):

@@ -8,7 +8,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.helpers import blobs_image, show_array, widget_pos
-from unet_studio.gui.document import COMPOSITE
+from unet_studio.gui.viewer.document import COMPOSITE
 
 
 def two_channel_stack(z=3):
@@ -60,7 +60,7 @@ def test_status_bar_shows_position_value_and_label(window, qtbot):
 
 
 def test_network_summary_lists_layers_shapes_and_parameters(window, qtbot):
-    from unet_studio.gui.model_view import ModelViewDialog
+    from unet_studio.gui.training.network_summary import ModelViewDialog
 
     show_array(window, blobs_image()[0], "YX")
     window.training.config_options = {"width": 4, "depth": 2, "device": "cpu"}

@@ -33,7 +33,7 @@ def _warm_up_torch() -> None:
     try:
         import numpy as np
 
-        from unet_studio.gui.training import leave_a_core_for_the_window
+        from unet_studio.gui.training.live_training import leave_a_core_for_the_window
         from unet_studio.ml.train import TrainConfig, train
 
         leave_a_core_for_the_window()
@@ -103,7 +103,7 @@ def run(files: list[str]) -> int:
 
     collect_garbage_in_gui_thread(app)
 
-    from unet_studio.gui.main_window import MainWindow
+    from unet_studio.gui.window.main_window import MainWindow
 
     window = MainWindow()
     window.show()

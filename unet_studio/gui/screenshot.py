@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from unet_studio.gui.app import _icon, configure_pyqtgraph, start_torch_warm_up
     from unet_studio.gui.garbage import collect_garbage_in_gui_thread
-    from unet_studio.gui.main_window import MainWindow
+    from unet_studio.gui.window.main_window import MainWindow
     from unet_studio.resources import sample_image_path
 
     # The sample's labels are kept in a per-user folder: use a fresh one, so strokes from an

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import ask_yes_no, show_error
-from unet_studio.gui.tool_state import ToolState
+from unet_studio.gui.viewer.tool_state import ToolState
 
 
 def swatch(rgb: tuple[int, int, int], size: int = 16) -> QIcon:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from unet_studio.gui.display import CHANNEL_NAMES, is_rgb
-from unet_studio.gui.document import COMPOSITE
+from unet_studio.workflow.display import CHANNEL_NAMES, is_rgb
+from unet_studio.gui.viewer.document import COMPOSITE
 
 
 class ContrastPanel(QWidget):

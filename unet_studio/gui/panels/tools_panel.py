@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 from superqt import QLabeledSlider
 
-from unet_studio.gui.tool_state import BRUSH, ERASER, FILL, MAX_BRUSH, MIN_BRUSH, ToolState
+from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL, MAX_BRUSH, MIN_BRUSH, ToolState
 
 _TOOLS = [
     (BRUSH, "Brush", "B", "Paint the selected class (B)"),

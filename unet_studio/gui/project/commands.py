@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.label_file import write_labels
 from unet_studio.core.project import Project
 from unet_studio.gui.errors import ask_yes_no, show_error
-from unet_studio.gui.recent_files import recent_projects
+from unet_studio.gui.window.recent_files import recent_projects
 from unet_studio.gui.workers import GeneratorWorker
 
 
@@ -20,28 +20,39 @@ def _save_as(project: Project, folder: str):
 
 
 class ProjectCommands(QObject):
-    """New / Open / Save Project As, bundle export, predict all images, autosave failures."""
+    """New / Open / Save Project As, bundle export, predict all images, autosave failures.
 
-    def __init__(self, window, session, controller, dialogs):
-        super().__init__(window)
-        self.window = window
+    Collaborators: the session, the ProjectController (opens and shows what these commands
+    make), the file dialogs, the shown image, the settings (recent projects) and
+    `may_leave_image(doing)`; `parent` is the widget its dialogs belong to.
+    Signals: status_message(text, milliseconds); bundle_asked(project, path) and
+    images_prediction_asked(images, folder) for the whole-stack jobs.
+    The main window connects the session's and training's signals to the slots below.
+    """
+
+    status_message = Signal(str, int)
+    bundle_asked = Signal(object, str)
+    images_prediction_asked = Signal(list, str)
+
+    def __init__(self, session, controller, dialogs, pool, shown, settings, may_leave_image, parent=None):
+        super().__init__(parent)
+        self.parent_widget = parent
         self.session = session
         self.controller = controller
         self.dialogs = dialogs
+        self.pool = pool
+        self.shown = shown
+        self.settings = settings
+        self.may_leave_image = may_leave_image
         self._save_error_shown = False
         self._saving_as = False
-        session.autosave_failed.connect(self._autosave_failed)
-        session.labels_saved.connect(self._labels_saved)
-        window.training.model_kept.connect(self._model_kept)
-        window.training.model_ready.connect(self._model_ready)
-        window.training.keep_failed.connect(self._keep_failed)
         self._kept_id: str | None = None
 
     def _start_folder(self) -> Path:
         project = self.session.project
         if project is not None:
             return project.folder.parent
-        recent = recent_projects(self.window.settings)
+        recent = recent_projects(self.settings)
         return Path(recent[0]).parent if recent else Path.home()
 
     # ---- new / open / save as ------------------------------------------------------------
@@ -51,30 +62,30 @@ class ProjectCommands(QObject):
             return
         folder = Path(folder)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            show_error(self.window, "Cannot create the project",
+            show_error(self.parent_widget, "Cannot create the project",
                        f"{folder} is not empty; choose a new folder name")
             return
-        if not self.window.may_leave_image("start a new project"):
+        if not self.may_leave_image("start a new project"):
             return
         try:
             project = Project.create(folder)
         except UnetStudioError as error:
-            show_error(self.window, "Cannot create the project", str(error))
+            show_error(self.parent_widget, "Cannot create the project", str(error))
             return
         carried = self._carry_shown_image(project)
         self.controller.adopt(project)
         if carried is not None:
             self.controller.switch_to(carried.id)
         else:
-            self.window.statusBar().showMessage("Add images to the project: Add… below the "
-                                                "Images list, or drop files on it.", 15000)
+            self.status_message.emit("Add images to the project: Add… below the "
+                                     "Images list, or drop files on it.", 15000)
 
     def _carry_shown_image(self, project: Project):
         """Offer to take the image on screen, with its strokes, into the new project."""
-        document = self.window.document
+        document = self.shown.document
         if document is None or document.stack.path is None or not Path(document.stack.path).exists():
             return None
-        if not ask_yes_no(self.window, "New project",
+        if not ask_yes_no(self.parent_widget, "New project",
                           f"Add {document.name}, with the labels painted so far, to the new project?"):
             return None
         try:
@@ -82,7 +93,7 @@ class ProjectCommands(QObject):
             write_labels(project.folder / entry.labels, *document.labels.snapshot())
             return entry
         except (UnetStudioError, OSError) as error:
-            show_error(self.window, "Cannot add the image", str(error))
+            show_error(self.parent_widget, "Cannot add the image", str(error))
             return None
 
     def open_project(self) -> None:
@@ -104,18 +115,18 @@ class ProjectCommands(QObject):
         worker.yielded.connect(self._saved_as)
         worker.failed.connect(self._save_as_failed)
         worker.finished.connect(self._save_as_finished)
-        self.window.statusBar().showMessage(f"Saving the project in {folder}…")
-        self.window.pool.start(worker)
+        self.status_message.emit(f"Saving the project in {folder}…", 0)
+        self.pool.start(worker)
 
     @Slot(object)
     def _saved_as(self, folder: str) -> None:
         self._save_error_shown = False
         self.controller.project_moved()
-        self.window.statusBar().showMessage(f"The project is now saved in {folder}", 10000)
+        self.status_message.emit(f"The project is now saved in {folder}", 10000)
 
     @Slot(str)
     def _save_as_failed(self, reason: str) -> None:
-        show_error(self.window, "Cannot save the project", reason)
+        show_error(self.parent_widget, "Cannot save the project", reason)
 
     @Slot()
     def _save_as_finished(self) -> None:
@@ -123,35 +134,33 @@ class ProjectCommands(QObject):
 
     # ---- autosave and model keeping problems ---------------------------------------------
     @Slot(object, str)
-    def _autosave_failed(self, _labels, reason: str) -> None:
-        self.window.show_saved_state(failed=True)
+    def autosave_failed(self, _labels, reason: str) -> None:
         if self._save_error_shown:
             return  # once: the status bar keeps saying it
         self._save_error_shown = True
-        if ask_yes_no(self.window, "Your labels cannot be saved",
+        if ask_yes_no(self.parent_widget, "Your labels cannot be saved",
                       f"{reason}\n\nSave the project in another folder now (Save Project As)? "
                       "Your strokes are kept in memory until then."):
             self.save_as()
 
     @Slot(object, int)
-    def _labels_saved(self, *_args) -> None:
+    def labels_saved(self, *_args) -> None:
         self._save_error_shown = False
 
     @Slot(str)
-    def _keep_failed(self, reason: str) -> None:
-        if ask_yes_no(self.window, "The model cannot be kept in the project",
+    def keep_failed(self, reason: str) -> None:
+        if ask_yes_no(self.parent_widget, "The model cannot be kept in the project",
                       f"{reason}\n\nThe model stays in use until you close the app. "
                       "Save the project in another folder now (Save Project As)?"):
             self.save_as()
 
     @Slot(object)
-    def _model_kept(self, entry) -> None:
+    def model_kept(self, entry) -> None:
         self._kept_id = entry.id
-        self.controller.models.refresh()
 
     @Slot()
-    def _model_ready(self) -> None:
-        document = self.window.document
+    def model_ready(self) -> None:
+        document = self.shown.document
         if document is not None and self.session.entry_id is not None:
             self.session.set_model(document.model, self._kept_id)
         self._kept_id = None
@@ -163,16 +172,16 @@ class ProjectCommands(QObject):
             return
         path = self.dialogs.bundle_path(self._start_folder() / f"{project.name}-bundle.zip")
         if path:
-            self.window.stack_jobs.export_bundle(project, path)
+            self.bundle_asked.emit(project, path)
 
     def predict_all_images(self) -> None:
         project = self.session.project
-        if project is None or self.window.document is None:
+        if project is None or self.shown.document is None:
             return
-        if self.window.document.model is None:
-            self.window.stack_jobs.predict_all_images([], "")  # explains that a model is needed
+        if self.shown.document.model is None:
+            self.images_prediction_asked.emit([], "")  # explains that a model is needed
             return
         folder = self.dialogs.output_folder(self._start_folder())
         if folder:
             entries = [e for e in project.images if not e.missing]
-            self.window.stack_jobs.predict_all_images(entries, folder)
+            self.images_prediction_asked.emit(entries, folder)

@@ -6,26 +6,34 @@ afresh, with the recipe measured on the strokes then). Every model stays in the 
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.panels.models_panel import when
-from unet_studio.gui.project_loading import load_model_file
+from unet_studio.workflow.opening import load_model_file
 from unet_studio.gui.workers import GeneratorWorker
 
 
 class ProjectModels(QObject):
-    """Keeps the session's model, the shown document's and the Models panel in step."""
+    """Keeps the session's model, the shown document's and the Models list in step.
 
-    def __init__(self, window, session):
-        super().__init__(window)
-        self.window = window
+    Collaborators: the session (project and its model), the worker pool, the shown image, the
+    training controller (asked whether it runs) and the training panel (where a model's story
+    is told); `parent` is the widget its error dialogs belong to.
+    Signals: models_listed(list of ModelEntry) whenever the list to show changes.
+    """
+
+    models_listed = Signal(list)
+
+    def __init__(self, session, pool, shown, training, training_panel, parent=None):
+        super().__init__(parent)
+        self.parent_widget = parent
         self.session = session
-        self.pool = window.pool
-        session.models_changed.connect(self.refresh)
-        window.models_panel.model_chosen.connect(self.use_model)
-        window.models_panel.new_model_asked.connect(self.start_new_model)
+        self.pool = pool
+        self.shown = shown
+        self.training = training
+        self.training_panel = training_panel
 
     @property
     def project(self):
@@ -45,7 +53,7 @@ class ProjectModels(QObject):
 
     @Slot(str)
     def _model_failed(self, reason: str) -> None:
-        show_error(self.window, "The model cannot be loaded", reason)
+        show_error(self.parent_widget, "The model cannot be loaded", reason)
 
     @Slot(object)
     def _model_loaded(self, item: tuple) -> None:
@@ -54,25 +62,25 @@ class ProjectModels(QObject):
         if project is not self.project or current is None or current.id != model_id:
             return   # the user chose another model, or a new one, while this one loaded
         self.session.set_model(model, model_id)
-        document = self.window.document
+        document = self.shown.document
         if document is not None and self.session.entry_id is not None:
             document.set_model(model)
         entry = project.models.get(model_id)
         steps = f", {entry.steps} steps" if entry.steps is not None else ""
-        self.window.training_panel.clear()
-        self.window.training_panel.show_message(
+        self.training_panel.clear()
+        self.training_panel.show_message(
             f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it.")
 
     def use_model(self, model_id: str) -> None:
         """Go back (or forward) to another model of the history: shown and trained further."""
-        if self.window.training.running:
-            show_error(self.window, "Training is running", "Stop training first, then choose the model.")
+        if self.training.running:
+            show_error(self.parent_widget, "Training is running", "Stop training first, then choose the model.")
             self.refresh()
             return
         try:
             self.project.set_current_model(model_id)
         except UnetStudioError as error:
-            show_error(self.window, "Cannot use this model", str(error))
+            show_error(self.parent_widget, "Cannot use this model", str(error))
         self.refresh()
         self.load_current()
 
@@ -80,25 +88,25 @@ class ProjectModels(QObject):
     def start_new_model(self) -> None:
         """The next training starts afresh from the built-in starting model (with the recipe
         measured on the strokes then), not from the current model; every model stays listed."""
-        if self.window.training.running:
-            show_error(self.window, "Training is running", "Stop training first, then start a new model.")
+        if self.training.running:
+            show_error(self.parent_widget, "Training is running", "Stop training first, then start a new model.")
             return
         if self.project is not None:
             try:
                 self.project.set_current_model(None)
             except UnetStudioError as error:
-                show_error(self.window, "Cannot start a new model", str(error))
+                show_error(self.parent_widget, "Cannot start a new model", str(error))
                 return
         self.session.set_model(None, None)
-        if self.window.document is not None:
-            self.window.document.forget_model()
+        if self.shown.document is not None:
+            self.shown.document.forget_model()
         self.refresh()
-        self.window.training_panel.clear()
-        self.window.training_panel.show_message(
+        self.training_panel.clear()
+        self.training_panel.show_message(
             "Press Train to start a new model from the built-in starting model. "
             "The earlier models stay in the Models list.")
 
     @Slot()
     def refresh(self) -> None:
         project = self.project
-        self.window.models_panel.set_models([] if project is None else list(project.models))
+        self.models_listed.emit([] if project is None else list(project.models))

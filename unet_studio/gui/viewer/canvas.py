@@ -16,8 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem
 
-from unet_studio.gui.layers import HeatLayer, LabelsLayer, MaskLayer, Z_LABELS, class_colors
-from unet_studio.gui.tool_state import FILL, ToolState
+from unet_studio.gui.viewer.layers import HeatLayer, LabelsLayer, MaskLayer, Z_LABELS, class_colors
+from unet_studio.gui.viewer.tool_state import FILL, ToolState
 
 
 class Canvas(pg.GraphicsView):

@@ -1,7 +1,7 @@
 """What the window needs to show a stack: the stack, its labels and display levels.
 
 Measuring the contrast of a big stack can take seconds, so it runs in a worker (images of a
-project are opened by project_loading.py; in-memory stacks, e.g. in tests, use `prepare`).
+project are opened by opening.py; in-memory stacks, e.g. in tests, use `prepare`).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from unet_studio.core.labels import LabelVolume
 from unet_studio.core.stack import Stack
-from unet_studio.gui.display import auto_levels, is_rgb, sample_planes
+from unet_studio.workflow.display import auto_levels, is_rgb, sample_planes
 
 
 @dataclass

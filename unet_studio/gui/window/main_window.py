@@ -1,24 +1,26 @@
 """The main window: composes the start view, canvas, panels and controllers, and wires them.
 
-State lives in the document (core objects) and in the controllers; this class only builds the
-widgets, connects signals and handles window-level events (open, drop, close).
+State lives in the document (core objects) and in the controllers; this class builds the
+widgets, gives each controller the collaborators it needs, has every signal connected
+(window/wiring.py, the one place the parts meet), hands a new document to its parts
+(`_hand_out`) and handles window-level events (open, drop, close). Controllers never reach back
+into the window: they are given what they use and report through signals.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QPushButton
 
-from unet_studio.core.errors import UnetStudioError
-from unet_studio.gui.actions import SHORTCUTS_HELP, build_menus
-from unet_studio.gui.canvas import Canvas
-from unet_studio.gui.cursor_readout import describe_pixel
-from unet_studio.gui.document import ImageDocument
+from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
+from unet_studio.gui.viewer.canvas import Canvas
+from unet_studio.gui.viewer.cursor_readout import describe_pixel
+from unet_studio.gui.viewer.document import ImageDocument, ShownImage
+from unet_studio.gui.viewer.editing import Editing
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.exporting import Exporter
-from unet_studio.gui.overlay import OverlayPresenter
+from unet_studio.gui.viewer.overlay import OverlayPresenter
 from unet_studio.gui.panels.classes_panel import ClassesPanel
 from unet_studio.gui.panels.contrast_panel import ContrastPanel
 from unet_studio.gui.panels.images_panel import ImagesPanel
@@ -28,17 +30,21 @@ from unet_studio.gui.panels.predict_panel import PredictPanel
 from unet_studio.gui.panels.slices_panel import SlicesPanel
 from unet_studio.gui.panels.tools_panel import ToolsPanel
 from unet_studio.gui.panels.training_panel import TrainingPanel
-from unet_studio.gui.plane_predictor import PlanePredictor
-from unet_studio.gui.project_commands import ProjectCommands
-from unet_studio.gui.project_controller import ProjectController
-from unet_studio.gui.project_dialogs import ProjectDialogs
-from unet_studio.gui.project_session import ProjectSession
-from unet_studio.gui.recent_files import recent_files, recent_projects
+from unet_studio.gui.training.plane_predictor import PlanePredictor
+from unet_studio.gui.project.commands import ProjectCommands
+from unet_studio.gui.project.opening import ProjectController
+from unet_studio.gui.project.dialogs import ProjectDialogs
+from unet_studio.gui.project.images import ProjectImages
+from unet_studio.gui.project.models import ProjectModels
+from unet_studio.gui.project.session import ProjectSession
+from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
+from unet_studio.gui.window.saved_state import SavedStateLabel
 from unet_studio.gui.stack_jobs import StackJobs
-from unet_studio.gui.start_view import StartView
-from unet_studio.gui.tool_state import BRUSH, ToolState
-from unet_studio.gui.training import TrainingController
-from unet_studio.gui.window_layout import build_layout
+from unet_studio.gui.window.start_view import StartView
+from unet_studio.gui.window.wiring import connect_parts, menu_slots
+from unet_studio.gui.viewer.tool_state import BRUSH, ToolState
+from unet_studio.gui.training.live_training import TrainingController
+from unet_studio.gui.window.layout import build_layout
 from unet_studio.gui.workers import WorkerPool
 
 APP_NAME = "unet_studio"
@@ -52,14 +58,36 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings()
-        self.document: ImageDocument | None = None
+        self.shown = ShownImage()
         self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
         self.setAcceptDrops(True)
         self._fit_to_screen(1360, 860)
+        self._make_widgets()
+        self._make_controllers()
+        self.pages, self.workspace, self.project_column = build_layout(self)
+        self.actions_by_name = build_menus(self, menu_slots(self))
+        self.statusBar().addPermanentWidget(self.saved_state)
+        connect_parts(self)
+        self.show_recent()
+        self._show_document(None)
 
-        # ---- widgets ----
+    @property
+    def document(self) -> ImageDocument | None:
+        """The image shown (None: start view or an empty project)."""
+        return self.shown.document
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at `width` x `height`, or 90 % of a smaller screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, int(available.width() * 0.9))
+            height = min(height, int(available.height() * 0.9))
+        self.resize(width, height)
+
+    def _make_widgets(self) -> None:
         self.start_view = StartView()
         self.canvas = Canvas(self.tools)
         self.slices_panel = SlicesPanel()
@@ -73,51 +101,52 @@ class MainWindow(QMainWindow):
         self.export_button.setMinimumHeight(30)
         self.images_panel = ImagesPanel()
         self.models_panel = ModelsPanel()
-        self.saved_state = QLabel("")
+        self.saved_state = SavedStateLabel(self.session)
 
-        # ---- controllers ----
-        self.training = TrainingController(self.pool, self.training_panel, self, session=self.session)
-        self.plane_predictor = PlanePredictor(self.pool, self)
-        self.stack_jobs = StackJobs(self.pool, self.predict_panel, self)
+    def _make_controllers(self) -> None:
+        session, pool, shown = self.session, self.pool, self.shown
+        self.training = TrainingController(pool, self.training_panel, self, session=session)
+        self.plane_predictor = PlanePredictor(pool, self)
+        self.stack_jobs = StackJobs(pool, self.predict_panel, self)
         self.overlay = OverlayPresenter(self.canvas, self.overlay_panel, self)
         self.exporter = Exporter(self)
         self.dialogs = ProjectDialogs(self)
-        self.projects = ProjectController(self, self.session, self.dialogs)
-        self.project_commands = ProjectCommands(self, self.session, self.projects, self.dialogs)
+        self.editing = Editing(shown, session, self)
+        self.project_models = ProjectModels(session, pool, shown, self.training, self.training_panel, self)
+        self.project_images = ProjectImages(session, self.dialogs, pool, shown, self.may_leave_image, self)
+        self.projects = ProjectController(session, self.dialogs, self.project_models, self.project_images,
+                                          pool, shown, self.may_leave_image, self)
+        self.project_commands = ProjectCommands(session, self.projects, self.dialogs, pool, shown,
+                                                self.settings, self.may_leave_image, self)
 
-        build_layout(self)
-        self.actions_by_name = build_menus(self)
-        self._connect()
+    # ---- what the controllers report -----------------------------------------------------
+    @Slot(str, int)
+    def show_status(self, text: str, milliseconds: int) -> None:
+        if text:
+            self.statusBar().showMessage(text, milliseconds)
+        else:
+            self.statusBar().clearMessage()
+
+    @Slot(list)
+    def show_images(self, rows: list) -> None:
+        self.images_panel.set_rows(rows)
+        self.predict_panel.images_button.setVisible(self.session.project is not None and len(rows) > 1)
+        self.update_title()   # an image's own project gets a name once it has more
+
+    @Slot()
+    def show_recent(self) -> None:
         self.start_view.set_recent(recent_files(self.settings))
         self.start_view.set_recent_projects(recent_projects(self.settings))
-        self._show_document(None)
 
-    def _fit_to_screen(self, width: int, height: int) -> None:
-        """Open at `width` x `height`, or 90 % of a smaller screen."""
-        screen = self.screen() or QApplication.primaryScreen()
-        if screen is not None:
-            available = screen.availableGeometry()
-            width = min(width, int(available.width() * 0.9))
-            height = min(height, int(available.height() * 0.9))
-        self.resize(width, height)
+    @Slot(str)
+    def remember_recent_file(self, path: str) -> None:
+        add_recent_file(path, self.settings)
+        self.show_recent()
 
-    def _connect(self) -> None:
-        self.start_view.open_clicked.connect(self.open_dialog)
-        self.start_view.sample_clicked.connect(self.open_sample)
-        self.start_view.recent_chosen.connect(self.open_path)
-        self.start_view.new_project_clicked.connect(self.project_commands.new_project)
-        self.start_view.open_project_clicked.connect(self.project_commands.open_project)
-        self.start_view.recent_project_chosen.connect(self.projects.open_project)
-        self.images_panel.add_clicked.connect(lambda: self.projects.add_images())
-        self.images_panel.remove_clicked.connect(self.projects.remove_image)
-        self.images_panel.locate_clicked.connect(self.projects.locate)
-        self.predict_panel.predict_images_clicked.connect(self.project_commands.predict_all_images)
-        self.canvas.stroke_finished.connect(self.session.stroke_ended)
-        self.export_button.clicked.connect(self.exporter.masks)
-        self.canvas.cursor_moved.connect(self._cursor_moved)
-        self.canvas.slice_step.connect(self.step_plane)
-        self.canvas.view.sigRangeChanged.connect(self._view_moved)
-        self.training.running_changed.connect(self._training_running)
+    @Slot(str)
+    def remember_recent_project(self, folder: str) -> None:
+        add_recent_project(folder, self.settings)
+        self.show_recent()
 
     # ---- opening -------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -144,6 +173,7 @@ class MainWindow(QMainWindow):
         """Open one image (in a worker) with the project kept for it."""
         self.projects.open_files([path])
 
+    @Slot(object, object)
     def show_image(self, loaded, entry_id: str | None = None) -> ImageDocument | None:
         """Show a LoadedImage (stack, labels, levels), None for no image. `entry_id`: its image
         in the open project; without one the image is not part of a project (nothing saved)."""
@@ -154,11 +184,11 @@ class MainWindow(QMainWindow):
         self._show_document(document)
         if document is not None and entry_id is not None and self.session.model is not None:
             document.set_model(self.session.model)
-        self.projects.refresh()
         return document
 
-    def _show_document(self, document: ImageDocument | None) -> None:
-        old, self.document = self.document, document
+    def _hand_out(self, document: ImageDocument | None) -> None:
+        """Give `document` (None: no image) to every part that shows or works on the image."""
+        self.shown.document = document
         for part in (self.training, self.plane_predictor, self.stack_jobs, self.overlay,
                      self.contrast_panel, self.slices_panel):
             part.set_document(document)
@@ -166,6 +196,10 @@ class MainWindow(QMainWindow):
         self.classes_panel.set_labels(document.labels if document is not None else None,
                                       editor=self.session.project if in_project else None)
         self.session.watch(document.labels if in_project else None, lambda: self.canvas.painting)
+
+    def _show_document(self, document: ImageDocument | None) -> None:
+        old = self.shown.document
+        self._hand_out(document)
         if old is not None:
             # Workers of the old image (asked to stop above) may still read its file: let them
             # end before the file is closed (a training step or a tile, well under a second).
@@ -189,14 +223,17 @@ class MainWindow(QMainWindow):
             self.tools.set_active_class(1)
             self.canvas.setFocus()
         self.update_title()
-        self.show_saved_state()
+        self.saved_state.show_state()
+        self._enable_actions()
+
+    def _enable_actions(self) -> None:
+        has_image, has_project = self.document is not None, self.session.project is not None
         for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
                      "export_model", "train", "predict_all", "undo", "redo"):
-            self.actions_by_name[name].setEnabled(document is not None)
+            self.actions_by_name[name].setEnabled(has_image)
         for name in ("save_as", "add_images", "export_bundle", "save_now"):
-            self.actions_by_name[name].setEnabled(self.session.project is not None)
-        self.actions_by_name["predict_images"].setEnabled(
-            document is not None and self.session.project is not None)
+            self.actions_by_name[name].setEnabled(has_project)
+        self.actions_by_name["predict_images"].setEnabled(has_image and has_project)
 
     def update_title(self) -> None:
         """"<image> — <project> — unet_studio"; an image's own project is not named."""
@@ -205,23 +242,6 @@ class MainWindow(QMainWindow):
         if project is not None and not self.session.is_image_project:
             parts.append(project.name)
         self.setWindowTitle(" — ".join(parts + [APP_NAME]))
-
-    def show_saved_state(self, saved_now: bool = False, failed: bool = False) -> None:
-        """The permanent note in the status bar: are the strokes on disk, and where?"""
-        session = self.session
-        if saved_now:
-            session.saved_at = time.strftime("%H:%M:%S")
-        if session.project is None or session.entry_id is None:
-            self.saved_state.setText("")
-            return
-        self.saved_state.setToolTip(f"Labels are written a moment after each stroke, in {session.project.folder}")
-        if failed:
-            self.saved_state.setText("⚠ labels NOT saved")
-            self.saved_state.setStyleSheet("color: #b00; font-weight: bold; padding-right: 6px")
-            return
-        self.saved_state.setStyleSheet("color: #555; padding-right: 6px")
-        self.saved_state.setText(f"Labels saved at {session.saved_at}" if session.saved_at
-                                 else "Your strokes are saved as you paint")
 
     @Slot()
     def _show_plane(self, *_args) -> None:
@@ -233,58 +253,23 @@ class MainWindow(QMainWindow):
         self.canvas.set_labels(document.labels, document.t, document.z)
         self.contrast_panel.sync()
 
-    # ---- editing and navigation ----------------------------------------------------------
-    def undo(self) -> None:
-        if self.document is not None:
-            if not self.document.labels.undo():
-                self.statusBar().showMessage("Nothing to undo", 2000)
-            else:
-                self._keep_project_classes(self.document.labels.redo)
-
-    def redo(self) -> None:
-        if self.document is not None:
-            if not self.document.labels.redo():
-                self.statusBar().showMessage("Nothing to redo", 2000)
-            else:
-                self._keep_project_classes(self.document.labels.undo)
-
-    def _keep_project_classes(self, take_back) -> None:
-        """An undo or redo that changed the classes must change the project's too; when the
-        project refuses (other images have labels), the step is taken back."""
-        project = self.session.project
-        if project is None or self.session.entry_id is None:
-            return
-        try:
-            project.adopt_classes(self.document.labels)
-        except UnetStudioError as error:
-            take_back()
-            self.statusBar().showMessage(f"Not undone: {error}", 8000)
-
-    @Slot(int, int)
-    def step_plane(self, dt: int, dz: int) -> None:
-        if self.document is not None:
-            self.document.set_plane(self.document.t + dt, self.document.z + dz)
-
+    # ---- the status bar --------------------------------------------------------------
     @Slot(object)
-    def _cursor_moved(self, pixel) -> None:
+    def show_pixel(self, pixel) -> None:
         if self.document is None or pixel is None:
             self.statusBar().clearMessage()
             return
         self.statusBar().showMessage(describe_pixel(self.document, *pixel))
 
     @Slot()
-    def _view_moved(self, *_args) -> None:
+    def view_moved(self, *_args) -> None:
         """Tell training which part of the plane is on screen: previews of a big plane are
         computed only there when the user has zoomed in."""
         self.training.visible_region = self.canvas.visible_region()
 
-    @Slot(bool)
-    def _training_running(self, running: bool) -> None:
-        self.plane_predictor.set_paused(running)
-
     # ---- dialogs -------------------------------------------------------------------------
     def show_model_view(self) -> None:
-        from unet_studio.gui.model_view import ModelViewDialog
+        from unet_studio.gui.training.network_summary import ModelViewDialog
         dialog = ModelViewDialog(self.pool, self.document, self.training.config_options, self)
         dialog.show()
 
@@ -326,9 +311,8 @@ class MainWindow(QMainWindow):
         self.session.close()
         # Signals the stopped workers sent are still queued (e.g. training's last model): with
         # no document left they change nothing, and nothing starts on the closed file.
-        document, self.document = self.document, None
-        for part in (self.training, self.plane_predictor, self.stack_jobs, self.overlay):
-            part.set_document(None)
+        document = self.document
+        self._hand_out(None)
         if document is not None:
             document.close()
         event.accept()
@@ -343,6 +327,6 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             if self.session.project is not None and self.pages.currentWidget() is self.workspace:
-                self.projects.add_images(paths)
+                self.project_images.add_images(paths)
             else:
                 self.open_files(paths)

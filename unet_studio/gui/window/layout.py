@@ -28,9 +28,9 @@ def _section(title: str, *widgets: QWidget, hint: str = "") -> QGroupBox:
     return box
 
 
-def build_layout(window) -> None:
-    """Place the widgets of `window` (a MainWindow); sets window.project_column,
-    window.workspace and window.pages (start view or workspace)."""
+def build_layout(window) -> tuple[QStackedWidget, QWidget, QWidget]:
+    """Place the widgets `window` (a MainWindow) has made; returns the pages (start view or
+    workspace), the workspace and the project column (images, models) to show or hide."""
     viewer = QWidget()
     column = QVBoxLayout(viewer)
     column.setContentsMargins(0, 0, 0, 0)
@@ -57,23 +57,22 @@ def build_layout(window) -> None:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setFixedWidth(380)
 
-    window.project_column = QWidget()
-    left = QVBoxLayout(window.project_column)
+    project_column = QWidget()
+    left = QVBoxLayout(project_column)
     left.setContentsMargins(6, 6, 0, 6)
     left.addWidget(_section("Images", window.images_panel), 3)
     left.addWidget(_section("Models", window.models_panel), 2)
-    window.project_column.setFixedWidth(260)
+    project_column.setFixedWidth(260)
 
-    window.workspace = QWidget()
-    row = QHBoxLayout(window.workspace)
+    workspace = QWidget()
+    row = QHBoxLayout(workspace)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(0)
-    row.addWidget(window.project_column)
+    row.addWidget(project_column)
     row.addWidget(viewer, 1)
     row.addWidget(scroll)
-    window.pages = QStackedWidget()
-    window.pages.addWidget(window.start_view)
-    window.pages.addWidget(window.workspace)
-    window.setCentralWidget(window.pages)
-    window.saved_state.setStyleSheet("color: #555; padding-right: 6px")
-    window.statusBar().addPermanentWidget(window.saved_state)
+    pages = QStackedWidget()
+    pages.addWidget(window.start_view)
+    pages.addWidget(workspace)
+    window.setCentralWidget(pages)
+    return pages, workspace, project_column

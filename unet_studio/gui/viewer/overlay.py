@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Slot
 
-from unet_studio.gui.layers import background_classes, class_colors
+from unet_studio.gui.viewer.layers import background_classes, class_colors
 from unet_studio.gui.panels.overlay_panel import CLASSES, PROBABILITY
 
 

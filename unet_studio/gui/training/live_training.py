@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
-from unet_studio.gui.training_run import RunPlan, training_run
+from unet_studio.workflow.training_run import RunPlan, training_run
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 MESSAGE_HOLD_S = 8.0   # an engine message (a new class, out of memory) stays readable this long

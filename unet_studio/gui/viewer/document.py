@@ -9,10 +9,20 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from unet_studio.gui.display import RGB_COLORS, composite, is_rgb
-from unet_studio.gui.predictions import PredictionStore
+from unet_studio.workflow.display import RGB_COLORS, composite, is_rgb
+from unet_studio.gui.viewer.predictions import PredictionStore
 
 COMPOSITE = -1  # `channel` value meaning "all channels in colour"
+
+
+class ShownImage:
+    """Which ImageDocument the window shows (None: the start view or an empty project).
+
+    The main window sets `document`; controllers that act on the image shown are given this
+    holder instead of the window."""
+
+    def __init__(self):
+        self.document: ImageDocument | None = None
 
 
 class ImageDocument(QObject):
