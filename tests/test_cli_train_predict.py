@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tifffile
 
+from tests.four_views import four_view_probabilities
+from unet_studio.core.stack import open_stack
 
 
 def blobs(size: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +46,8 @@ def files(tmp_path_factory):
     tifffile.imwrite(folder / "cells.tif", image)
     tifffile.imwrite(folder / "cells_labels.tif", labels)
     zstack = np.stack([blobs(64, 4, seed=s)[0] for s in (2, 3, 4)])
-    tifffile.imwrite(folder / "stack.tif", zstack, imagej=True, resolution=(1 / 0.25, 1 / 0.25),
+    # y 0.25 um, x 0.4 um (resolution is given x first): a swap of the two would show.
+    tifffile.imwrite(folder / "stack.tif", zstack, imagej=True, resolution=(1 / 0.4, 1 / 0.25),
                      metadata={"axes": "ZYX", "unit": "um", "spacing": 2.0})
     tifffile.imwrite(folder / "rgb.tif", np.stack([image] * 3, axis=-1).astype(np.uint8), photometric="rgb")
     tifffile.imwrite(folder / "nothing.tif", np.zeros_like(labels))
@@ -52,7 +55,19 @@ def files(tmp_path_factory):
     tifffile.imwrite(folder / "small_labels.tif", labels[:32])
     (folder / "broken.tif").write_bytes(b"II*\x00" + b"\xff" * 40)
     (folder / "broken.pt").write_bytes(b"this is not a model")
+    save_tiny_model(folder / "model.pt", image, labels)
     return folder
+
+
+def save_tiny_model(path, image, labels) -> None:
+    """A barely trained but valid model file (faster than a CLI run)."""
+    from unet_studio.ml.model_file import save_model
+    from unet_studio.ml.train import TrainConfig, train
+
+    config = TrainConfig(steps=2, width=4, depth=2, patch=32, batch=1, device="cpu", seed=0)
+    for progress in train([image], [labels], ["background", "cells"], config):
+        pass
+    save_model(path, progress.model)
 
 
 def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
@@ -70,7 +85,13 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
         assert tif.imagej_metadata["unit"] in ("um", "micron", "\\u00B5m", "µm")
         assert tif.imagej_metadata.get("spacing") == pytest.approx(2.0)
         assert tif.pages.first.tags["XResolution"].value[0] / tif.pages.first.tags["XResolution"].value[1] \
+            == pytest.approx(2.5)
+        assert tif.pages.first.tags["YResolution"].value[0] / tif.pages.first.tags["YResolution"].value[1] \
             == pytest.approx(4.0)
+    for name in ("stack_mask.tif", "stack_probabilities.tif", "stack_instances.tif"):
+        with open_stack(out / name) as written:
+            assert written.pixel_size == pytest.approx((0.25, 0.4)), name
+            assert written.z_spacing == pytest.approx(2.0), name
     assert mask.shape == (3, 64, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {1, 2}
     probs = tifffile.imread(out / "stack_probabilities.tif")
     assert probs.shape == (3, 2, 64, 64) and probs.dtype == np.float32
@@ -107,6 +128,28 @@ def test_bad_training_input_is_one_line_and_exit_2(files, tmp_path, case):
     assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_predict_averages_four_mirrored_views(files, tmp_path):
+    from unet_studio.ml.model_file import load_model
+
+    done = run_cli("predict", files / "model.pt", files / "stack.tif", "--out", tmp_path, "--probabilities")
+    assert done.returncode == 0, done.stderr
+    probabilities = tifffile.imread(tmp_path / "stack_probabilities.tif")
+    model = load_model(files / "model.pt")
+    with open_stack(files / "stack.tif") as stack:
+        for z in range(stack.n_z):
+            expected = four_view_probabilities(model, stack.plane(0, z)[0], stack)
+            np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
+
+
+def test_an_unreadable_image_with_a_good_model_is_one_line_naming_the_image(files, tmp_path):
+    done = run_cli("predict", files / "model.pt", files / "cells.tif", files / "broken.tif",
+                   "--out", tmp_path / "out")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ") and "broken.tif" in lines[0]
+    assert not list((tmp_path / "out").glob("*.tif"))  # found before any work
 
 
 @pytest.mark.parametrize("case", ["broken model", "missing model", "unreadable image"])

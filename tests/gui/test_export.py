@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from tests.four_views import four_view_probabilities
 from tests.gui.helpers import TINY_TRAINING, blobs_image, show_array
 from unet_studio.core.stack import open_stack
 
@@ -32,7 +33,7 @@ def tiny_model():
 @pytest.fixture
 def trained(window, tiny_model):
     """The window showing a 3-slice stack with a few strokes and a model."""
-    document = show_array(window, VOLUME, "ZYX", name="cells.tif", pixel_size=(0.25, 0.25),
+    document = show_array(window, VOLUME, "ZYX", name="cells.tif", pixel_size=(0.25, 0.4),
                           z_spacing=1.5, unit="um")
     with document.labels.stroke():
         document.labels.paint_line(0, 1, 2, 2, 2, 60, 2, 1)
@@ -66,7 +67,7 @@ def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, traine
     assert set(np.unique(data)) <= {1, 2}
     reopened = open_stack(path)  # as Fiji would: Z slices and the scale come back
     assert reopened.axes == "ZYX" and reopened.n_z == 3
-    assert reopened.pixel_size == pytest.approx((0.25, 0.25))
+    assert reopened.pixel_size == pytest.approx((0.25, 0.4))  # y and x kept apart
     assert reopened.z_spacing == pytest.approx(1.5)
     assert window.predict_panel.status.text().startswith("Saved")
 
@@ -78,10 +79,18 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
     assert probabilities.shape == (3, 2, 64, 64) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
+    for z in range(3):  # every plane averages the four mirrored views
+        expected = four_view_probabilities(trained.model, VOLUME[z], trained.stack)
+        np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
+
     path = tmp_path / "objects.tif"
     export(window, qtbot, window.exporter.instances, path, monkeypatch)  # class 2 of 2: no question
     objects = tifffile.imread(path)
     np.testing.assert_array_equal(objects, expected_masks(trained, instances_class=2).instances)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
 
 
 def test_export_labels_and_model(window, qtbot, trained, tmp_path, monkeypatch):
