@@ -58,13 +58,20 @@ def expected_masks(document, **kwargs):
 
 def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, trained, tmp_path,
                                                            monkeypatch, dialogs):
-    path = tmp_path / "cells_masks.tif"
+    suggested = []
+    monkeypatch.setattr(window.exporter, "ask_path", lambda title, name, filter_: suggested.append(name) or None)
+    window.exporter.masks()
+    assert suggested == ["cells_mask.tif"]  # the CLI's name
+    path = tmp_path / "cells_mask.tif"
     export(window, qtbot, window.exporter.masks, path, monkeypatch)
     assert not dialogs.errors()
     data = tifffile.imread(path)
     assert data.shape == (3, 64, 64) and data.dtype == np.uint8
-    np.testing.assert_array_equal(data, expected_masks(trained).mask)
-    assert set(np.unique(data)) <= {1, 2}
+    # The field's convention: background (the first class) is 0, class k is k - 1.
+    np.testing.assert_array_equal(data, expected_masks(trained).mask - 1)
+    assert set(np.unique(data)) <= {0, 1}
+    from unet_studio.workflow.export import class_names_in
+    assert class_names_in(path) == ["background", "foreground"]
     reopened = open_stack(path)  # as Fiji would: Z slices and the scale come back
     assert reopened.axes == "ZYX" and reopened.n_z == 3
     assert reopened.pixel_size == pytest.approx((0.25, 0.4))  # y and x kept apart
@@ -91,6 +98,19 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
     np.testing.assert_array_equal(objects, expected_masks(trained, instances_class=2).instances)
     with open_stack(path) as reopened:
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
+
+
+def test_an_image_without_a_scale_exports_masks_without_one(window, qtbot, tiny_model, tmp_path,
+                                                            monkeypatch, dialogs):
+    document = show_array(window, VOLUME, "ZYX", name="plain.tif")
+    document.set_model(tiny_model)
+    path = tmp_path / "plain_mask.tif"
+    export(window, qtbot, window.exporter.masks, path, monkeypatch)
+    assert not dialogs.errors()
+    with tifffile.TiffFile(path) as tif:
+        assert "unit" not in tif.imagej_metadata  # no made-up 1 um pixels in Fiji
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size is None and reopened.z_spacing is None
 
 
 def test_export_labels_and_model(window, qtbot, trained, tmp_path, monkeypatch):
@@ -124,14 +144,14 @@ def test_predict_all_fills_every_plane(window, qtbot, trained):
 def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monkeypatch):
     import unet_studio.ml.predict as predict
 
-    real_predict_stack = predict.predict_stack
+    real_predict_planes = predict.predict_planes
 
-    def slow_predict_stack(*args, **kwargs):  # time to press Cancel half way
-        for progress in real_predict_stack(*args, **kwargs):
+    def slow_predict_planes(*args, **kwargs):  # time to press Cancel half way
+        for progress in real_predict_planes(*args, **kwargs):
             time.sleep(0.05)
             yield progress
 
-    monkeypatch.setattr(predict, "predict_stack", slow_predict_stack)
+    monkeypatch.setattr(predict, "predict_planes", slow_predict_planes)
     path = tmp_path / "never.tif"
     monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(path))
     window.exporter.masks()
