@@ -213,3 +213,16 @@ def test_a_whole_stack_result_of_a_model_no_longer_shown_is_not_shown(window, qt
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
     assert trained.predictions.stack_result is None and trained.predictions.mask(0, 2) is None
     assert not dialogs.errors()
+
+
+def test_masks_exported_after_predict_all_are_the_shown_ones(window, qtbot, trained, tmp_path,
+                                                             monkeypatch, dialogs):
+    window.predict_panel.predict_button.click()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    assert trained.predictions.stack_result is not None
+    path = tmp_path / "cells_mask.tif"
+    export(window, qtbot, window.exporter.masks, path, monkeypatch)  # written from memory
+    assert not dialogs.errors()
+    np.testing.assert_array_equal(tifffile.imread(path), trained.predictions.stack_result.mask - 1)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
