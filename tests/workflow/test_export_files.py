@@ -96,6 +96,15 @@ def test_outputs_never_replace_inputs(tmp_path):
         plan_outputs([tmp_path / "a.tif", image], tmp_path, [MASK])
 
 
+def test_an_export_never_replaces_its_image(model, tmp_path):
+    source = tmp_path / "cells.tif"
+    tifffile.imwrite(source, volume(8))
+    before = source.read_bytes()
+    with open_stack(source) as stack, pytest.raises(OutputError, match="the image itself"):
+        list(predict_to_files(model, stack, {MASK: source}))
+    assert source.read_bytes() == before
+
+
 def dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()

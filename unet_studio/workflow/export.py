@@ -209,6 +209,7 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
 
     if INSTANCES in targets and not (object_class and 1 <= object_class <= model.n_classes):
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
+    _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
     meta = ExportMeta.of(stack, model.classes, object_class)
 
@@ -230,8 +231,18 @@ def held_masks_to_file(result, stack, classes, path: str | Path) -> list[Path]:
     """Write the masks of a StackPrediction already in memory (the app's predict-all result)."""
     from unet_studio.ml.predict import plane_index
 
+    _refuse_replacing_the_source(stack, {MASK: Path(path)})
     meta = ExportMeta.of(stack, classes)
     planes = (_HeldPlane(result.mask[plane_index(result.axes, t, z)])
               for t in range(stack.n_t) for z in range(stack.n_z))
     steps = list(write_planes(planes, {MASK: Path(path)}, meta))
     return steps[-1].written
+
+
+def _refuse_replacing_the_source(stack, targets: dict[str, Path]) -> None:
+    source = getattr(stack, "path", None)
+    if source is None:
+        return
+    for target in targets.values():
+        if Path(target).resolve() == Path(source).resolve():
+            raise OutputError(f"{Path(target).name} is the image itself; export to another name")
