@@ -144,7 +144,6 @@ def test_training_refused_before_any_work(files, tmp_path, case):
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("unet-studio: error: "), done.stderr
-    assert "training" not in done.stderr and "trained" not in done.stderr
     assert (image.read_bytes(), labels.read_bytes()) == before
     if case == "stray label value":
         assert "1, 2, 7" in lines[0] and "--classes" in lines[0]

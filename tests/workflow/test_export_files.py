@@ -98,7 +98,7 @@ def test_outputs_never_replace_inputs(tmp_path):
 
 def test_an_export_never_replaces_its_image(model, tmp_path):
     source = tmp_path / "cells.tif"
-    tifffile.imwrite(source, volume(8))
+    tifffile.imwrite(source, volume(8), photometric="minisblack")
     before = source.read_bytes()
     with open_stack(source) as stack, pytest.raises(OutputError, match="the image itself"):
         list(predict_to_files(model, stack, {MASK: source}))
