@@ -24,6 +24,11 @@ MEASURE = ("import resource, sys\n"
            "code = main(sys.argv[1:])\n"
            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
            "print(f'PEAK_KB {peak}', file=sys.stderr)\n"
+           "try:\n"
+           "    status = open('/proc/self/status').read().split()\n"
+           "    print(f'FILE_KB {status[status.index(\"RssFile:\") + 1]}', file=sys.stderr)\n"
+           "except (OSError, ValueError):\n"
+           "    pass\n"
            "sys.exit(code)\n")
 
 
@@ -62,8 +67,9 @@ def peak_mb(model: Path, image: Path, out: Path, probabilities: bool, views: int
     done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(done.stderr)
-    line = next(x for x in done.stderr.splitlines() if x.startswith("PEAK_KB"))
-    return int(line.split()[1]) / 1024
+    numbers = {x.split()[0]: int(x.split()[1]) / 1024 for x in done.stderr.splitlines()
+               if x.startswith(("PEAK_KB", "FILE_KB"))}
+    return numbers["PEAK_KB"], numbers.get("FILE_KB", float("nan"))
 
 
 def main() -> None:
@@ -73,7 +79,10 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=1, help="mirrored views (1 is fastest; "
                         "memory does not depend on it)")
     args = parser.parse_args()
-    print(f"{'planes':>6} {'image MB':>9} {'peak MB (mask)':>15} {'peak MB (+probabilities)':>25}")
+    # "file MB": resident pages of mapped files at the end (the input image is memory-mapped
+    # when uncompressed: its pages count in RSS but are the page cache's, freed under pressure).
+    print(f"{'planes':>6} {'image MB':>9} {'peak MB (mask)':>15} {'file MB':>8} "
+          f"{'peak MB (+probabilities)':>25} {'file MB':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_model(folder / "model.pt")
@@ -83,7 +92,8 @@ def main() -> None:
             row = [peak_mb(folder / "model.pt", image, folder / f"out{planes}-{p}", p, args.views)
                    for p in (False, True)]
             image_mb = planes * args.size ** 2 * 2 / 2 ** 20
-            print(f"{planes:>6} {image_mb:>9.0f} {row[0]:>15.0f} {row[1]:>25.0f}", flush=True)
+            print(f"{planes:>6} {image_mb:>9.0f} {row[0][0]:>15.0f} {row[0][1]:>8.0f} "
+                  f"{row[1][0]:>25.0f} {row[1][1]:>8.0f}", flush=True)
             image.unlink()
 
 
