@@ -1,6 +1,7 @@
 """`unet-studio train` and `predict` as a user runs them: fresh processes, files on disk."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -8,6 +9,8 @@ import numpy as np
 import pytest
 import tifffile
 
+from tests.four_views import four_view_probabilities
+from unet_studio.core.stack import open_stack
 
 
 def blobs(size: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +47,8 @@ def files(tmp_path_factory):
     tifffile.imwrite(folder / "cells.tif", image)
     tifffile.imwrite(folder / "cells_labels.tif", labels)
     zstack = np.stack([blobs(64, 4, seed=s)[0] for s in (2, 3, 4)])
-    tifffile.imwrite(folder / "stack.tif", zstack, imagej=True, resolution=(1 / 0.25, 1 / 0.25),
+    # y 0.25 um, x 0.4 um (resolution is given x first): a swap of the two would show.
+    tifffile.imwrite(folder / "stack.tif", zstack, imagej=True, resolution=(1 / 0.4, 1 / 0.25),
                      metadata={"axes": "ZYX", "unit": "um", "spacing": 2.0})
     tifffile.imwrite(folder / "rgb.tif", np.stack([image] * 3, axis=-1).astype(np.uint8), photometric="rgb")
     tifffile.imwrite(folder / "nothing.tif", np.zeros_like(labels))
@@ -52,7 +56,19 @@ def files(tmp_path_factory):
     tifffile.imwrite(folder / "small_labels.tif", labels[:32])
     (folder / "broken.tif").write_bytes(b"II*\x00" + b"\xff" * 40)
     (folder / "broken.pt").write_bytes(b"this is not a model")
+    save_tiny_model(folder / "model.pt", image, labels)
     return folder
+
+
+def save_tiny_model(path, image, labels) -> None:
+    """A barely trained but valid model file (faster than a CLI run)."""
+    from unet_studio.ml.model_file import save_model
+    from unet_studio.ml.train import TrainConfig, train
+
+    config = TrainConfig(steps=2, width=4, depth=2, patch=32, batch=1, device="cpu", seed=0)
+    for progress in train([image], [labels], ["background", "cells"], config):
+        pass
+    save_model(path, progress.model)
 
 
 def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
@@ -70,8 +86,14 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
         assert tif.imagej_metadata["unit"] in ("um", "micron", "\\u00B5m", "µm")
         assert tif.imagej_metadata.get("spacing") == pytest.approx(2.0)
         assert tif.pages.first.tags["XResolution"].value[0] / tif.pages.first.tags["XResolution"].value[1] \
+            == pytest.approx(2.5)
+        assert tif.pages.first.tags["YResolution"].value[0] / tif.pages.first.tags["YResolution"].value[1] \
             == pytest.approx(4.0)
-    assert mask.shape == (3, 64, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {1, 2}
+    for name in ("stack_mask.tif", "stack_probabilities.tif", "stack_instances.tif"):
+        with open_stack(out / name) as written:
+            assert written.pixel_size == pytest.approx((0.25, 0.4)), name
+            assert written.z_spacing == pytest.approx(2.0), name
+    assert mask.shape == (3, 64, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 1}
     probs = tifffile.imread(out / "stack_probabilities.tif")
     assert probs.shape == (3, 2, 64, 64) and probs.dtype == np.float32
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
@@ -83,6 +105,70 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
     assert tifffile.imread(tmp_path / "quick" / "cells_mask.tif").shape == (64, 64)
     info = run_cli("info", model)
     assert info.returncode == 0 and "background" in info.stdout and "width 16" in info.stdout
+    info = run_cli("info", out / "stack_mask.tif")
+    assert info.returncode == 0 and "0 = background, 1 = foreground" in info.stdout
+
+
+def test_two_images_of_one_name_get_two_outputs(files, tmp_path):
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    for folder, name in (("d1", "cells.tif"), ("d2", "stack.tif")):
+        (tmp_path / folder / "a.tif").write_bytes((files / name).read_bytes())
+    done = run_cli("predict", files / "model.pt", tmp_path / "d1" / "a.tif", tmp_path / "d2" / "a.tif",
+                   "--out", tmp_path / "p")
+    assert done.returncode == 0, done.stderr
+    assert tifffile.imread(tmp_path / "p" / "a_mask.tif").shape == (64, 64)
+    assert tifffile.imread(tmp_path / "p" / "a-2_mask.tif").shape == (3, 64, 64)
+
+
+@pytest.mark.parametrize("case", ["out is the image", "out is the labels", "time nan", "time inf",
+                                  "time negative", "stray label value", "unwritable out"])
+def test_training_refused_before_any_work(files, tmp_path, case):
+    image = tmp_path / "v.tif"
+    image.write_bytes((files / "cells.tif").read_bytes())
+    labels = tmp_path / "l.tif"
+    labels.write_bytes((files / "cells_labels.tif").read_bytes())
+    if case == "unwritable out" and not os.path.isdir("/proc/self"):
+        pytest.skip("needs a folder nobody can write in (/proc)")
+    out, time_ = {"out is the image": (image, "5"), "out is the labels": (labels, "5"),
+                  "time nan": (tmp_path / "m.pt", "nan"), "time inf": (tmp_path / "m.pt", "inf"),
+                  "time negative": (tmp_path / "m.pt", "-3"),
+                  "stray label value": (tmp_path / "m.pt", "5"),
+                  "unwritable out": ("/proc/self/m.pt", "5")}[case]
+    if case == "stray label value":
+        stray = tifffile.imread(labels)
+        stray[0, 0] = 7
+        tifffile.imwrite(labels, stray)
+    before = image.read_bytes(), labels.read_bytes()
+    done = run_cli("train", image, "--labels", labels, "--out", out, "--time", time_)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: "), done.stderr
+    assert (image.read_bytes(), labels.read_bytes()) == before
+    if case == "stray label value":
+        assert "1, 2, 7" in lines[0] and "--classes" in lines[0]
+
+
+def test_a_stray_label_value_trains_with_classes_given(files, tmp_path):
+    labels = tifffile.imread(files / "cells_labels.tif")
+    labels[0, 0] = 4
+    tifffile.imwrite(tmp_path / "l.tif", labels)
+    done = run_cli("train", files / "cells.tif", "--labels", tmp_path / "l.tif", "--out", tmp_path / "m.pt",
+                   "--classes", "4", "--steps", "1")
+    assert done.returncode == 0, done.stderr
+    info = run_cli("info", tmp_path / "m.pt")
+    assert "class 4" in info.stdout
+
+
+def test_predict_never_writes_over_an_input(files, tmp_path):
+    source = tmp_path / "a.tif"
+    source.write_bytes((files / "cells.tif").read_bytes())
+    named_like_output = tmp_path / "a_mask.tif"
+    named_like_output.write_bytes((files / "cells.tif").read_bytes())
+    before = named_like_output.read_bytes()
+    done = run_cli("predict", files / "model.pt", source, named_like_output, "--out", tmp_path)
+    assert done.returncode == 2 and "replace an input" in done.stderr, done.stderr
+    assert named_like_output.read_bytes() == before and not (tmp_path / "a_mask_mask.tif").exists()
 
 
 @pytest.mark.parametrize("case", ["missing labels", "wrong shape", "nothing labeled", "one class",
@@ -107,6 +193,28 @@ def test_bad_training_input_is_one_line_and_exit_2(files, tmp_path, case):
     assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_predict_averages_four_mirrored_views(files, tmp_path):
+    from unet_studio.ml.model_file import load_model
+
+    done = run_cli("predict", files / "model.pt", files / "stack.tif", "--out", tmp_path, "--probabilities")
+    assert done.returncode == 0, done.stderr
+    probabilities = tifffile.imread(tmp_path / "stack_probabilities.tif")
+    model = load_model(files / "model.pt")
+    with open_stack(files / "stack.tif") as stack:
+        for z in range(stack.n_z):
+            expected = four_view_probabilities(model, stack.plane(0, z)[0], stack)
+            np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
+
+
+def test_an_unreadable_image_with_a_good_model_is_one_line_naming_the_image(files, tmp_path):
+    done = run_cli("predict", files / "model.pt", files / "cells.tif", files / "broken.tif",
+                   "--out", tmp_path / "out")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ") and "broken.tif" in lines[0]
+    assert not list((tmp_path / "out").glob("*.tif"))  # found before any work
 
 
 @pytest.mark.parametrize("case", ["broken model", "missing model", "unreadable image"])

@@ -27,7 +27,7 @@ class NoQt(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoQt())
 imported = []
-for package_name in ("unet_studio.core", "unet_studio.ml"):
+for package_name in ("unet_studio.core", "unet_studio.ml", "unet_studio.workflow"):
     package = importlib.import_module(package_name)
     imported.append(package_name)
     for module in pkgutil.walk_packages(package.__path__, package_name + "."):
@@ -46,7 +46,7 @@ def test_core_and_ml_import_without_qt():
     imported = set(result.stdout.split())
     # The walk really happened: the modules everything else stands on were among them.
     assert {"unet_studio.core.stack", "unet_studio.core.tiff_writer", "unet_studio.core.atomic",
-            "unet_studio.core.errors", "unet_studio.ml.cli_commands"} <= imported
+            "unet_studio.core.errors", "unet_studio.workflow.export"} <= imported
 
 
 def test_import_linter_contract_holds():

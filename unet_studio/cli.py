@@ -63,8 +63,8 @@ def _app_parser() -> argparse.ArgumentParser:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    """Parser for one command; only `train` and `predict` load their argument definitions
-    (from the ml package), so `info` never touches it."""
+    """Parser for one command; `train` and `predict` load their argument definitions from
+    cli_train.py and cli_predict.py."""
     parser = argparse.ArgumentParser(prog=f"{PROG} {command}")
     if command == "info":
         parser.description = ("Show the axes, shape, pixel type, pixel size and file size "
@@ -72,14 +72,16 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("file", metavar="FILE", help="a TIFF/PNG/JPEG image, a folder of "
                             "TIFFs, or a model file (.unet/.pt)")
         return parser
-    from unet_studio.ml import cli_commands
-
     if command == "train":
+        from unet_studio.cli_train import add_train_arguments
+
         parser.description = "Train a model from images and label files, without the window."
-        cli_commands.add_train_arguments(parser)
+        add_train_arguments(parser)
     else:
+        from unet_studio.cli_predict import add_predict_arguments
+
         parser.description = "Write masks for images with a trained model."
-        cli_commands.add_predict_arguments(parser)
+        add_predict_arguments(parser)
     return parser
 
 
@@ -95,11 +97,13 @@ def _run_command(argv: list[str]) -> int:
     args = _command_parser(command).parse_args(argv[1:])
     if command == "info":
         return run_info(args.file)
-    from unet_studio.ml import cli_commands
-
     if command == "train":
-        return cli_commands.run_train(args)
-    return cli_commands.run_predict(args)
+        from unet_studio.cli_train import run_train
+
+        return run_train(args)
+    from unet_studio.cli_predict import run_predict
+
+    return run_predict(args)
 
 
 def run_info(path: str) -> int:
@@ -120,7 +124,7 @@ def run_info(path: str) -> int:
 def describe_file(path: str) -> str:
     """Text for `unet-studio info`: several 'name: value' lines."""
     if _looks_like_model(Path(path)):
-        from unet_studio.ml.cli_commands import describe_model
+        from unet_studio.ml.model_file import describe_model
 
         return describe_model(path)
     from unet_studio.core.stack import open_stack
@@ -136,6 +140,9 @@ def describe_file(path: str) -> str:
             ("z spacing", f"{stack.z_spacing:g} {stack.unit}".strip()
              if stack.z_spacing else "unknown"),
         ]
+        classes = _class_names(path)
+        if classes:
+            lines.append(("classes", ", ".join(f"{k} = {name}" for k, name in enumerate(classes))))
         if stack.axes_note:
             lines.append(("note", stack.axes_note))
     width = max(len(name) for name, _ in lines) + 2
@@ -160,6 +167,18 @@ def _pixel_size_text(stack) -> str:
     if abs(y - x) <= 1e-9 * max(abs(x), 1e-30):
         return f"{x:g}{unit}"
     return f"{y:g} (y) x {x:g} (x){unit}"
+
+
+def _class_names(path: str) -> list[str] | None:
+    """The class of each value of a mask exported by unet_studio, if it says."""
+    if Path(path).is_dir():
+        return None
+    from unet_studio.workflow.export import class_names_in
+
+    try:
+        return class_names_in(path)
+    except Exception:  # noqa: BLE001 - the image opened; odd metadata only hides the names
+        return None
 
 
 def _disk_size(path: Path) -> int:

@@ -76,7 +76,7 @@ def test_narrow_mask_is_not_mistaken_for_rgb(tmp_path):
 def test_ome_tiff_keeps_physical_size(tmp_path):
     mask = rng.integers(0, 300, (2, 3, 8, 9)).astype(np.uint16)
     path = tmp_path / "mask.ome.tif"
-    write_mask(path, mask, "TZYX", pixel_size=(0.3, 0.1), z_spacing=2.0, ome=True)
+    write_mask(path, mask, "TZYX", pixel_size=(0.3, 0.1), z_spacing=2.0, unit="um", ome=True)
     with tifffile.TiffFile(path) as tif:
         assert tif.is_ome
         assert 'PhysicalSizeX="0.1"' in tif.ome_metadata
@@ -92,7 +92,7 @@ def test_ome_tiff_keeps_physical_size(tmp_path):
     (np.zeros((3, 4), np.uint8), "ZYX"),        # one letter per dimension
     (np.zeros((2, 3, 4), np.uint8), "ZTX"),     # Y and X last, order TZYX
     (np.full((3, 4), -1, np.int16), "YX"),      # no negative classes
-    (np.full((3, 4), 70000, np.int32), "YX"),   # does not fit 16 bits
+    (np.full((3, 4), 2**33, np.int64), "YX"),   # does not fit 32 bits (instances widen to 32)
     (np.zeros((3, 4), np.complex64), "YX"),
 ])
 def test_arrays_that_are_not_masks_are_refused(tmp_path, data, axes):
@@ -106,11 +106,11 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monke
     write_mask(path, np.ones((4, 4), np.uint8), "YX")
     before = path.read_bytes()
 
-    def crash(tmp, data, *args):
+    def crash(tmp, *args, **kwargs):
         tmp.write_bytes(b"half a file")
         raise RuntimeError("disk unplugged")
 
-    monkeypatch.setattr(tiff_writer, "_write_imagej", crash)
+    monkeypatch.setattr(tiff_writer, "_write_header", crash)
     with pytest.raises(RuntimeError):
         write_mask(path, np.full((4, 4), 2, np.uint8), "YX")
     assert path.read_bytes() == before

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from tests.four_views import four_view_probabilities
 from tests.gui.helpers import TINY_TRAINING, blobs_image, show_array
 from unet_studio.core.stack import open_stack
 
@@ -32,7 +33,7 @@ def tiny_model():
 @pytest.fixture
 def trained(window, tiny_model):
     """The window showing a 3-slice stack with a few strokes and a model."""
-    document = show_array(window, VOLUME, "ZYX", name="cells.tif", pixel_size=(0.25, 0.25),
+    document = show_array(window, VOLUME, "ZYX", name="cells.tif", pixel_size=(0.25, 0.4),
                           z_spacing=1.5, unit="um")
     with document.labels.stroke():
         document.labels.paint_line(0, 1, 2, 2, 2, 60, 2, 1)
@@ -57,16 +58,23 @@ def expected_masks(document, **kwargs):
 
 def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, trained, tmp_path,
                                                            monkeypatch, dialogs):
-    path = tmp_path / "cells_masks.tif"
+    suggested = []
+    monkeypatch.setattr(window.exporter, "ask_path", lambda title, name, filter_: suggested.append(name) or None)
+    window.exporter.masks()
+    assert suggested == ["cells_mask.tif"]  # the CLI's name
+    path = tmp_path / "cells_mask.tif"
     export(window, qtbot, window.exporter.masks, path, monkeypatch)
     assert not dialogs.errors()
     data = tifffile.imread(path)
     assert data.shape == (3, 64, 64) and data.dtype == np.uint8
-    np.testing.assert_array_equal(data, expected_masks(trained).mask)
-    assert set(np.unique(data)) <= {1, 2}
+    # The field's convention: background (the first class) is 0, class k is k - 1.
+    np.testing.assert_array_equal(data, expected_masks(trained).mask - 1)
+    assert set(np.unique(data)) <= {0, 1}
+    from unet_studio.workflow.export import class_names_in
+    assert class_names_in(path) == ["background", "foreground"]
     reopened = open_stack(path)  # as Fiji would: Z slices and the scale come back
     assert reopened.axes == "ZYX" and reopened.n_z == 3
-    assert reopened.pixel_size == pytest.approx((0.25, 0.25))
+    assert reopened.pixel_size == pytest.approx((0.25, 0.4))  # y and x kept apart
     assert reopened.z_spacing == pytest.approx(1.5)
     assert window.predict_panel.status.text().startswith("Saved")
 
@@ -78,10 +86,31 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
     assert probabilities.shape == (3, 2, 64, 64) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
+    for z in range(3):  # every plane averages the four mirrored views
+        expected = four_view_probabilities(trained.model, VOLUME[z], trained.stack)
+        np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
+
     path = tmp_path / "objects.tif"
     export(window, qtbot, window.exporter.instances, path, monkeypatch)  # class 2 of 2: no question
     objects = tifffile.imread(path)
     np.testing.assert_array_equal(objects, expected_masks(trained, instances_class=2).instances)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
+
+
+def test_an_image_without_a_scale_exports_masks_without_one(window, qtbot, tiny_model, tmp_path,
+                                                            monkeypatch, dialogs):
+    document = show_array(window, VOLUME, "ZYX", name="plain.tif")
+    document.set_model(tiny_model)
+    path = tmp_path / "plain_mask.tif"
+    export(window, qtbot, window.exporter.masks, path, monkeypatch)
+    assert not dialogs.errors()
+    with tifffile.TiffFile(path) as tif:
+        assert "unit" not in tif.imagej_metadata  # no made-up 1 um pixels in Fiji
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size is None and reopened.z_spacing is None
 
 
 def test_export_labels_and_model(window, qtbot, trained, tmp_path, monkeypatch):
@@ -115,14 +144,14 @@ def test_predict_all_fills_every_plane(window, qtbot, trained):
 def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monkeypatch):
     import unet_studio.ml.predict as predict
 
-    real_predict_stack = predict.predict_stack
+    real_predict_planes = predict.predict_planes
 
-    def slow_predict_stack(*args, **kwargs):  # time to press Cancel half way
-        for progress in real_predict_stack(*args, **kwargs):
+    def slow_predict_planes(*args, **kwargs):  # time to press Cancel half way
+        for progress in real_predict_planes(*args, **kwargs):
             time.sleep(0.05)
             yield progress
 
-    monkeypatch.setattr(predict, "predict_stack", slow_predict_stack)
+    monkeypatch.setattr(predict, "predict_planes", slow_predict_planes)
     path = tmp_path / "never.tif"
     monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(path))
     window.exporter.masks()
@@ -184,3 +213,16 @@ def test_a_whole_stack_result_of_a_model_no_longer_shown_is_not_shown(window, qt
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
     assert trained.predictions.stack_result is None and trained.predictions.mask(0, 2) is None
     assert not dialogs.errors()
+
+
+def test_masks_exported_after_predict_all_are_the_shown_ones(window, qtbot, trained, tmp_path,
+                                                             monkeypatch, dialogs):
+    window.predict_panel.predict_button.click()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    assert trained.predictions.stack_result is not None
+    path = tmp_path / "cells_mask.tif"
+    export(window, qtbot, window.exporter.masks, path, monkeypatch)  # written from memory
+    assert not dialogs.errors()
+    np.testing.assert_array_equal(tifffile.imread(path), trained.predictions.stack_result.mask - 1)
+    with open_stack(path) as reopened:
+        assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)

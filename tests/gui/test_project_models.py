@@ -161,9 +161,9 @@ def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, m
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
     assert not dialogs.errors()
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["a-2_masks.tif", "a_masks.tif", "b_masks.tif"]
-    assert tifffile.imread(out / "b_masks.tif").shape == (48, 80)
-    assert set(np.unique(tifffile.imread(out / "a_masks.tif"))) <= {1, 2}
+    assert written == ["a-2_mask.tif", "a_mask.tif", "b_mask.tif"]   # the CLI's names
+    assert tifffile.imread(out / "b_mask.tif").shape == (48, 80)
+    assert set(np.unique(tifffile.imread(out / "a_mask.tif"))) <= {0, 1}  # background is 0
     assert "3 images" in window.predict_panel.status.text()
 
 

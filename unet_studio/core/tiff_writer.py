@@ -2,10 +2,12 @@
 
 ImageJ hyperstacks by default (axes, pixel size, unit and Z spacing in the ImageJ header, so Fiji
 shows the right number of slices and frames and the right scale bar), OME-TIFF on request.
-Always written atomically: a crash never leaves a half-written mask over a good one.
+`write_mask` writes a whole array atomically: a crash never leaves a half-written mask over a
+good one. `TiffPlanes` writes a file plane by plane, for results too big to hold at once.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,22 +23,23 @@ _OME_UNITS = {"um": "µm", "micron": "µm", "µm": "µm", "nm": "nm", "mm": "mm"
 
 def write_mask(path: str | Path, data: np.ndarray, axes: str, *,
                pixel_size: tuple[float, float] | None = None, z_spacing: float | None = None,
-               unit: str = "um", ome: bool = False) -> None:
-    """Write a mask or probability map.
+               unit: str = "", ome: bool = False, properties: dict[str, str] | None = None) -> None:
+    """Write a mask or probability map, atomically.
 
     data: integer/bool array with `axes` (an ordered subset of TZYX ending in YX), or a
         float array (probabilities) with axes from TZCYX.
-        Integers are written as uint8 if the largest value is <= 255, else uint16.
-        Floats are written as float32.
-    pixel_size: (y, x) in `unit`; z_spacing in `unit`.
+        Integers are written as uint8 if the largest value is <= 255, else uint16 (uint32
+        past 65,535). Floats are written as float32.
+    pixel_size: (y, x) in `unit`; z_spacing in `unit`; neither is written when None, and the
+        unit only with one of them (an uncalibrated image stays uncalibrated).
     ome: write OME-TIFF (PhysicalSize* in the OME-XML) instead of an ImageJ hyperstack.
+    properties: ImageJ properties (text), shown by Fiji's Image > Show Info.
     Raises ValueError for arrays that are not a mask, StackError (one line naming the file)
     when the file cannot be written.
     """
     path = Path(path)
-    data = np.asarray(data)
+    data = _pixel_type(np.asarray(data))
     axes = axes.upper()
-    data = _pixel_type(data)
     allowed = _PROBABILITY_AXES if data.dtype.kind == "f" else _MASK_AXES
     if data.ndim != len(axes) or not _ordered_subset(axes, allowed):
         raise ValueError(f"axes {axes!r} for shape {data.shape}: expected an ordered subset "
@@ -46,10 +49,90 @@ def write_mask(path: str | Path, data: np.ndarray, axes: str, *,
             if ome:
                 _write_ome(tmp, data, axes, pixel_size, z_spacing, unit)
             else:
-                _write_imagej(tmp, data, axes, pixel_size, z_spacing, unit)
+                display_max = _top(data) if data.dtype.kind == "u" else None
+                with TiffPlanes(tmp, data.shape, axes, data.dtype, pixel_size=pixel_size,
+                                z_spacing=z_spacing, unit=unit, properties=properties,
+                                display_max=display_max) as planes:
+                    for block in data.reshape((-1,) + planes.block_shape):
+                        planes.append(block)
     except OSError as error:
         reason = error.strerror or str(error)
         raise StackError(f"{path}: cannot write the file ({reason})") from error
+
+
+class TiffPlanes:
+    """An ImageJ hyperstack TIFF of a known shape, filled one plane at a time.
+
+    The header is written first (uncompressed, so every plane has its fixed place in the
+    file), then `append` writes each (t, z) block, (Y, X) or (C, Y, X), in order: memory stays
+    at one plane whatever the stack's length. An integer block that does not fit the pixel
+    type widens the file (uint8 -> uint16 -> uint32), copying the planes written so far.
+    Writes to `path` directly: callers make it a temporary file and rename it when complete.
+    """
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype, *,
+                 pixel_size=None, z_spacing=None, unit: str = "", properties=None,
+                 display_max: float | None = None):
+        self.path = Path(path)
+        self.shape, self.axes, self.dtype = tuple(int(n) for n in shape), axes.upper(), np.dtype(dtype)
+        self.block_shape = self.shape[sum(a in "TZ" for a in self.axes):]
+        self.n_blocks = int(np.prod(self.shape[:len(self.shape) - len(self.block_shape)]))
+        self.count = 0
+        self._header = dict(pixel_size=pixel_size, z_spacing=z_spacing, unit=unit,
+                            properties=properties, display_max=display_max)
+        self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, **self._header)
+        self._file = open(self.path, "r+b")
+
+    def append(self, block: np.ndarray) -> None:
+        block = np.asarray(block)
+        if block.shape != self.block_shape:
+            raise ValueError(f"a plane of shape {block.shape}, expected {self.block_shape}")
+        if self.count >= self.n_blocks:
+            raise ValueError(f"all {self.n_blocks} planes are written already")
+        if self.dtype.kind in "ui" and block.size and int(block.max()) > np.iinfo(self.dtype).max:
+            self._widen(_pixel_type(block).dtype)
+        self._file.seek(self._offset + self.count * _nbytes(self.block_shape, self.dtype))
+        self._file.write(block.astype(self.dtype.newbyteorder("<"), copy=False).tobytes())
+        self.count += 1
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> "TiffPlanes":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close()
+        if exc_type is None and self.count != self.n_blocks:
+            raise ValueError(f"{self.count} of {self.n_blocks} planes were written")
+
+    def _widen(self, dtype: np.dtype) -> None:
+        self._file.close()
+        narrow = self.path.with_name(self.path.name + ".narrow.tmp")
+        os.replace(self.path, narrow)
+        try:
+            block_bytes = _nbytes(self.block_shape, self.dtype)
+            old_offset, old_dtype = self._offset, self.dtype.newbyteorder("<")
+            self.dtype = np.dtype(dtype)
+            self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, **self._header)
+            self._file = open(self.path, "r+b")
+            with open(narrow, "rb") as old:
+                for i in range(self.count):
+                    old.seek(old_offset + i * block_bytes)
+                    block = np.frombuffer(old.read(block_bytes), old_dtype)
+                    self._file.seek(self._offset + i * _nbytes(self.block_shape, self.dtype))
+                    self._file.write(block.astype(self.dtype.newbyteorder("<")).tobytes())
+        finally:
+            narrow.unlink()
+
+
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return int(np.prod(shape)) * dtype.itemsize
+
+
+def _top(data: np.ndarray) -> int:
+    return int(data.max()) if data.size else 0
 
 
 def _pixel_type(data: np.ndarray) -> np.ndarray:
@@ -62,30 +145,39 @@ def _pixel_type(data: np.ndarray) -> np.ndarray:
         raise ValueError(f"cannot write a mask of pixel type {data.dtype.name}")
     if data.size and data.min() < 0:
         raise ValueError("a mask cannot hold negative values")
-    top = int(data.max()) if data.size else 0
-    if top <= 255:
-        return data.astype(np.uint8, copy=False)
-    if top <= 65535:
-        return data.astype(np.uint16, copy=False)
-    raise ValueError(f"mask values up to {top} do not fit in 16 bits")
+    top = _top(data)
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return data.astype(dtype, copy=False)
+    raise ValueError(f"mask values up to {top} do not fit in 32 bits")
 
 
-def _write_imagej(tmp: Path, data, axes, pixel_size, z_spacing, unit) -> None:
+def _write_header(path: Path, shape, axes, dtype, *, pixel_size, z_spacing, unit, properties,
+                  display_max) -> int:
+    """Write the ImageJ header and page table of an uncompressed file; return where the
+    pixels start (they follow one another, t-major, as in the array)."""
     metadata: dict = {"axes": axes}
-    if unit:
+    if unit and (pixel_size or z_spacing):
         metadata["unit"] = unit
     if z_spacing and "Z" in axes:
         metadata["spacing"] = float(z_spacing)
-    if data.dtype.kind == "u":
-        # Display range 0..largest class so every class is visible when Fiji opens it.
+    if display_max is not None:
+        # Display range 0..largest value so every class is visible when Fiji opens it.
         metadata["min"] = 0.0
-        metadata["max"] = float(max(int(data.max()) if data.size else 0, 1))
+        metadata["max"] = float(max(display_max, 1))
+    if properties:
+        metadata["Properties"] = {str(k): str(v) for k, v in properties.items()}
     resolution = None
     if pixel_size:
         resolution = (1.0 / float(pixel_size[1]), 1.0 / float(pixel_size[0]))
+    # ImageJ has no 32-bit integer type: such a file (over 65,535 objects in a plane) is a
+    # plain TIFF with tifffile's description of axes and metadata (napari reads it).
+    imagej = np.dtype(dtype).itemsize <= 2 or np.dtype(dtype).kind == "f"
     # photometric is explicit so that a mask 3 or 4 pixels wide is never taken for RGB.
-    tifffile.imwrite(tmp, data, imagej=True, ome=False, photometric="minisblack",
-                     metadata=metadata, resolution=resolution)
+    offset, _ = tifffile.imwrite(path, shape=shape, dtype=np.dtype(dtype).newbyteorder("<"),
+                                 byteorder="<", imagej=imagej, ome=False, photometric="minisblack",
+                                 metadata=metadata, resolution=resolution, returnoffset=True)
+    return int(offset)
 
 
 def _write_ome(tmp: Path, data, axes, pixel_size, z_spacing, unit) -> None:

@@ -7,18 +7,10 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from unet_studio.gui.project_loading import is_bundled_sample
-from unet_studio.gui.stack_jobs import INSTANCES, MASKS, PROBABILITIES
+from unet_studio.workflow.export import INSTANCES, MASK, PROBABILITIES, output_name, output_stem
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
 MODEL_FILTER = "unet_studio models (*.pt)"
-
-
-def _stem(document) -> str:
-    name = document.name
-    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".png", ".jpg", ".jpeg"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(name).stem
 
 
 class Exporter:
@@ -52,20 +44,20 @@ class Exporter:
     def _document(self):
         return self.window.document
 
-    def _export_prediction(self, title: str, suffix: str, kind, **options) -> None:
+    def _export_prediction(self, title: str, kind: str, **options) -> None:
         """Ask where to write, then predict the whole stack and write `kind` there (a worker)."""
         document = self._document()
         if document is None:
             return
-        path = self.ask_path(title, f"{_stem(document)}_{suffix}.tif", TIFF_FILTER)
+        path = self.ask_path(title, output_name(output_stem(document.name), kind), TIFF_FILTER)
         if path:
             self.window.stack_jobs.export_prediction(path, kind, **options)
 
     def masks(self) -> None:
-        self._export_prediction("Export masks", "masks", MASKS)
+        self._export_prediction("Export masks", MASK)
 
     def probabilities(self) -> None:
-        self._export_prediction("Export probabilities", "probabilities", PROBABILITIES)
+        self._export_prediction("Export probabilities", PROBABILITIES)
 
     def instances(self) -> None:
         document = self._document()
@@ -73,13 +65,13 @@ class Exporter:
             return
         k = self.ask_class([c.name for c in document.labels.classes])
         if k is not None:
-            self._export_prediction("Export instance labels", "objects", INSTANCES, instances_class=k)
+            self._export_prediction("Export instance labels", INSTANCES, instances_class=k)
 
     def labels(self) -> None:
         document = self._document()
         if document is None:
             return
-        path = self.ask_path("Export labels", f"{_stem(document)}_labels.tif", TIFF_FILTER)
+        path = self.ask_path("Export labels", f"{output_stem(document.name)}_labels.tif", TIFF_FILTER)
         if path:
             self.window.stack_jobs.export_labels(path)
 
@@ -87,6 +79,6 @@ class Exporter:
         document = self._document()
         if document is None:
             return
-        path = self.ask_path("Export model", f"{_stem(document)}_model.pt", MODEL_FILTER)
+        path = self.ask_path("Export model", f"{output_stem(document.name)}_model.pt", MODEL_FILTER)
         if path:
             self.window.stack_jobs.export_model(path)

@@ -1,8 +1,8 @@
 """Whole-stack work in a worker: predict all planes, and the File > Export commands.
 
-One job at a time, shown in the predict panel's progress bar with a Cancel button. Exports that
-need predictions run predict_stack first (every Z and T), then write the TIFF atomically with
-the source's axes and pixel size, so it opens with the right scale in Fiji. A cancelled job
+One job at a time, shown in the predict panel's progress bar with a Cancel button. Exports
+predict every Z and T and write the TIFF plane by plane through workflow/export.py (the same
+names, values and calibration as the CLI); the file appears when complete. A cancelled job
 writes nothing.
 """
 from __future__ import annotations
@@ -14,10 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
-
-MASKS = "masks"
-PROBABILITIES = "probabilities"
-INSTANCES = "instances"
+from unet_studio.workflow.export import MASK
 
 
 def predict_all(model, stack) -> Iterator[tuple]:
@@ -32,31 +29,43 @@ def predict_all(model, stack) -> Iterator[tuple]:
 
 def export_prediction(model, stack, path: Path, what: str, instances_class: int | None = None,
                       ready=None) -> Iterator[tuple]:
-    """Worker generator: predict the whole stack (unless `ready` holds the masks already),
-    then write `what` (MASKS, PROBABILITIES or INSTANCES) to `path`; ends with ("written", path)."""
-    from unet_studio.core.tiff_writer import write_mask
+    """Worker generator: predict the whole stack and write `what` (MASK, PROBABILITIES or
+    INSTANCES) to `path` plane by plane, or write `ready` (masks already predicted);
+    ends with ("written", path)."""
+    from unet_studio.workflow.export import held_masks_to_file, predict_to_files
 
-    result = ready
-    if result is None:
-        from unet_studio.ml.predict import predict_stack
-
-        for progress in predict_stack(model, stack, probabilities=what == PROBABILITIES,
-                                      instances_class=instances_class if what == INSTANCES else None):
-            yield ("progress", progress.fraction)
-            if progress.done:
-                result = progress.result
-    if result is None:
-        return
-    yield ("writing", 1.0)
-    if what == PROBABILITIES:
-        data, axes = result.probabilities, result.probability_axes
-    elif what == INSTANCES:
-        data, axes = result.instances, result.axes
+    if ready is not None:
+        yield ("writing", 1.0)
+        written = held_masks_to_file(ready, stack, model.classes, path)
     else:
-        data, axes = result.mask, result.axes
-    write_mask(path, data, axes, pixel_size=stack.pixel_size, z_spacing=stack.z_spacing,
-               unit=stack.unit or "um")
-    yield ("written", str(path))
+        written = None
+        for step in predict_to_files(model, stack, {what: Path(path)}, object_class=instances_class):
+            if step.written is None:
+                yield ("progress", step.fraction)
+            written = step.written
+    yield ("written", str(written[0]))
+
+
+def predict_all_images(model, entries: list, folder: str | Path) -> Iterator[tuple]:
+    """Worker generator: predict every image of the project (entries) into `folder`
+    (workflow/batch.py); ends with ("all_written", (number written, [skipped: reason], folder))."""
+    from unet_studio.workflow.batch import plan_outputs, predict_images
+
+    plan = plan_outputs([entry.path for entry in entries], folder, [MASK])
+    written, skipped = 0, []
+    for step in predict_images(model, plan):
+        yield ("progress", step.fraction)
+        written += step.written is not None
+        if step.skipped:
+            skipped.append(step.skipped)
+    yield ("all_written", (written, skipped, str(folder)))
+
+
+def export_bundle(project, path: str | Path) -> Iterator[tuple]:
+    """Write the project's reproducibility bundle (core/bundle.py); ends with ("written", path)."""
+    yield ("busy", None)
+    written = project.export_bundle(path)
+    yield ("written", str(written))
 
 
 def export_labels(labels, path: Path) -> Iterator[tuple]:
@@ -131,7 +140,7 @@ class StackJobs(QObject):
             return
         model, stack = self.document.model, self.document.stack
         stored = self.document.predictions.stack_result
-        ready = stored if (what == MASKS and stored is not None and self._result_model is model) else None
+        ready = stored if (what == MASK and stored is not None and self._result_model is model) else None
         self._run(lambda: export_prediction(model, stack, Path(path), what, instances_class, ready),
                   "Exporting" if ready is not None else "Predicting", model)
 
@@ -148,8 +157,6 @@ class StackJobs(QObject):
     def predict_all_images(self, entries: list, folder: str | Path) -> None:
         """Predict every image of the project (entries) and write their masks into `folder`."""
         if self._needs_model():
-            from unet_studio.gui.project_jobs import predict_all_images
-
             model = self.document.model
             self._run(lambda: predict_all_images(model, entries, folder), "Predicting all images", model)
 
@@ -157,8 +164,6 @@ class StackJobs(QObject):
         if self.busy:
             show_error(self.parent_widget, "Busy", "Another job is running; wait or cancel it.")
             return
-        from unet_studio.gui.project_jobs import export_bundle
-
         self._run(lambda: export_bundle(project, path), "Writing the bundle", None)
 
     @Slot()

@@ -157,15 +157,41 @@ def plane_index(axes: str, t: int, z: int) -> tuple[int, ...]:
     return index
 
 
+@dataclass
+class PlaneProgress:
+    """One step of predict_planes: `prediction` is set once plane (t, z) is complete."""
+    fraction: float
+    plane: tuple[int, int]
+    prediction: Prediction | None = None
+
+
+def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisation | None = None,
+                   views: int = KEPT_VIEWS) -> Iterator[PlaneProgress]:
+    """Predict every (t, z) plane of `stack` in order (t-major), yielding progress after each
+    batch of tiles and each finished plane's Prediction; nothing is kept between planes, so
+    memory stays at one plane whatever the stack's length. Stop iterating to cancel."""
+    _check_channels(model, stack.n_c)
+    norm = normalisation or _normalisation_for(model, stack)
+    inf = prepare_inference(model.net, device, views=views)
+    planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
+    for i, (t, z) in enumerate(planes):
+        x = norm.apply(_as_cyx(stack.plane(t, z)))
+        probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
+        for fraction in iter_predict(inf, x, probs):
+            if fraction < 1.0:
+                yield PlaneProgress((i + fraction) / len(planes), (t, z))
+        yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction(probs))
+
+
 def predict_stack(model, stack, *, device: Any = None, probabilities: bool = False,
                   instances_class: int | None = None, uncertainty: bool = False,
                   normalisation: Normalisation | None = None,
                   views: int = KEPT_VIEWS) -> Iterator[PredictProgress]:
     """Predict every (t, z) plane of `stack` (a core Stack), yielding progress after each batch
-    of tiles; stop iterating to cancel. The last item has done=True and the full result.
+    of tiles; stop iterating to cancel. The last item has done=True and the full result, held
+    in memory (workflow/export.py writes files plane by plane instead).
     views: mirrored views averaged (ml/tiling.py; 1 is fastest)."""
-    if stack.n_c != model.in_channels:
-        _check_channels(model, stack.n_c)
+    _check_channels(model, stack.n_c)
     if instances_class is not None and not 1 <= instances_class <= model.n_classes:
         raise ModelError(f"class {instances_class} does not exist in this model (1..{model.n_classes})")
     shape = tuple(stack.label_shape)
@@ -177,23 +203,20 @@ def predict_stack(model, stack, *, device: Any = None, probabilities: bool = Fal
         result.instances = np.zeros(shape, np.int32)
     if uncertainty:
         result.uncertainty = np.zeros(shape, np.float32)
-    norm = normalisation or _normalisation_for(model, stack)
-    inf = prepare_inference(model.net, device, views=views)
-    planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
-    for i, (t, z) in enumerate(planes):
-        x = norm.apply(_as_cyx(stack.plane(t, z)))
-        probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
-        for fraction in iter_predict(inf, x, probs):
-            if fraction < 1.0:
-                yield PredictProgress((i + fraction) / len(planes), (t, z), result)
-        index = plane_index(axes, t, z)
-        pred = Prediction(probs)
+    n_planes = stack.n_t * stack.n_z
+    done = 0
+    for step in predict_planes(model, stack, device=device, normalisation=normalisation, views=views):
+        pred = step.prediction
+        if pred is None:
+            yield PredictProgress(step.fraction, step.plane, result)
+            continue
+        index = plane_index(axes, *step.plane)
         result.mask[index] = pred.mask
         if result.probabilities is not None:
-            result.probabilities[index] = probs
+            result.probabilities[index] = pred.probabilities
         if result.instances is not None:
             result.instances[index] = pred.instances(instances_class)
         if result.uncertainty is not None:
             result.uncertainty[index] = pred.uncertainty()
-        last = i == len(planes) - 1
-        yield PredictProgress((i + 1) / len(planes), (t, z), result, done=last)
+        done += 1
+        yield PredictProgress(step.fraction, step.plane, result, done=done == n_planes)

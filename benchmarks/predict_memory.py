@@ -1,0 +1,101 @@
+"""Peak memory of `unet-studio predict` as the stack grows: it should stay flat.
+
+    python benchmarks/predict_memory.py [--planes 10 60 200] [--size 1024] [--views 1]
+
+For each number of planes it writes a synthetic uint16 Z stack (size x size, bright discs on
+noise) and a small untrained model into a temporary folder, then runs `unet-studio predict` in
+a fresh process, with and without --probabilities, and prints that process's peak resident
+memory (ru_maxrss). The input image alone is `planes x size² x 2` bytes; a flat column means
+prediction and writing hold a few planes, not the stack. Uses the unet_studio found on
+PYTHONPATH, so the same script measures another checkout.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+MEASURE = ("import resource, sys\n"
+           "from unet_studio.cli import main\n"
+           "code = main(sys.argv[1:])\n"
+           "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+           "print(f'PEAK_KB {peak}', file=sys.stderr)\n"
+           "try:\n"
+           "    status = open('/proc/self/status').read().split()\n"
+           "    print(f'FILE_KB {status[status.index(\"RssFile:\") + 1]}', file=sys.stderr)\n"
+           "except (OSError, ValueError):\n"
+           "    pass\n"
+           "sys.exit(code)\n")
+
+
+def write_stack(path: Path, planes: int, size: int, seed: int = 0) -> None:
+    """A Z stack written plane by plane (the benchmark itself must not hold it)."""
+    import tifffile
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+
+    def plane_iter():
+        for _ in range(planes):
+            discs = np.zeros((size, size), bool)
+            for cy, cx in rng.integers(20, size - 20, (size // 32, 2)):
+                discs |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 100
+            yield (200 + 600 * discs + rng.normal(0, 60, discs.shape)).astype(np.uint16)
+
+    tifffile.imwrite(path, plane_iter(), shape=(planes, size, size), dtype=np.uint16, imagej=True,
+                     metadata={"axes": "ZYX"})
+
+
+def write_model(path: Path) -> None:
+    import torch
+
+    from unet_studio.ml.model_file import Model, class_dicts, save_model
+    from unet_studio.ml.unet import UNet
+
+    torch.manual_seed(0)
+    save_model(path, Model(UNet(1, 2, depth=3, width=8).eval(), class_dicts(["background", "cells"])))
+
+
+def peak_mb(model: Path, image: Path, out: Path, probabilities: bool, views: int) -> float:
+    args = ["predict", str(model), str(image), "--out", str(out), "--views", str(views), "--device", "cpu"]
+    if probabilities:
+        args.append("--probabilities")
+    done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    numbers = {x.split()[0]: int(x.split()[1]) / 1024 for x in done.stderr.splitlines()
+               if x.startswith(("PEAK_KB", "FILE_KB"))}
+    return numbers["PEAK_KB"], numbers.get("FILE_KB", float("nan"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--planes", type=int, nargs="+", default=[10, 60, 200])
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--views", type=int, default=1, help="mirrored views (1 is fastest; "
+                        "memory does not depend on it)")
+    args = parser.parse_args()
+    # "file MB": resident pages of mapped files at the end (the input image is memory-mapped
+    # when uncompressed: its pages count in RSS but are the page cache's, freed under pressure).
+    print(f"{'planes':>6} {'image MB':>9} {'peak MB (mask)':>15} {'file MB':>8} "
+          f"{'peak MB (+probabilities)':>25} {'file MB':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_model(folder / "model.pt")
+        for planes in args.planes:
+            image = folder / f"stack{planes}.tif"
+            write_stack(image, planes, args.size)
+            row = [peak_mb(folder / "model.pt", image, folder / f"out{planes}-{p}", p, args.views)
+                   for p in (False, True)]
+            image_mb = planes * args.size ** 2 * 2 / 2 ** 20
+            print(f"{planes:>6} {image_mb:>9.0f} {row[0][0]:>15.0f} {row[0][1]:>8.0f} "
+                  f"{row[1][0]:>25.0f} {row[1][1]:>8.0f}", flush=True)
+            image.unlink()
+
+
+if __name__ == "__main__":
+    main()

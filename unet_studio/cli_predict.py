@@ -1,0 +1,80 @@
+"""`unet-studio predict`: argument definitions and the runner.
+
+Importing this module must stay cheap (`unet-studio --help` imports it): torch and the engine
+are imported inside `run_predict`. Problems the user can fix are raised as UnetStudioError
+subclasses; cli.py prints them as one line and exits with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from unet_studio.cli_progress import Progress, bar
+from unet_studio.core.errors import TrainingInputError
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="a model file written by train or the app")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for <name>_mask.tif (and _instances.tif, _probabilities.tif); "
+                             "two images of the same name get <name>-2_mask.tif, ...")
+    parser.add_argument("--probabilities", action="store_true",
+                        help="also write class probabilities (float32, classes along C)")
+    parser.add_argument("--instances", action="store_true",
+                        help="also write one label per object of the object class")
+    parser.add_argument("--object-class", type=int, default=None, metavar="K",
+                        help="class whose objects --instances separates (default: the first class "
+                             "after 1 not named background)")
+    parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
+                        help="mirrored views of each tile averaged, 1-4 (default 4; 1 is 4x faster, "
+                             "a little less accurate)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+
+
+def default_object_class(classes: list[dict]) -> int:
+    """The class whose objects get instance labels: the first after class 1 not called
+    background (class 1 being background by convention), else 2."""
+    for k, c in enumerate(classes, start=1):
+        if k > 1 and c["name"].strip().lower() != "background":
+            return k
+    return min(2, len(classes))
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from unet_studio.core.stack import open_stack
+    from unet_studio.ml.device import pick_device
+    from unet_studio.ml.model_file import load_model
+    from unet_studio.workflow.batch import check_writable_folder, plan_outputs, predict_images
+    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, PROBABILITIES
+
+    kinds = [k for k in KINDS if k == MASK or (k == PROBABILITIES and args.probabilities)
+             or (k == INSTANCES and args.instances)]
+    plan = plan_outputs(args.images, args.out, kinds, protected=[args.model])
+    device = pick_device(args.device)
+    model = load_model(args.model, device)
+    object_class = args.object_class or default_object_class(model.classes)
+    if not 1 <= object_class <= model.n_classes:
+        raise TrainingInputError(f"--object-class {object_class}: the model has classes 1..{model.n_classes}")
+    # Everything is checked first: a bad file fails before any time is spent.
+    for item in plan:
+        with open_stack(item.source) as stack:
+            if stack.n_c != model.in_channels:
+                raise TrainingInputError(f"{item.source.name} has {stack.n_c} channel(s), the model "
+                                         f"expects {model.in_channels}")
+    check_writable_folder(args.out)
+    progress_line = Progress()
+    started = time.perf_counter()
+    for step in predict_images(model, plan, device=device, views=args.views, object_class=object_class):
+        name = plan[step.image].source.name
+        if step.skipped:
+            raise TrainingInputError(step.skipped)  # read and checked above: it changed since
+        if step.written:
+            progress_line.finish(f"{name}: {time.perf_counter() - started:.1f} s -> "
+                                 + ", ".join(str(p) for p in step.written))
+            started = time.perf_counter()
+        else:
+            progress_line.show(f"predicting {name} ({step.image + 1}/{len(plan)}) {bar(step.fraction)} "
+                               f"{step.fraction * 100:3.0f} %")
+    return 0

@@ -1,0 +1,122 @@
+"""Predict many images into one folder: `unet-studio predict` and the app's predict-all.
+
+`plan_outputs` decides every file name before any work, so that two images called `a.tif` in
+different folders get `a_mask.tif` and `a-2_mask.tif`, and so that no output ever replaces an
+input. `predict_images` then predicts and writes them one image at a time.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.export import OutputError, output_name, output_stem, predict_to_files
+
+
+@dataclass
+class ImageOutputs:
+    """One image and the files its prediction goes to (what -> path)."""
+    source: Path
+    targets: dict[str, Path]
+
+
+@dataclass
+class BatchStep:
+    """Progress over all images: `fraction`; when an image is done, `written` (its paths) or
+    `skipped` (one line: why it was not predicted); `image` is its position in the plan."""
+    fraction: float
+    image: int
+    written: list[Path] | None = None
+    skipped: str | None = None
+
+
+def unique_stems(sources: list[Path]) -> list[str]:
+    """Output stems for `sources`, in order: a stem already taken gets -2, -3, ..."""
+    taken: set[str] = set()
+    stems = []
+    for source in sources:
+        base = output_stem(source)
+        stem, n = base, 1
+        while stem.lower() in taken:
+            n += 1
+            stem = f"{base}-{n}"
+        taken.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def plan_outputs(sources: list[str | Path], folder: str | Path, kinds: list[str],
+                 protected: list[str | Path] = ()) -> list[ImageOutputs]:
+    """Where each image's outputs go in `folder`. Raises OutputError when one would replace
+    an input (an image, or a file in `protected` such as the model)."""
+    folder = Path(folder)
+    sources = [Path(s) for s in sources]
+    inputs = {_identity(p) for p in list(sources) + [Path(p) for p in protected]}
+    plan = []
+    for source, stem in zip(sources, unique_stems(sources)):
+        targets = {what: folder / output_name(stem, what) for what in kinds}
+        for target in targets.values():
+            if _identity(target) in inputs:
+                raise OutputError(f"{target} would replace an input file; choose another --out folder")
+        plan.append(ImageOutputs(source, targets))
+    return plan
+
+
+def check_writable_folder(folder: str | Path) -> Path:
+    """Create `folder` if needed; raise OutputError (one line) if files cannot be written there."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the output folder {folder}: {e.strerror or e}") from None
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is not a folder")
+    probe_writing(folder / ".unet-studio-probe")
+    return folder
+
+
+def probe_writing(path: str | Path) -> None:
+    """Raise OutputError (one line) unless a file can be created beside `path` (tried, then
+    removed: permissions, read-only disks and full quotas all show)."""
+    path = Path(path)
+    probe = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from None
+
+
+def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views: int | None = None,
+                   object_class: int | None = None) -> Iterator[BatchStep]:
+    """Predict every image of `plan` and write its outputs as a set. An image that cannot be
+    read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
+    from unet_studio.core.stack import open_stack
+
+    n = len(plan)
+    for i, item in enumerate(plan):
+        try:
+            stack = open_stack(item.source)
+        except UnetStudioError as e:
+            yield BatchStep((i + 1) / n, i, skipped=str(e))
+            continue
+        try:
+            if stack.n_c != model.in_channels:
+                yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {stack.n_c} channel(s), "
+                                                        f"the model expects {model.in_channels}")
+                continue
+            for step in predict_to_files(model, stack, item.targets, device=device, views=views,
+                                         object_class=object_class):
+                yield BatchStep((i + step.fraction) / n, i, written=step.written)
+        except UnetStudioError as e:
+            yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {e}")
+        finally:
+            stack.close()
+
+
+def _identity(path: Path) -> str:
+    """A path as the file system sees it (resolved, case folded where names are)."""
+    return os.path.normcase(str(Path(path).resolve()))

@@ -1,0 +1,248 @@
+"""Predictions written as files: masks, probabilities and instances, for the app and the CLI.
+
+One naming rule (`output_stem`, `output_name`: `cells.ome.tif` -> `cells_mask.tif`), one
+calibration rule (`Calibration.of`: what the source image has, nothing invented), and one
+table of writers keyed by what is written (`WRITERS`). Each writer is opened with
+`(path, meta)` and fed one plane's prediction at a time, so a stack of any length is written
+with a few planes in memory. The files of one image are written as a set (output_set.py).
+
+Conventions of the field, so Fiji and napari read the files right:
+- mask: the first class (background) is 0, class k is k - 1; uint8; the class names are
+  ImageJ properties "class 0", "class 1", ... (Fiji: Image > Show Info; `unet-studio info`).
+- probabilities: float32, one channel per class, in the class order.
+- instances: 0 = not an object, 1..n one per object in each plane; uint16 (uint32 past 65,535).
+- calibration: pixel size (y and x apart), unit and Z spacing only when the source has them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from unet_studio.core.errors import UnetStudioError
+
+MASK = "mask"
+PROBABILITIES = "probabilities"
+INSTANCES = "instances"
+KINDS = (MASK, PROBABILITIES, INSTANCES)  # the order of a set's files
+# Endings taken off an image's name to make its outputs' names (longest first).
+SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
+                  ".png", ".jpeg", ".jpg", ".bmp", ".gif")
+
+
+class OutputError(UnetStudioError):
+    """An output file or folder that cannot be written, or that would replace an input."""
+
+
+def output_stem(name: str | Path) -> str:
+    """The name an image's outputs start with: `cells.ome.tif` -> `cells`."""
+    name = Path(name).name
+    for ending in SOURCE_ENDINGS:
+        if name.lower().endswith(ending) and len(name) > len(ending):
+            return name[: -len(ending)]
+    return name
+
+
+def output_name(stem: str, what: str) -> str:
+    """`<stem>_mask.tif`, `<stem>_probabilities.tif`, `<stem>_instances.tif`."""
+    if what not in KINDS:
+        raise ValueError(f"unknown output {what!r}")
+    return f"{stem}_{what}.tif"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the source says about its scale: (y, x) pixel size and Z spacing in `unit`."""
+    pixel_size: tuple[float, float] | None = None
+    z_spacing: float | None = None
+    unit: str = ""
+
+    @classmethod
+    def of(cls, stack) -> "Calibration":
+        pixel_size = tuple(float(v) for v in stack.pixel_size) if stack.pixel_size else None
+        z_spacing = float(stack.z_spacing) if stack.z_spacing and "Z" in stack.axes else None
+        unit = stack.unit if (pixel_size or z_spacing) else ""
+        return cls(pixel_size, z_spacing, unit or "")
+
+    def writer_options(self) -> dict:
+        return {"pixel_size": self.pixel_size, "z_spacing": self.z_spacing, "unit": self.unit}
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """What the writers need: the label axes and shape of the source (axes from TZYX), the
+    class names in order, its calibration and the class split into objects (1-based)."""
+    axes: str
+    shape: tuple[int, ...]
+    classes: list[str]
+    calibration: Calibration = field(default_factory=Calibration)
+    object_class: int | None = None
+
+    @classmethod
+    def of(cls, stack, classes: Iterable[Any], object_class: int | None = None) -> "ExportMeta":
+        names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
+                 for c in classes]
+        return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
+                   object_class)
+
+
+def class_properties(classes: list[str]) -> dict[str, str]:
+    """ImageJ properties naming the class of each mask value: {"class 0": "background", ...}."""
+    return {f"class {k}": name for k, name in enumerate(classes)}
+
+
+def class_names_in(path: str | Path) -> list[str] | None:
+    """The class names an exported mask carries (value k = names[k]), None if it has none."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        props = (tif.imagej_metadata or {}).get("Properties") or {}
+    names = {}
+    for key, value in props.items():
+        head, _, number = str(key).partition(" ")
+        if head == "class" and number.isdigit():
+            names[int(number)] = str(value)
+    if not names or sorted(names) != list(range(len(names))):
+        return None
+    return [names[k] for k in range(len(names))]
+
+
+def _open_mask(path: Path, meta: ExportMeta):
+    from unet_studio.core.tiff_writer import TiffPlanes
+
+    dtype = np.uint8 if len(meta.classes) <= 256 else np.uint16
+    return TiffPlanes(path, meta.shape, meta.axes, dtype, display_max=len(meta.classes) - 1,
+                      properties=class_properties(meta.classes), **meta.calibration.writer_options())
+
+
+def _mask_plane(prediction) -> np.ndarray:
+    return prediction.mask - 1  # predictions hold class k as k (label values); files as k - 1
+
+
+def _open_probabilities(path: Path, meta: ExportMeta):
+    from unet_studio.core.tiff_writer import TiffPlanes
+
+    shape = meta.shape[:-2] + (len(meta.classes),) + meta.shape[-2:]
+    return TiffPlanes(path, shape, meta.axes[:-2] + "CYX", np.float32,
+                      **meta.calibration.writer_options())
+
+
+def _open_instances(path: Path, meta: ExportMeta):
+    from unet_studio.core.tiff_writer import TiffPlanes
+
+    return TiffPlanes(path, meta.shape, meta.axes, np.uint16, **meta.calibration.writer_options())
+
+
+@dataclass(frozen=True)
+class Writer:
+    """How one kind of output is written: `open(path, meta)` gives a file that takes one
+    (t, z) block at a time (`append`), and `plane(prediction, meta)` makes that block."""
+    open: Callable[[Path, ExportMeta], Any]
+    plane: Callable[[Any, ExportMeta], np.ndarray]
+    needs_probabilities: bool = False
+
+
+WRITERS: dict[str, Writer] = {
+    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p)),
+    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, True),
+    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class)),
+}
+
+
+@dataclass
+class ExportStep:
+    """Progress of an export: the fraction done; `written` holds the paths at the end."""
+    fraction: float
+    written: list[Path] | None = None
+
+
+def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: ExportMeta) -> Iterator[ExportStep]:
+    """Write `targets` (what -> path) from `predictions`: per (t, z) plane in order, an object
+    with `.mask` (values 1..K) and, for probabilities and instances, a Prediction; None items
+    only report progress (their `fraction`). The files appear together at the end; stopping
+    the generator early leaves the old files as they were."""
+    from unet_studio.workflow.output_set import OutputSet, recover
+
+    if INSTANCES in targets and not meta.object_class:
+        raise ValueError("instances need the class whose objects to split")
+    ordered = {what: Path(targets[what]) for what in KINDS if what in targets}
+    recover(next(iter(ordered.values())).parent)
+    outputs = OutputSet(ordered)
+    files = {}
+    try:
+        for what, tmp in outputs.temps.items():
+            files[what] = WRITERS[what].open(tmp, meta)
+        for item in predictions:
+            if isinstance(item, ExportStep):
+                yield item
+                continue
+            for what, file in files.items():
+                file.append(WRITERS[what].plane(item, meta))
+        for file in files.values():
+            file.close()
+            if file.count != file.n_blocks:
+                raise ValueError(f"{file.count} of {file.n_blocks} planes were predicted")
+    except BaseException:
+        for file in files.values():
+            file.close()
+        outputs.discard()
+        raise
+    # From here on the set is complete: a failure leaves it for the next run to finish.
+    try:
+        written = outputs.commit()
+    except OSError as e:
+        raise OutputError(f"{outputs.targets[next(iter(ordered))].parent}: cannot write the files "
+                          f"({e.strerror or e})") from e
+    yield ExportStep(1.0, written)
+
+
+def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,
+                     views: int | None = None, object_class: int | None = None) -> Iterator[ExportStep]:
+    """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
+    yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
+    nothing is written then."""
+    from unet_studio.ml.predict import predict_planes
+
+    from unet_studio.core.errors import ModelError
+
+    if INSTANCES in targets and not (object_class and 1 <= object_class <= model.n_classes):
+        raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
+    _refuse_replacing_the_source(stack, targets)
+    options = {"views": views} if views else {}
+    meta = ExportMeta.of(stack, model.classes, object_class)
+
+    def planes():
+        for step in predict_planes(model, stack, device=device, **options):
+            if step.prediction is not None:
+                yield step.prediction
+            yield ExportStep(step.fraction)
+
+    yield from write_planes(planes(), targets, meta)
+
+
+@dataclass
+class _HeldPlane:
+    mask: np.ndarray
+
+
+def held_masks_to_file(result, stack, classes, path: str | Path) -> list[Path]:
+    """Write the masks of a StackPrediction already in memory (the app's predict-all result)."""
+    from unet_studio.ml.predict import plane_index
+
+    _refuse_replacing_the_source(stack, {MASK: Path(path)})
+    meta = ExportMeta.of(stack, classes)
+    planes = (_HeldPlane(result.mask[plane_index(result.axes, t, z)])
+              for t in range(stack.n_t) for z in range(stack.n_z))
+    steps = list(write_planes(planes, {MASK: Path(path)}, meta))
+    return steps[-1].written
+
+
+def _refuse_replacing_the_source(stack, targets: dict[str, Path]) -> None:
+    source = getattr(stack, "path", None)
+    if source is None:
+        return
+    for target in targets.values():
+        if Path(target).resolve() == Path(source).resolve():
+            raise OutputError(f"{Path(target).name} is the image itself; export to another name")
