@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from unet_studio.gui.project_loading import is_bundled_sample
+from unet_studio.workflow.opening import is_bundled_sample
 from unet_studio.workflow.export import INSTANCES, MASK, PROBABILITIES, output_name, output_stem
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
