@@ -12,6 +12,7 @@ one line `unet-studio: error: ...` on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 import zipfile
@@ -21,7 +22,15 @@ from unet_studio import __version__
 from unet_studio.core.errors import UnetStudioError
 
 PROG = "unet-studio"
-COMMANDS = ("info", "train", "predict")
+# command -> (module, function that adds its arguments, function that runs it, description)
+COMMANDS = {
+    "train": ("unet_studio.cli_train", "add_train_arguments", "run_train",
+              "Train a model from images and label files, without the window."),
+    "predict": ("unet_studio.cli_predict", "add_predict_arguments", "run_predict",
+                "Write masks (and objects, probabilities) for images with a trained model."),
+    "export-bioimageio": ("unet_studio.cli_bioimageio", "add_export_arguments", "run_export",
+                          "Write a model as a bioimage.io package (ilastik, deepImageJ, Fiji, napari)."),
+}
 MODEL_SUFFIXES = (".pt", ".pth", ".unet")
 
 
@@ -31,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A positional IMAGE and subcommands cannot share one argparse parser (an image called
         # "info" aside), so the first word decides which parser reads the line.
-        if argv and argv[0] in COMMANDS:
+        if argv and (argv[0] in COMMANDS or argv[0] == "info"):
             return _run_command(argv)
         return _run_app(argv)
     except UnetStudioError as error:
@@ -52,7 +61,8 @@ def _app_parser() -> argparse.ArgumentParser:
                "  info FILE        show the axes, shape, pixel type and scale of an image\n"
                "                   (or the classes and architecture of a model file)\n"
                "  train ...        train a model without the window (train --help)\n"
-               "  predict ...      write masks with a trained model (predict --help)",
+               "  predict ...      write masks with a trained model (predict --help)\n"
+               "  export-bioimageio ...  a model as a bioimage.io package (export-bioimageio --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("images", nargs="*", metavar="IMAGE",
@@ -63,8 +73,8 @@ def _app_parser() -> argparse.ArgumentParser:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    """Parser for one command; `train` and `predict` load their argument definitions from
-    cli_train.py and cli_predict.py."""
+    """Parser for one command; the commands of COMMANDS load their argument definitions from
+    their own module (cli_train.py, cli_predict.py, ...)."""
     parser = argparse.ArgumentParser(prog=f"{PROG} {command}")
     if command == "info":
         parser.description = ("Show the axes, shape, pixel type, pixel size and file size "
@@ -72,16 +82,8 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("file", metavar="FILE", help="a TIFF/PNG/JPEG image, a folder of "
                             "TIFFs, or a model file (.unet/.pt)")
         return parser
-    if command == "train":
-        from unet_studio.cli_train import add_train_arguments
-
-        parser.description = "Train a model from images and label files, without the window."
-        add_train_arguments(parser)
-    else:
-        from unet_studio.cli_predict import add_predict_arguments
-
-        parser.description = "Write masks for images with a trained model."
-        add_predict_arguments(parser)
+    module, add_arguments, _, parser.description = COMMANDS[command]
+    getattr(importlib.import_module(module), add_arguments)(parser)
     return parser
 
 
@@ -97,13 +99,8 @@ def _run_command(argv: list[str]) -> int:
     args = _command_parser(command).parse_args(argv[1:])
     if command == "info":
         return run_info(args.file)
-    if command == "train":
-        from unet_studio.cli_train import run_train
-
-        return run_train(args)
-    from unet_studio.cli_predict import run_predict
-
-    return run_predict(args)
+    module, _, run, _ = COMMANDS[command]
+    return getattr(importlib.import_module(module), run)(args)
 
 
 def run_info(path: str) -> int:

@@ -23,7 +23,12 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--probabilities", action="store_true",
                         help="also write class probabilities (float32, classes along C)")
     parser.add_argument("--instances", action="store_true",
-                        help="also write one label per object of the object class")
+                        help="also write one label per object of the object class "
+                             "(<name>_instances.tif) and a table of the objects, one row each "
+                             "(<name>_objects.csv: area, centroid, diameter, intensity, ...)")
+    parser.add_argument("--rois", action="store_true",
+                        help="also write the objects' outlines as an ImageJ ROI set "
+                             "(<name>_rois.zip, for Fiji's ROI Manager)")
     parser.add_argument("--object-class", type=int, default=None, metavar="K",
                         help="class whose objects --instances separates (default: the first class "
                              "after 1 not named background)")
@@ -47,10 +52,11 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.ml.device import pick_device
     from unet_studio.ml.model_file import load_model
     from unet_studio.workflow.batch import check_writable_folder, plan_outputs, predict_images
-    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, PROBABILITIES
+    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS
 
-    kinds = [k for k in KINDS if k == MASK or (k == PROBABILITIES and args.probabilities)
-             or (k == INSTANCES and args.instances)]
+    wanted = {MASK: True, PROBABILITIES: args.probabilities, INSTANCES: args.instances,
+              OBJECTS: args.instances, ROIS: args.rois}
+    kinds = [k for k in KINDS if wanted[k]]
     plan = plan_outputs(args.images, args.out, kinds, protected=[args.model])
     device = pick_device(args.device)
     model = load_model(args.model, device)

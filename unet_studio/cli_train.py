@@ -36,8 +36,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int, default=None, metavar="N",
                         help="number of classes, when the labels files do not name them and not "
                              "every value 1..N is painted (values above N are refused)")
-    parser.add_argument("--init", default=None, metavar="MODEL", help="fine-tune this model instead of "
-                        "starting from scratch")
+    parser.add_argument("--init", default=None, metavar="MODEL",
+                        help="go on from this model (a model file, or a bioimage.io package exported "
+                             "by unet-studio) instead of the built-in starting model")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--seed", type=int, default=None, help="random seed (same seed and --steps: same model)")
     parser.add_argument("--checkpoint-every", type=float, default=CHECKPOINT_EVERY, metavar="SECONDS",
@@ -47,14 +48,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from unet_studio.core.labels import LabelVolume
     from unet_studio.core.stack import open_stack
-    from unet_studio.ml.model_file import class_dicts, load_model, save_model
+    from unet_studio.ml.model_file import class_dicts, save_model
     from unet_studio.ml.train import TrainConfig, train
+    from unet_studio.workflow.bioimageio_load import load_model_or_package
 
     _check_arguments(args)
     out = _check_out(args)
     stacks = [open_stack(p) for p in args.images]
     labels = [LabelVolume.load(p, expect_shape=tuple(s.label_shape)) for p, s in zip(args.labels, stacks)]
-    init = load_model(args.init) if args.init else None
+    init = load_model_or_package(args.init) if args.init else None
     classes = _classes(args, labels)
     if init is not None and init.n_classes == len(classes):
         classes = init.classes

@@ -104,8 +104,8 @@ def package(trained, tmp_path_factory):
     network connection refused."""
     import tifffile
 
+    from unet_studio.cli import main
     from unet_studio.ml.model_file import save_model
-    from unet_studio.workflow.bioimageio import export_model_file
 
     model, image = trained
     folder = tmp_path_factory.mktemp("export")
@@ -119,12 +119,12 @@ def package(trained, tmp_path_factory):
 
     socket.socket.connect = refuse
     try:
-        out = export_model_file(folder / "nuclei.pt", folder / "nuclei.zip", image=folder / "cells.tif",
-                                authors=["A. Biologist"], license="CC-BY-4.0")
+        code = main(["export-bioimageio", str(folder / "nuclei.pt"), "--out", str(folder / "nuclei.zip"),
+                     "--image", str(folder / "cells.tif"), "--author", "A. Biologist"])
     finally:
         socket.socket.connect = connect
-    assert attempts == []
-    return out
+    assert code == 0 and attempts == []
+    return folder / "nuclei.zip"
 
 
 @needs_bioimageio
@@ -233,4 +233,13 @@ def test_unusable_export_requests_are_refused_in_one_line(trained, tmp_path):
         with pytest.raises(UnetStudioError) as error:
             export_bioimageio(model, tmp_path / "m.zip", **case)
         assert "\n" not in str(error.value) and len(str(error.value)) < 200
+    assert not (tmp_path / "m.zip").exists()
+
+
+def test_export_command_without_an_author_or_image_is_a_usage_error(tmp_path, capsys):
+    from unet_studio.cli import main
+
+    assert main(["export-bioimageio", str(tmp_path / "m.pt"), "--out", str(tmp_path / "m.zip"),
+                 "--image", str(tmp_path / "a.tif")]) == 2
+    assert "--author" in capsys.readouterr().err
     assert not (tmp_path / "m.zip").exists()

@@ -11,6 +11,9 @@ Conventions of the field, so Fiji and napari read the files right:
   ImageJ properties "class 0", "class 1", ... (Fiji: Image > Show Info; `unet-studio info`).
 - probabilities: float32, one channel per class, in the class order.
 - instances: 0 = not an object, 1..n one per object in each plane; uint16 (uint32 past 65,535).
+- objects: a CSV, one row per object (id as in the instances file, t, z, area in px and, when
+  calibrated, in µm², centroid, bounding box, diameter, intensities, confidence); rois: the same
+  objects as an ImageJ ROI set (.zip).
 - calibration: pixel size (y and x apart), unit and Z spacing only when the source has them.
 """
 from __future__ import annotations
@@ -22,11 +25,15 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
 
 MASK = "mask"
 PROBABILITIES = "probabilities"
 INSTANCES = "instances"
-KINDS = (MASK, PROBABILITIES, INSTANCES)  # the order of a set's files
+OBJECTS = "objects"     # a CSV table, one row per object (workflow/object_table.py)
+ROIS = "rois"           # an ImageJ ROI set (.zip) for Fiji's ROI Manager
+KINDS = (MASK, PROBABILITIES, INSTANCES, OBJECTS, ROIS)  # the order of a set's files
+ENDINGS = {OBJECTS: ".csv", ROIS: ".zip"}   # the others are TIFFs
 # Endings taken off an image's name to make its outputs' names (longest first).
 SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
                   ".png", ".jpeg", ".jpg", ".bmp", ".gif")
@@ -46,10 +53,11 @@ def output_stem(name: str | Path) -> str:
 
 
 def output_name(stem: str, what: str) -> str:
-    """`<stem>_mask.tif`, `<stem>_probabilities.tif`, `<stem>_instances.tif`."""
+    """`<stem>_mask.tif`, `<stem>_probabilities.tif`, `<stem>_instances.tif`,
+    `<stem>_objects.csv`, `<stem>_rois.zip`."""
     if what not in KINDS:
         raise ValueError(f"unknown output {what!r}")
-    return f"{stem}_{what}.tif"
+    return f"{stem}_{what}{ENDINGS.get(what, '.tif')}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,30 @@ def _open_instances(path: Path, meta: ExportMeta):
     return TiffPlanes(path, meta.shape, meta.axes, np.uint16, **meta.calibration.writer_options())
 
 
+@dataclass
+class PredictedPlane:
+    """One predicted (t, z) plane as the writers take it: the prediction, the image plane it was
+    made from ((C, Y, X) or (Y, X)), and its objects, found once for every file that needs them."""
+    prediction: Any
+    image: np.ndarray | None = None
+    t: int = 0
+    z: int = 0
+    _objects: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.prediction.mask
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.prediction.probabilities
+
+    def instances(self, k: int) -> np.ndarray:
+        if k not in self._objects:
+            self._objects[k] = self.prediction.instances(k)
+        return self._objects[k]
+
+
 @dataclass(frozen=True)
 class Writer:
     """How one kind of output is written: `open(path, meta)` gives a file that takes one
@@ -148,7 +180,10 @@ WRITERS: dict[str, Writer] = {
     MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p)),
     PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, True),
     INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class)),
+    OBJECTS: Writer(ObjectsTable, lambda p, meta: p, True),
+    ROIS: Writer(ObjectOutlines, lambda p, meta: p),
 }
+NEEDS_OBJECT_CLASS = (INSTANCES, OBJECTS, ROIS)
 
 
 @dataclass
@@ -160,12 +195,12 @@ class ExportStep:
 
 def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: ExportMeta) -> Iterator[ExportStep]:
     """Write `targets` (what -> path) from `predictions`: per (t, z) plane in order, an object
-    with `.mask` (values 1..K) and, for probabilities and instances, a Prediction; None items
+    with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane; ExportStep items
     only report progress (their `fraction`). The files appear together at the end; stopping
     the generator early leaves the old files as they were."""
     from unet_studio.workflow.output_set import OutputSet, recover
 
-    if INSTANCES in targets and not meta.object_class:
+    if any(what in targets for what in NEEDS_OBJECT_CLASS) and not meta.object_class:
         raise ValueError("instances need the class whose objects to split")
     ordered = {what: Path(targets[what]) for what in KINDS if what in targets}
     recover(next(iter(ordered.values())).parent)
@@ -207,7 +242,8 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
 
     from unet_studio.core.errors import ModelError
 
-    if INSTANCES in targets and not (object_class and 1 <= object_class <= model.n_classes):
+    if any(what in targets for what in NEEDS_OBJECT_CLASS) and not (
+            object_class and 1 <= object_class <= model.n_classes):
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
@@ -216,7 +252,9 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
     def planes():
         for step in predict_planes(model, stack, device=device, **options):
             if step.prediction is not None:
-                yield step.prediction
+                t, z = step.plane
+                image = stack.plane(t, z) if OBJECTS in targets else None
+                yield PredictedPlane(step.prediction, image, t, z)
             yield ExportStep(step.fraction)
 
     yield from write_planes(planes(), targets, meta)

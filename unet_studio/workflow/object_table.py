@@ -162,13 +162,22 @@ def write_imagej_rois(path: str | Path, instances: np.ndarray, axes: str = "YX")
         raise ValueError(f"instances {instances.shape} do not have axes {axes!r}")
     rois = []
     for index in np.ndindex(instances.shape[:-2]):
-        where = dict(zip(axes[:-2], index))
-        for label, outline in _outlines(instances[index]):
-            name = "-".join([f"{a.lower()}{i + 1}" for a, i in where.items()] + [f"{label:05d}"])
-            rois.append(roifile.ImagejRoi.frompoints(outline, name=name, z=where.get("Z"), t=where.get("T")))
+        rois += plane_rois(instances[index], dict(zip(axes[:-2], index)))
     with atomic_path(path) as tmp:
         roifile.roiwrite(tmp, rois, mode="w")
     return Path(path)
+
+
+def plane_rois(labels: np.ndarray, where: dict[str, int]) -> list:
+    """ImageJ polygon ROIs of one plane's objects; `where`: its 0-based position by axis
+    ({"T": t, "Z": z}), kept in each ROI and in its name (`z3-00012`: slice 3, object 12)."""
+    import roifile
+
+    rois = []
+    for label, outline in _outlines(labels):
+        name = "-".join([f"{a.lower()}{i + 1}" for a, i in where.items()] + [f"{label:05d}"])
+        rois.append(roifile.ImagejRoi.frompoints(outline, name=name, z=where.get("Z"), t=where.get("T")))
+    return rois
 
 
 def _outlines(labels: np.ndarray):
