@@ -6,6 +6,7 @@ import torch
 
 from unet_studio.ml.consistency import FlipConsistency
 from unet_studio.ml.predict import predict_plane
+from unet_studio.ml.terms import Batch
 from unet_studio.ml.train import TrainConfig, train
 from unet_studio.ml.unet import UNet
 
@@ -18,10 +19,21 @@ def _net(norm="group", seed=0):
     return UNet(1, 2, depth=2, width=4, norm=norm).train()
 
 
+def _flips(weight, after_steps, net, sure=0.9):
+    """The term asking `net` (as the trainer's `start` does)."""
+    flips = FlipConsistency(weight, after_steps, sure=sure)
+    flips.ask(net)
+    return flips
+
+
+def _loss(term, x, logits, target):
+    return term.loss(Batch(x, target, logits=logits))
+
+
 def test_it_starts_after_its_steps_and_not_at_weight_zero():
-    flips = FlipConsistency(1.0, after_steps=150, net=_net())
+    flips = FlipConsistency(1.0, after_steps=150)
     assert not flips.applies(0) and not flips.applies(149) and flips.applies(150)
-    assert not FlipConsistency(0.0, after_steps=0, net=_net()).applies(500)
+    assert not FlipConsistency(0.0, after_steps=0).applies(500)
 
 
 def test_the_loss_asks_for_the_flipped_answer_on_unlabeled_sure_pixels():
@@ -29,23 +41,23 @@ def test_the_loss_asks_for_the_flipped_answer_on_unlabeled_sure_pixels():
     x = torch.rand(2, 1, 32, 32)
     net = _net()
     unlabeled = torch.full((2, 32, 32), -1)
-    everywhere = FlipConsistency(2.0, 0, net, sure=0.0)
+    everywhere = _flips(2.0, 0, net, sure=0.0)
     # What the flipped answer is, flipped back: the target. Answering it costs nothing...
     with torch.no_grad():
         flipped_back = net(x.flip((-2, -1))).flip((-2, -1))
-    same = everywhere.loss(x, flipped_back, unlabeled)
+    same = _loss(everywhere, x, flipped_back, unlabeled)
     assert same is not None and abs(float(same)) < 1e-5
     # ...the network's own (not flip-symmetric) answer costs something, with a gradient that
     # reaches the network only through its answer on the unflipped patch.
     logits = net(x)
-    moved = everywhere.loss(x, logits, unlabeled)
+    moved = _loss(everywhere, x, logits, unlabeled)
     assert float(moved.detach()) > 1e-4
     moved.backward()
     assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
-    assert everywhere.loss(x, logits.detach(), unlabeled).grad_fn is None
+    assert _loss(everywhere, x, logits.detach(), unlabeled).grad_fn is None
     # Painted pixels are the strokes' business; nowhere sure, nothing asked.
-    assert everywhere.loss(x, logits, torch.zeros((2, 32, 32), dtype=torch.long)) is None
-    assert FlipConsistency(2.0, 0, net, sure=0.999).loss(x, logits, unlabeled) is None
+    assert _loss(everywhere, x, logits, torch.zeros((2, 32, 32), dtype=torch.long)) is None
+    assert _loss(_flips(2.0, 0, net, sure=0.999), x, logits, unlabeled) is None
 
 
 def test_batchnorm_running_statistics_are_left_as_they_were():
@@ -60,7 +72,7 @@ def test_batchnorm_running_statistics_are_left_as_they_were():
     x = torch.rand(2, 1, 32, 32) * 5 + 3   # far from the statistics the layers hold
     logits = net(x)   # the labeled loss's forward, which moves them as training does
     held = running()
-    FlipConsistency(1.0, 0, net, sure=0.0).loss(x, logits.detach(), torch.full((2, 32, 32), -1))
+    _loss(_flips(1.0, 0, net, sure=0.0), x, logits.detach(), torch.full((2, 32, 32), -1))
     assert all(torch.equal(v, running()[k]) for k, v in held.items())
     assert all(m.momentum == 0.3 for m in batchnorms)
     net(x)   # an ordinary train-mode forward does move them: the check above can fail

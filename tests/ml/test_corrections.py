@@ -14,6 +14,7 @@ from unet_studio.core.stack import Stack
 from unet_studio.ml.corrections import Corrections, strokes_differ
 from unet_studio.ml.data import TrainingSet
 from unet_studio.ml.predict import predict_plane
+from unet_studio.ml.terms import Batch
 from unet_studio.ml.train import TrainConfig, train
 from unet_studio.ml.unet import UNet
 
@@ -26,11 +27,15 @@ def _net(seed=0):
     return UNet(1, 2, depth=2, width=4, norm="group")
 
 
+def _loss(term, x, logits, target):
+    return term.loss(Batch(x, target, logits=logits))
+
+
 def test_nothing_is_kept_until_the_strokes_change():
     x = torch.rand(2, 1, 32, 32)
     net = _net()
     target = torch.full((2, 32, 32), -1)
-    assert Corrections(3.0).loss(x, net(x), target) is None
+    assert _loss(Corrections(3.0), x, net(x), target) is None
 
 
 def test_the_kept_model_is_a_frozen_copy_answering_as_the_trained_network():
@@ -67,17 +72,17 @@ def test_the_loss_counts_unlabeled_pixels_where_the_kept_model_was_sure():
     corrections = Corrections(2.0, sure=0.0)   # every pixel counts as sure
     corrections.strokes_changed(net)
     unlabeled = torch.full((1, 16, 16), -1)
-    same = corrections.loss(x, net(x), unlabeled)
+    same = _loss(corrections, x, net(x), unlabeled)
     assert same is not None and abs(float(same.detach())) < 1e-5   # the same answer costs nothing
     other = net(x) + torch.linspace(-2, 2, 2).view(1, 2, 1, 1)
-    moved = corrections.loss(x, other, unlabeled)
+    moved = _loss(corrections, x, other, unlabeled)
     assert float(moved.detach()) > 0.01
     # Painted pixels are the strokes' business: all labeled, nothing to keep.
-    assert corrections.loss(x, other, torch.zeros((1, 16, 16), dtype=torch.long)) is None
+    assert _loss(corrections, x, other, torch.zeros((1, 16, 16), dtype=torch.long)) is None
     # Nowhere sure, nothing kept.
     unsure = Corrections(2.0, sure=0.999)
     unsure.strokes_changed(_net(1))
-    assert unsure.loss(x, other, unlabeled) is None
+    assert _loss(unsure, x, other, unlabeled) is None
 
 
 def _train_and_correct(stop_to_correct=False, **options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -154,7 +154,7 @@ def _trust_batch(image: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, t
 
 def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
     cpu = torch.device("cpu")
-    untrusted = Remembering(sm.load_starting_model(3, 1).net, 1.0, cpu)
+    untrusted = Remembering(sm.load_starting_model(3, 1).net, cpu)
     untrusted.measure_trust([_trust_batch(*_noise_halves())], 2)
     head = OutConv(16, 2)
     torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
@@ -162,7 +162,7 @@ def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
     assert not head.weight.any() and not head.bias.any()
 
     image, truth = blobs(128, n=10, seed=6)
-    trusted = Remembering(sm.load_starting_model(3, 1).net, 1.0, cpu)
+    trusted = Remembering(sm.load_starting_model(3, 1).net, cpu)
     trusted.measure_trust([_trust_batch(image, scribbles(truth, seed=6))], 2)
     users = OutConv(16, 2)   # the user's own layer, from an earlier run: kept
     before = users.weight.detach().clone()

@@ -3,16 +3,16 @@
 The loss weighs each class's strokes alike (ml/loss.py) and patches are drawn around each
 class equally often (ml/data.py). A network that learns the user's classes from the strokes
 alone therefore answers as if every class covered the same share of the image, and where
-one class is rare it draws that class too wide: on ISBI, membranes cover a fifth of a
-section and came out a quarter too wide (membrane precision 0.70, recall 0.88).
+one class is rare it draws that class too wide (thin membranes come out too thick).
 
 Saerens, Latinne and Decaestecker (2002, "Adjusting the outputs of a classifier to new a
 priori probabilities: a simple procedure") estimate the shares the images really have from
 the network's own answers on them, by expectation-maximisation, and move each answer to
 those shares: p'(c | x) ~ p(c | x) * K * share_c, a shift of log(K * share_c) on the logits.
 Here the answers are those on patches spread evenly over the planes the user labeled,
-measured again as the network learns. The shift lives in the output layer
-(`OutConv.class_shift`): every prediction uses it, training does not.
+measured again as the network learns (as often as previews, in at most SHARES_TIME of the
+time). The shift lives in the output layer (`OutConv.class_shift`): every prediction uses
+it, training does not.
 
 The estimate is only as good as the network's answers: EM collapses a class whose answers are
 weak everywhere (a class painted during training) to a share of 0, and a shift too strong for
@@ -20,16 +20,12 @@ the answers costs F1 where it costs strokes. The strokes are the one truth there
 shift is applied only as far as it leaves each class's strokes as well predicted as without
 it (`strength_the_strokes_allow`).
 
-Only for an output layer that learned from the strokes alone: from scratch, or from a
-starting model that does not explain the strokes (ml/recipe.py). A trusted starting model's
-layer starts from the model's own answer (ml/remember.py), which already carries the shares
-of the images it was trained on; there the shift made nuclei too small (DSB nucleus F1
-0.862 -> 0.80-0.82). Measured in benchmarks/README.md, session 8: ISBI membrane F1 0.778 ->
-0.784 and pixel error 0.105 -> 0.098 at 120 s, DSB from scratch 0.794 -> 0.826.
+Only for an output layer that learned from the strokes alone; ml/recipe.py decides when.
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -37,13 +33,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from unet_studio.ml.loss import labels_to_target
+from unet_studio.ml.schedule import next_due
+from unet_studio.ml.terms import Term
 from unet_studio.ml.tiling import prepare_inference
+
+if TYPE_CHECKING:
+    from unet_studio.ml.trainer import Trainer
 
 PATCHES = 8                # patches the shares are measured on (8 x 128² px), and as many around strokes
 MIN_SHARE = 0.01           # no class is taken to cover less of the image than this (bounds the shift)
 STROKE_TOLERANCE = 0.01    # the shift may cost each class at most this share of its strokes
-SHARES_TIME = 0.02         # measuring takes at most this share of the training time (0.12 s on
-                           # 2 CPU cores: every 6 s; more often, up to every preview, where faster)
+SHARES_TIME = 0.02         # measuring takes at most this share of the training time
 
 
 def estimate_shares(probabilities: np.ndarray, iterations: int = 100, tolerance: float = 1e-5) -> np.ndarray:
@@ -70,18 +70,48 @@ def class_shift(shares: np.ndarray) -> np.ndarray:
     return np.log(len(shares) * shares).astype(np.float32)
 
 
-class ClassShares:
-    """Measures the class shares of the planes labeled in `data` (a TrainingSet) with the
-    network the user sees, and sets the output layers' shift to them, as far as the strokes allow."""
+class ClassShares(Term):
+    """Measures the class shares of the planes labeled in the training set with the network the
+    user sees, and sets the output layers' shift to them, as far as the strokes allow: every
+    `every` seconds at the most (in at most SHARES_TIME of the time) and after the last step."""
+    name = "class_shares"
 
-    def __init__(self, data: Any, seed: int, size: int, margin: int, device: torch.device,
-                 patches: int = PATCHES):
-        self.data, self.size, self.margin, self.device, self.patches = data, size, margin, device, patches
-        self.rng = np.random.default_rng([seed, 2])   # its own: the training batches stay the same
+    def __init__(self, on: bool = True, every: float = 3.0, patches: int = PATCHES):
+        self.weight = 1.0 if on else 0.0
+        self.every, self.patches = float(every), patches
         self.anywhere: torch.Tensor | None = None     # patches anywhere in the labeled planes
         self.strokes: tuple[torch.Tensor, torch.Tensor] | None = None   # patches around strokes, targets
         self.shares: np.ndarray | None = None
         self.strength = 0.0
+        self.due = 0.0
+
+    def applies(self, step: int) -> bool:
+        return False   # no loss: it measures between steps
+
+    def start(self, run: Trainer) -> None:
+        self.prepare(run.data, run.seed, run.in_size, run.margin, run.device)
+        self.due = run.started + self.every
+
+    def prepare(self, data: Any, seed: int, size: int, margin: int, device: torch.device) -> None:
+        """Measure on `data` (a TrainingSet), patches of `size` px whose output loses `margin`."""
+        self.data, self.size, self.margin, self.device = data, size, margin, device
+        self.rng = np.random.default_rng([seed, 2])   # its own: the training batches stay the same
+
+    def labels_changed(self, run: Trainer) -> None:
+        self.redraw()
+
+    def between_steps(self, run: Trainer, now: float) -> None:
+        if now >= self.due:   # before a preview, which shows them
+            self.measure(run.model.net, run.net)
+            self.due = next_due(now, time.perf_counter() - now, self.every, SHARES_TIME)
+
+    def finish(self, run: Trainer) -> None:
+        if run.step > 0:
+            self.measure(run.model.net, run.net)
+
+    def summarise(self, summary: dict) -> None:
+        if self.shares is not None:
+            summary["class_shares"] = [round(float(v), 3) for v in self.shares]
 
     def redraw(self) -> None:
         """Draw new patches at the next measurement (the labels changed: maybe new planes)."""
@@ -112,7 +142,7 @@ class ClassShares:
     def _logits(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """(N, K, H, W) float logits of `net` (an inference copy), without the shift."""
         x = x.to(dtype=net.outc.weight.dtype).contiguous(memory_format=torch.channels_last)
-        return torch.cat([nn.Conv2d.forward(net.outc, net.features(part)).float() for part in x.split(4)])
+        return torch.cat([net.outc.without_shift(net.features(part)).float() for part in x.split(4)])
 
     @torch.no_grad()
     def measure(self, shown: nn.Module, *others: nn.Module) -> np.ndarray | None:
@@ -138,8 +168,8 @@ def strength_the_strokes_allow(logits: torch.Tensor, target: torch.Tensor, shift
     strokes as well predicted as without it, within STROKE_TOLERANCE.
 
     logits (N, K, H, W) without the shift; target (N, H, W) class indices (-1 unlabeled).
-    (DSB from scratch, a shift stronger than the estimate, offline: at 15 s nucleus strokes
-    92 % -> 57 % right and nucleus F1 0.78 -> 0.51; at 120 s 99.5 % -> 98.6 %, F1 0.834 -> 0.838.)
+    Early in training a full-strength shift can undo most of a class's strokes; later it
+    costs them little, so the strength the strokes allow grows as the network learns.
     """
     labeled = target >= 0
     classes = target[labeled]

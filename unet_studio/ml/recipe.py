@@ -1,57 +1,82 @@
-"""How a run trains: the learning rate and what holds fine-tuning near the starting model.
+"""The training recipe: which terms a run trains with, their weights, and the learning rate.
 
-Training from scratch, or on from a model trained from scratch, uses the plain learning rate
-and nothing else. Fine-tuning the starting model depends on how far it already explains the
-user's strokes (its trust, ml/remember.py), measured before the first step.
+`build_recipe` is the one place where this is decided, from the settings (ml/config.py) and
+what the run starts from:
+- from scratch, or on from a model trained from scratch: the labeled cross-entropy at the
+  plain learning rate, flip consistency, keeping the answers shown before corrections, and
+  the class shares (the output layer learns from class-balanced strokes alone);
+- fine-tuning the starting model, both ways: the user sees the weight average and the loss
+  smooths along edges. Where the starting model explains the strokes (trust > 0,
+  ml/remember.py), fine-tuning stays near it: the lower learning rate, the anchor,
+  remembering its outputs, and the user's output layer starts from its answer (which already
+  carries class shares, so none are measured). Where it does not (images of a kind it has
+  never seen), it is only a start: the plain learning rate and nothing pulled back.
+Keeping the answers shown before corrections is off with BatchNorm, where a test network
+spread a correction instead of holding it (it was measured with GroupNorm, the starting
+model's). Flip consistency starts once the network is sure enough to be its own target,
+counting the steps a model trained in earlier runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
-from unet_studio.ml.remember import Remembering
+from torch import nn
 
-if TYPE_CHECKING:
-    from unet_studio.ml.train import TrainConfig
+from unet_studio.ml.class_shares import ClassShares
+from unet_studio.ml.config import TrainConfig
+from unet_studio.ml.consistency import FlipConsistency
+from unet_studio.ml.corrections import Corrections
+from unet_studio.ml.model_file import Model
+from unet_studio.ml.remember import RememberStartingModel, Remembering
+from unet_studio.ml.terms import AnchorPull, LabeledStrokes, Smoothness, Term
+from unet_studio.ml.weight_average import WeightAverage
 
 
 @dataclass
 class Recipe:
-    """lr: base learning rate; average_weights: decay of the weight average the user sees (0:
-    none); smoothness: weight of the edge-aware smoothness; anchor: pull toward the starting
-    weights; remember: the starting model's outputs to keep (or None); said: for the user."""
+    """lr: the base learning rate; terms: the terms used, in the order the trainer calls them
+    (the losses are summed in this order); said: the recipe in the user's words, or ''."""
     lr: float
-    average_weights: float = 0.0
-    smoothness: float = 0.0
-    anchor: float = 0.0
-    remember: Remembering | None = None
+    terms: list[Term] = field(default_factory=list)
     said: str = ""
-    class_shares: bool = False  # predict with the images' class shares (ml/class_shares.py)
 
 
-def plain_recipe(config: TrainConfig) -> Recipe:
-    """Training from scratch, or on from a model trained from scratch: the plain learning rate;
-    the output layer learns from the strokes alone, so it predicts with the class shares."""
-    return Recipe(config.lr, class_shares=_shares_apply(config))
+def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None = None,
+                 painted_since: bool = False, trained_before: int = 0) -> Recipe:
+    """The recipe for training `model` (its network not yet trained in this run).
+
+    starting: the untouched starting model, its trust measured, when fine-tuning it;
+    painted_since: training on from the user's model, the strokes differ from those it was
+    trained with; trained_before: steps the model trained in earlier runs."""
+    fine_tuning = starting is not None
+    trusted = fine_tuning and starting.trust > 0
+    if trusted:
+        starting.start_head(model.net.outc)
+    shares = config.class_shares and config.balance_classes and not trusted
+    if not shares:   # a shift measured for a layer that learned from the strokes alone
+        model.net.outc.class_shift.zero_()
+        model.summary.pop("class_shares", None)
+    terms = [
+        LabeledStrokes(config.balance_classes),
+        RememberStartingModel(starting, config.remember * starting.trust if trusted else 0.0),
+        Corrections(0.0 if _has_batchnorm(model.net) else config.keep_before_corrections,
+                    from_the_start=painted_since),
+        FlipConsistency(config.flip_consistency, after_steps=config.consistency_after - trained_before),
+        Smoothness(config.smoothness_weight if fine_tuning else 0.0, config.smoothness_sigma),
+        AnchorPull(config.anchor if trusted else 0.0),
+        WeightAverage(config.average_weights if fine_tuning else 0.0),
+        ClassShares(on=shares, every=config.preview_every),
+    ]
+    lr = config.finetune_lr if trusted else config.lr
+    return Recipe(lr, [t for t in terms if t.weight > 0], _said(starting) if fine_tuning else "")
 
 
-def _shares_apply(config: TrainConfig) -> bool:
-    """Class shares correct a layer trained on class-balanced strokes, if the user wants them."""
-    return config.class_shares and config.balance_classes
-
-
-def fine_tuning_recipe(config: TrainConfig, starting: Remembering) -> Recipe:
-    """The recipe measured for fine-tuning the starting model (benchmarks/README.md), once its
-    trust is measured. Both ways the user sees the weight average and the loss smooths along
-    edges. Where the starting model explains the strokes (trust > 0: DSB nuclei), fine-tuning
-    stays near it: the lower learning rate, the anchor, and remembering its outputs. Where it
-    does not (images of a kind it has never seen, such as electron microscopy), it is only a
-    start: the plain learning rate, nothing pulled back (ISBI membrane F1 0.70 -> 0.72)."""
+def _said(starting: Remembering) -> str:
     share = f"{starting.agreement:.0%} of your {'first ' if starting.agreement_before is not None else ''}strokes"
     if starting.trust > 0:
-        return Recipe(config.finetune_lr, config.average_weights, config.smoothness_weight, config.anchor,
-                      starting if starting.weight > 0 else None,
-                      f"the starting model already agrees with {share}, so what it knows is kept")
-    return Recipe(config.lr, config.average_weights, config.smoothness_weight,
-                  said=f"the starting model agrees with only {share}, so it learns your images freely",
-                  class_shares=_shares_apply(config))
+        return f"the starting model already agrees with {share}, so what it knows is kept"
+    return f"the starting model agrees with only {share}, so it learns your images freely"
+
+
+def _has_batchnorm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.BatchNorm2d) for m in net.modules())

@@ -2,27 +2,24 @@
 
 Fine-tuning on a few strokes teaches the user's classes, and wears away what the starting
 model learned from thousands of objects: on nuclei, where it splits touching objects, a
-fine-tuned mask joins them (DSB instance F1 0.83 untouched, 0.71 fine-tuned, benchmarks/
-README.md). Learning without forgetting (Li & Hoiem 2016) keeps it: a copy of the starting
-model's own output layer (background / object / boundary) sits on the fine-tuned features,
-and on every training patch its output is pulled toward the untouched model's output there.
-The features then keep serving both, and the user's layer learns on top of them.
+fine-tuned mask joins them. Learning without forgetting (Li & Hoiem 2016) keeps it: a copy of
+the starting model's own output layer (background / object / boundary) sits on the
+fine-tuned features, and on every training patch its output is pulled toward the untouched
+model's output there (`RememberStartingModel`). The features then keep serving both, and the
+user's layer learns on top of them.
 
-That is only right where the starting model is right. On images it has never seen (electron
-microscopy), it holds the fine-tuned network back (ISBI membrane F1 0.70 -> 0.64 at full
-strength). So the pull is weighted by `trust`: how well the untouched model already explains
-the strokes. Each of its classes is read as the user class whose strokes it covers most, and
-`agreement` is the mean over user classes of the share of their stroke pixels it gets right.
-Full weight at agreement 1, none at 0.9 or less (with the shipped model DSB: 0.98, ISBI: 0.83;
-these are the only two data sets it was set on). Trust also chooses the rest of the
-fine-tuning recipe (recipe.fine_tuning_recipe): untrusted, the starting model is only where
-training starts.
+That is only right where the starting model is right: on images it has never seen (electron
+microscopy) it holds the fine-tuned network back. So the pull is weighted by `trust`: how
+well the untouched model already explains the strokes. Each of its classes is read as the
+user class whose strokes it covers most, and `agreement` is the mean over user classes of the
+share of their stroke pixels it gets right. Full weight at agreement 1, none at 0.9 or less
+(set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
+fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only where training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
 layer is fitted, before the first step, to the untouched model's answer read in the user's
-classes, so fine-tuning begins from what the starting model sees (DSB nucleus F1 at 15 s 0.845
--> 0.861) instead of from an undecided layer that learns the class borders only from strokes
-along the middle of regions.
+classes, so fine-tuning begins from what the starting model sees instead of from an undecided
+layer that learns the class borders only from strokes along the middle of regions.
 
 Only training uses this: the saved model is the user's network alone.
 """
@@ -37,16 +34,17 @@ from torch.nn import functional as F
 
 from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
+from unet_studio.ml.terms import Batch, Term
 
 NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
 PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
 
 
 class Remembering:
-    """The untouched starting model and a copy of its output layer to train on the fine-tuned features."""
+    """The untouched starting model, how far it explains the strokes (its trust), and a copy of
+    its output layer to train on the fine-tuned features."""
 
-    def __init__(self, starting_net: nn.Module, weight: float, device: torch.device,
-                 agreement_before: float | None = None):
+    def __init__(self, starting_net: nn.Module, device: torch.device, agreement_before: float | None = None):
         """`agreement_before`: training again from the user's model, the agreement measured when
         it was first fine-tuned; kept instead of measured again (see `measure_trust_on`)."""
         self.agreement_before = agreement_before
@@ -56,7 +54,6 @@ class Remembering:
         self.head = copy.deepcopy(starting_net.outc).to(device).train()
         for p in self.head.parameters():
             p.requires_grad_(True)
-        self.weight = float(weight)
         self.agreement: float | None = None
         self.trust = 0.0
         self.reading: np.ndarray | None = None   # starting class -> the user class it is read as
@@ -64,7 +61,7 @@ class Remembering:
 
     @torch.no_grad()
     def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
-        """Set `weight` scaled by trust, from patches (x, target) with target -1 where unlabeled;
+        """Measure agreement and trust on patches (x, target) with target -1 where unlabeled;
         returns the agreement (see module docstring)."""
         counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
         gen = torch.Generator().manual_seed(0)
@@ -88,7 +85,6 @@ class Remembering:
     def _agree(self, value: float) -> float:
         self.agreement = value
         self.trust = trust(value)
-        self.weight *= self.trust
         return value
 
     def start_head(self, head: nn.Module, steps: int = 60) -> bool:
@@ -96,8 +92,9 @@ class Remembering:
         answer read in the user's classes (its object + boundary as "nucleus", say),
         on the patches trust was measured on. Fine-tuning then starts from what the starting
         model sees instead of re-learning the class borders from strokes that lie along the
-        middle of regions (DSB: the nucleus rim went to the background, 1 px tighter masks).
-        Only for a trusted model, and only for a new layer; returns whether it fitted."""
+        middle of regions (where the rim of an object goes to the background). Only for a
+        trusted model, and only for a new layer; returns whether it fitted. The pixels measured
+        on are used once, whatever the answer."""
         sample, self._sample = self._sample, []
         if self.trust <= 0 or not sample or any(p.detach().abs().sum() > 0 for p in head.parameters()):
             return False
@@ -126,8 +123,7 @@ class Remembering:
         Training again from the user's model keeps the agreement it was first fine-tuned with:
         trust says whether the starting model suits these images, and strokes painted since
         are corrections, painted exactly where the model was wrong, so they read as
-        disagreement (DSB, two rounds: 0.98 -> 0.93, trust 0.8 -> 0.3) and would change the
-        recipe between two runs on the same images."""
+        disagreement and would change the recipe between two runs on the same images."""
         if self.agreement_before is not None:
             return self._agree(float(self.agreement_before))
         rng = np.random.default_rng([seed, 1])
@@ -141,14 +137,29 @@ class Remembering:
         return self.measure_trust(batches, data.n_classes)
 
     def loss(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Mean over pixels of KL(untouched model || this head on the fine-tuned features)."""
+        """Sum over pixels of KL(untouched model || this head on the fine-tuned features) and
+        the number of pixels: (sum, pixels)."""
         with torch.no_grad():
             target = F.softmax(self.teacher(x).float(), 1)
         log_p = F.log_softmax(self.head(features).float(), 1)
-        return self.weight * F.kl_div(log_p, target, reduction="sum") / (target.numel() / target.shape[1])
+        return F.kl_div(log_p, target, reduction="sum"), target.numel() / target.shape[1]
 
-    def parameters(self):
-        return self.head.parameters()
+
+class RememberStartingModel(Term):
+    """The loss that keeps the starting model's own outputs: `weight` x the mean over pixels of
+    KL(untouched model || its output layer's copy on the fine-tuned features). The copy is
+    trained too (`parameters`)."""
+    name = "remember"
+
+    def __init__(self, starting: Remembering | None, weight: float):
+        self.starting, self.weight = starting, float(weight)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        kl, pixels = self.starting.loss(batch.features, batch.images)
+        return self.weight * kl / pixels
+
+    def parameters(self) -> list:
+        return list(self.starting.head.parameters())
 
 
 def agreement(counts: np.ndarray) -> float:

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from unet_studio.ml.train import TrainConfig
+    from unet_studio.ml.config import TrainConfig
 
 
 def lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:

@@ -79,10 +79,10 @@ class Up(nn.Module):
 class OutConv(nn.Conv2d):
     """1x1 convolution to one logit per class: (N, width, H, W) -> (N, K, H, W).
 
-    class_shift (K,): added to the logits when predicting (eval mode), not in training: the
-    image's class shares for a network that learned from class-balanced strokes
-    (ml/class_shares.py); zero otherwise. Like BatchNorm's running statistics it is measured,
-    not learned; model files keep it beside the weights (ml/model_file.py).
+    class_shift (K,): a calibration of the logits, added in eval mode (prediction) and left
+    out in train mode, as BatchNorm uses its running statistics only in eval mode. Zero
+    unless measured (ml/class_shares.py sets it); like BatchNorm's running statistics it is
+    measured, not learned, and model files keep it beside the weights (ml/model_file.py).
     """
 
     def __init__(self, in_channels: int, n_classes: int):
@@ -90,10 +90,14 @@ class OutConv(nn.Conv2d):
         self.register_buffer("class_shift", torch.zeros(n_classes), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = super().forward(x)
+        logits = self.without_shift(x)
         if self.training:
             return logits
         return logits + self.class_shift.to(logits.dtype).view(1, -1, 1, 1)
+
+    def without_shift(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits without the class shift, in either mode."""
+        return super().forward(x)
 
 
 class UNet(nn.Module):

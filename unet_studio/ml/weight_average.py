@@ -10,25 +10,47 @@ and the live preview stops flickering. The averaged network is the one the user 
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from unet_studio.ml.terms import Term
 
-class WeightAverage:
-    """An averaged copy of `net`: after each optimiser step call `update(net)`.
+if TYPE_CHECKING:
+    from unet_studio.ml.trainer import Trainer
 
-    decay: the weight of the old average at a step, reached gradually: early on the
-    average follows the live weights closely ((1 + n) / (10 + n) after n updates), so a
-    short run is not dominated by the random start.
+
+class WeightAverage(Term):
+    """An averaged copy of the trained network, updated after each optimiser step.
+
+    decay (the term's weight): the weight of the old average at a step, reached gradually:
+    early on the average follows the live weights closely ((1 + n) / (10 + n) after n
+    updates), so a short run is not dominated by the random start.
     """
+    name = "weight_average"
 
-    def __init__(self, net: nn.Module, decay: float = 0.99):
+    def __init__(self, decay: float = 0.99):
         if not 0.0 <= decay < 1.0:
             raise ValueError("decay must be in [0, 1)")
-        self.decay = float(decay)
-        self.net = copy.deepcopy(net).requires_grad_(False)
+        self.decay = self.weight = float(decay)
+        self.net: nn.Module | None = None
         self.updates = 0
+
+    def applies(self, step: int) -> bool:
+        return False   # no loss: it acts after the step
+
+    def start(self, run: Trainer) -> None:
+        """Average `run.net` from now on; the average is the network the user sees."""
+        self.follow(run.net)
+        run.model.net = self.net
+
+    def follow(self, net: nn.Module) -> None:
+        self.net = copy.deepcopy(net).requires_grad_(False)
+
+    def after_step(self, run: Trainer, stepped: bool) -> None:
+        if stepped:
+            self.update(run.net)
 
     def current_decay(self) -> float:
         return min(self.decay, (1 + self.updates) / (10 + self.updates))
@@ -43,14 +65,3 @@ class WeightAverage:
         for b_avg, b_live in zip(self.net.buffers(), net.buffers()):
             b_avg.copy_(b_live)
         self.updates += 1
-
-    def replace_module(self, name: str, module: nn.Module) -> None:
-        """Keep the average's structure in step when a layer of the live net is replaced."""
-        setattr(self.net, name, copy.deepcopy(module))
-
-
-@torch.no_grad()
-def pull_toward(params: list, starts: list, amount: float) -> None:
-    """Move each weight a fraction `amount` of the way back to its starting value (one fused
-    call over all tensors, as torch's own optimisers do)."""
-    torch._foreach_lerp_(params, starts, amount)
