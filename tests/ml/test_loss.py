@@ -56,3 +56,21 @@ def test_border_weights_are_high_in_the_gap_between_touching_objects():
     single = np.ones((40, 60), np.uint8)
     single[10:30, 5:28] = 2
     assert border_weight_map(single, [2]).max() == 0.0
+
+
+def test_the_loss_is_the_mean_over_the_labeled_pixels_whatever_the_patch_size():
+    """Normalised by the labeled-pixel count: the same strokes inside a patch four times as large
+    (all the rest unlabeled) give the same loss, and one class's loss is its mean cross-entropy."""
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(1, 2, 8, 8, generator=gen)
+    target = torch.full((1, 8, 8), IGNORE)
+    target[0, 2:4, 1:7] = 1
+    expected = torch.nn.functional.cross_entropy(logits, target.clamp(min=0), reduction="none")[target >= 0].mean()
+    assert torch.isclose(labeled_cross_entropy(logits, target, balance=False), expected)
+    big_logits = torch.randn(1, 2, 16, 16, generator=gen)
+    big_logits[:, :, :8, :8] = logits
+    big_target = torch.full((1, 16, 16), IGNORE)
+    big_target[:, :8, :8] = target
+    for balance in (False, True):
+        assert torch.isclose(labeled_cross_entropy(big_logits, big_target, balance=balance),
+                             labeled_cross_entropy(logits, target, balance=balance))
