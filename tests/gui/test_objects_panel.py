@@ -130,3 +130,48 @@ def test_default_object_class_prefers_object_names():
     assert default_object_class(["background", "nucleus", "boundary"]) == 2
     assert default_object_class(["background", "membrane", "Cells"]) == 3
     assert default_object_class(["background", "a", "b"]) == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """A barely trained model (the export is checked for what it writes, not quality)."""
+    from tests.gui.helpers import TINY_TRAINING, blobs_image
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth = blobs_image(seed=1)
+    strokes = np.zeros(image.shape, np.uint8)
+    strokes[2, 2:60] = 1
+    strokes[truth & (np.arange(64)[:, None] < 20)] = 2
+    for progress in train([image], [strokes], ["background", "nucleus"],
+                          TrainConfig(**dict(TINY_TRAINING, steps=3))):
+        model = progress.model
+    return model.copy()
+
+
+def test_file_export_objects_table_and_rois_for_the_whole_stack(window, qtbot, tiny_model, tmp_path,
+                                                                monkeypatch):
+    import csv
+
+    import roifile
+
+    from tests.gui.helpers import blobs_image
+
+    volume = np.stack([blobs_image(seed=s)[0] for s in range(3)])
+    document = show_array(window, volume, "ZYX", name="cells.tif", pixel_size=(0.5, 0.5), unit="um")
+    document.set_model(tiny_model)
+    written = []
+    for name, path in (("export_objects_csv", tmp_path / "cells_objects.csv"),
+                       ("export_objects_rois", tmp_path / "cells_rois.zip")):
+        monkeypatch.setattr(window.exporter, "ask_path", lambda *args, path=path: str(path))
+        window.actions_by_name[name].trigger()
+        assert window.stack_jobs.busy   # in a worker, with progress and Cancel
+        qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+        assert path.exists()
+        written.append(path)
+    assert window.predict_panel.status.text() == "Saved cells_rois.zip"
+    with open(written[0], newline="") as f:
+        rows = list(csv.DictReader(f))
+    rois = roifile.roiread(written[1])
+    assert len(rows) == len(rois if isinstance(rois, list) else [rois])
+    assert {r["z"] for r in rows} <= {"0", "1", "2"}
+    assert all(float(r["area_um2"]) == pytest.approx(int(r["area_px"]) * 0.25, rel=1e-5) for r in rows)

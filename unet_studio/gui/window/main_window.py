@@ -234,7 +234,8 @@ class MainWindow(QMainWindow):
     def _enable_actions(self) -> None:
         has_image, has_project = self.document is not None, self.session.project is not None
         for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
-                     "export_model", "train", "predict_all", "undo", "redo"):
+                     "export_model", "train", "predict_all", "undo", "redo",
+                     "export_objects_csv", "export_objects_rois"):
             self.actions_by_name[name].setEnabled(has_image)
         for name in ("save_as", "add_images", "export_bundle", "save_now"):
             self.actions_by_name[name].setEnabled(has_project)
