@@ -175,3 +175,22 @@ def test_file_export_objects_table_and_rois_for_the_whole_stack(window, qtbot, t
     assert len(rows) == len(rois if isinstance(rois, list) else [rois])
     assert {r["z"] for r in rows} <= {"0", "1", "2"}
     assert all(float(r["area_um2"]) == pytest.approx(int(r["area_px"]) * 0.25, rel=1e-5) for r in rows)
+
+
+def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
+    document = shown(window, qtbot)
+    predicted(document, discs())
+    settled(window, qtbot)
+    panel, layer = window.objects_panel, window.objects.layer
+    assert not layer.isVisible() and window.canvas.mask_layer.isVisible()
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    assert layer.isVisible() and not window.canvas.mask_layer.isVisible()
+    picture = layer.image
+    assert picture.shape == (128, 128, 4)
+    colours = {tuple(picture[y, x, :3]) for y, x, _ in DISCS}
+    assert len(colours) == 3                                   # one colour per object
+    assert picture[0, 0, 3] == 0                               # nothing outside the objects
+    y, x, r = DISCS[0]
+    assert picture[y, x - r, 3] == 255 and 0 < picture[y, x, 3] < 255   # outlined, see-through inside
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    assert not layer.isVisible() and window.canvas.mask_layer.isVisible()

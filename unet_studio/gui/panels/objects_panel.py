@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
@@ -93,6 +94,7 @@ class ObjectsPanel(QWidget):
     class_chosen = Signal(int)
     size_changed = Signal()
     object_clicked = Signal(dict)
+    shown_changed = Signal(bool)   # the objects view on the canvas, on or off
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -110,6 +112,9 @@ class ObjectsPanel(QWidget):
         self.measured_button = QPushButton("Measured")
         self.measured_button.setToolTip("Use the size measured from the prediction")
         self.measured_button.clicked.connect(self.use_measured)
+        self.show_objects_box = QCheckBox("Show objects on the image")
+        self.show_objects_box.setToolTip("Each object its own colour, outlined, instead of the classes")
+        self.show_objects_box.toggled.connect(self.shown_changed)
         self.size_um = QLabel("")
         self.count = QLabel("No prediction yet")
         self.view = QTableView()
@@ -142,8 +147,9 @@ class ObjectsPanel(QWidget):
         layout.addWidget(self.measured_button, 1, 2)
         layout.addWidget(self.size_um, 2, 1, 1, 2)
         layout.addWidget(self.count, 3, 0, 1, 3)
-        layout.addWidget(self.view, 4, 0, 1, 3)
-        layout.addWidget(self.histogram, 5, 0, 1, 3)
+        layout.addWidget(self.show_objects_box, 4, 0, 1, 3)
+        layout.addWidget(self.view, 5, 0, 1, 3)
+        layout.addWidget(self.histogram, 6, 0, 1, 3)
         layout.setColumnStretch(1, 1)
 
     # ---- what the user chose ------------------------------------------------------------

@@ -5,17 +5,62 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, Slot
 
+from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+
+FILL_ALPHA, OUTLINE_ALPHA = 70, 255
+
+
+def object_colours(labels: np.ndarray) -> np.ndarray:
+    """(Y, X, 4) uint8 picture of the objects: each its own colour (hues a golden angle apart),
+    filled see-through with an opaque outline; transparent outside."""
+    labels = np.asarray(labels)
+    hues = (np.arange(int(labels.max()) + 1) * 0.618034) % 1.0
+    lut = np.zeros((len(hues), 4), np.uint8)
+    lut[:, :3] = _hsv_to_rgb(hues)
+    lut[:, 3] = FILL_ALPHA
+    lut[0] = 0
+    rgba = lut[labels]
+    edge = np.zeros(labels.shape, bool)
+    edge[1:] |= labels[1:] != labels[:-1]
+    edge[:-1] |= labels[:-1] != labels[1:]
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    rgba[..., 3] = np.where(edge & (labels > 0), OUTLINE_ALPHA, rgba[..., 3])
+    return rgba
+
+
+def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
+    """Bright, saturated colours of the given hues in [0, 1): (n, 3) uint8."""
+    k = (np.array([5.0, 3.0, 1.0]) + hues[:, None] * 6) % 6
+    return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
 
 
 def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, name) -> Iterator[tuple]:
-    """Worker generator: one item (key, PlaneObjects)."""
+    """Worker generator: one item (key, PlaneObjects, their colour picture)."""
     from unet_studio.workflow.object_export import plane_objects
 
-    yield (key, plane_objects(mask, probabilities, image, k, object_size=size,
-                              pixel_size=pixel_size, class_name=name))
+    found = plane_objects(mask, probabilities, image, k, object_size=size,
+                          pixel_size=pixel_size, class_name=name)
+    yield (key, found, object_colours(found.labels))
+
+
+class ObjectsLayer(pg.ImageItem):
+    """The objects of the shown plane over the image (above the predicted classes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue((Z_MASK + Z_LABELS) / 2)
+
+    def set_picture(self, rgba: np.ndarray | None) -> None:
+        if rgba is None:
+            self.clear()
+        else:
+            self.setImage(rgba, levels=(0, 255), autoLevels=False)
 
 
 class ObjectsController(QObject):
@@ -33,6 +78,10 @@ class ObjectsController(QObject):
         self._worker: GeneratorWorker | None = None
         self._pending = False
         self._disconnect = None
+        self.layer = ObjectsLayer()
+        self.layer.setVisible(False)
+        canvas.view.addItem(self.layer)
+        panel.shown_changed.connect(self.show_layer)
         panel.class_chosen.connect(self.request)
         panel.size_changed.connect(self.request)
         panel.object_clicked.connect(self.centre_on)
@@ -45,6 +94,7 @@ class ObjectsController(QObject):
             self._worker.stop()
         self.document = document
         self.labels = self.labels_plane = None
+        self.layer.set_picture(None)
         if document is not None:
             document.plane_changed.connect(self.request)
             document.predictions_changed.connect(self.request)
@@ -70,6 +120,7 @@ class ObjectsController(QObject):
         mask = document.predictions.mask(t, z)
         if mask is None or not 1 <= k <= len(document.labels.classes):
             self.labels = self.labels_plane = None
+            self.layer.set_picture(None)
             self.panel.show_objects(None, None)
             return
         entry = document.predictions.plane(t, z)
@@ -86,10 +137,11 @@ class ObjectsController(QObject):
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:
-        (document, t, z), found = item
+        (document, t, z), found, picture = item
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request finds the new one
         self.labels, self.labels_plane = found.labels, (t, z)
+        self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit)
 
@@ -99,6 +151,12 @@ class ObjectsController(QObject):
         if self._pending:
             self._pending = False
             self.request()
+
+    @Slot(bool)
+    def show_layer(self, shown: bool) -> None:
+        """The objects view: each object its own colour over the image, instead of the classes."""
+        self.layer.setVisible(shown)
+        self.canvas.mask_layer.setVisible(not shown)
 
     @Slot(dict)
     def centre_on(self, row: dict) -> None:
