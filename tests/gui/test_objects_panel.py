@@ -194,3 +194,16 @@ def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
     assert picture[y, x - r, 3] == 255 and 0 < picture[y, x, 3] < 255   # outlined, see-through inside
     qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
     assert not layer.isVisible() and window.canvas.mask_layer.isVisible()
+
+
+def test_objects_wait_while_training_runs(window, qtbot):
+    document = shown(window, qtbot)
+    window.training.running_changed.emit(True)    # as when Train is pressed
+    predicted(document, discs())                  # a training preview
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert panel.count.text() == "Objects are counted when training stops"
+    assert panel.model.rowCount() == 0
+    window.training.running_changed.emit(False)
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 3 and panel.status_label.text() == "3 objects"

@@ -1,6 +1,9 @@
 """Keeps the Objects panel current: finds the objects of the shown plane in a worker whenever
 its prediction, the plane, the object class or the object size changes (one job at a time, the
-latest request next), and centres the view on an object the user clicks in the table."""
+latest request next), and centres the view on an object the user clicks in the table.
+
+Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px): while
+training runs it waits, so as not to slow training, and counts the final prediction."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -77,6 +80,7 @@ class ObjectsController(QObject):
         self.labels_plane = None
         self._worker: GeneratorWorker | None = None
         self._pending = False
+        self.paused = False
         self._disconnect = None
         self.layer = ObjectsLayer()
         self.layer.setVisible(False)
@@ -107,11 +111,20 @@ class ObjectsController(QObject):
         self.panel.set_classes([c.name for c in self.document.labels.classes])
         self.request()
 
+    @Slot(bool)
+    def set_paused(self, paused: bool) -> None:
+        """True while training runs: requests wait until it stops."""
+        self.paused = paused
+        if paused:
+            self.panel.count.setText("Objects are counted when training stops")
+        else:
+            self.request()
+
     @Slot()
     def request(self, *_args) -> None:
         """Find the objects of the shown plane again (after the running job, if any)."""
         document = self.document
-        if document is None:
+        if document is None or self.paused:
             return
         if self._worker is not None:
             self._pending = True
