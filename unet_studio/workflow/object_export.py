@@ -79,13 +79,16 @@ def export_objects(model, stack, object_class: int, *, csv_path: str | Path | No
             foreground[index] = step.prediction.mask == object_class
             probability[index] = step.prediction.probabilities[object_class - 1]
     size = object_size if object_size is not None else measure_object_size(foreground)
-    instances = np.zeros(shape, np.int32)
+    instances = np.zeros(shape, np.int32) if rois_path is not None else None   # the ROIs' outlines
     parts = []
     planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
     for i, (t, z) in enumerate(planes):
         index = plane_index(axes, t, z)
-        parts.append(_plane_table(stack, t, z, foreground[index], probability[index], size,
-                                  object_class, model.classes[object_class - 1], instances, index))
+        labels, table = _plane_objects(stack, (t, z), foreground[index], probability[index],
+                                       size, object_class, model.classes[object_class - 1])
+        parts.append(table)
+        if instances is not None:
+            instances[index] = labels
         yield ObjectExportStep(0.8 + 0.2 * (i + 1) / len(planes))
     written = []
     if csv_path is not None:
@@ -95,18 +98,19 @@ def export_objects(model, stack, object_class: int, *, csv_path: str | Path | No
     yield ObjectExportStep(1.0, written)
 
 
-def _plane_table(stack, t, z, foreground, probability, size, object_class, class_name,
-                 instances, index) -> Table:
+def _plane_objects(stack, plane: tuple[int, int], foreground, probability, size, object_class,
+                   class_name) -> tuple[np.ndarray, Table]:
+    """(labels, table) of plane (t, z), split with the stack's object size."""
+    t, z = plane
     prob = np.asarray(probability, np.float32)
     labels = find_objects(foreground, prob, object_size=size) if size is not None \
         else np.zeros(foreground.shape, np.int32)
-    instances[index] = labels
     table = object_table(labels, "YX", image=stack.plane(t, z), probabilities=prob[None],
                          object_class=1, class_name=str(class_name),
                          pixel_size=Calibration.of(stack).pixel_size)
     table["t"] = np.full(len(table["id"]), t if "T" in stack.label_axes else -1)
     table["z"] = np.full(len(table["id"]), z if "Z" in stack.label_axes else -1)
-    return table
+    return labels, table
 
 
 def _joined(parts: list[Table]) -> Table:
