@@ -112,6 +112,7 @@ class ObjectsPanel(QWidget):
         self.measured_button = QPushButton("Measured")
         self.measured_button.setToolTip("Use the size measured from the prediction")
         self.measured_button.clicked.connect(self.use_measured)
+        self.measured_button.setEnabled(False)   # the size is the measured one until changed
         self.show_objects_box = QCheckBox("Show objects on the image")
         self.show_objects_box.setToolTip("Each object its own colour, outlined, instead of the classes")
         self.show_objects_box.toggled.connect(self.shown_changed)
