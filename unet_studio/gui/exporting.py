@@ -11,6 +11,8 @@ from unet_studio.workflow.export import INSTANCES, MASK, PROBABILITIES, output_n
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
 MODEL_FILTER = "unet_studio models (*.pt)"
+CSV_FILTER = "CSV tables (*.csv)"
+ROI_FILTER = "ImageJ ROI sets (*.zip)"
 
 
 class Exporter:
@@ -66,6 +68,22 @@ class Exporter:
         k = self.ask_class([c.name for c in document.labels.classes])
         if k is not None:
             self._export_prediction("Export instance labels", INSTANCES, instances_class=k)
+
+    def _export_objects(self, title: str, suffix: str, file_filter: str, what: str) -> None:
+        """The objects of the Objects panel's class, with its object size, in every plane."""
+        document = self._document()
+        if document is None:
+            return
+        path = self.ask_path(title, f"{output_stem(document.name)}{suffix}", file_filter)
+        if path:
+            panel = self.window.objects_panel
+            self.window.stack_jobs.export_objects(path, what, panel.chosen_class, panel.object_size)
+
+    def objects_table(self) -> None:
+        self._export_objects("Export objects table", "_objects.csv", CSV_FILTER, "csv")
+
+    def objects_rois(self) -> None:
+        self._export_objects("Export objects as ImageJ ROIs", "_rois.zip", ROI_FILTER, "rois")
 
     def labels(self) -> None:
         document = self._document()

@@ -46,6 +46,20 @@ def export_prediction(model, stack, path: Path, what: str, instances_class: int 
     yield ("written", str(written[0]))
 
 
+def export_objects(model, stack, path: Path, what: str, object_class: int,
+                   object_size: float | None) -> Iterator[tuple]:
+    """Worker generator: predict the whole stack, find the objects of `object_class` and write
+    their table (what="csv") or ImageJ ROIs (what="rois") to `path`; ends with ("written", path)."""
+    from unet_studio.workflow.object_export import export_objects as write_objects
+
+    target = {"csv_path": path} if what == "csv" else {"rois_path": path}
+    for step in write_objects(model, stack, object_class, object_size=object_size, **target):
+        if step.written is None:
+            yield ("progress", step.fraction)
+        else:
+            yield ("written", str(step.written[0]))
+
+
 def predict_all_images(model, entries: list, folder: str | Path) -> Iterator[tuple]:
     """Worker generator: predict every image of the project (entries) into `folder`
     (workflow/batch.py); ends with ("all_written", (number written, [skipped: reason], folder))."""
@@ -143,6 +157,14 @@ class StackJobs(QObject):
         ready = stored if (what == MASK and stored is not None and self._result_model is model) else None
         self._run(lambda: export_prediction(model, stack, Path(path), what, instances_class, ready),
                   "Exporting" if ready is not None else "Predicting", model)
+
+    def export_objects(self, path: str | Path, what: str, object_class: int,
+                       object_size: float | None = None) -> None:
+        """Objects of `object_class` in every plane: a CSV table (what="csv") or ROIs ("rois")."""
+        if self._needs_model():
+            model, stack = self.document.model, self.document.stack
+            self._run(lambda: export_objects(model, stack, Path(path), what, object_class, object_size),
+                      "Finding objects", model)
 
     def export_labels(self, path: str | Path) -> None:
         if self.document is not None and not self.busy:

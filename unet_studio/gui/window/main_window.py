@@ -18,6 +18,7 @@ from unet_studio.gui.viewer.canvas import Canvas
 from unet_studio.gui.viewer.cursor_readout import describe_pixel
 from unet_studio.gui.viewer.document import ImageDocument, ShownImage
 from unet_studio.gui.viewer.editing import Editing
+from unet_studio.gui.viewer.objects import ObjectsController
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.exporting import Exporter
 from unet_studio.gui.viewer.overlay import OverlayPresenter
@@ -25,6 +26,7 @@ from unet_studio.gui.panels.classes_panel import ClassesPanel
 from unet_studio.gui.panels.contrast_panel import ContrastPanel
 from unet_studio.gui.panels.images_panel import ImagesPanel
 from unet_studio.gui.panels.models_panel import ModelsPanel
+from unet_studio.gui.panels.objects_panel import ObjectsPanel
 from unet_studio.gui.panels.overlay_panel import OverlayPanel
 from unet_studio.gui.panels.predict_panel import PredictPanel
 from unet_studio.gui.panels.slices_panel import SlicesPanel
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self._make_controllers()
         self.pages, self.workspace, self.project_column = build_layout(self)
         self.actions_by_name = build_menus(self, menu_slots(self))
+        self.statusBar().addPermanentWidget(self.objects_panel.status_label)
         self.statusBar().addPermanentWidget(self.saved_state)
         connect_parts(self)
         self.show_recent()
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self.export_button.setMinimumHeight(30)
         self.images_panel = ImagesPanel()
         self.models_panel = ModelsPanel()
+        self.objects_panel = ObjectsPanel()
         self.saved_state = SavedStateLabel(self.session)
 
     def _make_controllers(self) -> None:
@@ -109,6 +113,7 @@ class MainWindow(QMainWindow):
         self.plane_predictor = PlanePredictor(pool, self)
         self.stack_jobs = StackJobs(pool, self.predict_panel, self)
         self.overlay = OverlayPresenter(self.canvas, self.overlay_panel, self)
+        self.objects = ObjectsController(pool, self.objects_panel, self.canvas, self)
         self.exporter = Exporter(self)
         self.dialogs = ProjectDialogs(self)
         self.editing = Editing(shown, session, self)
@@ -190,7 +195,7 @@ class MainWindow(QMainWindow):
         """Give `document` (None: no image) to every part that shows or works on the image."""
         self.shown.document = document
         for part in (self.training, self.plane_predictor, self.stack_jobs, self.overlay,
-                     self.contrast_panel, self.slices_panel):
+                     self.objects, self.contrast_panel, self.slices_panel):
             part.set_document(document)
         in_project = document is not None and self.session.entry_id is not None
         self.classes_panel.set_labels(document.labels if document is not None else None,
@@ -229,7 +234,8 @@ class MainWindow(QMainWindow):
     def _enable_actions(self) -> None:
         has_image, has_project = self.document is not None, self.session.project is not None
         for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
-                     "export_model", "train", "predict_all", "undo", "redo"):
+                     "export_model", "train", "predict_all", "undo", "redo",
+                     "export_objects_csv", "export_objects_rois"):
             self.actions_by_name[name].setEnabled(has_image)
         for name in ("save_as", "add_images", "export_bundle", "save_now"):
             self.actions_by_name[name].setEnabled(has_project)

@@ -17,6 +17,7 @@ def menu_slots(window) -> dict:
         "add_images": lambda: images.add_images(), "save_now": window.save_now,
         "export_masks": exporter.masks, "export_probabilities": exporter.probabilities,
         "export_instances": exporter.instances, "export_labels": exporter.labels,
+        "export_objects_csv": exporter.objects_table, "export_objects_rois": exporter.objects_rois,
         "export_model": exporter.model, "export_bundle": commands.export_bundle, "quit": window.close,
         "undo": window.editing.undo, "redo": window.editing.redo,
         "brush": lambda: tools.set_tool(BRUSH), "eraser": lambda: tools.set_tool(ERASER),
@@ -51,6 +52,7 @@ def connect_parts(window) -> None:
     window.training.model_ready.connect(commands.model_ready)
     window.training.keep_failed.connect(commands.keep_failed)
     window.training.running_changed.connect(window.plane_predictor.set_paused)
+    window.training.running_changed.connect(window.objects.set_paused)
     for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.show_status)
     projects.image_to_show.connect(window.show_image)

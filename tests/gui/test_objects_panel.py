@@ -1,0 +1,209 @@
+"""The Objects panel: the objects of the shown plane counted, measured, listed and found again."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.gui.helpers import show_array
+from unet_studio.gui.panels.objects_panel import default_object_class
+
+DISCS = [(30, 30, 12), (90, 40, 8), (60, 100, 10)]   # (y, x, radius), apart
+
+
+def discs(shape=(128, 128), spec=DISCS) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    mask = np.zeros(shape, bool)
+    for y, x, r in spec:
+        mask |= (yy - y) ** 2 + (xx - x) ** 2 <= r ** 2
+    return mask
+
+
+def predicted(document, foreground: np.ndarray, t: int = 0, z: int = 0) -> None:
+    """Give the document a prediction: class 2 (foreground) where `foreground` is."""
+    p = np.where(foreground, 0.9, 0.1).astype(np.float32)
+    probabilities = np.stack([1 - p, p])
+    mask = np.where(foreground, 2, 1).astype(np.uint8)
+    document.put_prediction(t, z, probabilities, mask, np.zeros(foreground.shape, np.float32))
+
+
+def shown(window, qtbot, data=None, **meta):
+    data = (discs() * 150 + 30).astype(np.uint8) if data is None else data
+    return show_array(window, data, "YX" if data.ndim == 2 else "ZYX", **meta)
+
+
+def settled(window, qtbot) -> None:
+    qtbot.waitUntil(lambda: window.pool.idle, timeout=20_000)
+
+
+def test_count_table_histogram_and_status_bar(window, qtbot):
+    document = shown(window, qtbot)
+    panel = window.objects_panel
+    assert panel.chosen_class == 2    # the last class, the one that is not background
+    predicted(document, discs())
+    settled(window, qtbot)
+    assert panel.count.text() == "3 objects in this plane"
+    assert panel.status_label.text() == "3 objects"
+    assert panel.status_label.isVisible()   # in the status bar
+    assert panel.model.rowCount() == 3
+    areas = sorted(float(panel.model.value(r, "area_px")) for r in range(3))
+    assert areas == sorted(float(discs(spec=[d]).sum()) for d in DISCS)
+    assert panel.size.value() > 10    # measured from the mask (discs 16-24 px across)
+    assert panel._bars is not None and sum(panel._bars.opts["height"]) == 3
+    headers = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]
+    assert {"id", "area px", "diameter px", "confidence"} <= set(headers)
+    assert "area µm²" not in headers   # the image has no calibration
+
+
+def test_calibrated_image_shows_square_microns(window, qtbot):
+    document = shown(window, qtbot, pixel_size=(0.5, 0.5), unit="um")
+    predicted(document, discs())
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert "area_um2" in panel.model.columns
+    row = {c: panel.model.value(0, c) for c in panel.model.columns}
+    assert row["area_um2"] == pytest.approx(row["area_px"] * 0.25)
+    assert panel.size_um.text().startswith("= ")
+
+
+def test_object_size_resplits_the_plane_and_measured_resets(window, qtbot):
+    document = shown(window, qtbot)
+    # Two touching discs 32 px across and two specks 6 px across.
+    predicted(document, discs(spec=[(64, 44, 16), (64, 80, 16), (20, 20, 3), (110, 110, 3)]))
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert panel.model.rowCount() == 2   # the specks are far smaller than the objects
+    measured = panel.size.value()
+    panel.size.setValue(8.0)   # objects as small as the specks: they count too
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 4 and panel.status_label.text() == "4 objects"
+    assert panel.measured_button.isEnabled()
+    qtbot.mouseClick(panel.measured_button, Qt.MouseButton.LeftButton)
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 2
+    assert panel.size.value() == pytest.approx(measured)
+    assert not panel.measured_button.isEnabled()
+
+
+def test_clicking_a_row_centres_the_view_on_that_object(window, qtbot):
+    document = shown(window, qtbot)
+    predicted(document, discs())
+    settled(window, qtbot)
+    panel = window.objects_panel
+    rows = panel.model.rowCount()
+    row = next(r for r in range(rows) if round(float(panel.model.value(r, "centroid_x"))) == 100)
+    index = panel.model.index(row, 0)
+    panel.view.scrollTo(index)
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.view.visualRect(index).center())
+    (x0, x1), (y0, y1) = window.canvas.view.viewRange()
+    assert (x0 + x1) / 2 == pytest.approx(100.5, abs=2)
+    assert (y0 + y1) / 2 == pytest.approx(60.5, abs=2)
+
+
+def test_sorting_by_area(window, qtbot):
+    document = shown(window, qtbot)
+    predicted(document, discs())
+    settled(window, qtbot)
+    panel = window.objects_panel
+    column = panel.model.columns.index("area_px")
+    panel.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    areas = [float(panel.model.value(r, "area_px")) for r in range(3)]
+    assert areas == sorted(areas, reverse=True) and areas[0] > areas[-1]
+
+
+def test_another_plane_shows_its_own_objects(window, qtbot):
+    volume = np.stack([discs(), discs(spec=DISCS[:1])]).astype(np.uint8) * 100
+    document = shown(window, qtbot, volume)
+    predicted(document, discs(), z=0)
+    predicted(document, discs(spec=DISCS[:1]), z=1)
+    document.set_plane(0, 0)
+    settled(window, qtbot)
+    assert window.objects_panel.model.rowCount() == 3
+    document.set_plane(0, 1)
+    settled(window, qtbot)
+    assert window.objects_panel.model.rowCount() == 1
+    assert window.objects_panel.status_label.text() == "1 object"
+
+
+def test_default_object_class_prefers_object_names():
+    assert default_object_class(["background", "nucleus", "boundary"]) == 2
+    assert default_object_class(["background", "membrane", "Cells"]) == 3
+    assert default_object_class(["background", "a", "b"]) == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """A barely trained model (the export is checked for what it writes, not quality)."""
+    from tests.gui.helpers import TINY_TRAINING, blobs_image
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth = blobs_image(seed=1)
+    strokes = np.zeros(image.shape, np.uint8)
+    strokes[2, 2:60] = 1
+    strokes[truth & (np.arange(64)[:, None] < 20)] = 2
+    for progress in train([image], [strokes], ["background", "nucleus"],
+                          TrainConfig(**dict(TINY_TRAINING, steps=3))):
+        model = progress.model
+    return model.copy()
+
+
+def test_file_export_objects_table_and_rois_for_the_whole_stack(window, qtbot, tiny_model, tmp_path,
+                                                                monkeypatch):
+    import csv
+
+    import roifile
+
+    from tests.gui.helpers import blobs_image
+
+    volume = np.stack([blobs_image(seed=s)[0] for s in range(3)])
+    document = show_array(window, volume, "ZYX", name="cells.tif", pixel_size=(0.5, 0.5), unit="um")
+    document.set_model(tiny_model)
+    written = []
+    for name, path in (("export_objects_csv", tmp_path / "cells_objects.csv"),
+                       ("export_objects_rois", tmp_path / "cells_rois.zip")):
+        monkeypatch.setattr(window.exporter, "ask_path", lambda *args, path=path: str(path))
+        window.actions_by_name[name].trigger()
+        assert window.stack_jobs.busy   # in a worker, with progress and Cancel
+        qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+        assert path.exists()
+        written.append(path)
+    assert window.predict_panel.status.text() == "Saved cells_rois.zip"
+    with open(written[0], newline="") as f:
+        rows = list(csv.DictReader(f))
+    rois = roifile.roiread(written[1])
+    assert len(rows) == len(rois if isinstance(rois, list) else [rois])
+    assert {r["z"] for r in rows} <= {"0", "1", "2"}
+    assert all(float(r["area_um2"]) == pytest.approx(int(r["area_px"]) * 0.25, rel=1e-5) for r in rows)
+
+
+def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
+    document = shown(window, qtbot)
+    predicted(document, discs())
+    settled(window, qtbot)
+    panel, layer = window.objects_panel, window.objects.layer
+    assert not layer.isVisible() and window.canvas.mask_layer.isVisible()
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    assert layer.isVisible() and not window.canvas.mask_layer.isVisible()
+    picture = layer.image
+    assert picture.shape == (128, 128, 4)
+    colours = {tuple(picture[y, x, :3]) for y, x, _ in DISCS}
+    assert len(colours) == 3                                   # one colour per object
+    assert picture[0, 0, 3] == 0                               # nothing outside the objects
+    y, x, r = DISCS[0]
+    assert picture[y, x - r, 3] == 255 and 0 < picture[y, x, 3] < 255   # outlined, see-through inside
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    assert not layer.isVisible() and window.canvas.mask_layer.isVisible()
+
+
+def test_objects_wait_while_training_runs(window, qtbot):
+    document = shown(window, qtbot)
+    window.training.running_changed.emit(True)    # as when Train is pressed
+    predicted(document, discs())                  # a training preview
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert panel.count.text() == "Objects are counted when training stops"
+    assert panel.model.rowCount() == 0
+    window.training.running_changed.emit(False)
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 3 and panel.status_label.text() == "3 objects"

@@ -1,0 +1,98 @@
+"""workflow/object_export.py: the objects of a whole stack, as a CSV table and ImageJ ROIs."""
+from __future__ import annotations
+
+import csv
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import roifile
+
+from unet_studio.core.stack import Stack
+from unet_studio.ml import predict
+from unet_studio.workflow.object_export import export_objects, plane_objects
+
+SPECS = [[(20, 20, 8), (40, 44, 8)], [(30, 30, 10)], [(20, 20, 8), (44, 20, 6), (44, 48, 6)]]
+
+
+def discs(spec, shape=(64, 64)) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    mask = np.zeros(shape, bool)
+    for y, x, r in spec:
+        mask |= (yy - y) ** 2 + (xx - x) ** 2 <= r ** 2
+    return mask
+
+
+@pytest.fixture
+def fake_network(monkeypatch):
+    """predict_planes answers the discs of SPECS[z] as class 2 (the network is not under test)."""
+    def planes(model, stack, **_):
+        for i, (t, z) in enumerate((t, z) for t in range(stack.n_t) for z in range(stack.n_z)):
+            p = np.where(discs(SPECS[z]), 0.9, 0.1).astype(np.float32)
+            yield predict.PlaneProgress((i + 1) / (stack.n_t * stack.n_z), (t, z),
+                                        predict.Prediction(np.stack([1 - p, p])))
+    monkeypatch.setattr(predict, "predict_planes", planes)
+    return SimpleNamespace(n_classes=2, classes=["background", "nucleus"])
+
+
+def stack_of(**meta) -> Stack:
+    data = np.stack([discs(s) * 100 + 20 for s in SPECS]).astype(np.uint8)
+    return Stack.from_array(data, "ZYX", name="cells.tif", **meta)
+
+
+def run(model, stack, **targets):
+    steps = list(export_objects(model, stack, 2, **targets))
+    assert [s.fraction for s in steps] == sorted(s.fraction for s in steps)
+    return steps[-1].written
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csv_one_row_per_object_with_its_plane_and_area(fake_network, tmp_path):
+    written = run(fake_network, stack_of(), csv_path=tmp_path / "o.csv")
+    rows = read_csv(written[0])
+    assert [sum(r["z"] == str(z) for r in rows) for z in range(3)] == [len(s) for s in SPECS]
+    for z, spec in enumerate(SPECS):
+        areas = sorted(int(r["area_px"]) for r in rows if r["z"] == str(z))
+        assert areas == sorted(int(discs([d]).sum()) for d in spec)
+    assert {r["class"] for r in rows} == {"nucleus"}
+    assert "area_um2" not in rows[0]   # no calibration in the image: none invented
+    assert float(rows[0]["mean_intensity_c1"]) == pytest.approx(120)
+    assert float(rows[0]["confidence"]) == pytest.approx(0.9, abs=1e-3)
+
+
+def test_calibrated_stack_gives_square_microns(fake_network, tmp_path):
+    written = run(fake_network, stack_of(pixel_size=(0.5, 0.25), unit="um"), csv_path=tmp_path / "o.csv")
+    for row in read_csv(written[0]):
+        assert float(row["area_um2"]) == pytest.approx(int(row["area_px"]) * 0.125, rel=1e-5)
+
+
+def test_roi_zip_reads_back_with_one_roi_per_object(fake_network, tmp_path):
+    written = run(fake_network, stack_of(), rois_path=tmp_path / "rois.zip")
+    rois = roifile.roiread(written[0])
+    assert len(rois) == sum(len(s) for s in SPECS)
+    assert sorted(r.z_position for r in rois) == sorted(z + 1 for z, s in enumerate(SPECS) for _ in s)
+
+
+def test_cancelled_export_writes_nothing(fake_network, tmp_path):
+    steps = export_objects(fake_network, stack_of(), 2, csv_path=tmp_path / "o.csv")
+    next(steps)
+    steps.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_given_object_size_for_the_stack(fake_network, tmp_path):
+    # Next to a 60 px object size the smaller discs are specks: dropped.
+    written = run(fake_network, stack_of(), csv_path=tmp_path / "o.csv", object_size=60.0)
+    assert len(read_csv(written[0])) < sum(len(s) for s in SPECS)
+
+
+def test_plane_objects_of_one_plane():
+    mask = np.where(discs(SPECS[2]), 2, 1).astype(np.uint8)
+    found = plane_objects(mask, None, None, 2, class_name="nucleus")
+    assert found.labels.max() == 3 and len(found.table["id"]) == 3
+    assert found.object_size == pytest.approx(12, abs=4)
+    assert list(found.table["class"]) == ["nucleus"] * 3

@@ -1,0 +1,215 @@
+"""The objects of the shown plane: which class, their typical size (measured, or set by the
+user), how many, a sortable table of their numbers and a histogram of their areas. Clicking a
+row asks to centre the view on that object."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
+
+# Table columns shown (object_table's name -> header); intensity columns are added as found.
+SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²",
+         "equivalent_diameter_px": "diameter px", "confidence": "confidence",
+         "centroid_y": "y", "centroid_x": "x"}
+OBJECT_WORDS = ("nucleus", "nuclei", "cell", "object", "foreground")
+
+
+def default_object_class(names: list[str]) -> int:
+    """1-based class to split: one named like nucleus/cell/object/foreground, else the last."""
+    for k, name in enumerate(names, start=1):
+        if k > 1 and any(word in name.lower() for word in OBJECT_WORDS):
+            return k
+    return max(len(names), 1)
+
+
+class ObjectTableModel(QAbstractTableModel):
+    """A table (column name -> array, workflow/object_table.py) for a QTableView; sorts itself."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.table: dict = {}
+        self.columns: list[str] = []
+        self.order = np.zeros(0, int)   # row r shows object self.order[r]
+
+    def set_table(self, table: dict) -> None:
+        self.beginResetModel()
+        self.table = table
+        intensity = [c for c in table if c.startswith("mean_intensity")]
+        first = [c for c in ("id", "area_px", "area_um2", "equivalent_diameter_px") if c in table]
+        last = [c for c in ("confidence", "centroid_y", "centroid_x") if c in table]
+        self.columns = first + intensity + last
+        self.order = np.arange(len(table.get("id", ())))
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.order)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def value(self, row: int, column: str):
+        return self.table[column][self.order[row]]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        value = self.value(index.row(), self.columns[index.column()])
+        if isinstance(value, (float, np.floating)):
+            return f"{float(value):.3g}" if abs(value) < 1000 else f"{float(value):.0f}"
+        return str(value)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
+            return None
+        name = self.columns[section]
+        return SHOWN.get(name, name.replace("mean_intensity_", "mean "))
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self.layoutAboutToBeChanged.emit()
+        values = np.asarray(self.table[self.columns[column]])
+        self.order = np.argsort(values, kind="stable")
+        if order == Qt.SortOrder.DescendingOrder:
+            self.order = self.order[::-1]
+        self.layoutChanged.emit()
+
+
+class ObjectsPanel(QWidget):
+    """Signals: class_chosen(k) (1-based), size_changed() (the user's size or back to measured),
+    object_clicked(row of the table: dict of that object's values)."""
+
+    class_chosen = Signal(int)
+    size_changed = Signal()
+    object_clicked = Signal(dict)
+    shown_changed = Signal(bool)   # the objects view on the canvas, on or off
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.object_class = QComboBox()
+        self.object_class.setToolTip("The class whose connected pieces are objects")
+        self.object_class.currentIndexChanged.connect(lambda i: i >= 0 and self.class_chosen.emit(i + 1))
+        self.size = QDoubleSpinBox()
+        self.size.setRange(1.0, 10_000.0)
+        self.size.setDecimals(1)
+        self.size.setSuffix(" px")
+        self.size.setKeyboardTracking(False)
+        self.size.setToolTip("Typical object diameter: specks much smaller are dropped, touching "
+                             "objects split at this scale. Change it to re-split the shown plane.")
+        self.size.valueChanged.connect(self._size_edited)
+        self.measured_button = QPushButton("Measured")
+        self.measured_button.setToolTip("Use the size measured from the prediction")
+        self.measured_button.clicked.connect(self.use_measured)
+        self.measured_button.setEnabled(False)   # the size is the measured one until changed
+        self.show_objects_box = QCheckBox("Show objects on the image")
+        self.show_objects_box.setToolTip("Each object its own colour, outlined, instead of the classes")
+        self.show_objects_box.toggled.connect(self.shown_changed)
+        self.size_um = QLabel("")
+        self.count = QLabel("No prediction yet")
+        self.view = QTableView()
+        self.model = ObjectTableModel(self)
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.setMinimumHeight(160)
+        self.view.clicked.connect(self._row_clicked)
+        self.histogram = pg.PlotWidget(background="w")
+        self.histogram.setMinimumHeight(110)
+        self.histogram.setMaximumHeight(140)
+        self.histogram.setLabel("bottom", "area (px)")
+        self.histogram.setMouseEnabled(False, False)
+        self.histogram.hideButtons()
+        self._bars: pg.BarGraphItem | None = None
+        self.status_label = QLabel("")   # the count, for the window's status bar
+        self._user_size: float | None = None
+        self._showing = False
+
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Class"), 0, 0)
+        layout.addWidget(self.object_class, 0, 1, 1, 2)
+        layout.addWidget(QLabel("Size"), 1, 0)
+        layout.addWidget(self.size, 1, 1)
+        layout.addWidget(self.measured_button, 1, 2)
+        layout.addWidget(self.size_um, 2, 1, 1, 2)
+        layout.addWidget(self.count, 3, 0, 1, 3)
+        layout.addWidget(self.show_objects_box, 4, 0, 1, 3)
+        layout.addWidget(self.view, 5, 0, 1, 3)
+        layout.addWidget(self.histogram, 6, 0, 1, 3)
+        layout.setColumnStretch(1, 1)
+
+    # ---- what the user chose ------------------------------------------------------------
+    @property
+    def chosen_class(self) -> int:
+        return self.object_class.currentIndex() + 1
+
+    @property
+    def object_size(self) -> float | None:
+        """The diameter (px) the user set, or None: measure it from the prediction."""
+        return self._user_size
+
+    def set_classes(self, names: list[str]) -> None:
+        old = self.object_class.currentText()
+        self.object_class.blockSignals(True)
+        self.object_class.clear()
+        self.object_class.addItems(names)
+        index = names.index(old) if old in names else default_object_class(names) - 1
+        self.object_class.setCurrentIndex(index)
+        self.object_class.blockSignals(False)
+
+    def _size_edited(self, value: float) -> None:
+        if not self._showing:
+            self._user_size = float(value)
+            self.measured_button.setEnabled(True)
+            self.size_changed.emit()
+
+    def use_measured(self) -> None:
+        self._user_size = None
+        self.measured_button.setEnabled(False)
+        self.size_changed.emit()
+
+    # ---- what was found -----------------------------------------------------------------
+    def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "") -> None:
+        """The objects of the shown plane (table None: no prediction for it)."""
+        self._showing = True
+        if size is not None:
+            self.size.setValue(size)
+        self._showing = False
+        self.measured_button.setEnabled(self._user_size is not None)
+        self.size_um.setText(f"= {size * float(np.mean(pixel_size)):.3g} {unit or 'µm'}"
+                             if size is not None and pixel_size is not None else "")
+        n = None if table is None else len(table["id"])
+        self.count.setText("No prediction for this plane yet" if n is None else
+                           f"{n} object{'s' if n != 1 else ''} in this plane")
+        self.status_label.setText("" if n is None else f"{n} object{'s' if n != 1 else ''}")
+        self.model.set_table(table or {})
+        self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
+
+    def _show_histogram(self, areas: np.ndarray | None) -> None:
+        if self._bars is not None:
+            self.histogram.removeItem(self._bars)
+            self._bars = None
+        if areas is None or not len(areas):
+            return
+        counts, edges = np.histogram(areas, bins=min(20, max(1, len(areas))))
+        self._bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush="#4a90d9")
+        self.histogram.addItem(self._bars)
+
+    def _row_clicked(self, index) -> None:
+        row = index.row()
+        self.object_clicked.emit({c: self.model.table[c][self.model.order[row]] for c in self.model.table})

@@ -1,0 +1,182 @@
+"""Keeps the Objects panel current: finds the objects of the shown plane in a worker whenever
+its prediction, the plane, the object class or the object size changes (one job at a time, the
+latest request next), and centres the view on an object the user clicks in the table.
+
+Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px): while
+training runs it waits, so as not to slow training, and counts the final prediction."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, Slot
+
+from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
+from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+
+FILL_ALPHA, OUTLINE_ALPHA = 70, 255
+
+
+def object_colours(labels: np.ndarray) -> np.ndarray:
+    """(Y, X, 4) uint8 picture of the objects: each its own colour (hues a golden angle apart),
+    filled see-through with an opaque outline; transparent outside."""
+    labels = np.asarray(labels)
+    hues = (np.arange(int(labels.max()) + 1) * 0.618034) % 1.0
+    lut = np.zeros((len(hues), 4), np.uint8)
+    lut[:, :3] = _hsv_to_rgb(hues)
+    lut[:, 3] = FILL_ALPHA
+    lut[0] = 0
+    rgba = lut[labels]
+    edge = np.zeros(labels.shape, bool)
+    edge[1:] |= labels[1:] != labels[:-1]
+    edge[:-1] |= labels[:-1] != labels[1:]
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    rgba[..., 3] = np.where(edge & (labels > 0), OUTLINE_ALPHA, rgba[..., 3])
+    return rgba
+
+
+def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
+    """Bright, saturated colours of the given hues in [0, 1): (n, 3) uint8."""
+    k = (np.array([5.0, 3.0, 1.0]) + hues[:, None] * 6) % 6
+    return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
+
+
+def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, name) -> Iterator[tuple]:
+    """Worker generator: one item (key, PlaneObjects, their colour picture)."""
+    from unet_studio.workflow.object_export import plane_objects
+
+    found = plane_objects(mask, probabilities, image, k, object_size=size,
+                          pixel_size=pixel_size, class_name=name)
+    yield (key, found, object_colours(found.labels))
+
+
+class ObjectsLayer(pg.ImageItem):
+    """The objects of the shown plane over the image (above the predicted classes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue((Z_MASK + Z_LABELS) / 2)
+
+    def set_picture(self, rgba: np.ndarray | None) -> None:
+        if rgba is None:
+            self.clear()
+        else:
+            self.setImage(rgba, levels=(0, 255), autoLevels=False)
+
+
+class ObjectsController(QObject):
+    """Finds the shown plane's objects for the objects panel; `labels` holds the latest ones
+    ((Y, X) int32, or None) for the plane `labels_plane`."""
+
+    def __init__(self, pool: WorkerPool, panel, canvas, parent=None):
+        super().__init__(parent)
+        self.pool = pool
+        self.panel = panel
+        self.canvas = canvas
+        self.document = None
+        self.labels = None
+        self.labels_plane = None
+        self._worker: GeneratorWorker | None = None
+        self._pending = False
+        self.paused = False
+        self._disconnect = None
+        self.layer = ObjectsLayer()
+        self.layer.setVisible(False)
+        canvas.view.addItem(self.layer)
+        panel.shown_changed.connect(self.show_layer)
+        panel.class_chosen.connect(self.request)
+        panel.size_changed.connect(self.request)
+        panel.object_clicked.connect(self.centre_on)
+
+    def set_document(self, document) -> None:
+        if self._disconnect is not None:
+            self._disconnect()
+            self._disconnect = None
+        if self._worker is not None:
+            self._worker.stop()
+        self.document = document
+        self.labels = self.labels_plane = None
+        self.layer.set_picture(None)
+        if document is not None:
+            document.plane_changed.connect(self.request)
+            document.predictions_changed.connect(self.request)
+            self._disconnect = document.labels.on_classes_changed(self._classes_changed)
+            self._classes_changed()
+        else:
+            self.panel.show_objects(None, None)
+
+    def _classes_changed(self) -> None:
+        self.panel.set_classes([c.name for c in self.document.labels.classes])
+        self.request()
+
+    @Slot(bool)
+    def set_paused(self, paused: bool) -> None:
+        """True while training runs: requests wait until it stops."""
+        self.paused = paused
+        if paused:
+            self.panel.count.setText("Objects are counted when training stops")
+        else:
+            self.request()
+
+    @Slot()
+    def request(self, *_args) -> None:
+        """Find the objects of the shown plane again (after the running job, if any)."""
+        document = self.document
+        if document is None or self.paused:
+            return
+        if self._worker is not None:
+            self._pending = True
+            return
+        t, z, k = document.t, document.z, self.panel.chosen_class
+        mask = document.predictions.mask(t, z)
+        if mask is None or not 1 <= k <= len(document.labels.classes):
+            self.labels = self.labels_plane = None
+            self.layer.set_picture(None)
+            self.panel.show_objects(None, None)
+            return
+        entry = document.predictions.plane(t, z)
+        probabilities = entry.probabilities if entry is not None and entry.probabilities.shape[0] >= k else None
+        stack = document.stack
+        pixel_size = stack.pixel_size or None
+        arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
+                     self.panel.object_size, pixel_size, document.labels.classes[k - 1].name)
+        worker = GeneratorWorker(lambda: find_plane_objects(*arguments), name="find-objects")
+        worker.yielded.connect(self._on_result)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.pool.start(worker)
+
+    @Slot(object)
+    def _on_result(self, item: tuple) -> None:
+        (document, t, z), found, picture = item
+        if document is not self.document or (t, z) != (document.t, document.z):
+            return   # the plane moved on: the pending request finds the new one
+        self.labels, self.labels_plane = found.labels, (t, z)
+        self.layer.set_picture(picture)
+        stack = document.stack
+        self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._worker = None
+        if self._pending:
+            self._pending = False
+            self.request()
+
+    @Slot(bool)
+    def show_layer(self, shown: bool) -> None:
+        """The objects view: each object its own colour over the image, instead of the classes."""
+        self.layer.setVisible(shown)
+        self.canvas.mask_layer.setVisible(not shown)
+
+    @Slot(dict)
+    def centre_on(self, row: dict) -> None:
+        """Centre the view on an object of the table (zoomed to show it with its surroundings)."""
+        y, x = float(row["centroid_y"]) + 0.5, float(row["centroid_x"]) + 0.5   # pixel centre
+        diameter = float(row.get("equivalent_diameter_px", 10.0))
+        (x0, x1), (y0, y1) = self.canvas.view.viewRange()
+        span = min(max(x1 - x0, y1 - y0), max(6 * diameter, 64.0))
+        span = max(span, 2 * diameter)
+        self.canvas.view.setRange(QRectF(x - span / 2, y - span / 2, span, span), padding=0)
