@@ -1,4 +1,5 @@
-"""workflow/object_export.py: the objects of a whole stack, as a CSV table and ImageJ ROIs."""
+"""The objects of a whole stack as the app's File > Export writes them (workflow/export.py's
+OBJECTS and ROIS with one object size for the stack), and one plane's objects (the panel)."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,8 @@ import roifile
 
 from unet_studio.core.stack import Stack
 from unet_studio.ml import predict
-from unet_studio.workflow.object_export import export_objects, plane_objects
+from unet_studio.workflow.export import OBJECTS, ROIS, predict_to_files
+from unet_studio.workflow.object_export import plane_objects
 
 SPECS = [[(20, 20, 8), (40, 44, 8)], [(30, 30, 10)], [(20, 20, 8), (44, 20, 6), (44, 48, 6)]]
 
@@ -38,6 +40,11 @@ def fake_network(monkeypatch):
 def stack_of(**meta) -> Stack:
     data = np.stack([discs(s) * 100 + 20 for s in SPECS]).astype(np.uint8)
     return Stack.from_array(data, "ZYX", name="cells.tif", **meta)
+
+
+def export_objects(model, stack, object_class, csv_path=None, rois_path=None, object_size=None):
+    targets = {what: path for what, path in ((OBJECTS, csv_path), (ROIS, rois_path)) if path}
+    return predict_to_files(model, stack, targets, object_class=object_class, object_size=object_size)
 
 
 def run(model, stack, **targets):

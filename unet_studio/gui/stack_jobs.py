@@ -48,12 +48,13 @@ def export_prediction(model, stack, path: Path, what: str, instances_class: int 
 
 def export_objects(model, stack, path: Path, what: str, object_class: int,
                    object_size: float | None) -> Iterator[tuple]:
-    """Worker generator: predict the whole stack, find the objects of `object_class` and write
-    their table (what="csv") or ImageJ ROIs (what="rois") to `path`; ends with ("written", path)."""
-    from unet_studio.workflow.object_export import export_objects as write_objects
+    """Worker generator: predict the whole stack, find the objects of `object_class` (one
+    object size for every plane) and write their table (what="csv") or ImageJ ROIs
+    (what="rois") to `path`; ends with ("written", path)."""
+    from unet_studio.workflow.export import OBJECTS, ROIS, predict_to_files
 
-    target = {"csv_path": path} if what == "csv" else {"rois_path": path}
-    for step in write_objects(model, stack, object_class, object_size=object_size, **target):
+    targets = {OBJECTS if what == "csv" else ROIS: Path(path)}
+    for step in predict_to_files(model, stack, targets, object_class=object_class, object_size=object_size):
         if step.written is None:
             yield ("progress", step.fraction)
         else:

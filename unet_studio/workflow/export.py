@@ -81,19 +81,22 @@ class Calibration:
 @dataclass(frozen=True)
 class ExportMeta:
     """What the writers need: the label axes and shape of the source (axes from TZYX), the
-    class names in order, its calibration and the class split into objects (1-based)."""
+    class names in order, its calibration, the class split into objects (1-based) and the
+    objects' diameter in px (None: measured in each plane, ml/objects.py)."""
     axes: str
     shape: tuple[int, ...]
     classes: list[str]
     calibration: Calibration = field(default_factory=Calibration)
     object_class: int | None = None
+    object_size: float | None = None
 
     @classmethod
-    def of(cls, stack, classes: Iterable[Any], object_class: int | None = None) -> "ExportMeta":
+    def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,
+           object_size: float | None = None) -> "ExportMeta":
         names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
                  for c in classes]
         return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
-                   object_class)
+                   object_class, object_size)
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:
@@ -161,10 +164,10 @@ class PredictedPlane:
     def probabilities(self) -> np.ndarray:
         return self.prediction.probabilities
 
-    def instances(self, k: int) -> np.ndarray:
-        if k not in self._objects:
-            self._objects[k] = self.prediction.instances(k)
-        return self._objects[k]
+    def instances(self, k: int, object_size: float | None = None) -> np.ndarray:
+        if (k, object_size) not in self._objects:
+            self._objects[k, object_size] = self.prediction.instances(k, object_size)
+        return self._objects[k, object_size]
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Writer:
 WRITERS: dict[str, Writer] = {
     MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p)),
     PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, True),
-    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class)),
+    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class, meta.object_size)),
     OBJECTS: Writer(ObjectsTable, lambda p, meta: p, True),
     ROIS: Writer(ObjectOutlines, lambda p, meta: p),
 }
@@ -234,10 +237,12 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
 
 
 def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,
-                     views: int | None = None, object_class: int | None = None) -> Iterator[ExportStep]:
+                     views: int | None = None, object_class: int | None = None,
+                     object_size: float | None = None) -> Iterator[ExportStep]:
     """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
     yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
-    nothing is written then."""
+    nothing is written then. object_size: the objects' diameter in px for every plane (the
+    app's Objects panel); None: measured in each plane."""
     from unet_studio.ml.predict import predict_planes
 
     from unet_studio.core.errors import ModelError
@@ -247,7 +252,7 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
-    meta = ExportMeta.of(stack, model.classes, object_class)
+    meta = ExportMeta.of(stack, model.classes, object_class, object_size)
 
     def planes():
         for step in predict_planes(model, stack, device=device, **options):

@@ -28,7 +28,7 @@ class ObjectsTable:
         from unet_studio.workflow.object_table import object_table
 
         k = self.meta.object_class
-        part = object_table(plane.instances(k), "YX", image=plane.image,
+        part = object_table(plane.instances(k, self.meta.object_size), "YX", image=plane.image,
                             probabilities=plane.probabilities, object_class=k,
                             class_name=self.meta.classes[k - 1], pixel_size=self.meta.calibration.pixel_size)
         part["t"] = np.full(len(part["id"]), plane.t if "T" in self.meta.axes else -1)
@@ -65,7 +65,7 @@ class ObjectOutlines:
         from unet_studio.workflow.object_table import plane_rois
 
         where = {a: {"T": plane.t, "Z": plane.z}[a] for a in self.meta.axes[:-2] if a in "TZ"}
-        self._rois += plane_rois(plane.instances(self.meta.object_class), where)
+        self._rois += plane_rois(plane.instances(self.meta.object_class, self.meta.object_size), where)
         self.count += 1
 
     def close(self) -> None:
