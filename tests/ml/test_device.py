@@ -55,7 +55,7 @@ def test_bf16_training_on_the_cpu_learns_the_blobs(cpu_flags, blob_training, mon
         seen.append(isinstance(context, torch.autocast) and context.fast_dtype == torch.bfloat16)
         return context
 
-    monkeypatch.setattr("unet_studio.ml.train.autocast", spying_autocast)
+    monkeypatch.setattr("unet_studio.ml.trainer.autocast", spying_autocast)
     image, _, labels = blob_training
     progress = None
     for progress in train([image], [labels], ["background", "blob"], TrainConfig(steps=150, seed=0, **TINY)):
