@@ -4,8 +4,8 @@ Importing this package does not import torch (its modules do). It sets one defau
 OpenMP runtime that torch loads: idle worker threads sleep instead of spinning. By default
 they spin at every barrier, which is fine on an idle machine but, when anything else wants a
 core (the app's own window, a browser, another program), makes each training step wait for a
-descheduled spinner: measured on a busy 2-core machine, 1.2-2.3 s per step spinning vs
-0.28 s sleeping (width 16, 4 x 128 px). An explicit OMP_WAIT_POLICY in the environment wins.
+descheduled spinner, several times slower per step on a busy machine with few cores. An
+explicit OMP_WAIT_POLICY in the environment wins.
 It only takes effect if torch was not imported before this package.
 """
 import os

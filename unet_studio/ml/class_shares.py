@@ -16,7 +16,7 @@ it, training does not.
 
 The estimate is only as good as the network's answers: EM collapses a class whose answers are
 weak everywhere (a class painted during training) to a share of 0, and a shift too strong for
-the answers costs F1 where it costs strokes. The strokes are the one truth there is, so the
+the answers turns painted pixels to the wrong class. The strokes are the one truth there is, so the
 shift is applied only as far as it leaves each class's strokes as well predicted as without
 it (`strength_the_strokes_allow`).
 

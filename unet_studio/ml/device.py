@@ -2,7 +2,7 @@
 
 Mixed precision (AMP) on CUDA: bf16 where the GPU supports it (no loss scaling needed), fp16
 with a gradient scaler otherwise. On a CPU, training uses bf16 only where the CPU has AMX
-matrix units (Intel Xeon 4th generation and later), where it was measured faster; elsewhere
+matrix units (Intel Xeon 4th generation and later), which compute it natively; elsewhere
 fp32 stays the safe choice (bf16 autocast on CPUs without native support is slower).
 UNET_STUDIO_CPU_BF16=0 keeps every CPU computation in fp32.
 """
@@ -79,8 +79,8 @@ def as_device(device: Any) -> torch.device:
 def default_width(device: Any) -> int:
     """Base number of feature maps of the first U-Net level for this device.
 
-    16 on a CPU keeps a training step well under a second on a laptop (measured in
-    benchmarks/); the paper's 64 on a GPU.
+    16 on a CPU keeps a training step well under a second on a laptop (benchmarks/README.md);
+    the paper's 64 on a GPU.
     """
     return 16 if as_device(device).type == "cpu" else 64
 
@@ -114,8 +114,8 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
 
 def training_memory_format(device: torch.device) -> torch.memory_format:
     """Layout of the network and patches in training: channels_last, except for CPU bf16
-    training, whose backward pass was 1.4x slower in channels_last than in NCHW (AMX Xeon).
-    Prediction keeps channels_last everywhere (2x faster there)."""
+    training, whose backward pass is slower in channels_last than in NCHW on AMX CPUs.
+    Prediction keeps channels_last everywhere, where it is the faster layout."""
     if device.type == "cpu" and amp_dtype(device) is torch.bfloat16:
         return torch.contiguous_format
     return torch.channels_last
@@ -138,8 +138,8 @@ def make_grad_scaler(device: torch.device) -> "torch.amp.GradScaler | None":
 
 def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW with the fused kernel where torch has one for the device (CUDA; CPU since torch
-    2.4): one call per step instead of a Python loop over ~100 tensors, 3.5 -> 0.95 ms per step
-    for the width-16 U-Net on 2 CPU threads (about 5 % more steps in 20 s of training)."""
+    2.4): one call per step instead of a Python loop over ~100 tensors, which leaves more of a
+    short training budget to the steps themselves."""
     params = list(params)   # a generator would be used up by the first attempt
     try:
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
@@ -157,9 +157,10 @@ def is_out_of_memory(error: BaseException) -> bool:
 def inference_dtype(device: torch.device) -> torch.dtype:
     """Precision for prediction: bf16 where the hardware computes it natively, else fp32.
 
-    On a CPU with AVX512-BF16 or AMX, a bf16 copy of the network predicts ~3x faster than fp32
-    (measured on an AMD EPYC Zen 4: 3.2 vs 1.1 Mpx/s, width 16) and the masks are the same up
-    to pixels within a hair of 50 %. Training stays fp32 on the CPU (bf16 backward was slower).
+    On a CPU with AVX512-BF16 or AMX, a bf16 copy of the network predicts several times faster
+    than fp32 and the masks are the same up to pixels within a hair of 50 % probability.
+    Training stays fp32 on such CPUs unless they have AMX (see `amp_dtype`): the bf16 backward
+    pass is slower without it.
     """
     if device.type == "cuda":
         return amp_dtype(device) or torch.float32

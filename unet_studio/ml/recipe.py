@@ -11,9 +11,8 @@ what the run starts from:
   remembering its outputs, and the user's output layer starts from its answer (which already
   carries class shares, so none are measured). Where it does not (images of a kind it has
   never seen), it is only a start: the plain learning rate and nothing pulled back.
-Keeping the answers shown before corrections is off with BatchNorm, where a test network
-spread a correction instead of holding it (it was measured with GroupNorm, the starting
-model's). Flip consistency starts once the network is sure enough to be its own target,
+Keeping the answers shown before corrections is off with BatchNorm, where the network spreads
+a correction instead of holding it; with GroupNorm (the starting model's) it holds. Flip consistency starts once the network is sure enough to be its own target,
 counting the steps a model trained in earlier runs.
 """
 from __future__ import annotations

@@ -10,11 +10,11 @@ whole-image prediction. In both modes the image border is extended by mirroring.
 Each tile can be seen in several mirrored views (`views`: as is, flipped left-right, upside
 down, both), each view's probabilities flipped back and averaged: test-time augmentation.
 The network was trained on flipped patches, so every view is as valid as the first, and
-their mean is steadier where one view hesitates (DSB nuclei after 120 s of fine-tuning:
-nucleus F1 0.841 -> 0.854, instance F1 0.794 -> 0.812 with 4 views; benchmarks/README.md).
-It costs one forward pass per view: the live previews during training use one view. The
-views are linear in the result (tiles are blended by fixed weights), so predicting them one
-at a time (`InferenceNet.flips` one each) and averaging gives the same probabilities.
+their mean is steadier where one view hesitates (the effect on the scores is in
+benchmarks/README.md). It costs one forward pass per view: the live previews during training
+use one view. The views are linear in the result (tiles are blended by fixed weights), so
+predicting them one at a time (`InferenceNet.flips` one each) and averaging gives the same
+probabilities.
 """
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ class InferenceNet:
     tile: int           # input tile side, pixels
     overlap: int        # pixels shared by neighbouring tiles ("same" padding)
     batch: int          # tiles per forward pass
-    # Mirrored pixels around the plane ("same" padding). 16 px changed 0.4 % of the mask pixels
-    # against 64 px (all near the edge) and no score, in benchmarks/ on ISBI and DSB.
+    # Mirrored pixels around the plane ("same" padding): the faded tile edges already hide the
+    # border, so a wider margin only changes a few pixels at the edge, at more cost.
     border: int = 16
     flips: tuple = ((),)    # the mirrored views of each tile averaged (VIEW_FLIPS), see the module docstring
 

@@ -3,7 +3,7 @@
 With a few scribbles the training loss soon says little about the unlabeled pixels: the
 last optimiser step's weights wander from one batch's patches to the next, and the
 prediction of the whole image wanders with them. The average over the last ~100 steps is
-a flatter, steadier solution: training longer no longer makes the mask worse by chance,
+a flatter, steadier solution: training longer does not make the mask worse by chance,
 and the live preview stops flickering. The averaged network is the one the user sees
 (previews, the saved model); the optimiser keeps training its own copy.
 """
