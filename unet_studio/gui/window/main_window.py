@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
+        self._pixel = None   # (y, x) under the mouse, for the status bar
         self.setAcceptDrops(True)
         self._fit_to_screen(1360, 860)
         self._make_widgets()
@@ -252,10 +253,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(image, levels)
         self.canvas.set_labels(document.labels, document.t, document.z)
         self.contrast_panel.sync()
+        if self._pixel is not None:
+            self.show_pixel(self._pixel)   # the status bar follows the plane shown
 
     # ---- the status bar --------------------------------------------------------------
     @Slot(object)
     def show_pixel(self, pixel) -> None:
+        self._pixel = pixel
         if self.document is None or pixel is None:
             self.statusBar().clearMessage()
             return
