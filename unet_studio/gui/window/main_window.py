@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBo
 from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
 from unet_studio.gui.viewer.canvas import Canvas
 from unet_studio.gui.viewer.cursor_readout import describe_pixel
+from unet_studio.gui.viewer.plane_keys import PlaneKeys
 from unet_studio.gui.viewer.document import ImageDocument, ShownImage
 from unet_studio.gui.viewer.editing import Editing
 from unet_studio.gui.errors import ask_yes_no, show_error
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
     def _make_widgets(self) -> None:
         self.start_view = StartView()
         self.canvas = Canvas(self.tools)
+        self.plane_keys = PlaneKeys(self)
         self.slices_panel = SlicesPanel()
         self.tools_panel = ToolsPanel(self.tools)
         self.classes_panel = ClassesPanel(self.tools)

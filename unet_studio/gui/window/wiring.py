@@ -82,5 +82,5 @@ def connect_parts(window) -> None:
     window.export_button.clicked.connect(window.exporter.masks)
     window.canvas.stroke_finished.connect(session.stroke_ended)
     window.canvas.cursor_moved.connect(window.show_pixel)
-    window.canvas.slice_step.connect(window.editing.step_plane)
+    window.plane_keys.step.connect(window.editing.step_plane)
     window.canvas.view.sigRangeChanged.connect(window.view_moved)
