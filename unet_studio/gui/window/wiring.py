@@ -51,6 +51,7 @@ def connect_parts(window) -> None:
     window.training.model_ready.connect(commands.model_ready)
     window.training.keep_failed.connect(commands.keep_failed)
     window.training.running_changed.connect(window.plane_predictor.set_paused)
+    window.training.running_changed.connect(window.models_panel.set_training)
     for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.show_status)
     projects.image_to_show.connect(window.show_image)
