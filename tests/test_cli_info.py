@@ -141,3 +141,12 @@ def test_human_sizes():
     assert human_size(999) == "999 B"
     assert human_size(1500) == "1.5 kB"
     assert human_size(4_300_000_000) == "4.3 GB"
+
+
+@pytest.mark.parametrize("command", ["info", "train", "predict", "export-bioimageio"])
+def test_every_argument_of_a_command_is_described_in_its_help(command):
+    from unet_studio.cli import _command_parser
+
+    parser = _command_parser(command)
+    undescribed = [a.metavar or a.dest for a in parser._actions if not a.help]
+    assert undescribed == [], f"{command} --help leaves {undescribed} without a description"

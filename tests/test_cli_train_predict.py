@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -77,6 +78,8 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
                    "--steps", "3", "--seed", "0")
     assert done.returncode == 0, done.stderr
     assert model.is_file() and "model written" in done.stderr
+    # stderr is a pipe here: progress comes as whole lines (step, loss, speed), not a live line
+    assert re.search(r"step \d+, loss \d", done.stderr) and "patches/s" in done.stderr and "\r" not in done.stderr
     out = tmp_path / "masks"
     done = run_cli("predict", model, files / "stack.tif", files / "cells.tif", "--out", out,
                    "--probabilities", "--instances")

@@ -16,7 +16,9 @@ from unet_studio.core.errors import TrainingInputError
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by train or the app")
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="one or more images to segment (TIFF stacks of any axes, PNG, JPEG); "
+                             "every plane of each is predicted")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="folder for <name>_mask.tif (and _instances.tif, _probabilities.tif); "
                              "two images of the same name get <name>-2_mask.tif, ...")
@@ -35,7 +37,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
                         help="mirrored views of each tile averaged, 1-4 (default 4; 1 is 4x faster, "
                              "a little less accurate)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where to compute (default auto: a GPU when there is one, else the CPU)")
 
 
 def default_object_class(classes: list[dict]) -> int:

@@ -4,20 +4,25 @@ from __future__ import annotations
 import sys
 import time
 
+LOG_EVERY = 5.0   # seconds between progress lines when stderr is a file or a pipe
+
 
 class Progress:
-    """A one-line progress display on stderr, only when stderr is a terminal."""
+    """A one-line progress display on stderr when it is a terminal; otherwise (a log file, a
+    pipe, a cluster job) a full line at once and then every LOG_EVERY seconds."""
 
     def __init__(self) -> None:
         self.live = sys.stderr.isatty()
-        self._last = 0.0
+        self._last: float | None = None
 
     def show(self, text: str, force: bool = False) -> None:
         now = time.monotonic()
-        if self.live and (force or now - self._last > 0.1):
-            self._last = now
-            sys.stderr.write("\r\033[K" + text)
-            sys.stderr.flush()
+        every = 0.1 if self.live else LOG_EVERY
+        if not (force or self._last is None or now - self._last > every):
+            return
+        self._last = now
+        sys.stderr.write("\r\033[K" + text if self.live else text + "\n")
+        sys.stderr.flush()
 
     def finish(self, text: str) -> None:
         if self.live:

@@ -39,7 +39,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", default=None, metavar="MODEL",
                         help="go on from this model (a model file, or a bioimage.io package exported "
                              "by unet-studio) instead of the built-in starting model")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="where to compute (default auto: a GPU when there is one, else the CPU)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (same seed and --steps: same model)")
     parser.add_argument("--checkpoint-every", type=float, default=CHECKPOINT_EVERY, metavar="SECONDS",
                         help=f"save the model being trained this often (default {CHECKPOINT_EVERY:g} s)")

@@ -67,3 +67,20 @@ def test_start_view_offers_the_sample(window, qtbot):
     wait_open(qtbot, window)
     assert window.document.stack.plane_shape == (520, 696)
     assert window.tools.tool == "brush" and window.tools.active_class == 1
+
+
+def test_the_bundled_sample_is_not_listed_among_recent_images(window, qtbot, tmp_path):
+    from unet_studio.resources import sample_image_path
+
+    mine = tmp_path / "mine.tif"
+    write_stack(mine, z=2)
+    window.open_files([str(mine)])
+    wait_open(qtbot, window)
+    window.open_sample()
+    qtbot.waitUntil(lambda: window.document.name != "mine.tif" and not window.pool.running, timeout=30_000)
+    remembered = window.settings.value("recent_files")
+    assert str(mine.resolve()) in remembered and str(sample_image_path().resolve()) not in remembered
+    window.settings.setValue("recent_files", [str(sample_image_path().resolve()), str(mine.resolve())])
+    window.show_recent()   # e.g. a list written before the sample was left out
+    listed = [window.start_view.recent.item(i).text() for i in range(window.start_view.recent.count())]
+    assert len(listed) == 1 and listed[0].startswith("mine.tif")

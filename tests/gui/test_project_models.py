@@ -41,6 +41,8 @@ def test_each_run_is_kept_and_going_back_is_a_click(window, qtbot, tmp_path, dia
     document = open_painted_image(window, qtbot, tmp_path)
     assert window.models_panel.empty.isVisibleTo(window)
     train(window, qtbot, steps=3)
+    # The list gives the run the loss the training panel showed last, written alike.
+    assert window.models_panel.tree.topLevelItem(0).text(3) == window.training_panel.loss.text() != "–"
     train(window, qtbot, steps=2)
     project = window.session.project
     first, second = list(project.models)
@@ -72,6 +74,20 @@ def test_each_run_is_kept_and_going_back_is_a_click(window, qtbot, tmp_path, dia
     log = project.training_log()
     assert [r["model"] for r in log] == [m.id for m in project.models]
     assert all(r["images"] == ["cells.tif"] for r in log)
+
+
+def test_during_the_first_run_the_models_list_says_it_is_training(window, qtbot, tmp_path):
+    open_painted_image(window, qtbot, tmp_path)
+    empty = window.models_panel.empty
+    assert empty.text().startswith("No model yet")
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=60_000)
+    assert empty.isVisibleTo(window) and "No model yet" not in empty.text() and "Training" in empty.text()
+    window.training.stop()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
+    wait_idle(qtbot, window)
+    assert window.models_panel.tree.topLevelItemCount() == 1
 
 
 def test_a_new_model_starts_afresh_and_the_earlier_ones_stay(window, qtbot, tmp_path, dialogs):

@@ -8,7 +8,7 @@ import numpy as np
 import tifffile
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from tests.gui.helpers import blobs_image, drag, show_array, wait_showing, write_image
 
@@ -166,3 +166,22 @@ def test_the_images_list_switches_images_and_removes_the_shown_one(window, qtbot
     wait_showing(qtbot, window, "a.tif")
     assert [e.name for e in Project.open(tmp_path / "study").images] == ["a.tif"]
     assert listed.count() == 1 and shown is not window.document   # a.tif opened again
+
+
+def test_arrow_keys_change_the_plane_whatever_has_the_focus_but_a_text_field(window, qtbot):
+    planes = np.stack([np.full((32, 40), 10 * (z + 1), np.uint8) for z in range(4)])
+    document = show_array(window, planes, "ZYX")
+    start = document.z
+    window.activateWindow()
+    for widget in (window.classes_panel.list, window.export_button):
+        widget.setFocus()
+        qtbot.keyClick(widget, Qt.Key.Key_Down)
+        assert document.z == start + 1, type(widget).__name__
+        qtbot.keyClick(widget, Qt.Key.Key_Up)
+        assert document.z == start
+    field = QLineEdit(window)   # e.g. renaming a class: the arrows move the text cursor
+    field.setText("membrane")
+    field.show()
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    assert document.z == start and field.cursorPosition() == len("membrane") - 1

@@ -72,3 +72,21 @@ def test_network_summary_lists_layers_shapes_and_parameters(window, qtbot):
     assert dialog.table.item(6, 2).text().endswith("2 × 256 × 256")  # two classes out
     assert "parameters" in dialog.title.text()
     dialog.close()
+
+
+def _hover(canvas, y: int, x: int) -> None:
+    position = QPointF(widget_pos(canvas, y, x))
+    move = QMouseEvent(QEvent.Type.MouseMove, position, canvas.viewport().mapToGlobal(position),
+                       Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(canvas.viewport(), move)
+
+
+def test_status_bar_follows_the_plane_when_the_slider_moves(window, qtbot):
+    stack = two_channel_stack(z=4)[:, 0]
+    stack[3, 16, 16] = 1234
+    document = show_array(window, stack, "ZYX")
+    _hover(window.canvas, 16, 16)
+    assert f"z {document.z}" in window.statusBar().currentMessage()
+    window.slices_panel.z_slider.setValue(3)   # the mouse does not move
+    text = window.statusBar().currentMessage()
+    assert "z 3" in text and "value 1234" in text

@@ -58,7 +58,7 @@ def test_a_trusted_starting_model_is_kept_near_and_starts_the_output_layer():
     config = TrainConfig()
     model, starting = _model(), _starting(trust=0.5)
     recipe = build_recipe(config, model, starting)
-    assert recipe.lr == config.finetune_lr and "so what it knows is kept" in recipe.said
+    assert recipe.lr == config.finetune_lr and "it keeps what it knows and adapts" in recipe.said
     assert _names(recipe) == ["strokes", "remember", "corrections", "flip_consistency", "smoothness",
                               "anchor", "weight_average"]
     assert recipe.terms[1].weight == config.remember * 0.5
@@ -71,6 +71,7 @@ def test_an_untrusted_starting_model_is_only_a_start():
     model, starting = _model(), _starting(trust=0.0, agreement_before=0.8)
     recipe = build_recipe(config, model, starting)
     assert recipe.lr == config.lr and "of your first strokes" in recipe.said
+    assert recipe.said.startswith("your images look new to the starting model") and "freely" not in recipe.said
     assert _names(recipe) == ["strokes", "corrections", "flip_consistency", "smoothness", "weight_average",
                               "class_shares"]
     assert starting.fitted == []

@@ -182,4 +182,4 @@ def test_training_again_after_corrections_keeps_the_trust_it_started_with(blob_t
     run.close()   # as Stop does: the summary is written
     assert again.lr == pytest.approx(3e-4)
     assert again.model.summary["starting_model_agreement"] == started_with
-    assert any("agrees with" in m and "of your first strokes" in m for m in messages)
+    assert any("recognises most of your images" in m and "of your first strokes" in m for m in messages)

@@ -71,10 +71,13 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
 
 
 def _said(starting: Remembering) -> str:
+    """What the starting model's agreement with the strokes means for the user."""
     share = f"{starting.agreement:.0%} of your {'first ' if starting.agreement_before is not None else ''}strokes"
     if starting.trust > 0:
-        return f"the starting model already agrees with {share}, so what it knows is kept"
-    return f"the starting model agrees with only {share}, so it learns your images freely"
+        return (f"the starting model already recognises most of your images ({share}): "
+                "it keeps what it knows and adapts to yours")
+    return (f"your images look new to the starting model (it recognises {share}): "
+            "it learns them from your strokes")
 
 
 def _has_batchnorm(net: nn.Module) -> bool:

@@ -9,7 +9,6 @@ trained on, and a record goes to the training log.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -80,11 +79,11 @@ def training_run(plan: RunPlan, preview_request: Callable, should_stop: Callable
             ([plan.stack], [plan.labels], [plan.stack.name])
         if len(stacks) > 1:
             yield ("note", f"Training on the labels of {len(stacks)} images.")
-        progress, recent = None, deque(maxlen=10)
+        progress, last_loss = None, math.nan
         for progress in train(stacks, volumes, plan.classes, TrainConfig(**plan.options),
                               init=plan.init, preview_request=preview_request, should_stop=should_stop):
             if math.isfinite(progress.loss):
-                recent.append(progress.loss)
+                last_loss = float(progress.loss)
             yield ("progress", progress)
         if plan.project is None or progress is None or progress.step == 0:
             return
@@ -95,9 +94,9 @@ def training_run(plan: RunPlan, preview_request: Callable, should_stop: Callable
             info["started_from"] = plan.started_from.id
             info["started_from_time"] = plan.started_from.time
         try:
-            # The run's loss: the mean of its last reports, as one batch is a noisy measure.
-            loss = sum(recent) / len(recent) if recent else math.nan
-            yield ("kept", keep_model(plan.project, progress, loss, info))
+            # The run's loss: its last report's (a mean over the steps since the report
+            # before), the number the training panel showed last.
+            yield ("kept", keep_model(plan.project, progress, last_loss, info))
         except UnetStudioError as e:
             yield ("keep_failed", str(e))
     finally:

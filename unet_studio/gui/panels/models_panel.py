@@ -56,6 +56,10 @@ def describe_info(entry) -> str:
     return "\n".join(parts) or entry.file
 
 
+NO_MODEL_YET = "No model yet: press Train. Each training run is kept here."
+FIRST_RUN = "Training the first model… It is kept here when training stops."
+
+
 class ModelsPanel(QWidget):
     """Signals: model_chosen(model id), when the user asks to use another model;
     new_model_asked(), when the next training should start a new model."""
@@ -90,7 +94,7 @@ class ModelsPanel(QWidget):
                                    "model instead of going on from the current one; every model "
                                    "stays in this list")
         self.new_button.clicked.connect(self.new_model_asked)
-        self.empty = QLabel("No model yet: press Train. Each training run is kept here.")
+        self.empty = QLabel(NO_MODEL_YET)
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #555")
         layout = QVBoxLayout(self)
@@ -128,6 +132,10 @@ class ModelsPanel(QWidget):
         self.tree.setVisible(bool(entries))
         self.empty.setVisible(not entries)
         self._sync_button()
+
+    def set_training(self, running: bool) -> None:
+        """While a run trains and no model is listed yet, say so rather than "No model yet"."""
+        self.empty.setText(FIRST_RUN if running else NO_MODEL_YET)
 
     def selected_id(self) -> str | None:
         item = self.tree.currentItem()

@@ -10,6 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from unet_studio.gui.panels.models_panel import loss_text
+
 TRAIN_TEXT = "Train (Ctrl+T)"
 STOP_TEXT = "Stop training (Ctrl+T)"
 
@@ -100,7 +102,7 @@ class TrainingPanel(QWidget):
     def show_progress(self, step: int, loss: float, patches_per_s: float, device: str) -> None:
         """One training report: the numbers at once, the curve within 250 ms."""
         self.step.setText(str(step))
-        self.loss.setText(f"{loss:.4f}" if np.isfinite(loss) else "–")
+        self.loss.setText(loss_text(loss))
         if patches_per_s > 0:  # a last report after Stop may carry no speed: keep the last one
             self.speed.setText(f"{patches_per_s:.1f} patches/s")
         self.device.setText(device)

@@ -29,7 +29,6 @@ class Canvas(pg.GraphicsView):
 
     cursor_moved = Signal(object)
     stroke_finished = Signal()
-    slice_step = Signal(int, int)   # (dt, dz) from the arrow keys
 
     def __init__(self, tools: ToolState, parent=None):
         super().__init__(parent, background="k")
@@ -229,17 +228,11 @@ class Canvas(pg.GraphicsView):
         self._brush_outline.show()
 
     # ---- keys ------------------------------------------------------------------------------
-    _ARROWS = {Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1),
-               Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0)}
-
+    # The arrow keys move through the planes window-wide: viewer/plane_keys.py.
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
-            event.accept()
-            return
-        if event.key() in self._ARROWS and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            self.slice_step.emit(*self._ARROWS[event.key()])
             event.accept()
             return
         super().keyPressEvent(event)

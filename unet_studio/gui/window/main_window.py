@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBo
 from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
 from unet_studio.gui.viewer.canvas import Canvas
 from unet_studio.gui.viewer.cursor_readout import describe_pixel
+from unet_studio.gui.viewer.plane_keys import PlaneKeys
 from unet_studio.gui.viewer.document import ImageDocument, ShownImage
 from unet_studio.gui.viewer.editing import Editing
 from unet_studio.gui.viewer.objects import ObjectsController
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
+        self._pixel = None   # (y, x) under the mouse, for the status bar
         self.setAcceptDrops(True)
         self._fit_to_screen(1360, 860)
         self._make_widgets()
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
     def _make_widgets(self) -> None:
         self.start_view = StartView()
         self.canvas = Canvas(self.tools)
+        self.plane_keys = PlaneKeys(self)
         self.slices_panel = SlicesPanel()
         self.tools_panel = ToolsPanel(self.tools)
         self.classes_panel = ClassesPanel(self.tools)
@@ -258,10 +261,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(image, levels)
         self.canvas.set_labels(document.labels, document.t, document.z)
         self.contrast_panel.sync()
+        if self._pixel is not None:
+            self.show_pixel(self._pixel)   # the status bar follows the plane shown
 
     # ---- the status bar --------------------------------------------------------------
     @Slot(object)
     def show_pixel(self, pixel) -> None:
+        self._pixel = pixel
         if self.document is None or pixel is None:
             self.statusBar().clearMessage()
             return

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from unet_studio.workflow.opening import is_bundled_sample
+
 _FILES_KEY = "recent_files"
 _PROJECTS_KEY = "recent_projects"
 MAX_RECENT = 10
@@ -26,12 +28,14 @@ def _add(path: str | Path, settings: QSettings | None, key: str) -> None:
 
 
 def recent_files(settings: QSettings | None = None) -> list[str]:
-    """Image files, most recent first; files that no longer exist are left out."""
-    return _read(settings, _FILES_KEY)
+    """Image files, most recent first; files that no longer exist are left out, and so is the
+    bundled sample (it has its own button; its path inside the install means nothing to users)."""
+    return [p for p in _read(settings, _FILES_KEY) if not is_bundled_sample(p)]
 
 
 def add_recent_file(path: str | Path, settings: QSettings | None = None) -> None:
-    _add(path, settings, _FILES_KEY)
+    if not is_bundled_sample(path):
+        _add(path, settings, _FILES_KEY)
 
 
 def recent_projects(settings: QSettings | None = None) -> list[str]:

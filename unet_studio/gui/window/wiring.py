@@ -53,6 +53,7 @@ def connect_parts(window) -> None:
     window.training.keep_failed.connect(commands.keep_failed)
     window.training.running_changed.connect(window.plane_predictor.set_paused)
     window.training.running_changed.connect(window.objects.set_paused)
+    window.training.running_changed.connect(window.models_panel.set_training)
     for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.show_status)
     projects.image_to_show.connect(window.show_image)
@@ -84,5 +85,5 @@ def connect_parts(window) -> None:
     window.export_button.clicked.connect(window.exporter.masks)
     window.canvas.stroke_finished.connect(session.stroke_ended)
     window.canvas.cursor_moved.connect(window.show_pixel)
-    window.canvas.slice_step.connect(window.editing.step_plane)
+    window.plane_keys.step.connect(window.editing.step_plane)
     window.canvas.view.sigRangeChanged.connect(window.view_moved)
