@@ -125,8 +125,8 @@ def test_what_the_model_was_sure_of_away_from_a_correction_is_kept(stop_to_corre
     before_kept, kept, _, _ = _train_and_correct(stop_to_correct, norm="group")   # the default
     assert np.array_equal(before, before_kept)   # the same run until the correction
     far = ~ndimage.binary_dilation(corrected, iterations=6)
-    # Away from the correction the answer moves less than without keeping (0.85 of it with the
-    # package versions of 2026-12; 1.0 would be no keeping at all)...
+    # Away from the correction the answer moves less than without keeping (1.0 would be no
+    # keeping at all)...
     assert np.abs(kept - before)[far].mean() < 0.9 * np.abs(free - before)[far].mean()
     # ...and the blobs nobody corrected stay blobs.
     others = truth & far
