@@ -40,6 +40,7 @@ def test_count_table_histogram_and_status_bar(window, qtbot):
     document = shown(window, qtbot)
     panel = window.objects_panel
     assert panel.chosen_class == 2    # the last class, the one that is not background
+    assert panel.size.text() == "–"   # no size before anything was measured
     predicted(document, discs())
     settled(window, qtbot)
     assert panel.count.text() == "3 objects in this plane"

@@ -102,7 +102,8 @@ class ObjectsPanel(QWidget):
         self.object_class.setToolTip("The class whose connected pieces are objects")
         self.object_class.currentIndexChanged.connect(lambda i: i >= 0 and self.class_chosen.emit(i + 1))
         self.size = QDoubleSpinBox()
-        self.size.setRange(1.0, 10_000.0)
+        self.size.setRange(0.0, 10_000.0)
+        self.size.setSpecialValueText("–")   # 0: nothing measured yet
         self.size.setDecimals(1)
         self.size.setSuffix(" px")
         self.size.setKeyboardTracking(False)
@@ -173,6 +174,10 @@ class ObjectsPanel(QWidget):
         self.object_class.blockSignals(False)
 
     def _size_edited(self, value: float) -> None:
+        if value <= 0:
+            if not self._showing and self._user_size is not None:
+                self.use_measured()
+            return
         if not self._showing:
             self._user_size = float(value)
             self.measured_button.setEnabled(True)
