@@ -67,7 +67,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             _OURS.discard(os.path.abspath(tmp))
         if lock is not None:
             os.close(lock)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     remove_left_temporaries(folder)
 
 
@@ -141,8 +141,8 @@ def _keep_permissions(target: Path, tmp: Path) -> None:
         pass
 
 
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable; not possible on Windows, harmless to skip there.
+def fsync_folder(folder: Path) -> None:
+    """Make renames in `folder` durable (not possible on Windows, harmless to skip there)."""
     if os.name != "posix":
         return
     try:

@@ -13,66 +13,75 @@ from typing import Any
 import numpy as np
 
 
-class ObjectsTable:
-    """Rows of the objects of every plane, written as a CSV on close. `meta`: export.ExportMeta."""
+class _ObjectsFile:
+    """What both object files share: one append per (t, z) plane, written on close once every
+    plane came (an unfinished file writes nothing). `meta`: export.ExportMeta."""
 
     def __init__(self, path: Path, meta: Any):
         self.path, self.meta = Path(path), meta
         self.n_blocks = int(np.prod(meta.shape[:-2], dtype=np.int64))
         self.count = 0
-        self._parts: list[dict] = []
         self._closed = False
+
+    def _objects(self, plane: Any) -> np.ndarray:
+        return plane.instances(self.meta.object_class, self.meta.object_size)
+
+    def _where(self, plane: Any) -> dict[str, int]:
+        """The plane's 0-based position on the axes the image has ({"T": t, "Z": z})."""
+        return {a: {"T": plane.t, "Z": plane.z}[a] for a in self.meta.axes[:-2] if a in "TZ"}
+
+    def close(self) -> None:
+        complete = not self._closed and self.count == self.n_blocks
+        self._closed = True
+        if complete:
+            self._write()
+
+    def _write(self) -> None:
+        raise NotImplementedError
+
+
+class ObjectsTable(_ObjectsFile):
+    """Rows of the objects of every plane, written as a CSV."""
+
+    def __init__(self, path: Path, meta: Any):
+        super().__init__(path, meta)
+        self._parts: list[dict] = []
 
     def append(self, plane: Any) -> None:
         """`plane`: export.PredictedPlane (its instances, image, probabilities and position)."""
         from unet_studio.workflow.object_table import object_table
 
         k = self.meta.object_class
-        part = object_table(plane.instances(k, self.meta.object_size), "YX", image=plane.image,
+        part = object_table(self._objects(plane), "YX", image=plane.image,
                             probabilities=plane.probabilities, object_class=k,
                             class_name=self.meta.classes[k - 1], pixel_size=self.meta.calibration.pixel_size)
-        part["t"] = np.full(len(part["id"]), plane.t if "T" in self.meta.axes else -1)
-        part["z"] = np.full(len(part["id"]), plane.z if "Z" in self.meta.axes else -1)
+        where = self._where(plane)
+        part["t"] = np.full(len(part["id"]), where.get("T", -1))
+        part["z"] = np.full(len(part["id"]), where.get("Z", -1))
         self._parts.append(part)
         self.count += 1
 
-    def close(self) -> None:
-        if self._closed or self.count < self.n_blocks:
-            self._closed = True
-            return
-        from unet_studio.workflow.object_table import object_table, write_objects_csv
+    def _write(self) -> None:
+        from unet_studio.workflow.object_table import write_objects_csv
 
-        self._closed = True
         parts = [p for p in self._parts if len(p["id"])] or self._parts[:1]
-        if parts:
-            table = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-        else:
-            table = object_table(np.zeros((1, 1), np.int32), "YX")
-        write_objects_csv(self.path, table)
+        write_objects_csv(self.path, {key: np.concatenate([p[key] for p in parts]) for key in parts[0]})
 
 
-class ObjectOutlines:
-    """ImageJ ROIs of the objects of every plane (with their z / t position), written on close."""
+class ObjectOutlines(_ObjectsFile):
+    """ImageJ ROIs of the objects of every plane, with their z / t position."""
 
     def __init__(self, path: Path, meta: Any):
-        self.path, self.meta = Path(path), meta
-        self.n_blocks = int(np.prod(meta.shape[:-2], dtype=np.int64))
-        self.count = 0
+        super().__init__(path, meta)
         self._rois: list = []
-        self._closed = False
 
     def append(self, plane: Any) -> None:
         from unet_studio.workflow.object_table import plane_rois
 
-        where = {a: {"T": plane.t, "Z": plane.z}[a] for a in self.meta.axes[:-2] if a in "TZ"}
-        self._rois += plane_rois(plane.instances(self.meta.object_class, self.meta.object_size), where)
+        self._rois += plane_rois(self._objects(plane), self._where(plane))
         self.count += 1
 
-    def close(self) -> None:
-        if self._closed or self.count < self.n_blocks:
-            self._closed = True
-            return
+    def _write(self) -> None:
         import roifile
 
-        self._closed = True
         roifile.roiwrite(self.path, self._rois, mode="w")   # no objects: an empty ROI set

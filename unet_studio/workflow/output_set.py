@@ -18,7 +18,7 @@ import re
 import secrets
 from pathlib import Path
 
-from unet_studio.core.atomic import atomic_write_bytes
+from unet_studio.core.atomic import atomic_write_bytes, fsync_folder
 
 _TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}(\.[a-z]+)*\.tmp$")
 _MARKER_ENDING = ".set.tmp"
@@ -44,7 +44,7 @@ class OutputSet:
         atomic_write_bytes(self._marker, json.dumps(pairs).encode())
         _finish(self._marker.parent, pairs)
         self._marker.unlink()
-        _fsync_folder(self._marker.parent)
+        fsync_folder(self._marker.parent)
         return list(self.targets.values())
 
     def discard(self) -> None:
@@ -101,18 +101,3 @@ def _alive(pid: int) -> bool:
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
