@@ -60,10 +60,10 @@ def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, traine
                                                            monkeypatch, dialogs):
     suggested = []
     monkeypatch.setattr(window.exporter, "ask_path", lambda title, name, filter_: suggested.append(name) or None)
-    window.exporter.masks()
+    window.actions_by_name["export_mask"].trigger()
     assert suggested == ["cells_mask.tif"]  # the CLI's name
     path = tmp_path / "cells_mask.tif"
-    export(window, qtbot, window.exporter.masks, path, monkeypatch)
+    export(window, qtbot, window.actions_by_name["export_mask"].trigger, path, monkeypatch)
     assert not dialogs.errors()
     data = tifffile.imread(path)
     assert data.shape == (3, 64, 64) and data.dtype == np.uint8
@@ -81,7 +81,7 @@ def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, traine
 
 def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, monkeypatch):
     path = tmp_path / "p.tif"
-    export(window, qtbot, window.exporter.probabilities, path, monkeypatch)
+    export(window, qtbot, window.actions_by_name["export_probabilities"].trigger, path, monkeypatch)
     probabilities = tifffile.imread(path)
     assert probabilities.shape == (3, 2, 64, 64) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
@@ -93,7 +93,7 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
 
     path = tmp_path / "objects.tif"
-    export(window, qtbot, window.exporter.instances, path, monkeypatch)  # class 2 of 2: no question
+    export(window, qtbot, window.actions_by_name["export_instances"].trigger, path, monkeypatch)
     objects = tifffile.imread(path)
     np.testing.assert_array_equal(objects, expected_masks(trained, instances_class=2).instances)
     with open_stack(path) as reopened:
@@ -105,7 +105,7 @@ def test_an_image_without_a_scale_exports_masks_without_one(window, qtbot, tiny_
     document = show_array(window, VOLUME, "ZYX", name="plain.tif")
     document.set_model(tiny_model)
     path = tmp_path / "plain_mask.tif"
-    export(window, qtbot, window.exporter.masks, path, monkeypatch)
+    export(window, qtbot, window.actions_by_name["export_mask"].trigger, path, monkeypatch)
     assert not dialogs.errors()
     with tifffile.TiffFile(path) as tif:
         assert "unit" not in tif.imagej_metadata  # no made-up 1 um pixels in Fiji
@@ -118,13 +118,13 @@ def test_export_labels_and_model(window, qtbot, trained, tmp_path, monkeypatch):
     from unet_studio.ml.model_file import load_model
 
     path = tmp_path / "labels.tif"
-    export(window, qtbot, window.exporter.labels, path, monkeypatch)
+    export(window, qtbot, window.actions_by_name["export_labels"].trigger, path, monkeypatch)
     saved = LabelVolume.load(path)
     np.testing.assert_array_equal(saved.data, trained.labels.data)
     assert [c.name for c in saved.classes] == ["background", "foreground"]
 
     path = tmp_path / "model.pt"
-    export(window, qtbot, window.exporter.model, path, monkeypatch)
+    export(window, qtbot, window.actions_by_name["export_model"].trigger, path, monkeypatch)
     model = load_model(path)
     assert model.n_classes == 2 and model.in_channels == 1
 
@@ -154,7 +154,7 @@ def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monke
     monkeypatch.setattr(predict, "predict_planes", slow_predict_planes)
     path = tmp_path / "never.tif"
     monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(path))
-    window.exporter.masks()
+    window.actions_by_name["export_mask"].trigger()
     qtbot.waitUntil(lambda: window.predict_panel.progress.value() > 0, timeout=120_000)
     window.predict_panel.cancel_button.click()
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
@@ -166,7 +166,7 @@ def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monke
 def test_export_without_a_model_explains(window, dialogs, tmp_path, monkeypatch):
     show_array(window, blobs_image()[0], "YX")
     monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(tmp_path / "m.tif"))
-    window.exporter.masks()
+    window.actions_by_name["export_mask"].trigger()
     assert dialogs.errors() and dialogs.errors()[0][1] == "No model yet"
     assert not (tmp_path / "m.tif").exists()
 
@@ -221,7 +221,7 @@ def test_masks_exported_after_predict_all_are_the_shown_ones(window, qtbot, trai
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
     assert trained.predictions.stack_result is not None
     path = tmp_path / "cells_mask.tif"
-    export(window, qtbot, window.exporter.masks, path, monkeypatch)  # written from memory
+    export(window, qtbot, window.actions_by_name["export_mask"].trigger, path, monkeypatch)  # written from memory
     assert not dialogs.errors()
     np.testing.assert_array_equal(tifffile.imread(path), trained.predictions.stack_result.mask - 1)
     with open_stack(path) as reopened:

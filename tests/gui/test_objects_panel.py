@@ -161,8 +161,8 @@ def test_file_export_objects_table_and_rois_for_the_whole_stack(window, qtbot, t
     document = show_array(window, volume, "ZYX", name="cells.tif", pixel_size=(0.5, 0.5), unit="um")
     document.set_model(tiny_model)
     written = []
-    for name, path in (("export_objects_csv", tmp_path / "cells_objects.csv"),
-                       ("export_objects_rois", tmp_path / "cells_rois.zip")):
+    for name, path in (("export_objects", tmp_path / "cells_objects.csv"),
+                       ("export_rois", tmp_path / "cells_rois.zip")):
         monkeypatch.setattr(window.exporter, "ask_path", lambda *args, path=path: str(path))
         window.actions_by_name[name].trigger()
         assert window.stack_jobs.busy   # in a worker, with progress and Cancel

@@ -81,6 +81,6 @@ def test_the_bundled_sample_is_not_listed_among_recent_images(window, qtbot, tmp
     remembered = window.settings.value("recent_files")
     assert str(mine.resolve()) in remembered and str(sample_image_path().resolve()) not in remembered
     window.settings.setValue("recent_files", [str(sample_image_path().resolve()), str(mine.resolve())])
-    window.show_recent()   # e.g. a list written before the sample was left out
+    window.recent.show()   # e.g. a list written before the sample was left out
     listed = [window.start_view.recent.item(i).text() for i in range(window.start_view.recent.count())]
     assert len(listed) == 1 and listed[0].startswith("mine.tif")

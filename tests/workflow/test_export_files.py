@@ -165,9 +165,10 @@ def test_a_cancelled_export_leaves_the_old_files_and_no_temporary_file(model, tm
 
 
 def test_instances_past_65535_widen_to_32_bits(tmp_path):
-    from unet_studio.core.tiff_writer import TiffPlanes
+    from unet_studio.core.tiff_writer import TiffMetadata, TiffPlanes
 
-    with TiffPlanes(tmp_path / "i.tif", (3, 4, 5), "ZYX", np.uint16, pixel_size=(0.5, 0.5), unit="um") as f:
+    calibration = TiffMetadata(pixel_size=(0.5, 0.5), unit="um")
+    with TiffPlanes(tmp_path / "i.tif", (3, 4, 5), "ZYX", np.uint16, calibration) as f:
         f.append(np.full((4, 5), 7))
         f.append(np.full((4, 5), 70_000))
         f.append(np.full((4, 5), 3))

@@ -18,34 +18,19 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from unet_studio.core import label_brush
-from unet_studio.core.label_brush import pixel_of, union
 from unet_studio.core.errors import LabelsError
-from unet_studio.core.label_classes import (
-    DEFAULT_CLASSES,
-    MAX_CLASSES,
-    LabelClass,
-    check_color,
-    check_name,
-    pick_color,
-)
+from unet_studio.core.label_class_edits import ClassEditsMixin
+from unet_studio.core.label_classes import DEFAULT_CLASSES, MAX_CLASSES, LabelClass
 from unet_studio.core.label_file import check_axes, read_labels, write_labels
-from unet_studio.core.label_history import (
-    ClassesChange,
-    History,
-    PlaneChange,
-    Relabel,
-    Step,
-    StrokeRecorder,
-)
+from unet_studio.core.label_history import ClassesChange, History, PlaneChange, Relabel, StrokeRecorder
+from unet_studio.core.label_painting import Box, PaintingMixin
 
-Box = tuple[int, int, int, int]
 ChangeCallback = Callable[[int, int, Box], None]
 
 __all__ = ["DEFAULT_CLASSES", "LabelClass", "LabelVolume"]
 
 
-class LabelVolume:
+class LabelVolume(ClassEditsMixin, PaintingMixin):
     """Painted labels of one image (see module docstring)."""
 
     def __init__(
@@ -158,60 +143,6 @@ class LabelVolume:
     def n_classes(self) -> int:
         return len(self._classes)
 
-    def add_class(self, name: str, color: tuple[int, int, int] | None = None) -> int:
-        """Append a class and return its value k. A distinct colour is picked if none given."""
-        if len(self._classes) >= MAX_CLASSES:
-            raise LabelsError(f"at most {MAX_CLASSES} classes are possible")
-        name = check_name(name)
-        color = pick_color([c.color for c in self._classes]) if color is None else check_color(color)
-        self._classes.append(LabelClass(name, color))
-        self.version += 1
-        self._emit_classes()
-        return len(self._classes)
-
-    def rename_class(self, k: int, name: str) -> None:
-        self._check_class(k)
-        self._classes[k - 1] = LabelClass(check_name(name), self._classes[k - 1].color)
-        self.version += 1  # so autosave writes the new name
-        self._emit_classes()
-
-    def set_color(self, k: int, color: tuple[int, int, int]) -> None:
-        self._check_class(k)
-        self._classes[k - 1] = LabelClass(self._classes[k - 1].name, check_color(color))
-        self.version += 1
-        self._emit_classes()
-
-    def clear_class(self, k: int) -> None:
-        """Erase every pixel of class k in every plane (one undo step)."""
-        self._check_class(k)
-        self.end_stroke()
-        step = self._erase_value_everywhere(k)
-        if step:
-            self._history.push(step)
-
-    def remove_class(self, k: int) -> None:
-        """Erase class k and renumber the classes above it down by one (one undo step)."""
-        self._check_class(k)
-        if len(self._classes) == 1:
-            raise LabelsError("the last class cannot be removed")
-        self.end_stroke()
-        step: Step = self._erase_value_everywhere(k)
-        forward = np.arange(256, dtype=np.uint8)
-        forward[k + 1 :] -= 1
-        backward = np.arange(256, dtype=np.uint8)
-        backward[k:255] += 1
-        relabel = Relabel(forward, backward)
-        if (self.data > k).any():
-            relabel.apply(self.data, True)
-            step.append(relabel)
-            self._after_relabel()
-        before = tuple(self._classes)
-        del self._classes[k - 1]
-        step.append(ClassesChange(before, tuple(self._classes)))
-        self.version += 1
-        self._history.push(step)
-        self._emit_classes()
-
     # ---- painting --------------------------------------------------------------------
     def begin_stroke(self) -> None:
         """Start grouping edits: everything until end_stroke() is one undo step."""
@@ -239,57 +170,6 @@ class LabelVolume:
             yield self
         finally:
             self.end_stroke()
-
-    def paint_disc(self, t: int, z: int, y: float, x: float, radius: float, value: int) -> None:
-        """Paint a disc (radius 1 = one pixel) centred on pixel (y, x); value 0 erases."""
-        self._check_value(value)
-        plane = self.plane_view(t, z)
-        shape = label_brush.disc(plane.shape, pixel_of(y), pixel_of(x), radius)
-        with self.stroke():
-            if shape is not None:
-                box = self._paint_mask(t, z, plane, *shape, value)
-                if box is not None:
-                    self._changed(t, z, box)
-
-    def paint_line(
-        self, t: int, z: int, y0: float, x0: float, y1: float, x1: float, radius: float, value: int
-    ) -> None:
-        """Paint a segment with a round brush, without gaps however long it is."""
-        self._check_value(value)
-        plane = self.plane_view(t, z)
-        changed: Box | None = None
-        with self.stroke():
-            for box, mask in label_brush.line(
-                plane.shape, pixel_of(y0), pixel_of(x0), pixel_of(y1), pixel_of(x1), radius
-            ):
-                part = self._paint_mask(t, z, plane, box, mask, value)
-                if part is not None:
-                    changed = part if changed is None else union(changed, part)
-            if changed is not None:
-                self._changed(t, z, changed)
-
-    def erase_disc(self, t: int, z: int, y: float, x: float, radius: float) -> None:
-        self.paint_disc(t, z, y, x, radius, 0)
-
-    def erase_line(self, t: int, z: int, y0: float, x0: float, y1: float, x1: float, radius: float) -> None:
-        self.paint_line(t, z, y0, x0, y1, x1, radius, 0)
-
-    def fill(self, t: int, z: int, y: int, x: int, value: int) -> None:
-        """Flood-fill the 4-connected region of the same value as pixel (y, x) in plane (t, z)."""
-        from skimage.segmentation import flood
-
-        self._check_value(value)
-        plane = self.plane_view(t, z)
-        y, x = pixel_of(y), pixel_of(x)
-        if not (0 <= y < plane.shape[0] and 0 <= x < plane.shape[1]) or plane[y, x] == value:
-            return
-        region = flood(plane, (y, x), connectivity=1)
-        ys = np.flatnonzero(region.any(axis=1))
-        xs = np.flatnonzero(region.any(axis=0))
-        box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
-        with self.stroke():
-            self._paint_mask(t, z, plane, box, region[box[0] : box[1], box[2] : box[3]], value)
-            self._changed(t, z, box)
 
     # ---- undo / redo -----------------------------------------------------------------
     @property
@@ -337,39 +217,9 @@ class LabelVolume:
         return lambda: self._classes_callbacks.remove(callback)
 
     # ---- internals -------------------------------------------------------------------
-    def _check_value(self, value: int) -> None:
-        if not 0 <= int(value) <= len(self._classes):
-            raise LabelsError(f"class {value} does not exist (there are {len(self._classes)} classes)")
-
     def _check_class(self, k: int) -> None:
         if not 1 <= int(k) <= len(self._classes):
             raise LabelsError(f"class {k} does not exist (there are {len(self._classes)} classes)")
-
-    def _paint_mask(self, t, z, plane, box: Box, mask: np.ndarray, value: int) -> Box | None:
-        """Set `mask` pixels of `box` to value; the box if anything changed, else None."""
-        y0, y1, x0, x1 = box
-        region = plane[y0:y1, x0:x1]
-        write = mask & (region != value)
-        if not write.any():
-            return None
-        self._recorder.before_change(t, z, plane, box)
-        region[write] = value
-        self.version += 1
-        return box
-
-    def _erase_value_everywhere(self, k: int) -> Step:
-        step: Step = []
-        for t, z in self.planes():
-            plane = self.plane_view(t, z)
-            ys, xs = np.nonzero(plane == k)
-            if len(ys):
-                plane[ys, xs] = 0
-                step.append(PlaneChange.from_pixels(t, z, plane, ys, xs, np.full(len(ys), k, np.uint8)))
-        if step:
-            self.version += 1
-            for change in step:
-                self._changed(change.t, change.z, change.box)
-        return step
 
     def _after_relabel(self) -> None:
         h, w = self.plane_shape

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -26,7 +25,8 @@ from unet_studio.core.label_classes import DEFAULT_CLASSES, LabelClass
 from unet_studio.core.label_file import peek_labels_shape, write_labels
 from unet_studio.core.labels import LabelVolume
 from unet_studio.core.model_history import ModelHistory, ProjectModelsMixin
-from unet_studio.core.project_classes import ProjectClassesMixin, align_classes
+from unet_studio.core.project_classes import ProjectClassesMixin
+from unet_studio.core.project_labels import ProjectLabelsMixin
 from unet_studio.core.project_file import (
     PROJECT_FILE,
     ImageEntry,
@@ -46,16 +46,16 @@ from unet_studio.core.project_safety import (
     check_project_paths,
     copy_own_file,
     inside_project,
-    labels_target,
 )
 
 
-class Project(ProjectClassesMixin, ProjectModelsMixin):
+class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
     """A project folder (see module docstring). Use create / open (or core.image_project).
 
     Class edits (add_class, rename_class, set_class_color, remove_class) go through the
-    project so every image keeps the same classes (see core/project_classes.py); models and
-    the training log are in core/model_history.py."""
+    project so every image keeps the same classes (see core/project_classes.py); each
+    image's labels are loaded and written by core/project_labels.py; models and the training
+    log are in core/model_history.py."""
 
     def __init__(self, folder: str | Path, data: ProjectData | None = None):
         """An in-memory project for `folder`; nothing is written until the first save."""
@@ -236,65 +236,6 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         """Free-form settings (JSON-able), saved in project.json."""
         return self._data.settings
 
-    def labels_path(self, image: "ImageEntry | str") -> Path:
-        return self.folder / self.image(image).labels
-
-    def loaded_labels(self) -> dict[str, LabelVolume]:
-        """image id -> LabelVolume for the images whose labels are in memory."""
-        return dict(self._labels)
-
-    def labels_for(self, image: "ImageEntry | str", stack=None, *, replace_damaged: bool = False) -> LabelVolume:
-        """The labels of an image: loaded from labels/ or new and empty.
-
-        stack: the image's open Stack (else it is opened to learn the shape).
-        A damaged labels file raises LabelsError (and is noted in `problems`); with
-        replace_damaged=True it is renamed to "<name>.damaged-<time>.tif" and new labels begin.
-        """
-        entry = self.image(image)
-        with self._state_lock:
-            if entry.id in self._labels:
-                return self._labels[entry.id]
-        shape, axes = _label_shape_of(entry, stack)
-        path = labels_target(self.folder, entry, self._data.images)
-        labels = None
-        if path.is_file():
-            try:
-                labels = LabelVolume.load(path, expect_shape=shape)
-            except LabelsError as e:
-                if not replace_damaged:
-                    self.problems.append(str(e))
-                    raise
-                aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.tif")
-                with self._saving(self.folder, "the labels"):
-                    path.rename(aside)
-                self.problems.append(f"{path.name} was damaged; it is kept as {aside.name}")
-        with self._state_lock:
-            if labels is None:
-                labels = LabelVolume(shape, axes, classes=self.classes)
-            self._saved_version[entry.id] = labels.version
-            if entry.id in self._labels:  # loaded meanwhile by another thread
-                return self._labels[entry.id]
-            classes = align_classes(labels, self._data.classes)
-            if classes != self._data.classes:
-                # Labels with more classes than the project: every image gets them too.
-                for other in self._labels.values():
-                    align_classes(other, classes)
-                self._data.classes = classes
-                self._save_structure()
-            self._labels[entry.id] = labels
-            return labels
-
-    def save_labels(self, labels: LabelVolume) -> None:
-        """Write one volume if it changed since it was last written (any thread).
-
-        Creates the project folder on first use. Raises LabelsError / ProjectError."""
-        with self._state_lock:  # the GUI thread may be adding images meanwhile
-            image_id = next((i for i, v in self._labels.items() if v is labels), None)
-        if image_id is None:
-            raise ProjectError("these labels do not belong to this project")
-        with self._write_lock:
-            self._write_labels(image_id, labels)
-
     def export_bundle(self, zip_path: str | Path, *, include_images: bool = False) -> Path:
         """One zip with project.json, labels, training log and the current model."""
         from unet_studio.core.bundle import export_bundle
@@ -336,25 +277,6 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
         if self.exists:
             self._write_project_json()
 
-    def _write_labels(self, image_id: str, labels: LabelVolume) -> None:
-        version = labels.version
-        if self._saved_version.get(image_id) == version:
-            return  # unchanged since loaded, created empty, or last written
-        path = labels_target(self.folder, self.image(image_id), self._data.images)
-        self.ensure_created()
-        data, axes, classes = labels.snapshot()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_labels(path, data, axes, classes)
-        self._saved_version[image_id] = version
-        with self._state_lock:
-            # A class added to these labels directly: keep it in the project list. The live
-            # classes, not the snapshot's: the GUI thread may have removed a class from the
-            # project (and these labels) since the snapshot was taken.
-            classes = labels.classes
-            if len(classes) > len(self._data.classes):
-                self._data.classes = self._data.classes + classes[len(self._data.classes) :]
-                self._write_project_json()
-
     @contextmanager
     def _saving(self, folder: Path, what: str) -> Iterator[None]:
         try:
@@ -364,17 +286,3 @@ class Project(ProjectClassesMixin, ProjectModelsMixin):
             raise ProjectError(f"cannot save {what} in {folder}: {reason}; use Save As") from None
         except LabelsError as e:
             raise ProjectError(f"{e}; use Save As") from None
-
-
-def _label_shape_of(entry: ImageEntry, stack) -> tuple[tuple[int, ...], str]:
-    if stack is not None:
-        return tuple(stack.label_shape), stack.label_axes
-    from unet_studio.core.stack import open_stack
-
-    if entry.missing:
-        raise ProjectError(f"image {entry.name} is missing (expected at {entry.path}); relocate it")
-    opened = open_stack(entry.path)
-    try:
-        return tuple(opened.label_shape), opened.label_axes
-    finally:
-        opened.close()

@@ -8,6 +8,7 @@ good one. `TiffPlanes` writes a file plane by plane, for results too big to hold
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,14 +51,25 @@ def write_mask(path: str | Path, data: np.ndarray, axes: str, *,
                 _write_ome(tmp, data, axes, pixel_size, z_spacing, unit)
             else:
                 display_max = _top(data) if data.dtype.kind == "u" else None
-                with TiffPlanes(tmp, data.shape, axes, data.dtype, pixel_size=pixel_size,
-                                z_spacing=z_spacing, unit=unit, properties=properties,
-                                display_max=display_max) as planes:
+                metadata = TiffMetadata(pixel_size, z_spacing, unit, properties, display_max)
+                with TiffPlanes(tmp, data.shape, axes, data.dtype, metadata) as planes:
                     for block in data.reshape((-1,) + planes.block_shape):
                         planes.append(block)
     except OSError as error:
         reason = error.strerror or str(error)
         raise StackError(f"{path}: cannot write the file ({reason})") from error
+
+
+@dataclass(frozen=True)
+class TiffMetadata:
+    """What a TIFF tells its reader besides the pixels: pixel size (y, x) and its unit, Z
+    spacing, ImageJ properties (e.g. class names) and the display maximum (so every class of
+    a mask is visible when Fiji opens it). None or "" for what the source does not have."""
+    pixel_size: tuple[float, float] | None = None
+    z_spacing: float | None = None
+    unit: str = ""
+    properties: dict | None = None
+    display_max: float | None = None
 
 
 class TiffPlanes:
@@ -70,17 +82,15 @@ class TiffPlanes:
     Writes to `path` directly: callers make it a temporary file and rename it when complete.
     """
 
-    def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype, *,
-                 pixel_size=None, z_spacing=None, unit: str = "", properties=None,
-                 display_max: float | None = None):
+    def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype,
+                 metadata: TiffMetadata | None = None):
         self.path = Path(path)
         self.shape, self.axes, self.dtype = tuple(int(n) for n in shape), axes.upper(), np.dtype(dtype)
         self.block_shape = self.shape[sum(a in "TZ" for a in self.axes):]
         self.n_blocks = int(np.prod(self.shape[:len(self.shape) - len(self.block_shape)]))
         self.count = 0
-        self._header = dict(pixel_size=pixel_size, z_spacing=z_spacing, unit=unit,
-                            properties=properties, display_max=display_max)
-        self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, **self._header)
+        self.metadata = metadata or TiffMetadata()
+        self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, self.metadata)
         self._file = open(self.path, "r+b")
 
     def append(self, block: np.ndarray) -> None:
@@ -115,7 +125,7 @@ class TiffPlanes:
             block_bytes = _nbytes(self.block_shape, self.dtype)
             old_offset, old_dtype = self._offset, self.dtype.newbyteorder("<")
             self.dtype = np.dtype(dtype)
-            self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, **self._header)
+            self._offset = _write_header(self.path, self.shape, self.axes, self.dtype, self.metadata)
             self._file = open(self.path, "r+b")
             with open(narrow, "rb") as old:
                 for i in range(self.count):
@@ -152,10 +162,11 @@ def _pixel_type(data: np.ndarray) -> np.ndarray:
     raise ValueError(f"mask values up to {top} do not fit in 32 bits")
 
 
-def _write_header(path: Path, shape, axes, dtype, *, pixel_size, z_spacing, unit, properties,
-                  display_max) -> int:
+def _write_header(path: Path, shape, axes, dtype, meta: TiffMetadata) -> int:
     """Write the ImageJ header and page table of an uncompressed file; return where the
     pixels start (they follow one another, t-major, as in the array)."""
+    pixel_size, z_spacing, unit = meta.pixel_size, meta.z_spacing, meta.unit
+    properties, display_max = meta.properties, meta.display_max
     metadata: dict = {"axes": axes}
     if unit and (pixel_size or z_spacing):
         metadata["unit"] = unit

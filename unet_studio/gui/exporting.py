@@ -1,18 +1,20 @@
-"""File > Export: ask where to save, then hand the work to StackJobs (a worker)."""
+"""File > Export: ask where to save, then hand the work to StackJobs (a worker).
+
+The prediction exports are the kinds of workflow/export.py (`export(what)`); those that split
+a class into objects use the Objects panel's class and object size, so the files hold the
+objects the panel shows."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog
 
+from unet_studio.workflow.export import NEEDS_OBJECT_CLASS, WRITERS, file_filter, output_name, output_stem
 from unet_studio.workflow.opening import is_bundled_sample
-from unet_studio.workflow.export import INSTANCES, MASK, PROBABILITIES, output_name, output_stem
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
 MODEL_FILTER = "unet_studio models (*.pt)"
-CSV_FILTER = "CSV tables (*.csv)"
-ROI_FILTER = "ImageJ ROI sets (*.zip)"
 
 
 class Exporter:
@@ -26,14 +28,6 @@ class Exporter:
         path, _ = QFileDialog.getSaveFileName(self.window, title, str(folder / suggested), file_filter)
         return path or None
 
-    def ask_class(self, names: list[str]) -> int | None:
-        """Which class to split into objects (1-based), or None if cancelled."""
-        if len(names) == 2:
-            return 2  # background + one class: nothing to ask
-        name, ok = QInputDialog.getItem(self.window, "Export instance labels",
-                                        "Split the objects of class:", names, 1 if len(names) > 1 else 0, False)
-        return names.index(name) + 1 if ok else None
-
     def _folder(self) -> Path:
         """Beside the image, unless that folder cannot be written (e.g. the bundled sample)."""
         document = self.window.document
@@ -46,44 +40,20 @@ class Exporter:
     def _document(self):
         return self.window.document
 
-    def _export_prediction(self, title: str, kind: str, **options) -> None:
-        """Ask where to write, then predict the whole stack and write `kind` there (a worker)."""
+    def export(self, what: str) -> None:
+        """Ask where to write, then predict the whole stack and write `what` there (a worker)."""
         document = self._document()
         if document is None:
             return
-        path = self.ask_path(title, output_name(output_stem(document.name), kind), TIFF_FILTER)
-        if path:
-            self.window.stack_jobs.export_prediction(path, kind, **options)
-
-    def masks(self) -> None:
-        self._export_prediction("Export masks", MASK)
-
-    def probabilities(self) -> None:
-        self._export_prediction("Export probabilities", PROBABILITIES)
-
-    def instances(self) -> None:
-        document = self._document()
-        if document is None:
+        title = "Export " + WRITERS[what].title.replace("&", "")
+        path = self.ask_path(title, output_name(output_stem(document.name), what), file_filter(what))
+        if not path:
             return
-        k = self.ask_class([c.name for c in document.labels.classes])
-        if k is not None:
-            self._export_prediction("Export instance labels", INSTANCES, instances_class=k)
-
-    def _export_objects(self, title: str, suffix: str, file_filter: str, what: str) -> None:
-        """The objects of the Objects panel's class, with its object size, in every plane."""
-        document = self._document()
-        if document is None:
-            return
-        path = self.ask_path(title, f"{output_stem(document.name)}{suffix}", file_filter)
-        if path:
+        if what in NEEDS_OBJECT_CLASS:
             panel = self.window.objects_panel
-            self.window.stack_jobs.export_objects(path, what, panel.chosen_class, panel.object_size)
-
-    def objects_table(self) -> None:
-        self._export_objects("Export objects table", "_objects.csv", CSV_FILTER, "csv")
-
-    def objects_rois(self) -> None:
-        self._export_objects("Export objects as ImageJ ROIs", "_rois.zip", ROI_FILTER, "rois")
+            self.window.stack_jobs.export_prediction(path, what, panel.chosen_class, panel.object_size)
+        else:
+            self.window.stack_jobs.export_prediction(path, what)
 
     def labels(self) -> None:
         document = self._document()

@@ -50,6 +50,63 @@ def _strokes(image: np.ndarray) -> tuple[list[list[tuple[int, int]]], list[list[
     return object_strokes, background_strokes
 
 
+class _Run:
+    """The app on screen, driven like a user: `wait` keeps it running, `stroke` drags the mouse."""
+
+    def __init__(self, size: str):
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+
+        from unet_studio.gui.app import _icon, configure_pyqtgraph
+        from unet_studio.gui.garbage import collect_garbage_in_gui_thread
+        from unet_studio.gui.window.main_window import MainWindow
+
+        # The sample's labels are kept in a per-user folder: use a fresh one, so strokes from an
+        # earlier run do not appear in this shot.
+        os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-shot-")
+        self.app = QApplication(sys.argv[:1])
+        collect_garbage_in_gui_thread(self.app)
+        configure_pyqtgraph()
+        self.app.setWindowIcon(_icon())
+        settings_file = tempfile.NamedTemporaryFile(suffix=".ini", delete=False)  # not the user's recent files
+        self.window = MainWindow(QSettings(settings_file.name, QSettings.Format.IniFormat))
+        width, height = (int(v) for v in size.lower().split("x"))
+        self.window.resize(width, height)
+        self.window.show()
+
+    def wait(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.processEvents()
+            time.sleep(0.005)
+
+    def position(self, y: float, x: float):
+        from PySide6.QtCore import QPointF
+
+        canvas = self.window.canvas
+        return canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 0.5, y + 0.5)))
+
+    def stroke(self, points) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        viewport, left, plain = self.window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QTest.mousePress(viewport, left, plain, self.position(*points[0]))
+        for point in points[1:]:
+            QTest.mouseMove(viewport, self.position(*point))
+            self.wait(0.02)
+        QTest.mouseRelease(viewport, left, plain, self.position(*points[-1]))
+
+    def train(self, seconds: float, then_stop: bool) -> None:
+        training = self.window.training
+        training.start()
+        self.wait(seconds)
+        if then_stop:
+            training.stop()
+            while training.running or not self.window.pool.idle:
+                self.wait(0.1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Save a screenshot of unet_studio at work.")
     parser.add_argument("out", help="PNG file to write")
@@ -57,79 +114,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QPointF, QSettings, Qt
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
 
-    from unet_studio.gui.app import _icon, configure_pyqtgraph, start_torch_warm_up
-    from unet_studio.gui.garbage import collect_garbage_in_gui_thread
-    from unet_studio.gui.window.main_window import MainWindow
+    from unet_studio.gui.app import start_torch_warm_up
     from unet_studio.resources import sample_image_path
 
-    # The sample's labels are kept in a per-user folder: use a fresh one, so strokes from an
-    # earlier run do not appear in this shot.
-    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-shot-")
-    app = QApplication(sys.argv[:1])
-    collect_garbage_in_gui_thread(app)
-    configure_pyqtgraph()
-    app.setWindowIcon(_icon())
-    settings_file = tempfile.NamedTemporaryFile(suffix=".ini", delete=False)  # not the user's recent files
-    window = MainWindow(QSettings(settings_file.name, QSettings.Format.IniFormat))
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    window.resize(width, height)
-    window.show()
+    run = _Run(args.size)
+    window = run.window
     warm_up = start_torch_warm_up()
-
-    def wait(seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.005)
-
     window.open_files([str(sample_image_path())])
     while window.document is None:
-        wait(0.05)
-    canvas, viewport = window.canvas, window.canvas.viewport()
-
-    def stroke(points):
-        def pos(y, x):
-            return canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 0.5, y + 0.5)))
-        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(*points[0]))
-        for point in points[1:]:
-            QTest.mouseMove(viewport, pos(*point))
-            wait(0.02)
-        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos(*points[-1]))
-
+        run.wait(0.05)
     object_strokes, background_strokes = _strokes(window.document.plane()[0].astype(float))
-    window.classes_panel.select(2)
-    window.tools.set_brush_size(5)
-    for points in object_strokes:
-        stroke(points)
-    window.classes_panel.select(1)
-    window.tools.set_brush_size(7)
-    for points in background_strokes:
-        stroke(points)
+    for k, brush, strokes in ((2, 5, object_strokes), (1, 7, background_strokes)):
+        window.classes_panel.select(k)
+        window.tools.set_brush_size(brush)
+        for points in strokes:
+            run.stroke(points)
     while warm_up.is_alive():
-        wait(0.1)
+        run.wait(0.1)
     # Two runs, as a user stops to look and goes on: the first is kept in the Models list,
     # the second continues from it and is running when the shot is taken.
-    window.training.start()
-    wait(args.seconds * 0.6)
-    window.training.stop()
-    while window.training.running or not window.pool.idle:
-        wait(0.1)
-    window.training.start()
-    wait(args.seconds * 0.4)
+    run.train(args.seconds * 0.6, then_stop=True)
+    run.train(args.seconds * 0.4, then_stop=False)
     # Leave the cursor over a nucleus so the status bar shows what it reads there.
     y, x = object_strokes[0][0]
-    QTest.mouseMove(viewport, canvas.mapFromScene(canvas.image_layer.mapToScene(QPointF(x + 12.5, y + 0.5))))
-    wait(0.3)
+    QTest.mouseMove(window.canvas.viewport(), run.position(y, x + 12))
+    run.wait(0.3)
     window.grab().save(args.out)
     print(f"saved {args.out}: step {window.training_panel.step.text()}, "
           f"loss {window.training_panel.loss.text()}, {window.training_panel.speed.text()}")
     window.training.stop()
     while window.training.running:
-        wait(0.1)
+        run.wait(0.1)
     window.close()
     return 0
 

@@ -27,11 +27,12 @@ def predict_all(model, stack) -> Iterator[tuple]:
             yield ("result", progress.result)
 
 
-def export_prediction(model, stack, path: Path, what: str, instances_class: int | None = None,
-                      ready=None) -> Iterator[tuple]:
-    """Worker generator: predict the whole stack and write `what` (MASK, PROBABILITIES or
-    INSTANCES) to `path` plane by plane, or write `ready` (masks already predicted);
-    ends with ("written", path)."""
+def export_prediction(model, stack, path: Path, what: str, object_class: int | None = None,
+                      object_size: float | None = None, ready=None) -> Iterator[tuple]:
+    """Worker generator: predict the whole stack and write `what` (a kind of
+    workflow/export.py: masks, probabilities, instances, the objects table, ROIs) to `path`
+    plane by plane, or write `ready` (masks already predicted); ends with ("written", path).
+    object_class, object_size: the objects to find (the Objects panel's class and size)."""
     from unet_studio.workflow.export import held_masks_to_file, predict_to_files
 
     if ready is not None:
@@ -39,26 +40,12 @@ def export_prediction(model, stack, path: Path, what: str, instances_class: int 
         written = held_masks_to_file(ready, stack, model.classes, path)
     else:
         written = None
-        for step in predict_to_files(model, stack, {what: Path(path)}, object_class=instances_class):
+        for step in predict_to_files(model, stack, {what: Path(path)}, object_class=object_class,
+                                     object_size=object_size):
             if step.written is None:
                 yield ("progress", step.fraction)
             written = step.written
     yield ("written", str(written[0]))
-
-
-def export_objects(model, stack, path: Path, what: str, object_class: int,
-                   object_size: float | None) -> Iterator[tuple]:
-    """Worker generator: predict the whole stack, find the objects of `object_class` (one
-    object size for every plane) and write their table (what="csv") or ImageJ ROIs
-    (what="rois") to `path`; ends with ("written", path)."""
-    from unet_studio.workflow.export import OBJECTS, ROIS, predict_to_files
-
-    targets = {OBJECTS if what == "csv" else ROIS: Path(path)}
-    for step in predict_to_files(model, stack, targets, object_class=object_class, object_size=object_size):
-        if step.written is None:
-            yield ("progress", step.fraction)
-        else:
-            yield ("written", str(step.written[0]))
 
 
 def predict_all_images(model, entries: list, folder: str | Path) -> Iterator[tuple]:
@@ -150,22 +137,17 @@ class StackJobs(QObject):
             model, stack = self.document.model, self.document.stack
             self._run(lambda: predict_all(model, stack), "Predicting", model)
 
-    def export_prediction(self, path: str | Path, what: str, instances_class: int | None = None) -> None:
+    def export_prediction(self, path: str | Path, what: str, object_class: int | None = None,
+                          object_size: float | None = None) -> None:
+        """Write `what` (a kind of workflow/export.py) for every plane to `path`; masks already
+        predicted by this model are written from memory."""
         if not self._needs_model():
             return
         model, stack = self.document.model, self.document.stack
         stored = self.document.predictions.stack_result
         ready = stored if (what == MASK and stored is not None and self._result_model is model) else None
-        self._run(lambda: export_prediction(model, stack, Path(path), what, instances_class, ready),
+        self._run(lambda: export_prediction(model, stack, Path(path), what, object_class, object_size, ready),
                   "Exporting" if ready is not None else "Predicting", model)
-
-    def export_objects(self, path: str | Path, what: str, object_class: int,
-                       object_size: float | None = None) -> None:
-        """Objects of `object_class` in every plane: a CSV table (what="csv") or ROIs ("rois")."""
-        if self._needs_model():
-            model, stack = self.document.model, self.document.stack
-            self._run(lambda: export_objects(model, stack, Path(path), what, object_class, object_size),
-                      "Finding objects", model)
 
     def export_labels(self, path: str | Path) -> None:
         if self.document is not None and not self.busy:

@@ -74,8 +74,11 @@ class Calibration:
         unit = stack.unit if (pixel_size or z_spacing) else ""
         return cls(pixel_size, z_spacing, unit or "")
 
-    def writer_options(self) -> dict:
-        return {"pixel_size": self.pixel_size, "z_spacing": self.z_spacing, "unit": self.unit}
+    def tiff_metadata(self, **more):
+        """The core/tiff_writer.py TiffMetadata of a file with this calibration (and `more`)."""
+        from unet_studio.core.tiff_writer import TiffMetadata
+
+        return TiffMetadata(pixel_size=self.pixel_size, z_spacing=self.z_spacing, unit=self.unit, **more)
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,8 @@ def _open_mask(path: Path, meta: ExportMeta):
     from unet_studio.core.tiff_writer import TiffPlanes
 
     dtype = np.uint8 if len(meta.classes) <= 256 else np.uint16
-    return TiffPlanes(path, meta.shape, meta.axes, dtype, display_max=len(meta.classes) - 1,
-                      properties=class_properties(meta.classes), **meta.calibration.writer_options())
+    return TiffPlanes(path, meta.shape, meta.axes, dtype, meta.calibration.tiff_metadata(
+        display_max=len(meta.classes) - 1, properties=class_properties(meta.classes)))
 
 
 def _mask_plane(prediction) -> np.ndarray:
@@ -136,14 +139,13 @@ def _open_probabilities(path: Path, meta: ExportMeta):
     from unet_studio.core.tiff_writer import TiffPlanes
 
     shape = meta.shape[:-2] + (len(meta.classes),) + meta.shape[-2:]
-    return TiffPlanes(path, shape, meta.axes[:-2] + "CYX", np.float32,
-                      **meta.calibration.writer_options())
+    return TiffPlanes(path, shape, meta.axes[:-2] + "CYX", np.float32, meta.calibration.tiff_metadata())
 
 
 def _open_instances(path: Path, meta: ExportMeta):
     from unet_studio.core.tiff_writer import TiffPlanes
 
-    return TiffPlanes(path, meta.shape, meta.axes, np.uint16, **meta.calibration.writer_options())
+    return TiffPlanes(path, meta.shape, meta.axes, np.uint16, meta.calibration.tiff_metadata())
 
 
 @dataclass
@@ -173,20 +175,37 @@ class PredictedPlane:
 @dataclass(frozen=True)
 class Writer:
     """How one kind of output is written: `open(path, meta)` gives a file that takes one
-    (t, z) block at a time (`append`), and `plane(prediction, meta)` makes that block."""
+    (t, z) block at a time (`append`), and `plane(prediction, meta)` makes that block.
+    `title`, `tip` and `file_type` are what the app's File > Export item and its save dialog
+    say (the app's menu is made from this table)."""
     open: Callable[[Path, ExportMeta], Any]
     plane: Callable[[Any, ExportMeta], np.ndarray]
-    needs_probabilities: bool = False
+    title: str
+    tip: str = ""
+    file_type: str = "TIFF images"
 
 
 WRITERS: dict[str, Writer] = {
-    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p)),
-    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, True),
-    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class, meta.object_size)),
-    OBJECTS: Writer(ObjectsTable, lambda p, meta: p, True),
-    ROIS: Writer(ObjectOutlines, lambda p, meta: p),
+    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p), "&masks",
+                 "Predict every plane and save the masks as a TIFF for Fiji/napari"),
+    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, "&probabilities",
+                          "One float channel per class"),
+    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class, meta.object_size),
+                      "&instance labels",
+                      "One number per object of the Objects panel's class (touching objects split)"),
+    OBJECTS: Writer(ObjectsTable, lambda p, meta: p, "objects &table (CSV)",
+                    "One row per object of the Objects panel's class, in every plane", "CSV tables"),
+    ROIS: Writer(ObjectOutlines, lambda p, meta: p, "objects as ImageJ &ROIs (.zip)",
+                 "Object outlines for Fiji's ROI Manager", "ImageJ ROI sets"),
 }
-NEEDS_OBJECT_CLASS = (INSTANCES, OBJECTS, ROIS)
+NEEDS_OBJECT_CLASS = (INSTANCES, OBJECTS, ROIS)   # these split one class into objects
+
+
+def file_filter(what: str) -> str:
+    """The save dialog's filter for an output kind: "TIFF images (*.tif *.tiff)"."""
+    ending = ENDINGS.get(what, ".tif")
+    patterns = "*.tif *.tiff" if ending == ".tif" else f"*{ending}"
+    return f"{WRITERS[what].file_type} ({patterns})"
 
 
 @dataclass

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from unet_studio.workflow.export import KINDS, MASK, WRITERS
+
 Open = QKeySequence.StandardKey.Open
 Save = QKeySequence.StandardKey.Save
 Quit = QKeySequence.StandardKey.Quit
+
+# The File > Export items of predictions, one per kind of workflow/export.py, in its order.
+EXPORT_COMMANDS = [f"export_{what}" for what in KINDS]
 
 # name: (menu text, shortcut or shortcuts, status tip). The main window gives each name its slot.
 COMMANDS: dict[str, tuple] = {
@@ -23,14 +28,8 @@ COMMANDS: dict[str, tuple] = {
                 "Copy the project (labels, models, log) to a new folder and go on there"),
     "add_images": ("Add &images to the project…", "Ctrl+Shift+I", ""),
     "save_now": ("&Save now", Save, "Labels are saved a second after each stroke; this writes them at once"),
-    "export_masks": ("Export &masks…", "Ctrl+E",
-                     "Predict every plane and save the masks as a TIFF for Fiji/napari"),
-    "export_probabilities": ("Export &probabilities…", None, ""),
-    "export_instances": ("Export &instance labels…", None, "One number per object (touching objects split)"),
-    "export_objects_csv": ("Export objects &table (CSV)…", None,
-                           "One row per object of the Objects panel's class, in every plane"),
-    "export_objects_rois": ("Export objects as ImageJ &ROIs (.zip)…", None,
-                            "Object outlines for Fiji's ROI Manager"),
+    **{f"export_{what}": (f"Export {writer.title}…", "Ctrl+E" if what == MASK else None, writer.tip)
+       for what, writer in WRITERS.items()},
     "export_labels": ("Export &labels (your strokes)…", None, ""),
     "export_model": ("Export m&odel…", None, ""),
     "export_bundle": ("Export reproducibility &bundle…", None,
@@ -63,8 +62,7 @@ COMMANDS: dict[str, tuple] = {
 # The menu bar: menus, their commands in order (None: a separator; (title, names): a sub-menu).
 MENUS: list[tuple[str, list]] = [
     ("&File", ["open", "sample", None, "new_project", "open_project", "save_as", "add_images",
-               "save_now", None, "export_masks", "export_probabilities", "export_instances",
-               "export_objects_csv", "export_objects_rois", "export_labels", "export_model",
+               "save_now", None, *EXPORT_COMMANDS, "export_labels", "export_model",
                "export_bundle", None, "quit"]),
     ("&Edit", ["undo", "redo", None, "brush", "eraser", "fill", "bigger", "smaller",
                ("Paint &class", [f"class{k}" for k in range(1, 10)])]),

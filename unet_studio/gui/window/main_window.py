@@ -8,14 +8,12 @@ into the window: they are given what they use and report through signals.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QPushButton
 
-from unet_studio.gui.window.actions import SHORTCUTS_HELP, build_menus
+from unet_studio.gui.window.actions import EXPORT_COMMANDS, SHORTCUTS_HELP, build_menus
 from unet_studio.gui.viewer.canvas import Canvas
-from unet_studio.gui.viewer.cursor_readout import describe_pixel
 from unet_studio.gui.viewer.plane_keys import PlaneKeys
 from unet_studio.gui.viewer.document import ImageDocument, ShownImage
 from unet_studio.gui.viewer.editing import Editing
@@ -40,10 +38,11 @@ from unet_studio.gui.project.dialogs import ProjectDialogs
 from unet_studio.gui.project.images import ProjectImages
 from unet_studio.gui.project.models import ProjectModels
 from unet_studio.gui.project.session import ProjectSession
-from unet_studio.gui.window.recent_files import add_recent_file, add_recent_project, recent_files, recent_projects
+from unet_studio.gui.window.recent_files import RecentLists
 from unet_studio.gui.window.saved_state import SavedStateLabel
 from unet_studio.gui.stack_jobs import StackJobs
 from unet_studio.gui.window.start_view import StartView
+from unet_studio.gui.window.status_line import StatusLine
 from unet_studio.gui.window.wiring import connect_parts, menu_slots
 from unet_studio.gui.viewer.tool_state import BRUSH, ToolState
 from unet_studio.gui.training.live_training import TrainingController
@@ -65,7 +64,6 @@ class MainWindow(QMainWindow):
         self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
         self.tools = ToolState(self)
-        self._pixel = None   # (y, x) under the mouse, for the status bar
         self.setAcceptDrops(True)
         self._fit_to_screen(1360, 860)
         self._make_widgets()
@@ -75,7 +73,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.objects_panel.status_label)
         self.statusBar().addPermanentWidget(self.saved_state)
         connect_parts(self)
-        self.show_recent()
+        self.recent.show()
         self._show_document(None)
 
     @property
@@ -109,6 +107,8 @@ class MainWindow(QMainWindow):
         self.models_panel = ModelsPanel()
         self.objects_panel = ObjectsPanel()
         self.saved_state = SavedStateLabel(self.session)
+        self.status_line = StatusLine(self.statusBar(), self.shown, self)
+        self.recent = RecentLists(self.settings, self.start_view, self)
 
     def _make_controllers(self) -> None:
         session, pool, shown = self.session, self.pool, self.shown
@@ -128,38 +128,15 @@ class MainWindow(QMainWindow):
                                                 self.settings, self.may_leave_image, self)
 
     # ---- what the controllers report -----------------------------------------------------
-    @Slot(str, int)
-    def show_status(self, text: str, milliseconds: int) -> None:
-        if text:
-            self.statusBar().showMessage(text, milliseconds)
-        else:
-            self.statusBar().clearMessage()
-
     @Slot(list)
     def show_images(self, rows: list) -> None:
         self.images_panel.set_rows(rows)
         self.predict_panel.images_button.setVisible(self.session.project is not None and len(rows) > 1)
         self.update_title()   # an image's own project gets a name once it has more
 
-    @Slot()
-    def show_recent(self) -> None:
-        self.start_view.set_recent(recent_files(self.settings))
-        self.start_view.set_recent_projects(recent_projects(self.settings))
-
-    @Slot(str)
-    def remember_recent_file(self, path: str) -> None:
-        add_recent_file(path, self.settings)
-        self.show_recent()
-
-    @Slot(str)
-    def remember_recent_project(self, folder: str) -> None:
-        add_recent_project(folder, self.settings)
-        self.show_recent()
-
     # ---- opening -------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        folder = str(Path(recent_files(self.settings)[0]).parent) if recent_files(self.settings) else ""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open image", folder, IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open image", self.recent.last_folder(), IMAGE_FILTER)
         if paths:
             self.open_files(paths)
 
@@ -236,9 +213,8 @@ class MainWindow(QMainWindow):
 
     def _enable_actions(self) -> None:
         has_image, has_project = self.document is not None, self.session.project is not None
-        for name in ("export_masks", "export_probabilities", "export_instances", "export_labels",
-                     "export_model", "train", "predict_all", "undo", "redo",
-                     "export_objects_csv", "export_objects_rois"):
+        for name in (*EXPORT_COMMANDS, "export_labels", "export_model", "train", "predict_all",
+                     "undo", "redo"):
             self.actions_by_name[name].setEnabled(has_image)
         for name in ("save_as", "add_images", "export_bundle", "save_now"):
             self.actions_by_name[name].setEnabled(has_project)
@@ -261,23 +237,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_image(image, levels)
         self.canvas.set_labels(document.labels, document.t, document.z)
         self.contrast_panel.sync()
-        if self._pixel is not None:
-            self.show_pixel(self._pixel)   # the status bar follows the plane shown
-
-    # ---- the status bar --------------------------------------------------------------
-    @Slot(object)
-    def show_pixel(self, pixel) -> None:
-        self._pixel = pixel
-        if self.document is None or pixel is None:
-            self.statusBar().clearMessage()
-            return
-        self.statusBar().showMessage(describe_pixel(self.document, *pixel))
-
-    @Slot()
-    def view_moved(self, *_args) -> None:
-        """Tell training which part of the plane is on screen: previews of a big plane are
-        computed only there when the user has zoomed in."""
-        self.training.visible_region = self.canvas.visible_region()
+        self.status_line.refresh()
 
     # ---- dialogs -------------------------------------------------------------------------
     def show_model_view(self) -> None:

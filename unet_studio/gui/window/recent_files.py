@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings, Slot
 
 from unet_studio.workflow.opening import is_bundled_sample
 
@@ -45,3 +45,32 @@ def recent_projects(settings: QSettings | None = None) -> list[str]:
 
 def add_recent_project(folder: str | Path, settings: QSettings | None = None) -> None:
     _add(folder, settings, _PROJECTS_KEY)
+
+
+class RecentLists(QObject):
+    """The start view's recent files and projects, kept up to date as things are opened."""
+
+    def __init__(self, settings: QSettings, start_view, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.start_view = start_view
+
+    @Slot()
+    def show(self) -> None:
+        self.start_view.set_recent(recent_files(self.settings))
+        self.start_view.set_recent_projects(recent_projects(self.settings))
+
+    @Slot(str)
+    def remember_file(self, path: str) -> None:
+        add_recent_file(path, self.settings)
+        self.show()
+
+    @Slot(str)
+    def remember_project(self, folder: str) -> None:
+        add_recent_project(folder, self.settings)
+        self.show()
+
+    def last_folder(self) -> str:
+        """Where the Open dialog starts: the folder of the last image opened, else ''."""
+        files = recent_files(self.settings)
+        return str(Path(files[0]).parent) if files else ""

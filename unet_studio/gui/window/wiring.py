@@ -4,6 +4,7 @@ parts the main window made meet. Controllers are given their collaborators when 
 from __future__ import annotations
 
 from unet_studio.gui.viewer.tool_state import BRUSH, ERASER, FILL
+from unet_studio.workflow.export import KINDS, MASK
 
 
 def menu_slots(window) -> dict:
@@ -15,9 +16,8 @@ def menu_slots(window) -> dict:
         "open": window.open_dialog, "sample": window.open_sample, "new_project": commands.new_project,
         "open_project": commands.open_project, "save_as": commands.save_as,
         "add_images": lambda: images.add_images(), "save_now": window.save_now,
-        "export_masks": exporter.masks, "export_probabilities": exporter.probabilities,
-        "export_instances": exporter.instances, "export_labels": exporter.labels,
-        "export_objects_csv": exporter.objects_table, "export_objects_rois": exporter.objects_rois,
+        **{f"export_{what}": (lambda what=what: exporter.export(what)) for what in KINDS},
+        "export_labels": exporter.labels,
         "export_model": exporter.model, "export_bundle": commands.export_bundle, "quit": window.close,
         "undo": window.editing.undo, "redo": window.editing.redo,
         "brush": lambda: tools.set_tool(BRUSH), "eraser": lambda: tools.set_tool(ERASER),
@@ -55,10 +55,10 @@ def connect_parts(window) -> None:
     window.training.running_changed.connect(window.objects.set_paused)
     window.training.running_changed.connect(window.models_panel.set_training)
     for controller in (projects, images, commands, window.editing):
-        controller.status_message.connect(window.show_status)
+        controller.status_message.connect(window.status_line.show_message)
     projects.image_to_show.connect(window.show_image)
-    projects.image_file_opened.connect(window.remember_recent_file)
-    projects.project_folder_opened.connect(window.remember_recent_project)
+    projects.image_file_opened.connect(window.recent.remember_file)
+    projects.project_folder_opened.connect(window.recent.remember_project)
     images.image_to_show.connect(window.show_image)
     images.images_listed.connect(window.show_images)
     images.show_asked.connect(projects.switch_to)
@@ -82,8 +82,12 @@ def connect_parts(window) -> None:
     window.start_view.open_project_clicked.connect(commands.open_project)
     window.start_view.recent_project_chosen.connect(projects.open_project)
     window.predict_panel.predict_images_clicked.connect(commands.predict_all_images)
-    window.export_button.clicked.connect(window.exporter.masks)
+    window.export_button.clicked.connect(lambda: window.exporter.export(MASK))
     window.canvas.stroke_finished.connect(session.stroke_ended)
-    window.canvas.cursor_moved.connect(window.show_pixel)
+    window.canvas.cursor_moved.connect(window.status_line.show_pixel)
     window.plane_keys.step.connect(window.editing.step_plane)
-    window.canvas.view.sigRangeChanged.connect(window.view_moved)
+    def view_moved(*_args) -> None:
+        # Training previews of a big plane are computed only where the user has zoomed in.
+        window.training.visible_region = window.canvas.visible_region()
+
+    window.canvas.view.sigRangeChanged.connect(view_moved)
