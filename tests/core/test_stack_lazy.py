@@ -5,6 +5,7 @@ Memory is measured with tracemalloc, which sees every numpy buffer: reading the 
 """
 from __future__ import annotations
 
+import os
 import tracemalloc
 
 import numpy as np
@@ -76,3 +77,27 @@ def test_planes_stay_readable_in_any_order(many_compressed_pages):
     with open_stack(many_compressed_pages) as stack:
         for z in (31, 0, 17, 17, 5):
             np.testing.assert_array_equal(stack.plane(0, z)[0], expected[z])
+
+
+def _resident_file_kb(path) -> int:
+    """KB of `path` mapped into this process and resident (Linux's /proc/self/smaps)."""
+    total, counting = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:      # a mapping's header line
+                counting = len(fields) >= 6 and fields[5] == str(path)
+            elif counting and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc")
+def test_reading_every_plane_leaves_no_pages_of_the_file_resident(big_uncompressed):
+    """Predicting a long stack reads it plane by plane: the pages read must not stay in the
+    process (a mapping kept open grew predict's peak memory by a plane per plane)."""
+    with open_stack(big_uncompressed) as stack:
+        for z in range(stack.n_z):
+            stack.plane(0, z)
+        resident = _resident_file_kb(big_uncompressed.resolve())
+    assert resident < 2 * SIDE * SIDE * 2 // 1024, f"{resident} KB of the file stayed resident"

@@ -100,6 +100,40 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
 
 
+@pytest.fixture(scope="module")
+def counting_model():
+    """Trained long enough to find the blobs as objects (tiny_model finds none)."""
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth = blobs_image(seed=1)
+    strokes = np.zeros(image.shape, np.uint8)
+    strokes[2, 2:60] = 1
+    strokes[truth & (np.arange(64)[:, None] < 20)] = 2
+    for progress in train([image], [strokes], ["background", "foreground"],
+                          TrainConfig(**dict(TINY_TRAINING, steps=40))):
+        model = progress.model
+    return model.copy()
+
+
+def test_instances_split_with_the_objects_panel_size(window, qtbot, trained, counting_model, tmp_path,
+                                                     monkeypatch):
+    """The exported objects are those the Objects panel shows: its class and the size set there."""
+    from unet_studio.ml.objects import find_objects
+
+    trained.set_model(counting_model)
+    window.objects_panel.size.setValue(3.0)   # typed by the user: far smaller than the blobs
+    assert window.objects_panel.object_size == 3.0
+    path = tmp_path / "objects.tif"
+    export(window, qtbot, window.actions_by_name["export_instances"].trigger, path, monkeypatch)
+    written = tifffile.imread(path)
+    result = expected_masks(trained, probabilities=True, instances_class=2)
+    assert all(result.instances[z].max() > 0 for z in range(3))   # there are objects to split
+    for z in range(3):
+        expected = find_objects(result.mask[z] == 2, result.probabilities[z][1], object_size=3.0)
+        np.testing.assert_array_equal(written[z], expected)
+    assert not np.array_equal(written, result.instances)   # the size made a difference
+
+
 def test_an_image_without_a_scale_exports_masks_without_one(window, qtbot, tiny_model, tmp_path,
                                                             monkeypatch, dialogs):
     document = show_array(window, VOLUME, "ZYX", name="plain.tif")

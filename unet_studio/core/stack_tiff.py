@@ -76,8 +76,8 @@ class TiffPlanes:
         self.source_dtype = np.dtype(self._series.dtype)
         self.compressed = self._series.keyframe.compression != 1
         self._check_length(path)
-        self._memmap = self._try_memmap(path)
-        self._page_split = None if self._memmap is not None else self._split_pages()
+        self._mapping = self._mapping_of(path)
+        self._page_split = None if self._mapping is not None else self._split_pages()
         self._lock = threading.Lock()
 
     def axis_map(self) -> AxisMap:
@@ -87,16 +87,16 @@ class TiffPlanes:
     def read_plane(self, amap: AxisMap, t: int, z: int) -> np.ndarray:
         """(C, Y, X) native-byte-order copy of plane (t, z)."""
         index = amap.plane_index(t, z)
-        if self._memmap is not None:
-            block = np.array(self._memmap[index])
+        if self._mapping is not None:
+            block = np.array(self._mapped()[index])
         else:
             block = self._read_pages(index)
         return _native(amap.to_plane(block))
 
     def read_all(self, amap: AxisMap) -> np.ndarray:
         """The whole series in canonical order."""
-        if self._memmap is not None:
-            data = np.array(self._memmap)
+        if self._mapping is not None:
+            data = np.array(self._mapped())
         else:
             with self._lock:
                 data = self._series.asarray()
@@ -114,7 +114,7 @@ class TiffPlanes:
             return None, None, ""
 
     def close(self) -> None:
-        self._memmap = None
+        self._mapping = None
         self._tif.close()
 
     # -- internals ---------------------------------------------------------------
@@ -139,14 +139,21 @@ class TiffPlanes:
             raise StackError(f"{path}: file is truncated (the image needs {nbytes} bytes, "
                              f"the file has {size})")
 
-    def _try_memmap(self, path: Path):
+    def _mapping_of(self, path: Path) -> dict | None:
+        """How to map the pixels of a contiguous uncompressed series (None: read by pages)."""
         offset = self._series.dataoffset
-        if offset is None or self.source_dtype.kind == "b":
+        if offset is None or self.source_dtype.kind == "b" or math.prod(self.source_shape) == 0:
             return None
-        dtype = self.source_dtype.newbyteorder(self._tif.byteorder)
-        if math.prod(self.source_shape) == 0:
-            return None
-        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=self.source_shape)
+        mapping = {"filename": path, "dtype": self.source_dtype.newbyteorder(self._tif.byteorder),
+                   "mode": "r", "offset": offset, "shape": self.source_shape}
+        np.memmap(**mapping)   # fails here, at open, if the file cannot be mapped
+        return mapping
+
+    def _mapped(self) -> np.memmap:
+        """A fresh read-only mapping of the pixels, unmapped once the read copied its part:
+        pages read through a mapping kept open would stay in the process's memory, so reading
+        a long stack plane by plane would grow by a plane each time."""
+        return np.memmap(**self._mapping)
 
     def _split_pages(self) -> int:
         """Number of leading source dimensions that enumerate pages."""

@@ -15,6 +15,7 @@ from unet_studio.workflow.opening import is_bundled_sample
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
 MODEL_FILTER = "unet_studio models (*.pt)"
+PACKAGE_FILTER = "bioimage.io packages (*.zip)"
 
 
 class Exporter:
@@ -22,6 +23,11 @@ class Exporter:
 
     def __init__(self, window):
         self.window = window
+
+    def ask_package_details(self, image_name: str):
+        from unet_studio.gui.bioimageio_dialog import ask_package_details
+
+        return ask_package_details(image_name, self.window)
 
     def ask_path(self, title: str, suggested: str, file_filter: str) -> str | None:
         folder = self._folder()
@@ -70,3 +76,17 @@ class Exporter:
         path = self.ask_path("Export model", f"{output_stem(document.name)}_model.pt", MODEL_FILTER)
         if path:
             self.window.stack_jobs.export_model(path)
+
+    def bioimageio(self) -> None:
+        """Model > Export for bioimage.io: the current model as a package (ilastik, deepImageJ,
+        Fiji, napari), its test tensors from the image shown."""
+        document = self._document()
+        if document is None or document.model is None:
+            return
+        details = self.ask_package_details(document.name)
+        if details is None:
+            return
+        path = self.ask_path("Export for bioimage.io", f"{output_stem(document.name)}_bioimageio.zip",
+                             PACKAGE_FILTER)
+        if path:
+            self.window.stack_jobs.export_bioimageio(path, details)

@@ -84,6 +84,17 @@ def export_model(model, path: Path) -> Iterator[tuple]:
     yield ("written", str(path))
 
 
+def export_bioimageio(model, stack, path: Path, details) -> Iterator[tuple]:
+    """Write `model` as a bioimage.io package (workflow/bioimageio.py) with test tensors from
+    `stack`; `details`: name, authors, license, description. Ends with ("written", path)."""
+    from unet_studio.workflow.bioimageio import export_bioimageio as write_package
+
+    yield ("busy", None)
+    written = write_package(model, path, sample_image=stack, name=details.name, authors=details.authors,
+                            license=details.license, description=details.description)
+    yield ("written", str(written))
+
+
 class StackJobs(QObject):
     """Runs predict-all and exports for the open document, one at a time."""
 
@@ -158,6 +169,11 @@ class StackJobs(QObject):
         if self._needs_model():
             model = self.document.model
             self._run(lambda: export_model(model, Path(path)), "Saving model", model)
+
+    def export_bioimageio(self, path: str | Path, details) -> None:
+        if self._needs_model():
+            model, stack = self.document.model, self.document.stack
+            self._run(lambda: export_bioimageio(model, stack, Path(path), details), "Writing the package", model)
 
     def predict_all_images(self, entries: list, folder: str | Path) -> None:
         """Predict every image of the project (entries) and write their masks into `folder`."""

@@ -139,6 +139,25 @@ def load_model_file(path: Path, model_id: str) -> Iterator[tuple]:
     yield model_id, load_model(path)
 
 
+def import_model_file(project, path: str | Path, channels: int) -> Iterator[tuple]:
+    """Yields (model_id, Model) for a model file from outside the project: a unet_studio model
+    (.pt) or a bioimage.io package of ours (.zip), checked against the image's `channels` and
+    kept in the project's models as the current one (torch and the copy: worker thread)."""
+    from unet_studio.core.errors import ModelError
+    from unet_studio.ml.model_file import save_model
+    from unet_studio.ml.run_start import steps_trained
+    from unet_studio.workflow.bioimageio_load import load_model_or_package
+
+    path = Path(path)
+    model = load_model_or_package(path)
+    if model.in_channels != channels:
+        raise ModelError(f"{path.name} reads images of {model.in_channels} channel(s); "
+                         f"this image has {channels}")
+    entry = project.add_model(lambda target: save_model(target, model),
+                              steps=steps_trained(model.summary) or None, info={"imported_from": path.name})
+    yield entry.id, model
+
+
 def close_quietly(stack) -> None:
     try:
         stack.close()

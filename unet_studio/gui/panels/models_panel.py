@@ -50,6 +50,8 @@ def describe_info(entry) -> str:
         parts.append(f"trained on {len(names)} image{'s' if len(names) != 1 else ''}: {', '.join(names)}")
     if info.get("seconds") is not None:
         parts.append(f"{float(info['seconds']):.0f} s on {info.get('device', '?')}")
+    if info.get("imported_from"):
+        parts.append(f"taken from {info['imported_from']}")
     if info.get("started_from"):
         parts.append(f"continued from the model of {when(info.get('started_from_time', ''))}"
                      if info.get("started_from_time") else f"continued from {info['started_from']}")

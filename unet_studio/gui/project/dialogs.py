@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 IMAGE_FILTER = "Images (*.tif *.tiff *.btf *.png *.jpg *.jpeg);;All files (*)"
 BUNDLE_FILTER = "Zip files (*.zip)"
+MODEL_FILTER = "Models: unet_studio (*.pt) or bioimage.io packages (*.zip) (*.pt *.zip)"
 
 
 class ProjectDialogs:
@@ -44,6 +45,10 @@ class ProjectDialogs:
 
     def output_folder(self, start: Path) -> str | None:
         path = QFileDialog.getExistingDirectory(self.parent, "Save the masks of every image in…", str(start))
+        return path or None
+
+    def model_file(self, start: Path) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Start from a model file", str(start), MODEL_FILTER)
         return path or None
 
     def bundle_path(self, suggested: Path) -> str | None:

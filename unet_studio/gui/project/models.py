@@ -11,25 +11,26 @@ from PySide6.QtCore import QObject, Signal, Slot
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.panels.models_panel import when
-from unet_studio.workflow.opening import load_model_file
+from unet_studio.workflow.opening import import_model_file, load_model_file
 from unet_studio.gui.workers import GeneratorWorker
 
 
 class ProjectModels(QObject):
     """Keeps the session's model, the shown document's and the Models list in step.
 
-    Collaborators: the session (project and its model), the worker pool, the shown image, the
-    training controller (asked whether it runs) and the training panel (where a model's story
-    is told); `parent` is the widget its error dialogs belong to.
+    Collaborators: the session (project and its model), the file dialogs, the worker pool, the
+    shown image, the training controller (asked whether it runs) and the training panel (where
+    a model's story is told); `parent` is the widget its error dialogs belong to.
     Signals: models_listed(list of ModelEntry) whenever the list to show changes.
     """
 
     models_listed = Signal(list)
 
-    def __init__(self, session, pool, shown, training, training_panel, parent=None):
+    def __init__(self, session, dialogs, pool, shown, training, training_panel, parent=None):
         super().__init__(parent)
         self.parent_widget = parent
         self.session = session
+        self.dialogs = dialogs
         self.pool = pool
         self.shown = shown
         self.training = training
@@ -66,10 +67,34 @@ class ProjectModels(QObject):
         if document is not None and self.session.entry_id is not None:
             document.set_model(model)
         entry = project.models.get(model_id)
-        steps = f", {entry.steps} steps" if entry.steps is not None else ""
+        self.refresh()
         self.training_panel.clear()
-        self.training_panel.show_message(
-            f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it.")
+        if entry.info.get("imported_from"):
+            told = f"Using {entry.info['imported_from']}. Press Train to fine-tune it on your strokes."
+        else:
+            steps = f", {entry.steps} steps" if entry.steps is not None else ""
+            told = f"Using the model trained {when(entry.time)}{steps}. Press Train to go on from it."
+        self.training_panel.show_message(told)
+
+    @Slot()
+    def start_from_file(self) -> None:
+        """Model > Start from a model file: a unet_studio model or a bioimage.io package of
+        ours, kept in the Models list, shown, and trained further by the next Train."""
+        project, document = self.project, self.shown.document
+        if project is None or document is None:
+            return
+        if self.training.running:
+            show_error(self.parent_widget, "Training is running", "Stop training first, then choose the model.")
+            return
+        path = self.dialogs.model_file(project.folder)
+        if not path:
+            return
+        channels = document.stack.n_c
+        worker = GeneratorWorker(lambda: ((project, *item) for item in import_model_file(project, path, channels)),
+                                 name="import-model", about_image=False)
+        worker.yielded.connect(self._model_loaded)
+        worker.failed.connect(self._model_failed)
+        self.pool.start(worker)
 
     def use_model(self, model_id: str) -> None:
         """Go back (or forward) to another model of the history: shown and trained further."""

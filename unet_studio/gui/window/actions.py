@@ -55,6 +55,12 @@ COMMANDS: dict[str, tuple] = {
                        "Save the masks of every image of the project in a folder"),
     "new_model": ("Start a &new model", None,
                   "The next training starts afresh from the built-in starting model"),
+    "start_from_file": ("Start from a model &file…", None,
+                        "A unet_studio model (.pt) or a bioimage.io package made by unet_studio (.zip): "
+                        "kept in the Models list and trained further on your strokes"),
+    "export_bioimageio": ("Export for &bioimage.io…", None,
+                          "The current model as a bioimage.io package for ilastik, deepImageJ, "
+                          "Fiji and napari"),
     "model_view": ("&Network summary…", "Ctrl+M", ""),
     "keys": ("&Keyboard shortcuts", "F1", ""),
 }
@@ -67,7 +73,8 @@ MENUS: list[tuple[str, list]] = [
     ("&Edit", ["undo", "redo", None, "brush", "eraser", "fill", "bigger", "smaller",
                ("Paint &class", [f"class{k}" for k in range(1, 10)])]),
     ("&View", ["fit", "toggle_overlay", "next_z", "previous_z", "next_t", "previous_t"]),
-    ("&Model", ["train", "predict_all", "predict_images", "new_model", "model_view"]),
+    ("&Model", ["train", "predict_all", "predict_images", None, "new_model", "start_from_file",
+                "export_bioimageio", None, "model_view"]),
     ("&Help", ["keys"]),
 ]
 

@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(self)
         self.dialogs = ProjectDialogs(self)
         self.editing = Editing(shown, session, self)
-        self.project_models = ProjectModels(session, pool, shown, self.training, self.training_panel, self)
+        self.project_models = ProjectModels(session, self.dialogs, pool, shown, self.training,
+                                            self.training_panel, self)
         self.project_images = ProjectImages(session, self.dialogs, pool, shown, self.may_leave_image, self)
         self.projects = ProjectController(session, self.dialogs, self.project_models, self.project_images,
                                           pool, shown, self.may_leave_image, self)
@@ -214,7 +215,7 @@ class MainWindow(QMainWindow):
     def _enable_actions(self) -> None:
         has_image, has_project = self.document is not None, self.session.project is not None
         for name in (*EXPORT_COMMANDS, "export_labels", "export_model", "train", "predict_all",
-                     "undo", "redo"):
+                     "undo", "redo", "export_bioimageio", "start_from_file"):
             self.actions_by_name[name].setEnabled(has_image)
         for name in ("save_as", "add_images", "export_bundle", "save_now"):
             self.actions_by_name[name].setEnabled(has_project)
