@@ -211,13 +211,57 @@ def test_predict_averages_four_mirrored_views(files, tmp_path):
             np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
 
 
-def test_an_unreadable_image_with_a_good_model_is_one_line_naming_the_image(files, tmp_path):
+def test_an_unreadable_image_is_named_and_the_others_are_predicted(files, tmp_path):
     done = run_cli("predict", files / "model.pt", files / "cells.tif", files / "broken.tif",
-                   "--out", tmp_path / "out")
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ") and "broken.tif" in lines[0]
-    assert not list((tmp_path / "out").glob("*.tif"))  # found before any work
+                   files / "rgb.tif", "--out", tmp_path / "out")
+    assert done.returncode == 1, done.stderr    # some failed
+    failures = [line for line in done.stderr.splitlines() if line.startswith("unet-studio: failed: ")]
+    assert len(failures) == 2 and "broken.tif" in failures[0] and "rgb.tif" in failures[1]
+    assert "3 channel" in failures[1]
+    assert done.stderr.strip().splitlines()[-1].startswith("1 image predicted, 2 failed")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["cells_mask.tif"]
+
+
+def test_a_folder_of_mixed_images_predicts_file_by_file_and_a_rerun_skips_them(files, tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "screen"
+    for i in range(50):
+        size = int(rng.integers(24, 72))
+        folder = data / (f"plate{i % 3}" if i % 2 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        tifffile.imwrite(folder / f"well{i}.tif", blobs(size, 2, seed=i)[0])
+    out = tmp_path / "masks"
+    done = run_cli("predict", files / "model.pt", data, "--recursive", "--out", out, "--views", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("50 images predicted;")
+    masks = sorted(out.rglob("*_mask.tif"))
+    assert len(masks) == 50 and (out / "plate1" / "well1_mask.tif").is_file()
+    for i in (0, 1, 7):
+        sub = f"plate{i % 3}" if i % 2 else ""
+        source = tifffile.imread(data / sub / f"well{i}.tif")
+        assert tifffile.imread(out / sub / f"well{i}_mask.tif").shape == source.shape
+    written = {p: p.stat().st_mtime_ns for p in masks}
+
+    again = run_cli("predict", files / "model.pt", data, "--recursive", "--out", out, "--views", "1")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.strip().splitlines()[-1].startswith("0 images predicted, 50 already done")
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*_mask.tif")} == written
+
+    redo = run_cli("predict", files / "model.pt", str(data / "plate1" / "*.tif"), "--out", out / "plate1",
+                   "--views", "1", "--overwrite")
+    assert redo.returncode == 0, redo.stderr
+    assert redo.stderr.strip().splitlines()[-1].startswith("9 images predicted")
+
+
+def test_a_folder_is_one_stack_only_when_asked(files, tmp_path):
+    slices = tmp_path / "slices"
+    slices.mkdir()
+    for z in range(3):
+        tifffile.imwrite(slices / f"z{z}.tif", blobs(48, 2, seed=z)[0])
+    done = run_cli("predict", files / "model.pt", slices, "--as-stack", "--out", tmp_path / "out", "--views", "1")
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["slices_mask.tif"]
+    assert tifffile.imread(tmp_path / "out" / "slices_mask.tif").shape == (3, 48, 48)
 
 
 @pytest.mark.parametrize("case", ["broken model", "missing model", "unreadable image"])

@@ -7,8 +7,8 @@ subclasses; cli.py prints them as one line and exits with code 2.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from pathlib import Path
 
 from unet_studio.cli_progress import Progress, bar
 from unet_studio.core.errors import TrainingInputError
@@ -16,9 +16,17 @@ from unet_studio.core.errors import TrainingInputError
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by train or the app")
-    parser.add_argument("images", nargs="+", metavar="IMAGE",
-                        help="one or more images to segment (TIFF stacks of any axes, PNG, JPEG); "
-                             "every plane of each is predicted")
+    parser.add_argument("images", nargs="+", metavar="PATH",
+                        help="images to segment (TIFF stacks of any axes, PNG, JPEG): files, folders "
+                             "(each image in them, predicted on its own) or quoted glob patterns "
+                             "such as 'plate*/*.tif'; every plane of each image is predicted")
+    parser.add_argument("--recursive", action="store_true",
+                        help="also the images in the sub-folders of a folder (their files go to the "
+                             "same sub-folders of --out)")
+    parser.add_argument("--as-stack", action="store_true",
+                        help="a folder is one stack of slices (one image file per slice), not many images")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="predict images again whose files are already in --out (default: skip them)")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="folder for <name>_mask.tif (and _instances.tif, _probabilities.tif); "
                              "two images of the same name get <name>-2_mask.tif, ...")
@@ -51,39 +59,79 @@ def default_object_class(classes: list[dict]) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from unet_studio.core.stack import open_stack
     from unet_studio.ml.device import pick_device
     from unet_studio.ml.model_file import load_model
-    from unet_studio.workflow.batch import check_writable_folder, plan_outputs, predict_images
+    from unet_studio.workflow.batch import check_writable_folder, plan_outputs
+    from unet_studio.workflow.image_paths import find_images
     from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS
 
     wanted = {MASK: True, PROBABILITIES: args.probabilities, INSTANCES: args.instances,
               OBJECTS: args.instances, ROIS: args.rois}
     kinds = [k for k in KINDS if wanted[k]]
-    plan = plan_outputs(args.images, args.out, kinds, protected=[args.model])
+    images = find_images(args.images, recursive=args.recursive, as_stack=args.as_stack, out=args.out)
+    plan = plan_outputs(images, args.out, kinds, protected=[args.model])
     device = pick_device(args.device)
     model = load_model(args.model, device)
     object_class = args.object_class or default_object_class(model.classes)
     if not 1 <= object_class <= model.n_classes:
         raise TrainingInputError(f"--object-class {object_class}: the model has classes 1..{model.n_classes}")
-    # Everything is checked first: a bad file fails before any time is spent.
-    for item in plan:
-        with open_stack(item.source) as stack:
-            if stack.n_c != model.in_channels:
-                raise TrainingInputError(f"{item.source.name} has {stack.n_c} channel(s), the model "
-                                         f"expects {model.in_channels}")
+    done = [item for item in plan if item.done and not args.overwrite]
+    todo, failed = _readable([item for item in plan if item not in done], model)
+    if failed and not todo and not done:
+        raise TrainingInputError(failed[0] if len(failed) == 1 else f"none of the {len(failed)} images "
+                                 f"can be predicted; the first: {failed[0]}")
+    for reason in failed:
+        print(f"unet-studio: failed: {reason}", file=sys.stderr)
     check_writable_folder(args.out)
+    written = _predict(model, todo, device, args.views, object_class, failed)
+    summary = f"{written} image{'s' if written != 1 else ''} predicted"
+    if done:
+        summary += f", {len(done)} already done (--overwrite predicts them again)"
+    if failed:
+        summary += f", {len(failed)} failed (named above)"
+    print(f"{summary}; files in {args.out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _readable(plan: list, model) -> tuple[list, list[str]]:
+    """The images of `plan` that open and fit the model, and one line for each that does not:
+    checked before any work, so a bad file costs no time."""
+    from unet_studio.core.errors import UnetStudioError
+    from unet_studio.core.stack import open_stack
+
+    good, failed = [], []
+    for item in plan:
+        try:
+            with open_stack(item.source) as stack:
+                if stack.n_c != model.in_channels:
+                    raise TrainingInputError(f"{item.source.name} has {stack.n_c} channel(s), the model "
+                                             f"expects {model.in_channels}")
+            good.append(item)
+        except UnetStudioError as e:
+            failed.append(str(e) if item.source.name in str(e) else f"{item.source}: {e}")
+    return good, failed
+
+
+def _predict(model, plan: list, device, views, object_class: int, failed: list[str]) -> int:
+    """Predict `plan` with a progress line over images and planes; returns how many were
+    written, adding a line to `failed` for each image that failed meanwhile."""
+    from unet_studio.workflow.batch import predict_images
+
     progress_line = Progress()
     started = time.perf_counter()
-    for step in predict_images(model, plan, device=device, views=args.views, object_class=object_class):
+    written = 0
+    for step in predict_images(model, plan, device=device, views=views, object_class=object_class):
         name = plan[step.image].source.name
         if step.skipped:
-            raise TrainingInputError(step.skipped)  # read and checked above: it changed since
-        if step.written:
+            failed.append(step.skipped)
+            progress_line.finish(f"unet-studio: failed: {step.skipped}")
+        elif step.written:
+            written += 1
             progress_line.finish(f"{name}: {time.perf_counter() - started:.1f} s -> "
                                  + ", ".join(str(p) for p in step.written))
             started = time.perf_counter()
         else:
             progress_line.show(f"predicting {name} ({step.image + 1}/{len(plan)}) {bar(step.fraction)} "
                                f"{step.fraction * 100:3.0f} %")
-    return 0
+    return written
+

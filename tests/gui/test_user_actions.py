@@ -185,3 +185,30 @@ def test_arrow_keys_change_the_plane_whatever_has_the_focus_but_a_text_field(win
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_Left)
     assert document.z == start and field.cursorPosition() == len("membrane") - 1
+
+
+def test_what_is_segmented_names_the_classes_of_every_image(window, qtbot, tmp_path):
+    from unet_studio.core.project import Project
+
+    project = Project.create(tmp_path / "study")
+    for seed, name in enumerate(("a", "b")):
+        write_image(tmp_path / "data" / f"{name}.tif", seed=seed)
+        project.add_image(tmp_path / "data" / f"{name}.tif")
+    project.save()
+    window.open_files([str(tmp_path / "study")])
+    wait_showing(qtbot, window, "a.tif")
+    panel = window.classes_panel
+    assert panel.templates.isVisibleTo(window)     # the classes still say background / foreground
+    choice = panel.templates.findText("Touching cells, with their borders")
+    panel.templates.activated.emit(choice)           # what a pick in the list sends
+    names = ["background", "cell", "border"]
+    assert [c.name for c in window.document.labels.classes] == names
+    assert [panel.list.item(i).text().split(maxsplit=1)[1] for i in range(3)] == names
+    assert not panel.templates.isVisibleTo(window)   # named now: Rename changes a name later
+    listed = window.images_panel.list
+    qtbot.mouseClick(listed.viewport(), Qt.MouseButton.LeftButton,
+                     pos=listed.visualItemRect(listed.item(1)).center())
+    wait_showing(qtbot, window, "b.tif")
+    assert [c.name for c in window.document.labels.classes] == names   # the project's classes
+    window.session.flush()
+    assert [c.name for c in Project.open(tmp_path / "study").classes] == names

@@ -1,6 +1,11 @@
 """Where and in what precision the network runs: the CPU's abilities choose bf16 or fp32."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 import torch
 
@@ -84,3 +89,38 @@ def test_adamw_is_fused_where_torch_has_the_kernel_and_plain_where_not(monkeypat
     params[0].grad = torch.ones(3)
     opt.step()
     assert float(params[0].detach()[0]) < 0   # the fallback optimiser still steps
+
+
+def test_the_device_name_says_when_other_programs_keep_cores_busy(monkeypatch):
+    monkeypatch.setattr(dev, "cores_busy_elsewhere", lambda: 1)
+    assert dev.device_name(CPU).endswith("; 1 core busy with other programs)")
+    monkeypatch.setattr(dev, "cores_busy_elsewhere", lambda: 0)
+    assert "busy" not in dev.device_name(CPU)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc")
+def test_a_busy_program_is_seen_and_our_own_work_is_not():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert dev.cores_busy_elsewhere(0.5) >= 1
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def test_our_own_work_is_not_counted_as_another_programs(monkeypatch):
+    """Two cores, 100 ticks each: 150 busy ticks of which this process ran 100 -> 1 core
+    (rounded from 0.5 + ...) is busy elsewhere; all 150 its own -> none."""
+    ticks = iter([(1000, 5000), (1150, 5200)])
+    own = iter([300, 400])
+    monkeypatch.setattr(dev, "_cpu_ticks", lambda: next(ticks))
+    monkeypatch.setattr(dev, "_own_ticks", lambda: next(own))
+    monkeypatch.setattr(dev, "cpu_cores", lambda: 2)
+    assert dev.cores_busy_elsewhere(0.0) == 0     # 50 ticks of others = half a core: rounds to 0
+    ticks = iter([(1000, 5000), (1190, 5200)])
+    own = iter([300, 390])
+    assert dev.cores_busy_elsewhere(0.0) == 1     # 100 ticks of others = one core
+    ticks = iter([(1000, 5000), (1200, 5200)])
+    own = iter([300, 500])
+    assert dev.cores_busy_elsewhere(0.0) == 0     # all of it ours

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from typing import Any
 
 import torch
@@ -87,7 +88,9 @@ def default_width(device: Any) -> int:
 
 def device_name(device: Any) -> str:
     """A short human name, with the training precision where it is not fp32: "CPU (2 threads)",
-    "CPU (2 threads, bf16)", "CUDA: NVIDIA H100 80GB HBM3, bf16", "Apple MPS"."""
+    "CPU (2 threads, bf16)", "CUDA: NVIDIA H100 80GB HBM3, bf16", "Apple MPS". On a CPU whose
+    cores other programs keep busy, it says so: "CPU (2 threads; 1 core busy with other
+    programs)", since training then runs slower than the thread count promises."""
     device = as_device(device)
     precision = {torch.bfloat16: ", bf16", torch.float16: ", fp16"}.get(amp_dtype(device), "")
     if device.type == "cuda":
@@ -95,7 +98,49 @@ def device_name(device: Any) -> str:
     if device.type == "mps":
         return "Apple MPS"
     threads = torch.get_num_threads()
-    return f"CPU ({threads} thread{'s' if threads != 1 else ''}{precision})"
+    busy = cores_busy_elsewhere()
+    others = f"; {busy} core{'s' if busy != 1 else ''} busy with other programs" if busy else ""
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''}{precision}{others})"
+
+
+def cores_busy_elsewhere(seconds: float = 0.2) -> int:
+    """Cores that other programs kept busy over the next `seconds` (this process's own work
+    not counted), rounded; 0 where the system does not say (Linux's /proc is read)."""
+    try:
+        before, own_before = _cpu_ticks(), _own_ticks()
+        time.sleep(seconds)
+        after, own_after = _cpu_ticks(), _own_ticks()
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+    elapsed = (after[1] - before[1]) / max(cpu_cores(), 1)   # ticks of one core
+    if elapsed <= 0:
+        return 0
+    others = (after[0] - before[0]) - (own_after - own_before)
+    return max(0, min(cpu_cores(), round(others / elapsed)))
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks since boot of the cores this process may run on, from
+    /proc/stat (a container may see the host's other cores there too)."""
+    mine = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+    busy = total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *values = line.split()
+            if name in mine:
+                fields = [int(v) for v in values[:8]]   # user .. steal (guest time is in user)
+                idle = fields[3] + fields[4]             # idle + iowait
+                busy, total = busy + sum(fields) - idle, total + sum(fields)
+    if not total:
+        raise ValueError("no per-core lines in /proc/stat")
+    return busy, total
+
+
+def _own_ticks() -> int:
+    """Clock ticks this process (all its threads) ran, from /proc/self/stat."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime, stime
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:

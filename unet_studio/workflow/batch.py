@@ -1,8 +1,10 @@
 """Predict many images into one folder: `unet-studio predict` and the app's predict-all.
 
 `plan_outputs` decides every file name before any work, so that two images called `a.tif` in
-different folders get `a_mask.tif` and `a-2_mask.tif`, and so that no output ever replaces an
-input. `predict_images` then predicts and writes them one image at a time.
+different folders get `a_mask.tif` and `a-2_mask.tif` (images found in a sub-folder of a
+folder go to that sub-folder of the output folder, workflow/image_paths.py), and so that no
+output ever replaces an input. `predict_images` then predicts and writes them one image at a
+time; an image whose files are all there already is `done` (a rerun skips it).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.workflow.export import OutputError, output_name, output_stem, predict_to_files
+from unet_studio.workflow.image_paths import FoundImage
 
 
 @dataclass
@@ -21,6 +24,11 @@ class ImageOutputs:
     """One image and the files its prediction goes to (what -> path)."""
     source: Path
     targets: dict[str, Path]
+
+    @property
+    def done(self) -> bool:
+        """Every output is there (written together as a set by an earlier run)."""
+        return all(target.is_file() for target in self.targets.values())
 
 
 @dataclass
@@ -48,16 +56,23 @@ def unique_stems(sources: list[Path]) -> list[str]:
     return stems
 
 
-def plan_outputs(sources: list[str | Path], folder: str | Path, kinds: list[str],
+def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kinds: list[str],
                  protected: list[str | Path] = ()) -> list[ImageOutputs]:
-    """Where each image's outputs go in `folder`. Raises OutputError when one would replace
-    an input (an image, or a file in `protected` such as the model)."""
+    """Where each image's outputs go in `folder` (a FoundImage's in its sub-folder). Raises
+    OutputError when one would replace an input (an image, or a file in `protected` such as
+    the model)."""
     folder = Path(folder)
-    sources = [Path(s) for s in sources]
+    found = [s if isinstance(s, FoundImage) else FoundImage(Path(s)) for s in sources]
+    sources = [image.path for image in found]
     inputs = {_identity(p) for p in list(sources) + [Path(p) for p in protected]}
+    stems: dict[int, str] = {}
+    for subfolder in dict.fromkeys(image.subfolder for image in found):
+        members = [i for i, image in enumerate(found) if image.subfolder == subfolder]
+        stems.update(zip(members, unique_stems([sources[i] for i in members])))
     plan = []
-    for source, stem in zip(sources, unique_stems(sources)):
-        targets = {what: folder / output_name(stem, what) for what in kinds}
+    for i, image in enumerate(found):
+        source, place = image.path, folder / image.subfolder
+        targets = {what: place / output_name(stems[i], what) for what in kinds}
         for target in targets.values():
             if _identity(target) in inputs:
                 raise OutputError(f"{target} would replace an input file; choose another --out folder")
@@ -108,6 +123,7 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
                 yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {stack.n_c} channel(s), "
                                                         f"the model expects {model.in_channels}")
                 continue
+            _make_folder(next(iter(item.targets.values())).parent)
             for step in predict_to_files(model, stack, item.targets, device=device, views=views,
                                          object_class=object_class):
                 yield BatchStep((i + step.fraction) / n, i, written=step.written)
@@ -115,6 +131,13 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
             yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {e}")
         finally:
             stack.close()
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the output folder {folder}: {e.strerror or e}") from None
 
 
 def _identity(path: Path) -> str:

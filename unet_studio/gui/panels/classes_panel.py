@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
+    QComboBox,
     QHBoxLayout,
     QInputDialog,
     QListWidget,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.core.class_templates import TEMPLATES, apply_template, has_default_names
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import ask_yes_no, show_error
 from unet_studio.gui.viewer.tool_state import ToolState
@@ -73,8 +75,16 @@ class ClassesPanel(QWidget):
         for button in (self.add_button, self.rename_button, self.color_button, self.remove_button):
             buttons.addWidget(button)
 
+        # Until the classes have names of the user's, one choice names them all.
+        self.templates = QComboBox()
+        self.templates.addItem("What are you segmenting? (names the classes)")
+        self.templates.addItems(list(TEMPLATES))
+        self.templates.setToolTip("Names the classes for what you paint; Rename changes any name later")
+        self.templates.activated.connect(self._template_chosen)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.templates)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
         tools.active_class_changed.connect(self._show_active)
@@ -102,6 +112,7 @@ class ClassesPanel(QWidget):
             item = QListWidgetItem(swatch(label_class.color), f"{key}{label_class.name}")
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.templates.setVisible(has_default_names([c.name for c in classes]))
         self._fit_height()
         if classes and self.tools.active_class > len(classes):
             self.tools.set_active_class(len(classes))
@@ -128,6 +139,12 @@ class ClassesPanel(QWidget):
             self.tools.set_active_class(k)
 
     # ---- edits (each through LabelVolume, which validates and records undo) --------------
+    def _template_chosen(self, index: int) -> None:
+        self.templates.setCurrentIndex(0)
+        if index > 0 and self.labels is not None:
+            names = [c.name for c in self.labels.classes]
+            self._try(lambda: apply_template(self.editor, names, self.templates.itemText(index)))
+
     def add_class(self) -> None:
         if self.labels is None:
             return

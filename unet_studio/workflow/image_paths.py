@@ -1,0 +1,104 @@
+"""Which images a batch means: files, folders of images (with their sub-folders when asked)
+and glob patterns, as `unet-studio predict` takes them.
+
+A folder stands for each image in it, predicted on its own; a folder that is one stack of
+slices is taken as a stack only when asked (`as_stack`). An image found in a sub-folder keeps
+that sub-folder under the output folder, so names stay the same from run to run (a rerun can
+see what is done) and two `a.tif` of different plates never meet. Files the batch wrote
+itself (`*_mask.tif`, ... inside the output folder) are never taken as images.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.export import ENDINGS, KINDS, SOURCE_ENDINGS
+
+
+class ImagePathError(UnetStudioError):
+    """A path that names no image: missing, an empty folder, a pattern matching nothing."""
+
+
+@dataclass(frozen=True)
+class FoundImage:
+    """An image to predict and the sub-folder of the output folder its files go to."""
+    path: Path
+    subfolder: Path = Path()
+
+
+def is_image_name(name: str) -> bool:
+    lower = name.lower()
+    return any(lower.endswith(ending) for ending in SOURCE_ENDINGS) and not name.startswith(".")
+
+
+def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: bool = False,
+                out: str | Path | None = None) -> list[FoundImage]:
+    """The images `paths` name, in order, each once. A folder gives the images in it (natural
+    name order; sub-folders too with `recursive`) unless `as_stack`, when it is one stack.
+    A path that is neither a file, a folder nor a matching pattern raises ImagePathError."""
+    found: list[FoundImage] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(FoundImage(path))
+        elif path.is_dir():
+            found.extend([FoundImage(path)] if as_stack else _in_folder(path, recursive, out))
+        elif _is_pattern(str(raw)):
+            found.extend(_matching(str(raw), out))
+        else:
+            raise ImagePathError(f"{raw} does not exist")
+    seen: set[str] = set()
+    unique = []
+    for image in found:
+        key = os.path.normcase(str(image.path.resolve()))
+        if key not in seen:
+            seen.add(key)
+            unique.append(image)
+    return unique
+
+
+def natural_key(path: Path) -> list:
+    """`img2` before `img10`."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(path))]
+
+
+def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:
+    pattern = "**/*" if recursive else "*"
+    images = [p for p in folder.glob(pattern)
+              if p.is_file() and is_image_name(p.name) and not _is_our_output(p, out)
+              and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    if not images:
+        where = " or its sub-folders" if recursive else ""
+        hint = "" if recursive else " (--recursive looks in sub-folders)"
+        raise ImagePathError(f"{folder} holds no images{where}{hint}")
+    return [FoundImage(p, p.parent.relative_to(folder)) for p in sorted(images, key=natural_key)]
+
+
+def _matching(pattern: str, out) -> list[FoundImage]:
+    images = [Path(p) for p in glob.glob(pattern, recursive=True)]
+    images = [p for p in images if p.is_file() and is_image_name(p.name) and not _is_our_output(p, out)]
+    if not images:
+        raise ImagePathError(f"no images match {pattern}")
+    return [FoundImage(p) for p in sorted(images, key=natural_key)]
+
+
+def _is_pattern(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _is_our_output(path: Path, out) -> bool:
+    """A file an earlier run wrote: in the output folder and named like an output."""
+    if out is None:
+        return False
+    name = path.name.lower()
+    if not any(name.endswith(f"_{what}{ENDINGS.get(what, '.tif')}") for what in KINDS):
+        return False
+    try:
+        path.resolve().relative_to(Path(out).resolve())
+    except ValueError:
+        return False
+    return True
