@@ -273,3 +273,24 @@ def test_bad_prediction_input_is_one_line_and_exit_2(files, tmp_path, case):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("unet-studio: error: ")
+
+
+def test_an_ome_zarr_volume_in_and_out(files, tmp_path):
+    pytest.importorskip("ome_zarr")
+    from tests.core.test_stack_zarr import write_ome_zarr
+
+    volume = np.stack([blobs(64, 3, seed=s)[0] for s in range(3)])
+    data = tmp_path / "data"
+    data.mkdir()
+    write_ome_zarr(data / "embryo.ome.zarr", volume, "zyx", {"z": 2.0, "y": 0.5, "x": 0.5},
+                   {a: "micrometer" for a in "zyx"})
+    out = tmp_path / "out"
+    done = run_cli("predict", files / "model.pt", data, "--format", "ome-zarr", "--out", out, "--views", "1")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["embryo_mask.ome.zarr"]   # the folder is one image
+    with open_stack(out / "embryo_mask.ome.zarr") as mask:
+        assert mask.axes == "ZYX" and mask.shape == volume.shape
+        assert mask.pixel_size == pytest.approx((0.5, 0.5)) and mask.z_spacing == pytest.approx(2.0)
+    again = run_cli("predict", files / "model.pt", data / "embryo.ome.zarr", "--format", "ome-zarr",
+                    "--out", out, "--views", "1")
+    assert again.returncode == 0 and "1 already done" in again.stderr

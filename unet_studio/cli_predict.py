@@ -30,6 +30,10 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="folder for <name>_mask.tif (and _instances.tif, _probabilities.tif); "
                              "two images of the same name get <name>-2_mask.tif, ...")
+    parser.add_argument("--format", choices=["tiff", "ome-zarr"], default="tiff",
+                        help="the images' format: TIFF (default) or OME-Zarr (<name>_mask.ome.zarr, ..., "
+                             "chunked, with a pyramid, for napari, Fiji's MoBIE / BigDataViewer and "
+                             "webKnossos; needs pip install 'unet_studio[zarr]')")
     parser.add_argument("--probabilities", action="store_true",
                         help="also write class probabilities (float32, classes along C)")
     parser.add_argument("--instances", action="store_true",
@@ -69,7 +73,7 @@ def run_predict(args: argparse.Namespace) -> int:
               OBJECTS: args.instances, ROIS: args.rois}
     kinds = [k for k in KINDS if wanted[k]]
     images = find_images(args.images, recursive=args.recursive, as_stack=args.as_stack, out=args.out)
-    plan = plan_outputs(images, args.out, kinds, protected=[args.model])
+    plan = plan_outputs(images, args.out, kinds, protected=[args.model], format=args.format)
     device = pick_device(args.device)
     model = load_model(args.model, device)
     object_class = args.object_class or default_object_class(model.classes)
@@ -83,7 +87,7 @@ def run_predict(args: argparse.Namespace) -> int:
     for reason in failed:
         print(f"unet-studio: failed: {reason}", file=sys.stderr)
     check_writable_folder(args.out)
-    written = _predict(model, todo, device, args.views, object_class, failed)
+    written = _predict(model, todo, device, args.views, object_class, args.format, failed)
     summary = f"{written} image{'s' if written != 1 else ''} predicted"
     if done:
         summary += f", {len(done)} already done (--overwrite predicts them again)"
@@ -112,7 +116,7 @@ def _readable(plan: list, model) -> tuple[list, list[str]]:
     return good, failed
 
 
-def _predict(model, plan: list, device, views, object_class: int, failed: list[str]) -> int:
+def _predict(model, plan: list, device, views, object_class: int, format: str, failed: list[str]) -> int:
     """Predict `plan` with a progress line over images and planes; returns how many were
     written, adding a line to `failed` for each image that failed meanwhile."""
     from unet_studio.workflow.batch import predict_images
@@ -120,7 +124,8 @@ def _predict(model, plan: list, device, views, object_class: int, failed: list[s
     progress_line = Progress()
     started = time.perf_counter()
     written = 0
-    for step in predict_images(model, plan, device=device, views=views, object_class=object_class):
+    for step in predict_images(model, plan, device=device, views=views, object_class=object_class,
+                               format=format):
         name = plan[step.image].source.name
         if step.skipped:
             failed.append(step.skipped)

@@ -14,7 +14,7 @@ PROJECT_SUFFIX = ".unet_studio"
 LABELS_DIR = "labels"
 MODELS_DIR = "models"
 TRAINING_LOG = "training-log.jsonl"
-_IMAGE_SUFFIXES = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8", ".tf2")
+_IMAGE_SUFFIXES = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2", ".zarr")
 
 
 def image_stem(path: Path) -> str:

@@ -1,7 +1,7 @@
 """An image stack with named axes (T, Z, C, Y, X), read lazily one plane at a time.
 
 `open_stack(path)` reads TIFF (plain multi-page, ImageJ hyperstack, OME-TIFF, BigTIFF, RGB/RGBA),
-PNG/JPEG, or a folder of same-size TIFFs (one Z slice per file). Whatever goes wrong, it raises
+PNG/JPEG, OME-Zarr (core/stack_zarr.py), or a folder of same-size TIFFs (one Z slice per file). Whatever goes wrong, it raises
 StackError with one line naming the file and the reason in plain words.
 """
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Stack:
         if data.ndim != len(axes) or not _is_canonical(axes):
             raise ValueError(f"axes {axes!r} must be an ordered subset of {AXES} ending in YX "
                              f"with one letter per dimension of shape {data.shape}")
-        _check_dtype(data.dtype, meta.get("name", "array"))
+        check_dtype(data.dtype, meta.get("name", "array"))
         amap = map_axes(axes, data.shape)
         meta.setdefault("name", "untitled")
         return cls(path=None, axes=amap.axes, shape=amap.shape, dtype=data.dtype,
@@ -137,6 +137,11 @@ def _open(path: Path) -> Stack:
     if not path.exists():
         raise StackError(f"{path}: no such file")
     if path.is_dir():
+        from unet_studio.core.stack_zarr import is_ome_zarr, open_ome_zarr
+        if is_ome_zarr(path):
+            return open_ome_zarr(path)
+        if path.name.lower().endswith(".zarr"):
+            raise StackError(f"{path}: not an OME-Zarr image (no multiscales metadata)")
         from unet_studio.core.stack_folder import open_folder
         return open_folder(path)
     size = path.stat().st_size
@@ -158,7 +163,7 @@ def _open_tiff(path: Path) -> Stack:
 
     planes = TiffPlanes(path)
     try:
-        _check_dtype(planes.source_dtype, path)
+        check_dtype(planes.source_dtype, path)
         amap = planes.axis_map()
         if 0 in amap.shape:
             raise StackError(f"{path}: the image has no pixels (shape {amap.shape})")
@@ -227,7 +232,7 @@ def _is_canonical(axes: str) -> bool:
             and positions == sorted(set(positions)))
 
 
-def _check_dtype(dtype: np.dtype, where) -> None:
+def check_dtype(dtype: np.dtype, where) -> None:
     dtype = np.dtype(dtype)
     if dtype.kind not in _SUPPORTED_KINDS or dtype.itemsize > 8 or dtype.fields:
         raise StackError(f"{where}: unsupported pixel type {dtype.name}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.export import OutputError, output_name, output_stem, predict_to_files
+from unet_studio.workflow.export import TIFF, OutputError, output_name, output_stem, predict_to_files
 from unet_studio.workflow.image_paths import FoundImage
 
 
@@ -28,7 +28,7 @@ class ImageOutputs:
     @property
     def done(self) -> bool:
         """Every output is there (written together as a set by an earlier run)."""
-        return all(target.is_file() for target in self.targets.values())
+        return all(target.exists() for target in self.targets.values())
 
 
 @dataclass
@@ -57,7 +57,7 @@ def unique_stems(sources: list[Path]) -> list[str]:
 
 
 def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kinds: list[str],
-                 protected: list[str | Path] = ()) -> list[ImageOutputs]:
+                 protected: list[str | Path] = (), format: str = TIFF) -> list[ImageOutputs]:
     """Where each image's outputs go in `folder` (a FoundImage's in its sub-folder). Raises
     OutputError when one would replace an input (an image, or a file in `protected` such as
     the model)."""
@@ -72,7 +72,7 @@ def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kin
     plan = []
     for i, image in enumerate(found):
         source, place = image.path, folder / image.subfolder
-        targets = {what: place / output_name(stems[i], what) for what in kinds}
+        targets = {what: place / output_name(stems[i], what, format) for what in kinds}
         for target in targets.values():
             if _identity(target) in inputs:
                 raise OutputError(f"{target} would replace an input file; choose another --out folder")
@@ -106,7 +106,7 @@ def probe_writing(path: str | Path) -> None:
 
 
 def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views: int | None = None,
-                   object_class: int | None = None) -> Iterator[BatchStep]:
+                   object_class: int | None = None, format: str = TIFF) -> Iterator[BatchStep]:
     """Predict every image of `plan` and write its outputs as a set. An image that cannot be
     read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
     from unet_studio.core.stack import open_stack
@@ -125,7 +125,7 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
                 continue
             _make_folder(next(iter(item.targets.values())).parent)
             for step in predict_to_files(model, stack, item.targets, device=device, views=views,
-                                         object_class=object_class):
+                                         object_class=object_class, format=format):
                 yield BatchStep((i + step.fraction) / n, i, written=step.written)
         except UnetStudioError as e:
             yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {e}")

@@ -33,10 +33,12 @@ INSTANCES = "instances"
 OBJECTS = "objects"     # a CSV table, one row per object (workflow/object_table.py)
 ROIS = "rois"           # an ImageJ ROI set (.zip) for Fiji's ROI Manager
 KINDS = (MASK, PROBABILITIES, INSTANCES, OBJECTS, ROIS)  # the order of a set's files
-ENDINGS = {OBJECTS: ".csv", ROIS: ".zip"}   # the others are TIFFs
+ENDINGS = {OBJECTS: ".csv", ROIS: ".zip"}   # the others are images: TIFFs or OME-Zarr
+TIFF, OME_ZARR = "tiff", "ome-zarr"           # the formats of the images (FORMAT_ENDINGS)
+FORMAT_ENDINGS = {TIFF: ".tif", OME_ZARR: ".ome.zarr"}
 # Endings taken off an image's name to make its outputs' names (longest first).
-SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
-                  ".png", ".jpeg", ".jpg", ".bmp", ".gif")
+SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
+                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif")
 
 
 class OutputError(UnetStudioError):
@@ -52,12 +54,14 @@ def output_stem(name: str | Path) -> str:
     return name
 
 
-def output_name(stem: str, what: str) -> str:
+def output_name(stem: str, what: str, format: str = TIFF) -> str:
     """`<stem>_mask.tif`, `<stem>_probabilities.tif`, `<stem>_instances.tif`,
-    `<stem>_objects.csv`, `<stem>_rois.zip`."""
+    `<stem>_objects.csv`, `<stem>_rois.zip`; `<stem>_mask.ome.zarr`, ... in OME-Zarr."""
     if what not in KINDS:
         raise ValueError(f"unknown output {what!r}")
-    return f"{stem}_{what}{ENDINGS.get(what, '.tif')}"
+    if format not in FORMAT_ENDINGS:
+        raise ValueError(f"unknown format {format!r}")
+    return f"{stem}_{what}{ENDINGS.get(what, FORMAT_ENDINGS[format])}"
 
 
 @dataclass(frozen=True)
@@ -92,14 +96,15 @@ class ExportMeta:
     calibration: Calibration = field(default_factory=Calibration)
     object_class: int | None = None
     object_size: float | None = None
+    format: str = TIFF
 
     @classmethod
     def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,
-           object_size: float | None = None) -> "ExportMeta":
+           object_size: float | None = None, format: str = TIFF) -> "ExportMeta":
         names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
                  for c in classes]
         return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
-                   object_class, object_size)
+                   object_class, object_size, format)
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:
@@ -123,12 +128,24 @@ def class_names_in(path: str | Path) -> list[str] | None:
     return [names[k] for k in range(len(names))]
 
 
-def _open_mask(path: Path, meta: ExportMeta):
+def _image_file(path: Path, meta: ExportMeta, shape, axes: str, dtype, *, averaged: bool = False,
+                classes: list[str] | None = None):
+    """The file of one image output in the export's format, filled plane by plane. classes:
+    the names of a mask's values, kept in the file (and the display range of a TIFF);
+    averaged: probabilities (an OME-Zarr's pyramid averages them)."""
+    if meta.format == OME_ZARR:
+        from unet_studio.workflow.export_zarr import ZarrPlanes
+
+        return ZarrPlanes(path, shape, axes, dtype, meta.calibration, averaged=averaged, classes=classes)
     from unet_studio.core.tiff_writer import TiffPlanes
 
+    extra = {"display_max": len(classes) - 1, "properties": class_properties(classes)} if classes else {}
+    return TiffPlanes(path, shape, axes, dtype, meta.calibration.tiff_metadata(**extra))
+
+
+def _open_mask(path: Path, meta: ExportMeta):
     dtype = np.uint8 if len(meta.classes) <= 256 else np.uint16
-    return TiffPlanes(path, meta.shape, meta.axes, dtype, meta.calibration.tiff_metadata(
-        display_max=len(meta.classes) - 1, properties=class_properties(meta.classes)))
+    return _image_file(path, meta, meta.shape, meta.axes, dtype, classes=meta.classes)
 
 
 def _mask_plane(prediction) -> np.ndarray:
@@ -136,16 +153,15 @@ def _mask_plane(prediction) -> np.ndarray:
 
 
 def _open_probabilities(path: Path, meta: ExportMeta):
-    from unet_studio.core.tiff_writer import TiffPlanes
-
     shape = meta.shape[:-2] + (len(meta.classes),) + meta.shape[-2:]
-    return TiffPlanes(path, shape, meta.axes[:-2] + "CYX", np.float32, meta.calibration.tiff_metadata())
+    return _image_file(path, meta, shape, meta.axes[:-2] + "CYX", np.float32, averaged=True)
 
 
 def _open_instances(path: Path, meta: ExportMeta):
-    from unet_studio.core.tiff_writer import TiffPlanes
-
-    return TiffPlanes(path, meta.shape, meta.axes, np.uint16, meta.calibration.tiff_metadata())
+    # A TIFF widens itself past 65,535 objects; an OME-Zarr is uint32 from the start (its
+    # chunks are compressed, so the room costs little).
+    dtype = np.uint32 if meta.format == OME_ZARR else np.uint16
+    return _image_file(path, meta, meta.shape, meta.axes, dtype)
 
 
 @dataclass
@@ -257,11 +273,11 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
 
 def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,
                      views: int | None = None, object_class: int | None = None,
-                     object_size: float | None = None) -> Iterator[ExportStep]:
+                     object_size: float | None = None, format: str = TIFF) -> Iterator[ExportStep]:
     """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
     yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
     nothing is written then. object_size: the objects' diameter in px for every plane (the
-    app's Objects panel); None: measured in each plane."""
+    app's Objects panel); None: measured in each plane. format: TIFF or OME_ZARR images."""
     from unet_studio.ml.predict import predict_planes
 
     from unet_studio.core.errors import ModelError
@@ -271,7 +287,7 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
-    meta = ExportMeta.of(stack, model.classes, object_class, object_size)
+    meta = ExportMeta.of(stack, model.classes, object_class, object_size, format)
 
     def planes():
         for step in predict_planes(model, stack, device=device, **options):

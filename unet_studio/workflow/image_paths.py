@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.export import ENDINGS, KINDS, SOURCE_ENDINGS
+from unet_studio.core.stack_zarr import is_ome_zarr
+from unet_studio.workflow.export import FORMAT_ENDINGS, KINDS, SOURCE_ENDINGS, output_name
 
 
 class ImagePathError(UnetStudioError):
@@ -46,7 +47,8 @@ def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: b
         if path.is_file():
             found.append(FoundImage(path))
         elif path.is_dir():
-            found.extend([FoundImage(path)] if as_stack else _in_folder(path, recursive, out))
+            whole = as_stack or is_ome_zarr(path)
+            found.extend([FoundImage(path)] if whole else _in_folder(path, recursive, out))
         elif _is_pattern(str(raw)):
             found.extend(_matching(str(raw), out))
         else:
@@ -67,10 +69,16 @@ def natural_key(path: Path) -> list:
 
 
 def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:
-    pattern = "**/*" if recursive else "*"
-    images = [p for p in folder.glob(pattern)
-              if p.is_file() and is_image_name(p.name) and not _is_our_output(p, out)
-              and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    images = []
+    for root, folders, files in os.walk(folder):
+        root = Path(root)
+        # An OME-Zarr folder is one image; hidden folders and (unless recursive) all others
+        # are not looked into.
+        zarrs = [name for name in folders if is_ome_zarr(root / name)]
+        images += [root / name for name in zarrs + files if is_image_name(name)]
+        folders[:] = sorted(name for name in folders
+                            if recursive and name not in zarrs and not name.startswith("."))
+    images = [p for p in images if not _is_our_output(p, out)]
     if not images:
         where = " or its sub-folders" if recursive else ""
         hint = "" if recursive else " (--recursive looks in sub-folders)"
@@ -80,7 +88,8 @@ def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:
 
 def _matching(pattern: str, out) -> list[FoundImage]:
     images = [Path(p) for p in glob.glob(pattern, recursive=True)]
-    images = [p for p in images if p.is_file() and is_image_name(p.name) and not _is_our_output(p, out)]
+    images = [p for p in images if (p.is_file() or is_ome_zarr(p)) and is_image_name(p.name)
+              and not _is_our_output(p, out)]
     if not images:
         raise ImagePathError(f"no images match {pattern}")
     return [FoundImage(p) for p in sorted(images, key=natural_key)]
@@ -95,7 +104,7 @@ def _is_our_output(path: Path, out) -> bool:
     if out is None:
         return False
     name = path.name.lower()
-    if not any(name.endswith(f"_{what}{ENDINGS.get(what, '.tif')}") for what in KINDS):
+    if not any(name.endswith(output_name("", what, format)) for what in KINDS for format in FORMAT_ENDINGS):
         return False
     try:
         path.resolve().relative_to(Path(out).resolve())

@@ -1,5 +1,7 @@
 """The files written for one image (mask, probabilities, instances) replace the old ones as a set.
 
+A "file" may be a folder (an OME-Zarr image): it is swapped in whole the same way.
+
 Each file is written to a temporary file beside its target. When all are complete, a marker
 file lists the (temporary, target) pairs; then the old targets are removed and each temporary
 file is renamed onto its target, in that order, and the marker goes. A kill in between never
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 from pathlib import Path
 
 from unet_studio.core.atomic import atomic_write_bytes, fsync_folder
@@ -49,7 +52,7 @@ class OutputSet:
 
     def discard(self) -> None:
         for tmp in self.temps.values():
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
 
 
 def recover(folder: str | Path) -> None:
@@ -74,14 +77,14 @@ def recover(folder: str | Path) -> None:
     for name in os.listdir(folder):
         match = _TEMP.match(name)
         if match and not _alive(int(match.group(1))):
-            (folder / name).unlink(missing_ok=True)
+            _remove(folder / name)
 
 
 def _finish(folder: Path, pairs) -> None:
     """Remove the old targets whose new file is still waiting, then rename each one in."""
     waiting = [(folder / tmp, folder / target) for tmp, target in pairs if (folder / tmp).exists()]
     for _, target in waiting:
-        target.unlink(missing_ok=True)
+        _remove(target)
     for tmp, target in waiting:
         os.replace(tmp, target)
 
@@ -99,5 +102,20 @@ def _alive(pid: int) -> bool:
 
 
 def _fsync(path: Path) -> None:
+    """Flush a file, or every file and folder of a folder, to the disk."""
+    if path.is_dir():
+        for root, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(root) / name)
+            fsync_folder(Path(root))
+        return
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder (an OME-Zarr image) if it is there; never a symlink's target."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ EXPORT_COMMANDS = [f"export_{what}" for what in KINDS]
 # name: (menu text, shortcut or shortcuts, status tip). The main window gives each name its slot.
 COMMANDS: dict[str, tuple] = {
     "open": ("&Open image…", Open, "Open an image on its own; its labels are kept in a folder beside it"),
+    "open_zarr": ("Open OME-&Zarr image…", None, "An OME-Zarr folder (.ome.zarr), read plane by plane"),
     "sample": ("Open the &sample image", None, ""),
     "new_project": ("&New project…", "Ctrl+Shift+N",
                     "A folder that keeps several images, their labels and models together"),
@@ -67,7 +68,7 @@ COMMANDS: dict[str, tuple] = {
 
 # The menu bar: menus, their commands in order (None: a separator; (title, names): a sub-menu).
 MENUS: list[tuple[str, list]] = [
-    ("&File", ["open", "sample", None, "new_project", "open_project", "save_as", "add_images",
+    ("&File", ["open", "open_zarr", "sample", None, "new_project", "open_project", "save_as", "add_images",
                "save_now", None, *EXPORT_COMMANDS, "export_labels", "export_model",
                "export_bundle", None, "quit"]),
     ("&Edit", ["undo", "redo", None, "brush", "eraser", "fill", "bigger", "smaller",

@@ -141,6 +141,13 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_files(paths)
 
+    def open_zarr_dialog(self) -> None:
+        """OME-Zarr images are folders: the folder dialog picks one."""
+        folder = QFileDialog.getExistingDirectory(self, "Open an OME-Zarr image (a .ome.zarr folder)",
+                                                  self.recent.last_folder())
+        if folder:
+            self.open_path(folder)
+
     def open_sample(self) -> None:
         try:
             from unet_studio.resources import sample_image_path

@@ -13,7 +13,7 @@ def menu_slots(window) -> dict:
     tools = window.tools
     step = window.editing.step_plane
     return {
-        "open": window.open_dialog, "sample": window.open_sample, "new_project": commands.new_project,
+        "open": window.open_dialog, "open_zarr": window.open_zarr_dialog, "sample": window.open_sample, "new_project": commands.new_project,
         "open_project": commands.open_project, "save_as": commands.save_as,
         "add_images": lambda: images.add_images(), "save_now": window.save_now,
         **{f"export_{what}": (lambda what=what: exporter.export(what)) for what in KINDS},

@@ -1,0 +1,124 @@
+"""Predictions written as OME-Zarr (NGFF 0.4, Zarr v2: what napari, Fiji's MoBIE /
+BigDataViewer and webKnossos read), one (t, z) plane at a time, like core/tiff_writer.py's
+TiffPlanes: memory stays at a plane whatever the volume's size.
+
+Axes and scale are the source's (calibration only when it has one), stored in the NGFF order
+(t, c, z, y, x: a probabilities image keeps its channels before Z); chunks are one plane of
+at most 512 x 512 px. Closing a complete image adds a pyramid (each level half the size in Y
+and X, made plane by plane from the one above: class values by taking every other pixel,
+probabilities by averaging 2 x 2 pixels) down to about 256 px, and the multiscales metadata,
+written by the `ome-zarr` library. The class names of a mask go in its attributes
+(`unet_studio.classes`). Optional: `pip install 'unet_studio[zarr]'`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.core.errors import UnetStudioError
+
+INSTALL_HINT = "writing OME-Zarr needs the optional packages: pip install 'unet_studio[zarr]'"
+CHUNK = 512           # largest chunk side in Y and X
+SMALLEST_LEVEL = 256  # the pyramid stops when a level's plane is about this size
+# NGFF unit names of our short ones.
+_UNITS = {"um": "micrometer", "µm": "micrometer", "nm": "nanometer", "mm": "millimeter",
+          "cm": "centimeter", "m": "meter"}
+_AXIS_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
+
+
+class ZarrPlanes:
+    """An OME-Zarr image of a known `shape` (`axes` from "TZCYX", ending in YX), filled with
+    `append` one (t, z) block at a time, (Y, X) or (C, Y, X), in order. `averaged`: the
+    pyramid averages (probabilities) instead of taking every other pixel (class values).
+    `calibration`: workflow/export.py's Calibration. `classes`: names kept in the attributes."""
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype, calibration,
+                 *, averaged: bool = False, classes: list[str] | None = None):
+        try:
+            import zarr
+        except ImportError:
+            raise UnetStudioError(INSTALL_HINT) from None
+        self.path = Path(path)
+        self.shape, self.axes, self.dtype = tuple(int(n) for n in shape), axes.upper(), np.dtype(dtype)
+        self.block_shape = self.shape[sum(a in "TZ" for a in self.axes):]
+        self.n_blocks = int(np.prod(self.shape[:len(self.shape) - len(self.block_shape)]))
+        self.count = 0
+        self.calibration, self.averaged, self.classes = calibration, averaged, classes
+        self.stored_axes = "".join(a for a in "TCZYX" if a in self.axes)
+        stored_shape = tuple(self.shape[self.axes.index(a)] for a in self.stored_axes)
+        self.group = zarr.open_group(str(self.path), mode="w", zarr_format=2)
+        self.levels = [self._level_array(0, stored_shape)]
+
+    def append(self, block: np.ndarray) -> None:
+        block = np.asarray(block)
+        if block.shape != self.block_shape:
+            raise ValueError(f"a plane of shape {block.shape}, expected {self.block_shape}")
+        if self.count >= self.n_blocks:
+            raise ValueError(f"all {self.n_blocks} planes are written already")
+        self.levels[0][self._index(self.count)] = block.astype(self.dtype, copy=False)
+        self.count += 1
+
+    def close(self) -> None:
+        """A complete image gets its pyramid and metadata; an incomplete one is left as it is
+        (the caller discards it)."""
+        if self.count != self.n_blocks or self.group is None:
+            self.group = None
+            return
+        while min(self.levels[-1].shape[-2:]) >= 2 * SMALLEST_LEVEL:
+            self._add_level()
+        self._write_metadata()
+        self.group = None
+
+    # -- internals -------------------------------------------------------------------------
+    def _index(self, i: int) -> tuple:
+        """Where block i (t-major order of its (t, z)) goes in the stored array."""
+        lead_axes = [a for a in self.axes if a in "TZ"]
+        lead_shape = [self.shape[self.axes.index(a)] for a in lead_axes]
+        position = dict(zip(lead_axes, (int(v) for v in np.unravel_index(i, lead_shape)))) if lead_axes else {}
+        return tuple(position.get(a, slice(None)) for a in self.stored_axes)
+
+    def _level_array(self, level: int, shape: tuple[int, ...]):
+        chunks = tuple(n if a == "C" else 1 for a, n in zip(self.stored_axes[:-2], shape[:-2]))
+        chunks += (min(CHUNK, shape[-2]), min(CHUNK, shape[-1]))
+        return self.group.create_array(str(level), shape=shape, dtype=self.dtype, chunks=chunks,
+                                       fill_value=0, chunk_key_encoding={"name": "v2", "separator": "/"})
+
+    def _add_level(self) -> None:
+        above = self.levels[-1]
+        shape = above.shape[:-2] + tuple((n + 1) // 2 for n in above.shape[-2:])
+        below = self._level_array(len(self.levels), shape)
+        for i in range(self.n_blocks):
+            index = self._index(i)
+            below[index] = self._halve(np.asarray(above[index]))
+        self.levels.append(below)
+
+    def _halve(self, block: np.ndarray) -> np.ndarray:
+        if not self.averaged:
+            return block[..., ::2, ::2]
+        h, w = block.shape[-2:]
+        padded = np.pad(block, [(0, 0)] * (block.ndim - 2) + [(0, h % 2), (0, w % 2)], mode="edge")
+        four = padded.reshape(padded.shape[:-2] + (padded.shape[-2] // 2, 2, padded.shape[-1] // 2, 2))
+        return four.mean(axis=(-3, -1)).astype(self.dtype)
+
+    def _write_metadata(self) -> None:
+        from ome_zarr.format import FormatV04
+        from ome_zarr.writer import write_multiscales_metadata
+
+        c = self.calibration
+        unit = _UNITS.get(c.unit, c.unit) if c.unit else None
+        spacing = {"Y": c.pixel_size[0] if c.pixel_size else 1.0,
+                   "X": c.pixel_size[1] if c.pixel_size else 1.0, "Z": c.z_spacing or 1.0}
+        axes = []
+        for a in self.stored_axes:
+            axis = {"name": a.lower(), "type": _AXIS_TYPES[a]}
+            if unit and a in "YX" and c.pixel_size or unit and a == "Z" and c.z_spacing:
+                axis["unit"] = unit
+            axes.append(axis)
+        datasets = []
+        for level in range(len(self.levels)):
+            scale = [spacing.get(a, 1.0) * (2 ** level if a in "YX" else 1) for a in self.stored_axes]
+            datasets.append({"path": str(level), "coordinateTransformations": [{"type": "scale", "scale": scale}]})
+        write_multiscales_metadata(self.group, datasets, fmt=FormatV04(), axes=axes, name=self.path.name)
+        if self.classes:
+            self.group.attrs["unet_studio"] = {"classes": {str(k): n for k, n in enumerate(self.classes)}}
