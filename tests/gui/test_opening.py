@@ -84,3 +84,31 @@ def test_the_bundled_sample_is_not_listed_among_recent_images(window, qtbot, tmp
     window.recent.show()   # e.g. a list written before the sample was left out
     listed = [window.start_view.recent.item(i).text() for i in range(window.start_view.recent.count())]
     assert len(listed) == 1 and listed[0].startswith("mine.tif")
+
+
+def test_an_ome_zarr_folder_opens_paints_and_trains_like_a_tiff(window, qtbot, tmp_path, dialogs):
+    import pytest
+
+    pytest.importorskip("ome_zarr")
+    from tests.core.test_stack_zarr import write_ome_zarr
+    from tests.gui.helpers import TINY_TRAINING, drag, wait_showing
+
+    volume = np.stack([blobs_image(seed=s)[0] for s in range(3)])
+    path = tmp_path / "embryo.ome.zarr"
+    write_ome_zarr(path, volume, "zyx", {"z": 2.0, "y": 0.5, "x": 0.5}, {a: "micrometer" for a in "zyx"})
+    window.open_files([str(path)])     # as a drop or File > Open OME-Zarr image does
+    document = wait_showing(qtbot, window, "embryo.ome.zarr")
+    assert document.stack.n_z == 3 and document.stack.pixel_size == (0.5, 0.5)
+    assert window.windowTitle() == "embryo.ome.zarr — unet_studio"
+    window.tools.set_brush_size(3)
+    drag(qtbot, window.canvas, [(2, 2), (2, 60)])
+    window.classes_panel.select(2)
+    drag(qtbot, window.canvas, [(16, 12), (16, 20)])
+    labels = tmp_path / "embryo.unet_studio" / "labels"
+    qtbot.waitUntil(lambda: labels.is_dir() and any(labels.iterdir()) and not window.unsaved_labels(),
+                    timeout=10_000)
+    window.training.config_options = dict(TINY_TRAINING, steps=3)
+    window.training.start()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=120_000)
+    qtbot.waitUntil(lambda: window.pool.idle, timeout=60_000)
+    assert not dialogs.errors() and len(window.session.project.models) == 1
