@@ -49,6 +49,13 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
                         help="mirrored views of each tile averaged, 1-4 (default 4; 1 is 4x faster, "
                              "a little less accurate)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="predict N images at once in N processes on this machine (a dask LocalCluster; "
+                             "needs pip install 'unet_studio[cluster]')")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="predict on a dask.distributed cluster already running, e.g. tcp://host:8786 "
+                             "(SLURM, PBS, Kubernetes: see the README's 'Larger data'); every worker must "
+                             "see the images and --out at the same paths")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where to compute (default auto: a GPU when there is one, else the CPU)")
 
@@ -87,7 +94,19 @@ def run_predict(args: argparse.Namespace) -> int:
     for reason in failed:
         print(f"unet-studio: failed: {reason}", file=sys.stderr)
     check_writable_folder(args.out)
-    written = _predict(model, todo, device, args.views, object_class, args.format, failed)
+    if args.workers is not None and args.workers < 1:
+        raise TrainingInputError(f"--workers {args.workers}: give 1 or more")
+    if args.workers or args.scheduler:
+        from unet_studio.workflow.cluster import predict_on_cluster
+
+        steps = predict_on_cluster(args.model, todo, workers=args.workers, scheduler=args.scheduler,
+                                   views=args.views, object_class=object_class, format=args.format)
+    else:
+        from unet_studio.workflow.batch import predict_images
+
+        steps = predict_images(model, todo, device=device, views=args.views, object_class=object_class,
+                               format=args.format)
+    written = _report(steps, todo, failed)
     summary = f"{written} image{'s' if written != 1 else ''} predicted"
     if done:
         summary += f", {len(done)} already done (--overwrite predicts them again)"
@@ -116,16 +135,13 @@ def _readable(plan: list, model) -> tuple[list, list[str]]:
     return good, failed
 
 
-def _predict(model, plan: list, device, views, object_class: int, format: str, failed: list[str]) -> int:
-    """Predict `plan` with a progress line over images and planes; returns how many were
-    written, adding a line to `failed` for each image that failed meanwhile."""
-    from unet_studio.workflow.batch import predict_images
-
+def _report(steps, plan: list, failed: list[str]) -> int:
+    """Show `steps` (BatchStep items over `plan`) as a progress line over images and planes;
+    returns how many images were written, adding a line to `failed` for each that failed."""
     progress_line = Progress()
     started = time.perf_counter()
     written = 0
-    for step in predict_images(model, plan, device=device, views=views, object_class=object_class,
-                               format=format):
+    for step in steps:
         name = plan[step.image].source.name
         if step.skipped:
             failed.append(step.skipped)

@@ -123,7 +123,7 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
                 yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {stack.n_c} channel(s), "
                                                         f"the model expects {model.in_channels}")
                 continue
-            _make_folder(next(iter(item.targets.values())).parent)
+            make_folder(next(iter(item.targets.values())).parent)
             for step in predict_to_files(model, stack, item.targets, device=device, views=views,
                                          object_class=object_class, format=format):
                 yield BatchStep((i + step.fraction) / n, i, written=step.written)
@@ -133,7 +133,8 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
             stack.close()
 
 
-def _make_folder(folder: Path) -> None:
+def make_folder(folder: Path) -> None:
+    """Create an output folder; OutputError (one line) if it cannot be."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

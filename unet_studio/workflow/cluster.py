@@ -1,0 +1,110 @@
+"""Batch prediction on a dask.distributed cluster: `unet-studio predict ... --workers N` (a
+LocalCluster of N processes on this machine) or `--scheduler ADDRESS` (a cluster already
+running: SLURM, PBS or Kubernetes through dask-jobqueue / dask-kubernetes).
+
+Each image is one task, which predicts it and writes its files as a set (workflow/export.py,
+output_set.py), exactly as the single-process run does, so the results are the same files.
+The model file's bytes are sent to each worker once and loaded there once. A worker that
+dies mid-task loses only that task's temporary files; the scheduler runs the task again on
+another worker. Optional: `pip install 'unet_studio[cluster]'`.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.batch import BatchStep, ImageOutputs, make_folder
+
+INSTALL_HINT = "--workers and --scheduler need the optional packages: pip install 'unet_studio[cluster]'"
+# Models loaded in this (worker) process, by the digest of their file's bytes.
+_LOADED: dict[str, Any] = {}
+
+
+def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, workers: int | None = None,
+                       scheduler: str | None = None, views: int | None = None,
+                       object_class: int | None = None, format: str = "tiff") -> Iterator[BatchStep]:
+    """Predict `plan` on a cluster; yields a BatchStep as each image finishes (in the order
+    they finish): `written`, or `skipped` with the reason the image failed."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UnetStudioError(INSTALL_HINT) from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        client = Client(cluster if cluster is not None else scheduler)
+    except OSError as e:
+        if cluster is not None:
+            cluster.close()
+        raise UnetStudioError(f"cannot reach the scheduler {scheduler}: {e}") from None
+    try:
+        blob = Path(model_path).read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        model = client.scatter(blob, broadcast=True, hash=False)   # sent once to each worker
+        futures = {client.submit(_predict_one, model, digest, str(item.source),
+                                 {what: str(path) for what, path in item.targets.items()},
+                                 views, object_class, format, pure=False, key=f"predict-{i}-{digest[:8]}"): i
+                   for i, item in enumerate(plan)}
+        done = 0
+        for future in as_completed(futures):
+            i = futures[future]
+            done += 1
+            try:
+                written, failure = future.result()
+            except Exception as e:  # noqa: BLE001 - a task that failed on its worker: named, the rest go on
+                written, failure = None, f"{plan[i].source.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            yield BatchStep(done / len(plan), i, written=[Path(p) for p in written] if written else None,
+                            skipped=failure)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str], views, object_class,
+                 format: str) -> tuple[list[str] | None, str | None]:
+    """On a worker: predict one image into its set of files; (written paths, None) or
+    (None, the reason it failed, one line)."""
+    from unet_studio.core.stack import open_stack
+    from unet_studio.workflow.export import predict_to_files
+
+    model = _model(blob, digest)
+    try:
+        make_folder(Path(next(iter(targets.values()))).parent)
+        with open_stack(source) as stack:
+            if stack.n_c != model.in_channels:
+                return None, f"{Path(source).name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
+            written = None
+            for step in predict_to_files(model, stack, {w: Path(p) for w, p in targets.items()}, views=views,
+                                         object_class=object_class, format=format):
+                written = step.written
+        return [str(p) for p in written], None
+    except UnetStudioError as e:
+        return None, str(e) if Path(source).name in str(e) else f"{Path(source).name}: {e}"
+
+
+def _model(blob: bytes, digest: str):
+    """The model of these bytes, loaded once per worker process (one thread for torch: the
+    cluster's processes share the machine's cores)."""
+    if digest not in _LOADED:
+        import torch
+
+        from unet_studio.ml.model_file import load_model
+
+        torch.set_num_threads(1)
+        folder = tempfile.mkdtemp(prefix="unet_studio-model-")
+        path = Path(folder) / "model.pt"
+        try:
+            path.write_bytes(blob)
+            model = load_model(path, "cpu")   # every check a model file gets
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        _LOADED.clear()
+        _LOADED[digest] = model
+    return _LOADED[digest]
