@@ -1,17 +1,20 @@
 """Peak memory of `unet-studio predict` as the stack grows: it should stay flat.
 
-    python benchmarks/predict_memory.py [--planes 10 60 200] [--size 1024] [--views 1]
+    python benchmarks/predict_memory.py [--planes 10 60 200] [--size 1024] [--views 1] [--zarr]
 
 For each number of planes it writes a synthetic uint16 Z stack (size x size, bright discs on
 noise) and a small untrained model into a temporary folder, then runs `unet-studio predict` in
 a fresh process, with and without --probabilities, and prints that process's peak resident
 memory (ru_maxrss). The input image alone is `planes x size² x 2` bytes; a flat column means
-prediction and writing hold a few planes, not the stack. Uses the unet_studio found on
+prediction and writing hold a few planes, not the stack. With --zarr the stack is an OME-Zarr
+volume and the results are written as OME-Zarr (`--format ome-zarr`); `--planes 2000` makes
+it 4 GB. Uses the unet_studio found on
 PYTHONPATH, so the same script measures another checkout.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,6 +53,29 @@ def write_stack(path: Path, planes: int, size: int, seed: int = 0) -> None:
                      metadata={"axes": "ZYX"})
 
 
+def write_zarr_stack(path: Path, planes: int, size: int, seed: int = 0) -> None:
+    """The same planes as an OME-Zarr volume (NGFF 0.4), written plane by plane."""
+    import zarr
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    array = group.create_array("0", shape=(planes, size, size), dtype=np.uint16,
+                               chunks=(1, min(size, 512), min(size, 512)),
+                               chunk_key_encoding={"name": "v2", "separator": "/"})
+    for z in range(planes):
+        discs = np.zeros((size, size), bool)
+        for cy, cx in rng.integers(20, size - 20, (size // 32, 2)):
+            discs |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 100
+        array[z] = (200 + 600 * discs + rng.normal(0, 60, discs.shape)).astype(np.uint16)
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
+    from ome_zarr.format import FormatV04
+    from ome_zarr.writer import write_multiscales_metadata
+
+    write_multiscales_metadata(group, [{"path": "0", "coordinateTransformations": [
+        {"type": "scale", "scale": [2.0, 0.5, 0.5]}]}], fmt=FormatV04(), axes=axes)
+
+
 def write_model(path: Path) -> None:
     import torch
 
@@ -60,8 +86,11 @@ def write_model(path: Path) -> None:
     save_model(path, Model(UNet(1, 2, depth=3, width=8).eval(), class_dicts(["background", "cells"])))
 
 
-def peak_mb(model: Path, image: Path, out: Path, probabilities: bool, views: int) -> float:
+def peak_mb(model: Path, image: Path, out: Path, probabilities: bool, views: int,
+            zarr: bool = False) -> float:
     args = ["predict", str(model), str(image), "--out", str(out), "--views", str(views), "--device", "cpu"]
+    if zarr:
+        args += ["--format", "ome-zarr"]
     if probabilities:
         args.append("--probabilities")
     done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True)
@@ -78,6 +107,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--views", type=int, default=1, help="mirrored views (1 is fastest; "
                         "memory does not depend on it)")
+    parser.add_argument("--zarr", action="store_true", help="OME-Zarr in and out instead of TIFF")
     args = parser.parse_args()
     # "file MB": resident pages of mapped files at the end (the input image is memory-mapped
     # when uncompressed: its pages count in RSS but are the page cache's, freed under pressure).
@@ -87,14 +117,16 @@ def main() -> None:
         folder = Path(tmp)
         write_model(folder / "model.pt")
         for planes in args.planes:
-            image = folder / f"stack{planes}.tif"
-            write_stack(image, planes, args.size)
-            row = [peak_mb(folder / "model.pt", image, folder / f"out{planes}-{p}", p, args.views)
+            image = folder / (f"stack{planes}.ome.zarr" if args.zarr else f"stack{planes}.tif")
+            (write_zarr_stack if args.zarr else write_stack)(image, planes, args.size)
+            row = [peak_mb(folder / "model.pt", image, folder / f"out{planes}-{p}", p, args.views, args.zarr)
                    for p in (False, True)]
             image_mb = planes * args.size ** 2 * 2 / 2 ** 20
             print(f"{planes:>6} {image_mb:>9.0f} {row[0][0]:>15.0f} {row[0][1]:>8.0f} "
                   f"{row[1][0]:>25.0f} {row[1][1]:>8.0f}", flush=True)
-            image.unlink()
+            shutil.rmtree(image) if image.is_dir() else image.unlink()
+            for p in (False, True):
+                shutil.rmtree(folder / f"out{planes}-{p}")
 
 
 if __name__ == "__main__":

@@ -15,19 +15,24 @@ from unet_studio.core.stack import open_stack
 VOLUME = np.stack([blobs_image(seed=s)[0] for s in range(3)])
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    """A barely trained model for VOLUME (exports are checked for shape and values, not quality)."""
+def blobs_model(steps: int):
+    """A model trained `steps` steps on a blobs image (exports are checked for shape and values)."""
     from unet_studio.ml.train import TrainConfig, train
 
     image, truth = blobs_image(seed=1)
     strokes = np.zeros(image.shape, np.uint8)
     strokes[2, 2:60] = 1
     strokes[truth & (np.arange(64)[:, None] < 20)] = 2
-    config = TrainConfig(**dict(TINY_TRAINING, steps=3))
-    for progress in train([image], [strokes], ["background", "foreground"], config):
+    for progress in train([image], [strokes], ["background", "foreground"],
+                          TrainConfig(**dict(TINY_TRAINING, steps=steps))):
         model = progress.model
     return model.copy()
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """Barely trained: the files are checked, not the quality."""
+    return blobs_model(3)
 
 
 @pytest.fixture
@@ -103,16 +108,7 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
 @pytest.fixture(scope="module")
 def counting_model():
     """Trained long enough to find the blobs as objects (tiny_model finds none)."""
-    from unet_studio.ml.train import TrainConfig, train
-
-    image, truth = blobs_image(seed=1)
-    strokes = np.zeros(image.shape, np.uint8)
-    strokes[2, 2:60] = 1
-    strokes[truth & (np.arange(64)[:, None] < 20)] = 2
-    for progress in train([image], [strokes], ["background", "foreground"],
-                          TrainConfig(**dict(TINY_TRAINING, steps=40))):
-        model = progress.model
-    return model.copy()
+    return blobs_model(40)
 
 
 def test_instances_split_with_the_objects_panel_size(window, qtbot, trained, counting_model, tmp_path,

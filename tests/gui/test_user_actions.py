@@ -143,7 +143,8 @@ def test_strokes_are_there_when_the_image_is_opened_again(make_window, qtbot, tm
     assert tifffile.imread(path).shape == painted.shape   # the image itself is not touched
 
 
-def test_the_images_list_switches_images_and_removes_the_shown_one(window, qtbot, tmp_path, dialogs):
+def open_two_image_project(window, qtbot, tmp_path):
+    """The project tmp_path/study of a.tif and b.tif, opened; returns a.tif's document."""
     from unet_studio.core.project import Project
 
     project = Project.create(tmp_path / "study")
@@ -152,7 +153,13 @@ def test_the_images_list_switches_images_and_removes_the_shown_one(window, qtbot
         project.add_image(tmp_path / "data" / f"{name}.tif")
     project.save()
     window.open_files([str(tmp_path / "study")])
-    shown = wait_showing(qtbot, window, "a.tif")
+    return wait_showing(qtbot, window, "a.tif")
+
+
+def test_the_images_list_switches_images_and_removes_the_shown_one(window, qtbot, tmp_path, dialogs):
+    from unet_studio.core.project import Project
+
+    shown = open_two_image_project(window, qtbot, tmp_path)
     listed = window.images_panel.list
     assert [listed.item(i).text().split("\n")[0].strip(" ▶") for i in range(listed.count())] == ["a.tif", "b.tif"]
 
@@ -190,13 +197,7 @@ def test_arrow_keys_change_the_plane_whatever_has_the_focus_but_a_text_field(win
 def test_what_is_segmented_names_the_classes_of_every_image(window, qtbot, tmp_path):
     from unet_studio.core.project import Project
 
-    project = Project.create(tmp_path / "study")
-    for seed, name in enumerate(("a", "b")):
-        write_image(tmp_path / "data" / f"{name}.tif", seed=seed)
-        project.add_image(tmp_path / "data" / f"{name}.tif")
-    project.save()
-    window.open_files([str(tmp_path / "study")])
-    wait_showing(qtbot, window, "a.tif")
+    open_two_image_project(window, qtbot, tmp_path)
     panel = window.classes_panel
     assert panel.templates.isVisibleTo(window)     # the classes still say background / foreground
     choice = panel.templates.findText("Touching cells, with their borders")

@@ -94,11 +94,7 @@ class TiffPlanes:
         self._file = open(self.path, "r+b")
 
     def append(self, block: np.ndarray) -> None:
-        block = np.asarray(block)
-        if block.shape != self.block_shape:
-            raise ValueError(f"a plane of shape {block.shape}, expected {self.block_shape}")
-        if self.count >= self.n_blocks:
-            raise ValueError(f"all {self.n_blocks} planes are written already")
+        block = next_block(self, block)
         if self.dtype.kind in "ui" and block.size and int(block.max()) > np.iinfo(self.dtype).max:
             self._widen(_pixel_type(block).dtype)
         self._file.seek(self._offset + self.count * _nbytes(self.block_shape, self.dtype))
@@ -135,6 +131,17 @@ class TiffPlanes:
                     self._file.write(block.astype(self.dtype.newbyteorder("<")).tobytes())
         finally:
             narrow.unlink()
+
+
+def next_block(file, block) -> np.ndarray:
+    """`block` as an array, checked to be the next (t, z) block `file` can take (a file of
+    this module or of another format with `block_shape`, `count` and `n_blocks`)."""
+    block = np.asarray(block)
+    if block.shape != file.block_shape:
+        raise ValueError(f"a plane of shape {block.shape}, expected {file.block_shape}")
+    if file.count >= file.n_blocks:
+        raise ValueError(f"all {file.n_blocks} planes are written already")
+    return block
 
 
 def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:

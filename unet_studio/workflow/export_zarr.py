@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.tiff_writer import next_block
 
 INSTALL_HINT = "writing OME-Zarr needs the optional packages: pip install 'unet_studio[zarr]'"
 CHUNK = 512           # largest chunk side in Y and X
@@ -51,11 +52,7 @@ class ZarrPlanes:
         self.levels = [self._level_array(0, stored_shape)]
 
     def append(self, block: np.ndarray) -> None:
-        block = np.asarray(block)
-        if block.shape != self.block_shape:
-            raise ValueError(f"a plane of shape {block.shape}, expected {self.block_shape}")
-        if self.count >= self.n_blocks:
-            raise ValueError(f"all {self.n_blocks} planes are written already")
+        block = next_block(self, block)
         self.levels[0][self._index(self.count)] = block.astype(self.dtype, copy=False)
         self.count += 1
 
