@@ -170,7 +170,7 @@ def _class_names(path: str) -> list[str] | None:
     """The class of each value of a mask exported by unet_studio, if it says."""
     if Path(path).is_dir():
         return None
-    from unet_studio.workflow.export import class_names_in
+    from unet_studio.workflow.export_meta import class_names_in
 
     try:
         return class_names_in(path)

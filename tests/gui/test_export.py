@@ -75,7 +75,7 @@ def test_export_masks_whole_stack_with_axes_and_pixel_size(window, qtbot, traine
     # The field's convention: background (the first class) is 0, class k is k - 1.
     np.testing.assert_array_equal(data, expected_masks(trained).mask - 1)
     assert set(np.unique(data)) <= {0, 1}
-    from unet_studio.workflow.export import class_names_in
+    from unet_studio.workflow.export_meta import class_names_in
     assert class_names_in(path) == ["background", "foreground"]
     reopened = open_stack(path)  # as Fiji would: Z slices and the scale come back
     assert reopened.axes == "ZYX" and reopened.n_z == 3

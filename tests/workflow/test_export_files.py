@@ -13,7 +13,8 @@ import tifffile
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow import output_set
 from unet_studio.workflow.batch import plan_outputs, unique_stems
-from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError, class_names_in,
+from unet_studio.workflow.export_meta import class_names_in
+from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError,
                                          output_name, output_stem, predict_to_files)
 
 CLASSES = ["background", "nuclei", "edges"]

@@ -11,7 +11,8 @@ import tifffile
 
 from tests.workflow.test_export_files import CLASSES, export, model, volume  # noqa: F401 (fixture)
 from unet_studio.core.stack import Stack, open_stack
-from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIES, Calibration,
+from unet_studio.workflow.export_meta import Calibration
+from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIES,
                                          output_name, predict_to_files)
 
 zarr = pytest.importorskip("zarr")   # the optional [zarr] extra; the test extras install it

@@ -1,8 +1,8 @@
 """Predictions written as files: masks, probabilities and instances, for the app and the CLI.
 
 One naming rule (`output_stem`, `output_name`: `cells.ome.tif` -> `cells_mask.tif`), one
-calibration rule (`Calibration.of`: what the source image has, nothing invented), and one
-table of writers keyed by what is written (`WRITERS`). Each writer is opened with
+calibration rule (export_meta.py's `Calibration.of`: what the source image has, nothing
+invented), and one table of writers keyed by what is written (`WRITERS`). Each writer is opened with
 `(path, meta)` and fed one plane's prediction at a time, so a stack of any length is written
 with a few planes in memory. The files of one image are written as a set (output_set.py).
 
@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
 from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
 
 MASK = "mask"
@@ -34,7 +35,6 @@ OBJECTS = "objects"     # a CSV table, one row per object (workflow/object_table
 ROIS = "rois"           # an ImageJ ROI set (.zip) for Fiji's ROI Manager
 KINDS = (MASK, PROBABILITIES, INSTANCES, OBJECTS, ROIS)  # the order of a set's files
 ENDINGS = {OBJECTS: ".csv", ROIS: ".zip"}   # the others are images: TIFFs or OME-Zarr
-TIFF, OME_ZARR = "tiff", "ome-zarr"           # the formats of the images (FORMAT_ENDINGS)
 FORMAT_ENDINGS = {TIFF: ".tif", OME_ZARR: ".ome.zarr"}
 # Endings taken off an image's name to make its outputs' names (longest first).
 SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
@@ -62,70 +62,6 @@ def output_name(stem: str, what: str, format: str = TIFF) -> str:
     if format not in FORMAT_ENDINGS:
         raise ValueError(f"unknown format {format!r}")
     return f"{stem}_{what}{ENDINGS.get(what, FORMAT_ENDINGS[format])}"
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """What the source says about its scale: (y, x) pixel size and Z spacing in `unit`."""
-    pixel_size: tuple[float, float] | None = None
-    z_spacing: float | None = None
-    unit: str = ""
-
-    @classmethod
-    def of(cls, stack) -> "Calibration":
-        pixel_size = tuple(float(v) for v in stack.pixel_size) if stack.pixel_size else None
-        z_spacing = float(stack.z_spacing) if stack.z_spacing and "Z" in stack.axes else None
-        unit = stack.unit if (pixel_size or z_spacing) else ""
-        return cls(pixel_size, z_spacing, unit or "")
-
-    def tiff_metadata(self, **more):
-        """The core/tiff_writer.py TiffMetadata of a file with this calibration (and `more`)."""
-        from unet_studio.core.tiff_writer import TiffMetadata
-
-        return TiffMetadata(pixel_size=self.pixel_size, z_spacing=self.z_spacing, unit=self.unit, **more)
-
-
-@dataclass(frozen=True)
-class ExportMeta:
-    """What the writers need: the label axes and shape of the source (axes from TZYX), the
-    class names in order, its calibration, the class split into objects (1-based) and the
-    objects' diameter in px (None: measured in each plane, ml/objects.py)."""
-    axes: str
-    shape: tuple[int, ...]
-    classes: list[str]
-    calibration: Calibration = field(default_factory=Calibration)
-    object_class: int | None = None
-    object_size: float | None = None
-    format: str = TIFF
-
-    @classmethod
-    def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,
-           object_size: float | None = None, format: str = TIFF) -> "ExportMeta":
-        names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
-                 for c in classes]
-        return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
-                   object_class, object_size, format)
-
-
-def class_properties(classes: list[str]) -> dict[str, str]:
-    """ImageJ properties naming the class of each mask value: {"class 0": "background", ...}."""
-    return {f"class {k}": name for k, name in enumerate(classes)}
-
-
-def class_names_in(path: str | Path) -> list[str] | None:
-    """The class names an exported mask carries (value k = names[k]), None if it has none."""
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        props = (tif.imagej_metadata or {}).get("Properties") or {}
-    names = {}
-    for key, value in props.items():
-        head, _, number = str(key).partition(" ")
-        if head == "class" and number.isdigit():
-            names[int(number)] = str(value)
-    if not names or sorted(names) != list(range(len(names))):
-        return None
-    return [names[k] for k in range(len(names))]
 
 
 def _image_file(path: Path, meta: ExportMeta, shape, axes: str, dtype, *, averaged: bool = False,

@@ -1,0 +1,78 @@
+"""What an export writes besides the pixels: the source's calibration, the class names, and
+the description of an export the writers of workflow/export.py are opened with.
+
+One calibration rule (`Calibration.of`): pixel size (y and x apart), unit and Z spacing only
+when the source has them, nothing invented. Class names travel as ImageJ properties
+"class 0", "class 1", ... (Fiji: Image > Show Info; `unet-studio info` reads them back).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+TIFF, OME_ZARR = "tiff", "ome-zarr"           # the formats of the images (export.FORMAT_ENDINGS)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the source says about its scale: (y, x) pixel size and Z spacing in `unit`."""
+    pixel_size: tuple[float, float] | None = None
+    z_spacing: float | None = None
+    unit: str = ""
+
+    @classmethod
+    def of(cls, stack) -> "Calibration":
+        pixel_size = tuple(float(v) for v in stack.pixel_size) if stack.pixel_size else None
+        z_spacing = float(stack.z_spacing) if stack.z_spacing and "Z" in stack.axes else None
+        unit = stack.unit if (pixel_size or z_spacing) else ""
+        return cls(pixel_size, z_spacing, unit or "")
+
+    def tiff_metadata(self, **more):
+        """The core/tiff_writer.py TiffMetadata of a file with this calibration (and `more`)."""
+        from unet_studio.core.tiff_writer import TiffMetadata
+
+        return TiffMetadata(pixel_size=self.pixel_size, z_spacing=self.z_spacing, unit=self.unit, **more)
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """What the writers need: the label axes and shape of the source (axes from TZYX), the
+    class names in order, its calibration, the class split into objects (1-based) and the
+    objects' diameter in px (None: measured in each plane, ml/objects.py)."""
+    axes: str
+    shape: tuple[int, ...]
+    classes: list[str]
+    calibration: Calibration = field(default_factory=Calibration)
+    object_class: int | None = None
+    object_size: float | None = None
+    format: str = TIFF
+
+    @classmethod
+    def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,
+           object_size: float | None = None, format: str = TIFF) -> "ExportMeta":
+        names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
+                 for c in classes]
+        return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
+                   object_class, object_size, format)
+
+
+def class_properties(classes: list[str]) -> dict[str, str]:
+    """ImageJ properties naming the class of each mask value: {"class 0": "background", ...}."""
+    return {f"class {k}": name for k, name in enumerate(classes)}
+
+
+def class_names_in(path: str | Path) -> list[str] | None:
+    """The class names an exported mask carries (value k = names[k]), None if it has none."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        props = (tif.imagej_metadata or {}).get("Properties") or {}
+    names = {}
+    for key, value in props.items():
+        head, _, number = str(key).partition(" ")
+        if head == "class" and number.isdigit():
+            names[int(number)] = str(value)
+    if not names or sorted(names) != list(range(len(names))):
+        return None
+    return [names[k] for k in range(len(names))]
