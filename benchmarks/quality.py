@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="ISBI: scribbles on the first N slices (the data's on 0-1, the others "
                         "simulated by ../shared/tools/simulate_scribbles.py at the data's density), "
                         "to see what more strokes give")
+    p.add_argument("--hand-strokes", type=float, default=None, metavar="WIDEN",
+                   help="the scribbles painted as hands do: WIDEN times as wide, off-centre, spilling "
+                        "over edges (Task.with_hand_strokes), to compare with the thin centred ones")
     p.add_argument("--train-on-truth", action="store_true",
                    help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
     p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
@@ -186,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             marks["scribbled_planes"] = args.scribbled_planes
         if args.train_on_truth:
             task = task.with_truth_labels()
+        if args.hand_strokes:
+            task = task.with_hand_strokes(args.hand_strokes)
+            marks["hand_strokes"] = args.hand_strokes
         for seed in args.seeds:
             if args.correct_at:
                 _run_corrections(task, name, seed, args, options, load, marks)

@@ -53,6 +53,18 @@ class Task:
             full.append(truth)
         return dataclasses.replace(self, name=self.name + " (fully labeled)", train_labels=full)
 
+    def with_hand_strokes(self, widen: float = 3.0, seed: int = 0) -> "Task":
+        """This task's scribbles painted as hands paint them: each stroke `widen` times as wide
+        as drawn (a brush wider than the structure), shifted off-centre by up to half the added
+        width in a random direction, and painted over whatever it spills onto, the classes in a
+        random order per plane (a later stroke covers an earlier one, as in the app)."""
+        import dataclasses
+        rng = np.random.default_rng(seed)
+        hand = [np.stack([_hand_painted(plane, widen, rng) for plane in labels]) if labels.ndim == 3
+                else _hand_painted(labels, widen, rng) for labels in self.train_labels]
+        return dataclasses.replace(self, name=f"{self.name} (strokes x{widen:g} wide, off-centre)",
+                                   train_labels=hand)
+
     def with_scribbled_planes(self, n: int, data: Path) -> "Task":
         """A stack task (ISBI) with scribbles on its first n planes: the data's own where it has
         them, the others simulated from the truth by ../shared/tools/simulate_scribbles.py with
@@ -76,6 +88,34 @@ class Task:
             labels[z] = scribbles[z] if scribbles[z].any() else simulate.scribble_slice(
                 truth[z], fraction=0.006, width=3, length=60, rng=rng)
         return dataclasses.replace(self, name=f"{self.name} ({n} planes scribbled)", train_labels=[labels])
+
+
+def _hand_painted(labels: np.ndarray, widen: float, rng: np.random.Generator) -> np.ndarray:
+    """One plane's strokes (0 = none) redrawn wider and off-centre (Task.with_hand_strokes)."""
+    from scipy import ndimage
+
+    painted = np.zeros_like(labels)
+    for k in rng.permutation([int(v) for v in np.unique(labels) if v]):
+        strokes, n = ndimage.label(labels == k)
+        for i, where in enumerate(ndimage.find_objects(strokes), start=1):
+            stroke = strokes[where] == i
+            width = 2 * float(ndimage.distance_transform_edt(np.pad(stroke, 1))[1:-1, 1:-1].max())
+            grow = max(1, int(round((widen - 1) * width / 2)))
+            dy, dx = np.round(rng.uniform(-1, 1, 2) * grow / 2).astype(int)
+            full = np.zeros(labels.shape, bool)
+            full[where] = stroke
+            wide = ndimage.binary_dilation(full, ndimage.generate_binary_structure(2, 1), iterations=grow)
+            painted[_shifted(wide, dy, dx)] = k
+    return painted
+
+
+def _shifted(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """`mask` moved by (dy, dx); what leaves the plane is dropped (no wrapping round)."""
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        mask[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
 
 
 def load_isbi(data: Path = DEFAULT_DATA) -> Task:
