@@ -63,7 +63,7 @@ def test_a_cluster_writes_the_same_files_and_survives_a_killed_worker(images_and
     for path in paths:
         masks = [tifffile.imread(tmp_path / run / f"{path.stem}_mask.tif") for run in ("two", "one")]
         np.testing.assert_array_equal(*masks)
-        # The same up to the last bit of float32: a worker's torch runs on one thread, so its
+        # The same up to the last bit of float32: a worker's torch runs on another number of threads, so its
         # sums are added in another order.
         probabilities = [tifffile.imread(tmp_path / run / f"{path.stem}_probabilities.tif") for run in ("two", "one")]
         np.testing.assert_allclose(*probabilities, rtol=0, atol=1e-6)

@@ -34,7 +34,11 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
     except ImportError:
         raise UnetStudioError(INSTALL_HINT) from None
     cluster = None
+    threads = 1   # a cluster's workers are one per core, as dask-jobqueue starts them
     if scheduler is None:
+        from unet_studio.ml.device import cpu_cores
+
+        threads = max(1, cpu_cores() // (workers or 1))   # this machine's cores shared out
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     try:
@@ -47,9 +51,10 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
         blob = Path(model_path).read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         model = client.scatter(blob, broadcast=True, hash=False)   # sent once to each worker
+        options = {"views": views, "object_class": object_class, "format": format, "threads": threads}
         futures = {client.submit(_predict_one, model, digest, str(item.source),
-                                 {what: str(path) for what, path in item.targets.items()},
-                                 views, object_class, format, pure=False, key=f"predict-{i}-{digest[:8]}"): i
+                                 {what: str(path) for what, path in item.targets.items()}, options,
+                                 pure=False, key=f"predict-{i}-{digest[:8]}"): i
                    for i, item in enumerate(plan)}
         done = 0
         for future in as_completed(futures):
@@ -67,13 +72,16 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
             cluster.close()
 
 
-def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str], views, object_class,
-                 format: str) -> tuple[list[str] | None, str | None]:
+def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
+                 options: dict) -> tuple[list[str] | None, str | None]:
     """On a worker: predict one image into its set of files; (written paths, None) or
-    (None, the reason it failed, one line)."""
+    (None, the reason it failed, one line). options: views, object_class, format, threads."""
+    import torch
+
     from unet_studio.core.stack import open_stack
     from unet_studio.workflow.export import predict_to_files
 
+    torch.set_num_threads(options["threads"])
     model = _model(blob, digest)
     try:
         make_folder(Path(next(iter(targets.values()))).parent)
@@ -81,8 +89,9 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
             if stack.n_c != model.in_channels:
                 return None, f"{Path(source).name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
             written = None
-            for step in predict_to_files(model, stack, {w: Path(p) for w, p in targets.items()}, views=views,
-                                         object_class=object_class, format=format):
+            for step in predict_to_files(model, stack, {w: Path(p) for w, p in targets.items()},
+                                         views=options["views"], object_class=options["object_class"],
+                                         format=options["format"]):
                 written = step.written
         return [str(p) for p in written], None
     except UnetStudioError as e:
@@ -90,14 +99,10 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
 
 
 def _model(blob: bytes, digest: str):
-    """The model of these bytes, loaded once per worker process (one thread for torch: the
-    cluster's processes share the machine's cores)."""
+    """The model of these bytes, loaded once per worker process."""
     if digest not in _LOADED:
-        import torch
-
         from unet_studio.ml.model_file import load_model
 
-        torch.set_num_threads(1)
         folder = tempfile.mkdtemp(prefix="unet_studio-model-")
         path = Path(folder) / "model.pt"
         try:
