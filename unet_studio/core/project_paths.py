@@ -9,19 +9,19 @@ import sys
 from pathlib import Path
 
 from unet_studio.core.atomic import atomic_path, remove_left_temporaries
+from unet_studio.core.stack import IMAGE_ENDINGS
 
 PROJECT_SUFFIX = ".unet_studio"
 LABELS_DIR = "labels"
 MODELS_DIR = "models"
 TRAINING_LOG = "training-log.jsonl"
-_IMAGE_SUFFIXES = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2", ".zarr")
 
 
 def image_stem(path: Path) -> str:
     """File name without image suffixes: "cells.ome.tif" -> "cells"."""
     name = path.name
     lower = name.lower()
-    for suffix in _IMAGE_SUFFIXES:
+    for suffix in IMAGE_ENDINGS:
         if lower.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return path.stem or name

@@ -18,6 +18,10 @@ from unet_studio.core.stack_axes import AXES, AxisMap, map_axes
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8", ".tf2")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# What the name of an image (file or OME-Zarr folder) ends in, longest first: taken off to name
+# what belongs to it (its project folder, its outputs).
+IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
+                 ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
 # Pixel types the rest of the program can show, label and train on.

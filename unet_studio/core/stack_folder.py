@@ -15,9 +15,13 @@ import numpy as np
 from unet_studio.core.errors import StackError
 
 
+def natural_order(text: str) -> list:
+    """A sort key putting `img2` before `img10`."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
 def natural_key(path: Path) -> list:
-    return [int(part) if part.isdigit() else part.lower()
-            for part in re.split(r"(\d+)", path.name)]
+    return natural_order(path.name)
 
 
 def tiff_files_in(folder: Path) -> list[Path]:

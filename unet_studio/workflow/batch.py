@@ -109,28 +109,35 @@ def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views
                    object_class: int | None = None, format: str = TIFF) -> Iterator[BatchStep]:
     """Predict every image of `plan` and write its outputs as a set. An image that cannot be
     read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
-    from unet_studio.core.stack import open_stack
-
     n = len(plan)
     for i, item in enumerate(plan):
-        try:
-            stack = open_stack(item.source)
-        except UnetStudioError as e:
-            yield BatchStep((i + 1) / n, i, skipped=str(e))
-            continue
-        try:
-            if stack.n_c != model.in_channels:
-                yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {stack.n_c} channel(s), "
-                                                        f"the model expects {model.in_channels}")
-                continue
-            make_folder(next(iter(item.targets.values())).parent)
-            for step in predict_to_files(model, stack, item.targets, device=device, views=views,
-                                         object_class=object_class, format=format):
-                yield BatchStep((i + step.fraction) / n, i, written=step.written)
-        except UnetStudioError as e:
-            yield BatchStep((i + 1) / n, i, skipped=f"{item.source.name}: {e}")
-        finally:
-            stack.close()
+        for fraction, written, skipped in predict_image(model, item, device=device, views=views,
+                                                        object_class=object_class, format=format):
+            yield BatchStep((i + fraction) / n, i, written=written, skipped=skipped)
+
+
+def predict_image(model, item: ImageOutputs, **options) -> Iterator[tuple[float, list[Path] | None, str | None]]:
+    """Predict one image into its set of files (options: device, views, object_class, format
+    of predict_to_files): (fraction of this image, written paths at the end, None) items, or
+    one (1.0, None, why it failed in one line) when it cannot be read or does not fit."""
+    from unet_studio.core.stack import open_stack
+
+    try:
+        stack = open_stack(item.source)
+    except UnetStudioError as e:
+        yield 1.0, None, str(e)
+        return
+    try:
+        if stack.n_c != model.in_channels:
+            yield 1.0, None, f"{item.source.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
+            return
+        make_folder(next(iter(item.targets.values())).parent)
+        for step in predict_to_files(model, stack, item.targets, **options):
+            yield step.fraction, step.written, None
+    except UnetStudioError as e:
+        yield 1.0, None, f"{item.source.name}: {e}"
+    finally:
+        stack.close()
 
 
 def make_folder(folder: Path) -> None:

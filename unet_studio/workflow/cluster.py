@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.batch import BatchStep, ImageOutputs, make_folder
+from unet_studio.workflow.batch import BatchStep, ImageOutputs, predict_image
 
 INSTALL_HINT = "--workers and --scheduler need the optional packages: pip install 'unet_studio[cluster]'"
 # Models loaded in this (worker) process, by the digest of their file's bytes.
@@ -74,28 +74,18 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
 
 def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
                  options: dict) -> tuple[list[str] | None, str | None]:
-    """On a worker: predict one image into its set of files; (written paths, None) or
-    (None, the reason it failed, one line). options: views, object_class, format, threads."""
+    """On a worker: predict one image into its set of files, as the single process does
+    (batch.predict_image); (written paths, None) or (None, why it failed in one line).
+    options: views, object_class, format, threads."""
     import torch
 
-    from unet_studio.core.stack import open_stack
-    from unet_studio.workflow.export import predict_to_files
-
-    torch.set_num_threads(options["threads"])
-    model = _model(blob, digest)
-    try:
-        make_folder(Path(next(iter(targets.values()))).parent)
-        with open_stack(source) as stack:
-            if stack.n_c != model.in_channels:
-                return None, f"{Path(source).name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
-            written = None
-            for step in predict_to_files(model, stack, {w: Path(p) for w, p in targets.items()},
-                                         views=options["views"], object_class=options["object_class"],
-                                         format=options["format"]):
-                written = step.written
-        return [str(p) for p in written], None
-    except UnetStudioError as e:
-        return None, str(e) if Path(source).name in str(e) else f"{Path(source).name}: {e}"
+    options = dict(options)
+    torch.set_num_threads(options.pop("threads"))
+    item = ImageOutputs(Path(source), {what: Path(p) for what, p in targets.items()})
+    written = failure = None
+    for _, written, failure in predict_image(_model(blob, digest), item, **options):
+        pass
+    return ([str(p) for p in written] if written else None), failure
 
 
 def _model(blob: bytes, digest: str):

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.stack import IMAGE_ENDINGS
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
 from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
 
@@ -36,9 +37,6 @@ ROIS = "rois"           # an ImageJ ROI set (.zip) for Fiji's ROI Manager
 KINDS = (MASK, PROBABILITIES, INSTANCES, OBJECTS, ROIS)  # the order of a set's files
 ENDINGS = {OBJECTS: ".csv", ROIS: ".zip"}   # the others are images: TIFFs or OME-Zarr
 FORMAT_ENDINGS = {TIFF: ".tif", OME_ZARR: ".ome.zarr"}
-# Endings taken off an image's name to make its outputs' names (longest first).
-SOURCE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
-                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif")
 
 
 class OutputError(UnetStudioError):
@@ -48,7 +46,7 @@ class OutputError(UnetStudioError):
 def output_stem(name: str | Path) -> str:
     """The name an image's outputs start with: `cells.ome.tif` -> `cells`."""
     name = Path(name).name
-    for ending in SOURCE_ENDINGS:
+    for ending in IMAGE_ENDINGS:
         if name.lower().endswith(ending) and len(name) > len(ending):
             return name[: -len(ending)]
     return name

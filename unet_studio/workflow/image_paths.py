@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.stack import IMAGE_ENDINGS
+from unet_studio.core.stack_folder import natural_order
 from unet_studio.core.stack_zarr import is_ome_zarr
-from unet_studio.workflow.export import FORMAT_ENDINGS, KINDS, SOURCE_ENDINGS, output_name
+from unet_studio.workflow.export import FORMAT_ENDINGS, KINDS, output_name
 
 
 class ImagePathError(UnetStudioError):
@@ -33,7 +34,7 @@ class FoundImage:
 
 def is_image_name(name: str) -> bool:
     lower = name.lower()
-    return any(lower.endswith(ending) for ending in SOURCE_ENDINGS) and not name.startswith(".")
+    return any(lower.endswith(ending) for ending in IMAGE_ENDINGS) and not name.startswith(".")
 
 
 def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: bool = False,
@@ -63,11 +64,6 @@ def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: b
     return unique
 
 
-def natural_key(path: Path) -> list:
-    """`img2` before `img10`."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", str(path))]
-
-
 def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:
     images = []
     for root, folders, files in os.walk(folder):
@@ -83,7 +79,8 @@ def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:
         where = " or its sub-folders" if recursive else ""
         hint = "" if recursive else " (--recursive looks in sub-folders)"
         raise ImagePathError(f"{folder} holds no images{where}{hint}")
-    return [FoundImage(p, p.parent.relative_to(folder)) for p in sorted(images, key=natural_key)]
+    ordered = sorted(images, key=lambda p: natural_order(str(p)))
+    return [FoundImage(p, p.parent.relative_to(folder)) for p in ordered]
 
 
 def _matching(pattern: str, out) -> list[FoundImage]:
@@ -92,7 +89,7 @@ def _matching(pattern: str, out) -> list[FoundImage]:
               and not _is_our_output(p, out)]
     if not images:
         raise ImagePathError(f"no images match {pattern}")
-    return [FoundImage(p) for p in sorted(images, key=natural_key)]
+    return [FoundImage(p) for p in sorted(images, key=lambda p: natural_order(str(p)))]
 
 
 def _is_pattern(text: str) -> bool:

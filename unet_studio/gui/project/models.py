@@ -46,8 +46,13 @@ class ProjectModels(QObject):
         if current is None or not project.model_path(current).is_file():
             return
         path = project.model_path(current)
-        worker = GeneratorWorker(lambda: ((project, *item) for item in load_model_file(path, current.id)),
-                                 name="load-model", about_image=False)
+        self._load(project, lambda: load_model_file(path, current.id), "load-model")
+
+    def _load(self, project, make_items, name: str) -> None:
+        """Load a model in a worker: `make_items()` yields (model_id, Model); shown when it
+        is still the project's current model."""
+        worker = GeneratorWorker(lambda: ((project, *item) for item in make_items()), name=name,
+                                 about_image=False)
         worker.yielded.connect(self._model_loaded)
         worker.failed.connect(self._model_failed)
         self.pool.start(worker)
@@ -90,11 +95,7 @@ class ProjectModels(QObject):
         if not path:
             return
         channels = document.stack.n_c
-        worker = GeneratorWorker(lambda: ((project, *item) for item in import_model_file(project, path, channels)),
-                                 name="import-model", about_image=False)
-        worker.yielded.connect(self._model_loaded)
-        worker.failed.connect(self._model_failed)
-        self.pool.start(worker)
+        self._load(project, lambda: import_model_file(project, path, channels), "import-model")
 
     def use_model(self, model_id: str) -> None:
         """Go back (or forward) to another model of the history: shown and trained further."""

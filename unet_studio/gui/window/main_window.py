@@ -34,7 +34,7 @@ from unet_studio.gui.panels.training_panel import TrainingPanel
 from unet_studio.gui.training.plane_predictor import PlanePredictor
 from unet_studio.gui.project.commands import ProjectCommands
 from unet_studio.gui.project.opening import ProjectController
-from unet_studio.gui.project.dialogs import ProjectDialogs
+from unet_studio.gui.project.dialogs import IMAGE_FILTER, ProjectDialogs
 from unet_studio.gui.project.images import ProjectImages
 from unet_studio.gui.project.models import ProjectModels
 from unet_studio.gui.project.session import ProjectSession
@@ -50,7 +50,6 @@ from unet_studio.gui.window.layout import build_layout
 from unet_studio.gui.workers import WorkerPool
 
 APP_NAME = "unet_studio"
-IMAGE_FILTER = "Images (*.tif *.tiff *.btf *.png *.jpg *.jpeg);;All files (*)"
 
 
 class MainWindow(QMainWindow):
