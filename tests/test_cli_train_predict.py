@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.four_views import four_view_probabilities
+from tests.kept_views import kept_view_probabilities
 from unet_studio.core.stack import open_stack
 
 
@@ -102,7 +102,7 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     assert tifffile.imread(out / "stack_instances.tif").shape == (3, 64, 64)
     assert tifffile.imread(out / "cells_mask.tif").shape == (64, 64)
-    # One view instead of four: faster, the same files.
+    # One view instead of two: faster, the same files.
     done = run_cli("predict", model, files / "cells.tif", "--out", tmp_path / "quick", "--views", "1")
     assert done.returncode == 0, done.stderr
     assert tifffile.imread(tmp_path / "quick" / "cells_mask.tif").shape == (64, 64)
@@ -198,7 +198,7 @@ def test_bad_training_input_is_one_line_and_exit_2(files, tmp_path, case):
     assert not (tmp_path / "m.pt").exists()
 
 
-def test_predict_averages_four_mirrored_views(files, tmp_path):
+def test_predict_averages_the_plane_and_its_half_turn(files, tmp_path):
     from unet_studio.ml.model_file import load_model
 
     done = run_cli("predict", files / "model.pt", files / "stack.tif", "--out", tmp_path, "--probabilities")
@@ -207,7 +207,7 @@ def test_predict_averages_four_mirrored_views(files, tmp_path):
     model = load_model(files / "model.pt")
     with open_stack(files / "stack.tif") as stack:
         for z in range(stack.n_z):
-            expected = four_view_probabilities(model, stack.plane(0, z)[0], stack)
+            expected = kept_view_probabilities(model, stack.plane(0, z)[0], stack)
             np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
 
 

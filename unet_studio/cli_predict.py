@@ -47,8 +47,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help="class whose objects --instances separates (default: the first class "
                              "after 1 not named background)")
     parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
-                        help="mirrored views of each tile averaged, 1-4 (default 4; 1 is 4x faster, "
-                             "a little less accurate)")
+                        help="mirrored views of each tile averaged, 1-4 (default 2; 1 is twice as fast, "
+                             "a little less accurate; 4 is twice as slow, no more accurate)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="predict N images at once in N processes on this machine (a dask LocalCluster; "
                              "needs pip install 'unet_studio[cluster]')")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.four_views import four_view_probabilities
 from tests.gui.helpers import TINY_TRAINING, blobs_image, show_array
+from tests.kept_views import kept_view_probabilities
 from unet_studio.core.stack import open_stack
 
 
@@ -91,8 +91,8 @@ def test_export_probabilities_and_instances(window, qtbot, trained, tmp_path, mo
     assert probabilities.shape == (3, 2, 64, 64) and probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
-    for z in range(3):  # every plane averages the four mirrored views
-        expected = four_view_probabilities(trained.model, VOLUME[z], trained.stack)
+    for z in range(3):  # every plane averages the kept views (as is, half a turn)
+        expected = kept_view_probabilities(trained.model, VOLUME[z], trained.stack)
         np.testing.assert_allclose(probabilities[z], expected, atol=1e-5)
     with open_stack(path) as reopened:
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
@@ -256,3 +256,4 @@ def test_masks_exported_after_predict_all_are_the_shown_ones(window, qtbot, trai
     np.testing.assert_array_equal(tifffile.imread(path), trained.predictions.stack_result.mask - 1)
     with open_stack(path) as reopened:
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
+

@@ -1,4 +1,4 @@
-"""The shown plane, predicted when not training: one view soon, then the four views an export
+"""The shown plane, predicted when not training: one view soon, then the views an export
 uses; moving to another plane stops the old one between two views."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from unet_studio.gui.workers import WorkerPool
 from unet_studio.ml import predict
 from unet_studio.ml.normalise import measure_normalisation
 from unet_studio.ml.starting_model import load_starting_model
+from unet_studio.ml.tiling import KEPT_VIEWS
 
 
 @pytest.fixture(scope="module")
@@ -23,20 +24,20 @@ def model_and_stack():
     return load_starting_model(3, 1), stack
 
 
-def _four_views(model, stack, z):
+def _kept_views(model, stack, z):
     settings = model.normalisation or {}
     norm = measure_normalisation(stack, float(settings.get("low_pct", 1.0)), float(settings.get("high_pct", 99.8)))
-    return predict.predict_plane(model, stack.plane(0, z), normalisation=norm, views=4).probabilities
+    return predict.predict_plane(model, stack.plane(0, z), normalisation=norm).probabilities
 
 
-def test_one_view_first_then_the_same_four_views_as_an_export(model_and_stack):
+def test_one_view_first_then_the_same_views_as_an_export(model_and_stack):
     model, stack = model_and_stack
     items = list(predict_shown_plane(model, stack, 0, 1, {}))
     results = [item for item in items if item is not None]
-    assert [r[-1] for r in results] == [False, True]   # one view, then the final four
-    assert len(items) == 4                            # a place to stop after every view
+    assert [r[-1] for r in results] == [False, True]   # one view, then the final two
+    assert len(items) == KEPT_VIEWS                   # a place to stop after every view
     final = results[-1][2]
-    np.testing.assert_allclose(final, _four_views(model, stack, 1), atol=1e-5)
+    np.testing.assert_allclose(final, _kept_views(model, stack, 1), atol=1e-5)
     assert np.abs(results[0][2] - final).max() > 1e-4  # the first one is a different, quicker answer
 
 
@@ -59,24 +60,24 @@ def test_moving_to_another_plane_stops_the_old_one_between_views(qtbot, model_an
     calls = []
     real_predict_plane = predict.predict_plane
 
-    def held_after_the_first_view(*args, **kwargs):
+    def held_in_the_first_view(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:   # plane 0's second view waits until the user has moved on
+        if len(calls) == 1:   # plane 0's first view waits until the user has moved on
             assert release.wait(30)
         return real_predict_plane(*args, **kwargs)
 
-    monkeypatch.setattr(predict, "predict_plane", held_after_the_first_view)
+    monkeypatch.setattr(predict, "predict_plane", held_in_the_first_view)
     pool = WorkerPool()
     predictor = PlanePredictor(pool)
     document = _Document(model, stack)
     predictor.set_document(document)
     predictor.request()
-    qtbot.waitUntil(lambda: len(document.put) == 1, timeout=30_000)   # plane 0, one view
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=30_000)   # plane 0's first view under way
     document.z = 1
     document.plane_changed.emit()
     release.set()
     qtbot.waitUntil(lambda: sum(z == 1 for z, _ in document.put) == 2, timeout=30_000)
     qtbot.waitUntil(lambda: pool.idle, timeout=30_000)
-    assert [z for z, _ in document.put] == [0, 1, 1]   # plane 0 never finished its four views
-    assert len(calls) == 2 + 4
-    np.testing.assert_allclose(document.put[-1][1], _four_views(model, stack, 1), atol=1e-5)
+    assert [z for z, _ in document.put] == [0, 1, 1]   # plane 0 shown from one view, never finished
+    assert len(calls) == 1 + KEPT_VIEWS
+    np.testing.assert_allclose(document.put[-1][1], _kept_views(model, stack, 1), atol=1e-5)

@@ -9,7 +9,7 @@ from unet_studio.core.stack import Stack
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.normalise import measure_normalisation
 from unet_studio.ml.predict import Prediction, predict_plane, predict_stack, split_instances
-from unet_studio.ml.tiling import prepare_inference
+from unet_studio.ml.tiling import KEPT_VIEWS, prepare_inference
 from unet_studio.ml.unet import UNet
 
 from .synthetic import blobs, iou
@@ -47,10 +47,11 @@ def test_valid_padding_overlap_tile_equals_whole_image(rng):
     assert np.abs(tiled.probabilities - whole.probabilities).max() < 1e-4
 
 
-def test_four_views_average_the_mirrored_predictions(rng):
+def test_views_average_the_mirrored_predictions(rng):
     """96 px + 16 px mirrored on each side is one 128 px tile, laid out alike on a flipped image,
     so flipping the image flips that tile. An untrained network does not answer a flipped
-    image with a flipped answer; the mean of the four mirrored views does."""
+    image with a flipped answer; the mean of the four mirrored views does, and the kept two
+    (as is, half a turn) answer a half-turned image with the half-turned answer."""
     model = _random_model(n_classes=2)
     image = rng.normal(size=(96, 96)).astype(np.float32)
     norm = measure_normalisation(image)
@@ -65,6 +66,9 @@ def test_four_views_average_the_mirrored_predictions(rng):
     np.testing.assert_allclose(four, np.mean(list(one.values()), axis=0), atol=1e-5)
     np.testing.assert_allclose(np.flip(predict(np.flip(image, 1), 4), 2), four, atol=1e-5)
     assert np.abs(one[(1,)] - one[()]).max() > 0.01
+    two = predict(image, KEPT_VIEWS)
+    np.testing.assert_allclose(two, (one[()] + one[(0, 1)]) / 2, atol=1e-5)
+    np.testing.assert_allclose(np.flip(predict(np.flip(image, (0, 1)), KEPT_VIEWS), (1, 2)), two, atol=1e-5)
     with pytest.raises(ValueError):
         prepare_inference(model.net, "cpu", views=5)
 

@@ -7,14 +7,15 @@ the zero-padded tile borders, where a convolution sees less context, never show 
 tile carries the margin of context the unpadded convolutions consume; the result equals a
 whole-image prediction. In both modes the image border is extended by mirroring.
 
-Each tile can be seen in several mirrored views (`views`: as is, flipped left-right, upside
-down, both), each view's probabilities flipped back and averaged: test-time augmentation.
-The network was trained on flipped patches, so every view is as valid as the first, and
-their mean is steadier where one view hesitates (the effect on the scores is in
-benchmarks/README.md). It costs one forward pass per view: the live previews during training
-use one view. The views are linear in the result (tiles are blended by fixed weights), so
-predicting them one at a time (`InferenceNet.flips` one each) and averaging gives the same
-probabilities.
+Each tile can be seen in several mirrored views (`views`: as is, turned half a turn (flipped
+both ways), flipped left-right, upside down), each view's probabilities flipped back and
+averaged: test-time augmentation. The network was trained on flipped and turned patches, so
+every view is as valid as the first, and their mean is steadier where one view hesitates. Kept
+predictions average the first two: the half turn differs from the first view along both axes,
+and the two give the four views' scores at half their work (benchmarks/README.md). It costs
+one forward pass per view: the live previews during training use one view. The views are
+linear in the result (tiles are blended by fixed weights), so predicting them one at a time
+(`InferenceNet.flips` one each) and averaging gives the same probabilities.
 """
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ class InferenceNet:
 
 
 # The flips (tensor dims of (N, C, Y, X)) of each view, in the order they are added.
-VIEW_FLIPS = ((), (-1,), (-2,), (-2, -1))
+VIEW_FLIPS = ((), (-2, -1), (-1,), (-2,))
 # What a prediction the user keeps (the shown plane, exports, the CLI) averages.
-KEPT_VIEWS = 4
+KEPT_VIEWS = 2
 
 
 def prepare_inference(net: UNet, device=None, dtype: torch.dtype | None = None,

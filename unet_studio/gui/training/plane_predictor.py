@@ -2,7 +2,7 @@
 
 After training stops, or when the user moves to another slice, the shown plane is predicted
 with the current model in a worker (during training the engine's previews do this instead):
-one view first, then the mean of the four mirrored views that exports use (ml/tiling.py).
+one view first, then the mean of the mirrored views that exports use (ml/tiling.py).
 Moving on stops it between two views.
 """
 from __future__ import annotations
