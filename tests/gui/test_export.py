@@ -257,3 +257,31 @@ def test_masks_exported_after_predict_all_are_the_shown_ones(window, qtbot, trai
     with open_stack(path) as reopened:
         assert reopened.pixel_size == pytest.approx((0.25, 0.4)) and reopened.z_spacing == pytest.approx(1.5)
 
+
+def test_an_export_uses_every_core_unless_training_runs(window, qtbot, trained, tmp_path, monkeypatch):
+    """Training leaves a core for the window (the whole process's thread count); an export the
+    user waits for takes them all, as the CLI does, and gives the count back afterwards."""
+    import torch
+
+    from unet_studio.ml import device
+    from unet_studio.workflow import export as export_module
+
+    seen = []
+    real = export_module.predict_to_files
+
+    def counting(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "predict_to_files", counting)
+    monkeypatch.setattr(device, "cpu_cores", lambda: 3)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)   # as after Train on a 4-core machine: 3 - 1 would be 2
+        export(window, qtbot, window.actions_by_name["export_mask"].trigger, tmp_path / "a.tif", monkeypatch)
+        assert seen == [3] and torch.get_num_threads() == 1
+        window.stack_jobs.set_training(True)
+        export(window, qtbot, window.actions_by_name["export_mask"].trigger, tmp_path / "b.tif", monkeypatch)
+        assert seen == [3, 1] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -124,3 +124,22 @@ def test_our_own_work_is_not_counted_as_another_programs(monkeypatch):
     ticks = iter([(1000, 5000), (1200, 5200)])
     own = iter([300, 500])
     assert dev.cores_busy_elsewhere(0.0) == 0     # all of it ours
+
+
+def test_every_cpu_core_inside_the_block_then_the_count_before(monkeypatch):
+    import torch
+
+    from unet_studio.ml import device
+
+    monkeypatch.setattr(device, "cpu_cores", lambda: 3)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with device.every_cpu_core():
+            assert torch.get_num_threads() == 3
+        assert torch.get_num_threads() == 1
+        with device.every_cpu_core():
+            torch.set_num_threads(2)   # training started meanwhile and chose its count
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -3,7 +3,8 @@
 One job at a time, shown in the predict panel's progress bar with a Cancel button. Exports
 predict every Z and T and write the TIFF plane by plane through workflow/export.py (the same
 names, values and calibration as the CLI); the file appears when complete. A cancelled job
-writes nothing.
+writes nothing. Jobs with a model run on every CPU core, as the CLI does, unless training
+runs (it keeps a core for the window, and the count is the whole process's).
 """
 from __future__ import annotations
 
@@ -95,6 +96,17 @@ def export_bioimageio(model, stack, path: Path, details) -> Iterator[tuple]:
     yield ("written", str(written))
 
 
+def _on_every_core(make_generator):
+    """The job's generator run with every CPU core (ml/device.every_cpu_core): the user waits
+    for it, and the window needs little meanwhile."""
+    def run() -> Iterator[tuple]:
+        from unet_studio.ml.device import every_cpu_core  # worker thread: may load torch
+
+        with every_cpu_core():
+            yield from make_generator()
+    return run
+
+
 class StackJobs(QObject):
     """Runs predict-all and exports for the open document, one at a time."""
 
@@ -112,6 +124,7 @@ class StackJobs(QObject):
         self._job_document = None
         self._job_model = None
         self._result_model = None   # the model whose predict-all result the document holds
+        self._training = False
         panel.predict_all_clicked.connect(self.predict_all)
         panel.cancel_clicked.connect(self.cancel)
 
@@ -193,8 +206,16 @@ class StackJobs(QObject):
             self._worker.stop()
             self.panel.show_status("Cancelling…")
 
+    @Slot(bool)
+    def set_training(self, running: bool) -> None:
+        """Training runs (it has a core fewer than the machine, for the window): jobs started
+        meanwhile leave the thread count alone."""
+        self._training = running
+
     # ---- worker plumbing -----------------------------------------------------------------
     def _run(self, make_generator, what: str, model) -> None:
+        if model is not None and not self._training:
+            make_generator = _on_every_core(make_generator)
         worker = GeneratorWorker(make_generator, name=what.lower().replace(" ", "-"))
         worker.yielded.connect(self._on_item)
         worker.failed.connect(self._on_failed)

@@ -70,6 +70,22 @@ def use_cpu_cores(leave: int = 0) -> None:
     torch.set_num_threads(max(1, cpu_cores() - leave))
 
 
+@contextlib.contextmanager
+def every_cpu_core():
+    """Torch uses every core this process may run on inside the block: work the user waits
+    for (an export, predicting a stack) runs as fast as the command line even after training
+    left a core for the window. Afterwards the count before it comes back, unless something
+    chose another meanwhile (training started: its choice stays)."""
+    before = torch.get_num_threads()
+    every = cpu_cores()
+    torch.set_num_threads(every)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() == every:
+            torch.set_num_threads(before)
+
+
 def as_device(device: Any) -> torch.device:
     """A torch.device from a device, a preference string or None (= "auto")."""
     if isinstance(device, torch.device):
