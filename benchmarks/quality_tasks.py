@@ -208,17 +208,19 @@ def instance_f1(task: Task, instances: list[np.ndarray]) -> float:
 
 
 # -- the random forest baseline (the ilastik recipe) ----------------------------------------
-def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1,
-                 predict: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """scikit-image multiscale_basic_features + a 100-tree RandomForest on the scribbled
-    pixels; returns class masks (Y, X) uint8 for the evaluated images (or the planes in `predict`)."""
+def forest_features(plane: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """The forest's features of a plane (Y, X): ilastik's filters at several scales, on the
+    plane scaled by its 1st / 99.8th percentiles; workers: threads for the filters."""
     from skimage.feature import multiscale_basic_features
-    from sklearn.ensemble import RandomForestClassifier
 
-    def features(plane: np.ndarray) -> np.ndarray:
-        plane = plane.astype(np.float32)
-        lo, hi = np.percentile(plane, [1, 99.8])
-        return multiscale_basic_features((plane - lo) / max(hi - lo, 1e-6))
+    plane = plane.astype(np.float32)
+    lo, hi = np.percentile(plane, [1, 99.8])
+    return multiscale_basic_features((plane - lo) / max(hi - lo, 1e-6), workers=workers)
+
+
+def fit_forest(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1):
+    """A 100-tree RandomForest on the features of the scribbled pixels of `task`."""
+    from sklearn.ensemble import RandomForestClassifier
 
     xs, ys = [], []
     for image, labels in zip(task.train_images, task.train_labels):
@@ -226,13 +228,22 @@ def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1,
         for plane, lab in planes:
             if not lab.any():
                 continue
-            f = features(plane)
+            f = forest_features(plane)
             xs.append(f[lab > 0])
             ys.append(lab[lab > 0])
     forest = RandomForestClassifier(n_estimators=trees, n_jobs=n_jobs, random_state=seed)
-    forest.fit(np.concatenate(xs), np.concatenate(ys))
-    masks = []
-    for plane in (task.eval_images if predict is None else predict):
-        f = features(plane)
-        masks.append(forest.predict(f.reshape(-1, f.shape[-1])).reshape(plane.shape).astype(np.uint8))
-    return masks
+    return forest.fit(np.concatenate(xs), np.concatenate(ys))
+
+
+def forest_predict(forest, plane: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """The class mask (Y, X) uint8 the fitted `forest` gives `plane`."""
+    f = forest_features(plane, workers)
+    return forest.predict(f.reshape(-1, f.shape[-1])).reshape(plane.shape).astype(np.uint8)
+
+
+def forest_masks(task: Task, seed: int = 0, trees: int = 100, n_jobs: int = 1,
+                 predict: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """scikit-image multiscale_basic_features + a 100-tree RandomForest on the scribbled
+    pixels; returns class masks (Y, X) uint8 for the evaluated images (or the planes in `predict`)."""
+    forest = fit_forest(task, seed, trees, n_jobs)
+    return [forest_predict(forest, plane) for plane in (task.eval_images if predict is None else predict)]
