@@ -11,6 +11,7 @@ import sys
 import time
 
 from unet_studio.cli_progress import Progress, bar
+from unet_studio.core.class_templates import object_class as default_object_class
 from unet_studio.core.errors import TrainingInputError
 
 
@@ -44,8 +45,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the objects' outlines as an ImageJ ROI set "
                              "(<name>_rois.zip, for Fiji's ROI Manager)")
     parser.add_argument("--object-class", type=int, default=None, metavar="K",
-                        help="class whose objects --instances separates (default: the first class "
-                             "after 1 not named background)")
+                        help="class whose objects --instances separates (default: the first class after 1 "
+                             "named like an object (nucleus, cell, ...), else the last that is not a border class)")
     parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
                         help="mirrored views of each tile averaged, 1-4 (default 2; 1 is twice as fast, "
                              "a little less accurate; 4 is twice as slow, no more accurate)")
@@ -58,15 +59,6 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "see the images and --out at the same paths")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where to compute (default auto: a GPU when there is one, else the CPU)")
-
-
-def default_object_class(classes: list[dict]) -> int:
-    """The class whose objects get instance labels: the first after class 1 not called
-    background (class 1 being background by convention), else 2."""
-    for k, c in enumerate(classes, start=1):
-        if k > 1 and c["name"].strip().lower() != "background":
-            return k
-    return min(2, len(classes))
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -83,7 +75,7 @@ def run_predict(args: argparse.Namespace) -> int:
     plan = plan_outputs(images, args.out, kinds, protected=[args.model], format=args.format)
     device = pick_device(args.device)
     model = load_model(args.model, device)
-    object_class = args.object_class or default_object_class(model.classes)
+    object_class = args.object_class or default_object_class([c["name"] for c in model.classes])
     if not 1 <= object_class <= model.n_classes:
         raise TrainingInputError(f"--object-class {object_class}: the model has classes 1..{model.n_classes}")
     done = [item for item in plan if item.done and not args.overwrite]

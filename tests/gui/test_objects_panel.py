@@ -6,7 +6,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.helpers import show_array
-from unet_studio.gui.panels.objects_panel import default_object_class
 
 DISCS = [(30, 30, 12), (90, 40, 8), (60, 100, 10)]   # (y, x, radius), apart
 
@@ -127,12 +126,6 @@ def test_another_plane_shows_its_own_objects(window, qtbot):
     assert window.objects_panel.status_label.text() == "1 object"
 
 
-def test_default_object_class_prefers_object_names():
-    assert default_object_class(["background", "nucleus", "boundary"]) == 2
-    assert default_object_class(["background", "membrane", "Cells"]) == 3
-    assert default_object_class(["background", "a", "b"]) == 3
-
-
 @pytest.fixture(scope="module")
 def tiny_model():
     """A barely trained model (the export is checked for what it writes, not quality)."""
@@ -208,3 +201,18 @@ def test_objects_wait_while_training_runs(window, qtbot):
     window.training.running_changed.emit(False)
     settled(window, qtbot)
     assert panel.model.rowCount() == 3 and panel.status_label.text() == "3 objects"
+
+
+def test_cells_take_their_share_of_a_border_class(window, qtbot):
+    """With a class named "border" (the touching-cells template), the panel's cells grow into it."""
+    document = shown(window, qtbot)
+    document.labels.add_class("border")
+    mask = np.ones((128, 128), np.uint8)
+    mask[20:60, 20:60] = mask[20:60, 62:102] = 2
+    mask[20:60, 60:62] = 3
+    probabilities = np.stack([mask == 1, mask == 2, mask == 3]).astype(np.float32)
+    document.put_prediction(0, 0, probabilities, mask, np.zeros(mask.shape, np.float32))
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert panel.chosen_class == 2 and panel.model.rowCount() == 2
+    assert sorted(float(panel.model.value(r, "area_px")) for r in range(2)) == [1640.0, 1640.0]

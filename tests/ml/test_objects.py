@@ -125,3 +125,33 @@ def test_shapes_that_do_not_fit_are_refused():
         find_objects(np.zeros((10, 10), bool), np.zeros((10, 11), np.float32))
     with pytest.raises(ValueError, match="z spacing"):
         find_objects(np.zeros((10, 10), bool), z_spacing=2.0)
+
+
+def _two_cells_and_their_border():
+    """Two 20 x 20 cells side by side, parted by a border 2 px wide (x 30-31)."""
+    interior = np.zeros((40, 64), bool)
+    interior[10:30, 10:30] = interior[10:30, 32:52] = True
+    border = np.zeros_like(interior)
+    border[10:30, 30:32] = True
+    return interior, border
+
+
+def test_objects_grow_into_the_border_class_between_them():
+    interior, border = _two_cells_and_their_border()
+    alone = find_objects(interior, object_size=20)
+    grown = find_objects(interior, object_size=20, borders=border)
+    assert alone.max() == grown.max() == 2
+    assert np.array_equal(grown > 0, interior | border)               # the border is shared out
+    assert sorted(np.bincount(grown.ravel())[1:]) == [420, 420]       # each takes its half
+    assert sorted(np.bincount(alone.ravel())[1:]) == [400, 400]
+    far = np.zeros_like(border)
+    far[0:2, 60:64] = True                                             # border pixels far from any object
+    assert np.array_equal(find_objects(interior, object_size=20, borders=far), alone)
+
+
+def test_a_prediction_with_a_border_class_gives_grown_objects():
+    interior, border = _two_cells_and_their_border()
+    probabilities = np.stack([~(interior | border), interior, border]).astype(np.float32) * 0.9 + 0.1 / 3
+    prediction = Prediction(probabilities)
+    assert (prediction.instances(2) > 0).sum() == 800
+    assert (prediction.instances(2, border_class=3) > 0).sum() == 840

@@ -103,3 +103,13 @@ def test_plane_objects_of_one_plane():
     assert found.labels.max() == 3 and len(found.table["id"]) == 3
     assert found.object_size == pytest.approx(12, abs=4)
     assert list(found.table["class"]) == ["nucleus"] * 3
+
+
+def test_plane_objects_grow_into_the_border_class():
+    mask = np.ones((40, 64), np.uint8)
+    mask[10:30, 10:30] = mask[10:30, 32:52] = 2
+    mask[10:30, 30:32] = 3
+    alone = plane_objects(mask, None, None, 2, object_size=20)
+    grown = plane_objects(mask, None, None, 2, object_size=20, border_class=3)
+    assert sorted(alone.table["area_px"]) == [400, 400]
+    assert sorted(grown.table["area_px"]) == [420, 420]

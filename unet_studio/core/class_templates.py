@@ -21,6 +21,34 @@ TEMPLATES: dict[str, list[str]] = {
 }
 
 
+# A class of one of these names marks the borders between touching objects: the objects it
+# parts grow into its pixels (ml/objects.py).
+BORDER_NAMES = ("border", "borders", "boundary", "boundaries")
+
+
+def border_class(names: list[str]) -> int | None:
+    """The class (1-based) that marks borders between touching objects, by its name, or None."""
+    for k, name in enumerate(names, start=1):
+        if str(name).strip().lower() in BORDER_NAMES:
+            return k
+    return None
+
+
+# Names of classes whose objects are counted (the Objects panel's and `predict --instances`' default).
+OBJECT_WORDS = ("nucleus", "nuclei", "cell", "object", "foreground", "mitochondri", "organelle")
+
+
+def object_class(names: list[str]) -> int:
+    """The class (1-based) whose objects are counted unless the user picks another: the first
+    after class 1 named like an object (nucleus, cell, ...), else the last that is not a border
+    class (class 1 being what surrounds the objects)."""
+    for k, name in enumerate(names, start=1):
+        if k > 1 and any(word in str(name).lower() for word in OBJECT_WORDS):
+            return k
+    others = [k for k in range(2, len(names) + 1) if k != border_class(names)]
+    return others[-1] if others else max(len(names), 1)
+
+
 def has_default_names(names: list[str]) -> bool:
     """The classes still carry the names nobody chose (background / foreground)."""
     return names == [c.name for c in DEFAULT_CLASSES]

@@ -10,7 +10,10 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   smoothed over SMOOTH * d and standing out by HEIGHT * d; where the object probability is given,
   the distance is weighted by how sure the network is, so the less certain seam between two
   touching objects is where they part;
-- pieces under SPECK * d left by the split are dropped.
+- pieces under SPECK * d left by the split are dropped;
+- where the user has a class for the borders between touching objects, the objects it parts
+  grow into the border pixels next to them (each to the nearest object, at most GROW * d), so
+  their areas hold their share of the border, as the truth of touching cells does.
 
 A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
 a z spacing, into 3-D objects that keep one id across slices.
@@ -26,6 +29,7 @@ SPECK = 0.3      # islands narrower than this many object diameters are not obje
 SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
 HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
 SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
+GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) -> float | None:
@@ -46,7 +50,7 @@ def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) 
 
 def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, *,
                  object_size: float | None = None, z_spacing: float | None = None,
-                 min_size: int = 4) -> np.ndarray:
+                 min_size: int = 4, borders: np.ndarray | None = None) -> np.ndarray:
     """Objects of a mask: int32 labels shaped like `foreground`, 0 = background, 1..n.
 
     foreground: (Y, X) bool, or (..., Y, X) planes (split one by one, numbered per plane), or
@@ -54,21 +58,24 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     probability of the object class, same shape (optional; helps part touching objects).
     object_size: the typical object diameter in pixels (None: measured from the mask).
     min_size: no object is smaller than this many pixels, whatever the object size.
+    borders: the pixels of a border class between touching objects, same shape (optional):
+    the objects grow into them.
     """
     foreground = np.asarray(foreground, bool)
-    if probability is not None and np.shape(probability) != foreground.shape:
-        raise ValueError(f"probability {np.shape(probability)} and mask {foreground.shape} differ in shape")
+    for name, other in (("probability", probability), ("borders", borders)):
+        if other is not None and np.shape(other) != foreground.shape:
+            raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
         raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
     size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
     if size is None or not foreground.any():
         return np.zeros(foreground.shape, np.int32)
     if z_spacing is not None or foreground.ndim == 2:
-        return _objects(foreground, probability, float(size), z_spacing, min_size)
+        return _objects(foreground, probability, float(size), z_spacing, min_size, borders)
     out = np.zeros(foreground.shape, np.int32)
     for index in np.ndindex(foreground.shape[:-2]):
         out[index] = _objects(foreground[index], None if probability is None else probability[index],
-                              float(size), None, min_size)
+                              float(size), None, min_size, None if borders is None else borders[index])
     return out
 
 
@@ -126,8 +133,9 @@ def _drop_small(labels: np.ndarray, smallest: float) -> np.ndarray:
 
 
 def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float,
-             z_spacing: float | None, min_size: int) -> np.ndarray:
-    """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks."""
+             z_spacing: float | None, min_size: int, borders: np.ndarray | None = None) -> np.ndarray:
+    """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks, grow
+    into the borders."""
     from skimage.morphology import h_maxima
     from skimage.segmentation import relabel_sequential, watershed
 
@@ -146,5 +154,15 @@ def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float
     # Pieces with no seed of their own (thin ones) are still objects.
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
-    labels = _drop_small(labels, smallest)
-    return relabel_sequential(labels)[0].astype(np.int32)
+    labels = relabel_sequential(_drop_small(labels, smallest))[0].astype(np.int32)
+    return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
+
+
+def _grown_into(labels: np.ndarray, borders: np.ndarray, size: float, sampling) -> np.ndarray:
+    """`labels` grown into the `borders` pixels within GROW diameters, each to its nearest object."""
+    from skimage.segmentation import expand_labels
+
+    if not borders.any() or not labels.any():
+        return labels
+    grown = expand_labels(labels, distance=max(GROW * size, 1.0), spacing=sampling)
+    return np.where(borders & (labels == 0), grown, labels).astype(np.int32)

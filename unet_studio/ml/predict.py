@@ -40,14 +40,18 @@ class Prediction:
         """(Y, X) float32 in [0, 1]: entropy of the class probabilities / log K (1 = unsure)."""
         return entropy_map(self.probabilities)
 
-    def instances(self, k: int, object_size: float | None = None) -> np.ndarray:
+    def instances(self, k: int, object_size: float | None = None,
+                  border_class: int | None = None) -> np.ndarray:
         """(Y, X) int32 objects of class k: 0 elsewhere, 1..n one per object (ml/objects.py:
         specks dropped, holes filled and touching objects split, all scaled to the typical
         object diameter `object_size` in px, measured from the mask when None; the class's
-        probability helps part touching objects)."""
+        probability helps part touching objects; they grow into the pixels of `border_class`,
+        the class of the borders between them, if there is one)."""
         if not 1 <= k <= self.n_classes:
             raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
-        return find_objects(self.mask == k, self.probabilities[k - 1], object_size=object_size)
+        borders = self.mask == border_class if border_class and border_class != k else None
+        return find_objects(self.mask == k, self.probabilities[k - 1], object_size=object_size,
+                            borders=borders)
 
 
 def entropy_map(probabilities: np.ndarray) -> np.ndarray:

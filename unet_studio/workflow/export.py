@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from unet_studio.core.class_templates import border_class
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.stack import IMAGE_ENDINGS
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
@@ -106,6 +107,7 @@ class PredictedPlane:
     image: np.ndarray | None = None
     t: int = 0
     z: int = 0
+    border_class: int | None = None   # the class of the borders the objects grow into
     _objects: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -118,7 +120,7 @@ class PredictedPlane:
 
     def instances(self, k: int, object_size: float | None = None) -> np.ndarray:
         if (k, object_size) not in self._objects:
-            self._objects[k, object_size] = self.prediction.instances(k, object_size)
+            self._objects[k, object_size] = self.prediction.instances(k, object_size, self.border_class)
         return self._objects[k, object_size]
 
 
@@ -222,13 +224,14 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
     meta = ExportMeta.of(stack, model.classes, object_class, object_size, format)
+    borders = border_class(meta.classes)
 
     def planes():
         for step in predict_planes(model, stack, device=device, **options):
             if step.prediction is not None:
                 t, z = step.plane
                 image = stack.plane(t, z) if OBJECTS in targets else None
-                yield PredictedPlane(step.prediction, image, t, z)
+                yield PredictedPlane(step.prediction, image, t, z, borders)
             yield ExportStep(step.fraction)
 
     yield from write_planes(planes(), targets, meta)

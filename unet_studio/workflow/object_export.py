@@ -22,16 +22,18 @@ class PlaneObjects:
 
 def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.ndarray | None,
                   object_class: int, *, object_size: float | None = None,
-                  pixel_size=None, class_name: str = "") -> PlaneObjects:
+                  pixel_size=None, class_name: str = "", border_class: int | None = None) -> PlaneObjects:
     """Find and measure the objects of class `object_class` (1-based) in one plane.
 
     mask: (Y, X) predicted classes 1..K; probabilities: (K, Y, X) or None; image: (C, Y, X) or
     (Y, X) intensities or None; object_size: diameter in px (None: measured from the mask);
-    pixel_size: (y, x) µm per pixel or None (uncalibrated: no µm columns)."""
+    pixel_size: (y, x) µm per pixel or None (uncalibrated: no µm columns); border_class: the
+    class of the borders between touching objects, which they grow into (None: none)."""
     foreground = np.asarray(mask) == object_class
     size = object_size if object_size is not None else measure_object_size(foreground)
     probability = None if probabilities is None else probabilities[object_class - 1]
-    labels = find_objects(foreground, probability, object_size=size)
+    borders = np.asarray(mask) == border_class if border_class and border_class != object_class else None
+    labels = find_objects(foreground, probability, object_size=size, borders=borders)
     table = object_table(labels, "YX", image=image, probabilities=probabilities,
                          object_class=object_class if probabilities is not None else None,
                          class_name=class_name, pixel_size=pixel_size)

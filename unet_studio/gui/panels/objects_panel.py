@@ -19,19 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.core.class_templates import object_class
+
 # Table columns shown (object_table's name -> header); intensity columns are added as found.
 SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²",
          "equivalent_diameter_px": "diameter px", "confidence": "confidence",
          "centroid_y": "y", "centroid_x": "x"}
-OBJECT_WORDS = ("nucleus", "nuclei", "cell", "object", "foreground")
-
-
-def default_object_class(names: list[str]) -> int:
-    """1-based class to split: one named like nucleus/cell/object/foreground, else the last."""
-    for k, name in enumerate(names, start=1):
-        if k > 1 and any(word in name.lower() for word in OBJECT_WORDS):
-            return k
-    return max(len(names), 1)
 
 
 class ObjectTableModel(QAbstractTableModel):
@@ -169,7 +162,7 @@ class ObjectsPanel(QWidget):
         self.object_class.blockSignals(True)
         self.object_class.clear()
         self.object_class.addItems(names)
-        index = names.index(old) if old in names else default_object_class(names) - 1
+        index = names.index(old) if old in names else object_class(names) - 1
         self.object_class.setCurrentIndex(index)
         self.object_class.blockSignals(False)
 

@@ -43,12 +43,13 @@ def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
     return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
 
 
-def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, name) -> Iterator[tuple]:
-    """Worker generator: one item (key, PlaneObjects, their colour picture)."""
+def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, names) -> Iterator[tuple]:
+    """Worker generator: one item (key, PlaneObjects, their colour picture); names: the classes'."""
+    from unet_studio.core.class_templates import border_class
     from unet_studio.workflow.object_export import plane_objects
 
-    found = plane_objects(mask, probabilities, image, k, object_size=size,
-                          pixel_size=pixel_size, class_name=name)
+    found = plane_objects(mask, probabilities, image, k, object_size=size, pixel_size=pixel_size,
+                          class_name=names[k - 1], border_class=border_class(names))
     yield (key, found, object_colours(found.labels))
 
 
@@ -141,7 +142,7 @@ class ObjectsController(QObject):
         stack = document.stack
         pixel_size = stack.pixel_size or None
         arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
-                     self.panel.object_size, pixel_size, document.labels.classes[k - 1].name)
+                     self.panel.object_size, pixel_size, [c.name for c in document.labels.classes])
         worker = GeneratorWorker(lambda: find_plane_objects(*arguments), name="find-objects")
         worker.yielded.connect(self._on_result)
         worker.finished.connect(self._on_finished)

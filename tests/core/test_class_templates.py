@@ -1,0 +1,19 @@
+"""Class names by what is segmented, and the border class found by its name."""
+from unet_studio.core.class_templates import TEMPLATES, border_class, object_class
+
+
+def test_the_border_class_is_found_by_its_name():
+    assert border_class(TEMPLATES["Touching cells, with their borders"]) == 3
+    assert border_class(["background", "cell", " Boundary "]) == 3
+    assert border_class(["background", "nucleus"]) is None
+    assert border_class(["cell interior", "membrane"]) is None   # EM membranes are not object borders
+
+
+def test_the_counted_class_prefers_object_names_and_skips_borders():
+    assert object_class(["background", "nucleus", "boundary"]) == 2
+    assert object_class(["background", "membrane", "Cells"]) == 3
+    assert object_class(["background", "a", "b"]) == 3
+    assert object_class(["background", "a", "border"]) == 2
+    assert object_class(TEMPLATES["Touching cells, with their borders"]) == 2
+    assert object_class(TEMPLATES["Mitochondria (EM)"]) == 2
+    assert object_class(["background"]) == 1
