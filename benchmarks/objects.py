@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from objects_kinds import KINDS, load_kind  # noqa: E402
 from quality_tasks import DEFAULT_DATA, Task, forest_masks, match_instances  # noqa: E402
 
-RESULTS = Path("/work/results")
+HERE = Path(__file__).resolve().parent
 
 
 # -- cached predictions ---------------------------------------------------------------------
@@ -47,15 +48,17 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
         start = time.perf_counter()
         model = _train(task, seed, steps)
         seconds = time.perf_counter() - start
-        probability = [_predict(model, image) for image in task.eval_images]
+        predicted = [_predict(model, image, _border_class(task)) for image in task.eval_images]
         forest = _forest(task, seed)
-        np.savez_compressed(path, seconds=seconds, n=len(probability),
-                            **{f"p{i}": p.astype(np.float16) for i, p in enumerate(probability)},
+        np.savez_compressed(path, seconds=seconds, n=len(predicted),
+                            **{f"p{i}": p.astype(np.float16) for i, (p, _) in enumerate(predicted)},
+                            **{f"b{i}": b for i, (_, b) in enumerate(predicted) if b is not None},
                             **{f"f{i}": f for i, f in enumerate(forest)})
         print(f"# {kind} seed {seed}: {steps} steps in {seconds:.0f} s", flush=True)
     with np.load(path) as z:
         n = int(z["n"])
         return {"probability": [z[f"p{i}"].astype(np.float32) for i in range(n)],
+                "borders": [z[f"b{i}"] if f"b{i}" in z else None for i in range(n)],
                 "forest": [z[f"f{i}"] for i in range(n)], "seconds": float(z["seconds"])}
 
 
@@ -73,9 +76,16 @@ def _train(task: Task, seed: int, steps: int):
     return model
 
 
-def _predict(model, image: np.ndarray) -> np.ndarray:
+def _border_class(task: Task) -> int | None:
+    from unet_studio.core.class_templates import border_class
+    return border_class(task.classes)
+
+
+def _predict(model, image: np.ndarray, border: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The object class's probability and, where the task has a border class, its pixels."""
     from unet_studio.ml.predict import predict_plane
-    return predict_plane(model, image).probabilities[1]
+    prediction = predict_plane(model, image)
+    return prediction.probabilities[1], None if border is None else prediction.mask == border
 
 
 def _forest(task: Task, seed: int, trees: int = 100) -> list[np.ndarray]:
@@ -125,16 +135,20 @@ def _ap(pred: np.ndarray, true: np.ndarray, threshold: float) -> float:
     return hits / max(n_pred + n_true - hits, 1)
 
 
-def methods(object_size: float | None = None) -> dict:
-    """name -> (object probability (Y, X), forest mask) -> instances."""
+def methods(object_size: float | None = None, border: int | None = None) -> dict:
+    """name -> (object probability (Y, X), forest mask, U-Net border pixels or None) -> instances;
+    border: the task's border class, whose pixels the objects grow into (ml/objects.py)."""
     from unet_studio.ml.objects import find_objects
 
+    def forest_borders(f):
+        return None if border is None else f == border
+
     return {
-        "unet old split": lambda p, f: old_split(p > 0.5),
-        "unet objects": lambda p, f: find_objects(p > 0.5, p, object_size=object_size),
-        "unet objects (mask only)": lambda p, f: find_objects(p > 0.5, object_size=object_size),
-        "forest old split": lambda p, f: old_split(f == 2),
-        "forest objects": lambda p, f: find_objects(f == 2, object_size=object_size),
+        "unet old split": lambda p, f, b: old_split(p > 0.5),
+        "unet objects": lambda p, f, b: find_objects(p > 0.5, p, object_size=object_size, borders=b),
+        "unet objects (mask only)": lambda p, f, b: find_objects(p > 0.5, object_size=object_size, borders=b),
+        "forest old split": lambda p, f, b: old_split(f == 2),
+        "forest objects": lambda p, f, b: find_objects(f == 2, object_size=object_size, borders=forest_borders(f)),
     }
 
 
@@ -160,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--steps", type=int, default=800)
-    p.add_argument("--cache", default=str(RESULTS / "objects-cache"))
+    p.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "unet_studio-objects-cache"),
+                   help="where the trained models' predictions are kept between runs")
     p.add_argument("--cache-only", action="store_true", help="train and cache, score nothing")
     p.add_argument("--forest-only", action="store_true",
                    help="where no U-Net is cached for a kind, run and score only the forest")
     p.add_argument("--methods", nargs="*", default=None, help="score only these methods")
-    p.add_argument("--results", default=str(RESULTS / "objects-results.jsonl"))
+    p.add_argument("--results", default=str(HERE / "objects-results.jsonl"))
     p.add_argument("--label", default="")
     p.add_argument("--table", action="store_true", help="print the table of --results and stop")
     args = p.parse_args(argv)
@@ -178,12 +193,13 @@ def main(argv: list[str] | None = None) -> int:
             cached = cached_predictions(task, kind, seed, args.steps, Path(args.cache), not args.forest_only)
             if args.cache_only:
                 continue
-            for name, method in methods().items():
+            for name, method in methods(border=_border_class(task)).items():
                 if (args.methods and name not in args.methods) or (cached["probability"] is None and "unet" in name):
                     continue
                 start = time.perf_counter()
                 probability = cached["probability"] or [None] * len(cached["forest"])
-                found = [method(prob, forest) for prob, forest in zip(probability, cached["forest"])]
+                borders = cached.get("borders") or [None] * len(cached["forest"])
+                found = [method(prob, forest, b) for prob, forest, b in zip(probability, cached["forest"], borders)]
                 row = {"kind": kind, "seed": seed, "steps": args.steps, "method": name, "label": args.label,
                        "seconds_per_image": round((time.perf_counter() - start) / len(found), 3),
                        **object_scores(found, task.eval_instances)}

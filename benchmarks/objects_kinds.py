@@ -10,6 +10,9 @@ object = 2) with a few scribbled training images and held-out images with instan
 - blobs, organelles, cells: synthetic images made here (seeded): large round blobs 60-110 px
   across, some touching; elongated organelle-like capsules 5-10 px wide; packed cells about
   36 px across, touching, with dim borders.
+- cells-borders: the same images as cells, painted with a third class, "border", on the dim
+  borders between touching cells (the app's "Touching cells, with their borders" template);
+  the cells are class 2's objects, parted by the border class.
 Colour images are (C, Y, X) arrays (train_images and eval_images); greyscale ones (Y, X).
 """
 from __future__ import annotations
@@ -25,7 +28,7 @@ from scipy import ndimage
 from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
-KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells")
+KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells", "cells-borders")
 
 
 def load_kind(name: str, data: Path) -> Task:
@@ -86,14 +89,26 @@ def _held_out(name: str, data: Path) -> Task:
     return _task(name, images, instances, data)
 
 
-def _task(name: str, images: list[np.ndarray], instances: list[np.ndarray], data: Path) -> Task:
+def _task(name: str, images: list[np.ndarray], instances: list[np.ndarray], data: Path,
+          borders: bool = False) -> Task:
+    """borders: a third class on the borders between touching objects, painted like the others."""
     simulate = _simulator(data)
     rng = np.random.default_rng(0)
     classes = [np.where(i > 0, 2, 1).astype(np.uint8) for i in instances]
+    if borders:
+        classes = [np.where(_shared_borders(i), 3, c).astype(np.uint8) for i, c in zip(instances, classes)]
     scribbles = [simulate.scribble_slice(c, fraction=0.006, width=3, length=60, rng=rng)
                  for c in classes[:TRAIN]]
-    return Task(name, ["background", "object"], 2, images[:TRAIN], scribbles,
+    names = ["background", "object"] + (["border"] if borders else [])
+    return Task(name, names, 2, images[:TRAIN], scribbles,
                 images[TRAIN:], classes[TRAIN:], instances[TRAIN:], train_truth=classes[:TRAIN])
+
+
+def _shared_borders(instances: np.ndarray) -> np.ndarray:
+    """Object pixels next to another object (the dim lines _render draws between cells)."""
+    edges = ndimage.morphological_gradient(instances, size=3) > 0
+    inside = ndimage.grey_erosion(np.where(instances > 0, instances, instances.max() + 1), size=3)
+    return edges & (instances > 0) & (inside <= instances.max())
 
 
 def _simulator(data: Path):
@@ -106,9 +121,9 @@ def _simulator(data: Path):
 
 # -- synthetic kinds ------------------------------------------------------------------------
 def _synthetic(name: str, data: Path) -> Task:
-    make = {"blobs": _blobs, "organelles": _organelles, "cells": _cells}[name]
+    make = {"blobs": _blobs, "organelles": _organelles, "cells": _cells, "cells-borders": _cells}[name]
     pairs = [make(np.random.default_rng(1000 + i)) for i in range(TRAIN + 10)]
-    return _task(name, [p[0] for p in pairs], [p[1] for p in pairs], data)
+    return _task(name, [p[0] for p in pairs], [p[1] for p in pairs], data, borders=name == "cells-borders")
 
 
 def _render(instances: np.ndarray, rng: np.random.Generator, blur: float = 1.5,
