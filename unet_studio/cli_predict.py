@@ -49,7 +49,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "named like an object (nucleus, cell, ...), else the last that is not a border class)")
     parser.add_argument("--views", type=int, default=None, choices=range(1, 5), metavar="N",
                         help="mirrored views of each tile averaged, 1-4 (default 2; 1 is twice as fast, "
-                             "a little less accurate; 4 is twice as slow, no more accurate)")
+                             "a little less accurate; 4 is twice as slow, about as accurate)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="predict N images at once in N processes on this machine (a dask LocalCluster; "
                              "needs pip install 'unet_studio[cluster]')")
