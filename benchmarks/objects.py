@@ -83,9 +83,10 @@ def _border_class(task: Task) -> int | None:
 
 def _predict(model, image: np.ndarray, border: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The object class's probability and, where the task has a border class, its pixels."""
+    from unet_studio.ml.objects import border_pixels
     from unet_studio.ml.predict import predict_plane
     prediction = predict_plane(model, image)
-    return prediction.probabilities[1], None if border is None else prediction.mask == border
+    return prediction.probabilities[1], border_pixels(prediction.mask, border, 2)
 
 
 def _forest(task: Task, seed: int, trees: int = 100) -> list[np.ndarray]:
@@ -138,10 +139,10 @@ def _ap(pred: np.ndarray, true: np.ndarray, threshold: float) -> float:
 def methods(object_size: float | None = None, border: int | None = None) -> dict:
     """name -> (object probability (Y, X), forest mask, U-Net border pixels or None) -> instances;
     border: the task's border class, whose pixels the objects grow into (ml/objects.py)."""
-    from unet_studio.ml.objects import find_objects
+    from unet_studio.ml.objects import border_pixels, find_objects
 
     def forest_borders(f):
-        return None if border is None else f == border
+        return border_pixels(f, border, 2)
 
     return {
         "unet old split": lambda p, f, b: old_split(p > 0.5),

@@ -45,7 +45,8 @@ def object_class(names: list[str]) -> int:
     for k, name in enumerate(names, start=1):
         if k > 1 and any(word in str(name).lower() for word in OBJECT_WORDS):
             return k
-    others = [k for k in range(2, len(names) + 1) if k != border_class(names)]
+    border = border_class(names)
+    others = [k for k in range(2, len(names) + 1) if k != border]
     return others[-1] if others else max(len(names), 1)
 
 

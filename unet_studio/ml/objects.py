@@ -79,6 +79,14 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     return out
 
 
+def border_pixels(mask: np.ndarray, border_class: int | None, object_class: int) -> np.ndarray | None:
+    """The pixels of `border_class` in a class mask (values 1..K), for find_objects' `borders`;
+    None where there is no border class (or it is the object class itself)."""
+    if not border_class or border_class == object_class:
+        return None
+    return np.asarray(mask) == border_class
+
+
 def object_volume(diameter: float, ndim: int = 2, z_spacing: float | None = None) -> float:
     """Pixels (voxels) in a disc (ball) `diameter` px across."""
     if ndim == 2:

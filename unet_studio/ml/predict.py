@@ -14,7 +14,7 @@ import numpy as np
 
 from unet_studio.core.errors import ModelError
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, Normalisation, measure_normalisation
-from unet_studio.ml.objects import find_objects
+from unet_studio.ml.objects import border_pixels, find_objects
 from unet_studio.ml.tiling import KEPT_VIEWS, iter_predict, prepare_inference
 
 
@@ -49,9 +49,8 @@ class Prediction:
         the class of the borders between them, if there is one)."""
         if not 1 <= k <= self.n_classes:
             raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
-        borders = self.mask == border_class if border_class and border_class != k else None
         return find_objects(self.mask == k, self.probabilities[k - 1], object_size=object_size,
-                            borders=borders)
+                            borders=border_pixels(self.mask, border_class, k))
 
 
 def entropy_map(probabilities: np.ndarray) -> np.ndarray:

@@ -31,8 +31,8 @@ def write_readme(path: Path, model, *, name: str, description: str, sizes: tuple
               f"y and x of {sizes[0]} + n * {sizes[1]} pixels.",
               f"- Preprocessing: per image and channel, the {low} percentile is scaled to 0 and the "
               f"{high} percentile to 1 (`scale_range`, not clipped).",
-              f"- Output `probabilities`: one channel per class, summing to 1. The mask is the most "
-              f"probable class: mask value = channel index + 1 (the table above).",
+              "- Output `probabilities`: one channel per class, summing to 1. The mask is the most "
+              "probable class: mask value = channel index + 1 (the table above).",
               "- Edges: the model mirrors the edges of what it is given, as unet_studio does at an "
               "image's edges. Predict whole planes where memory allows (bioimageio.core's `predict` "
               "does); tiles that do not overlap may show seams where they meet.",

@@ -24,7 +24,6 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from unet_studio.core.class_templates import border_class
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.stack import IMAGE_ENDINGS
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
@@ -107,7 +106,6 @@ class PredictedPlane:
     image: np.ndarray | None = None
     t: int = 0
     z: int = 0
-    border_class: int | None = None   # the class of the borders the objects grow into
     _objects: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -118,10 +116,12 @@ class PredictedPlane:
     def probabilities(self) -> np.ndarray:
         return self.prediction.probabilities
 
-    def instances(self, k: int, object_size: float | None = None) -> np.ndarray:
-        if (k, object_size) not in self._objects:
-            self._objects[k, object_size] = self.prediction.instances(k, object_size, self.border_class)
-        return self._objects[k, object_size]
+    def objects(self, meta: ExportMeta) -> np.ndarray:
+        """The objects of the export's class and size, grown into its border class if any."""
+        key = meta.object_class, meta.object_size, meta.border_class
+        if key not in self._objects:
+            self._objects[key] = self.prediction.instances(*key)
+        return self._objects[key]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ WRITERS: dict[str, Writer] = {
                  "Predict every plane and save the masks as a TIFF for Fiji/napari"),
     PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, "&probabilities",
                           "One float channel per class"),
-    INSTANCES: Writer(_open_instances, lambda p, meta: p.instances(meta.object_class, meta.object_size),
+    INSTANCES: Writer(_open_instances, lambda p, meta: p.objects(meta),
                       "&instance labels",
                       "One number per object of the Objects panel's class (touching objects split)"),
     OBJECTS: Writer(ObjectsTable, lambda p, meta: p, "objects &table (CSV)",
@@ -224,14 +224,13 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
     meta = ExportMeta.of(stack, model.classes, object_class, object_size, format)
-    borders = border_class(meta.classes)
 
     def planes():
         for step in predict_planes(model, stack, device=device, **options):
             if step.prediction is not None:
                 t, z = step.plane
                 image = stack.plane(t, z) if OBJECTS in targets else None
-                yield PredictedPlane(step.prediction, image, t, z, borders)
+                yield PredictedPlane(step.prediction, image, t, z)
             yield ExportStep(step.fraction)
 
     yield from write_planes(planes(), targets, meta)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from unet_studio.core.class_templates import border_class
+
 TIFF, OME_ZARR = "tiff", "ome-zarr"           # the formats of the images (export.FORMAT_ENDINGS)
 
 
@@ -47,6 +49,11 @@ class ExportMeta:
     object_class: int | None = None
     object_size: float | None = None
     format: str = TIFF
+
+    @property
+    def border_class(self) -> int | None:
+        """The class of the borders between touching objects (by its name), which they grow into."""
+        return border_class(self.classes)
 
     @classmethod
     def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,

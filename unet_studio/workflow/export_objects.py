@@ -24,7 +24,7 @@ class _ObjectsFile:
         self._closed = False
 
     def _objects(self, plane: Any) -> np.ndarray:
-        return plane.instances(self.meta.object_class, self.meta.object_size)
+        return plane.objects(self.meta)
 
     def _where(self, plane: Any) -> dict[str, int]:
         """The plane's 0-based position on the axes the image has ({"T": t, "Z": z})."""
@@ -48,7 +48,7 @@ class ObjectsTable(_ObjectsFile):
         self._parts: list[dict] = []
 
     def append(self, plane: Any) -> None:
-        """`plane`: export.PredictedPlane (its instances, image, probabilities and position)."""
+        """`plane`: export.PredictedPlane (its objects, image, probabilities and position)."""
         from unet_studio.workflow.object_table import object_table
 
         k = self.meta.object_class

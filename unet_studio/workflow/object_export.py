@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
-from unet_studio.ml.objects import find_objects, measure_object_size
+from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size
 from unet_studio.workflow.object_table import Table, object_table
 
 
@@ -32,8 +32,8 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
     foreground = np.asarray(mask) == object_class
     size = object_size if object_size is not None else measure_object_size(foreground)
     probability = None if probabilities is None else probabilities[object_class - 1]
-    borders = np.asarray(mask) == border_class if border_class and border_class != object_class else None
-    labels = find_objects(foreground, probability, object_size=size, borders=borders)
+    labels = find_objects(foreground, probability, object_size=size,
+                          borders=border_pixels(mask, border_class, object_class))
     table = object_table(labels, "YX", image=image, probabilities=probabilities,
                          object_class=object_class if probabilities is not None else None,
                          class_name=class_name, pixel_size=pixel_size)
