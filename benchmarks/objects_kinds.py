@@ -10,6 +10,8 @@ object = 2) with a few scribbled training images and held-out images with instan
 - blobs, organelles, cells: synthetic images made here (seeded): large round blobs 60-110 px
   across, some touching; elongated organelle-like capsules 5-10 px wide; packed cells about
   36 px across, touching, with dim borders.
+- halo: cells as phase contrast shows them, each ringed by a bright halo 6-9 px wide outside
+  it, which is background (the truth is the cell alone): a first model calls the halo cell.
 - cells-borders: the same images as cells, painted with a third class, "border", on the dim
   borders between touching cells (the app's "Touching cells, with their borders" template);
   the cells are class 2's objects, parted by the border class.
@@ -28,7 +30,7 @@ from scipy import ndimage
 from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
-KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells", "cells-borders")
+KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells", "cells-borders", "halo")
 
 
 def load_kind(name: str, data: Path) -> Task:
@@ -121,7 +123,8 @@ def _simulator(data: Path):
 
 # -- synthetic kinds ------------------------------------------------------------------------
 def _synthetic(name: str, data: Path) -> Task:
-    make = {"blobs": _blobs, "organelles": _organelles, "cells": _cells, "cells-borders": _cells}[name]
+    make = {"blobs": _blobs, "organelles": _organelles, "cells": _cells, "cells-borders": _cells,
+            "halo": _halo}[name]
     pairs = [make(np.random.default_rng(1000 + i)) for i in range(TRAIN + 10)]
     return _task(name, [p[0] for p in pairs], [p[1] for p in pairs], data, borders=name == "cells-borders")
 
@@ -202,3 +205,23 @@ def _cells(rng):
     cells = np.where(ndimage.binary_opening(cells > 0, iterations=2), cells, 0)
     instances = _renumber(np.where(np.bincount(cells.ravel())[cells] >= 40, cells, 0))
     return _render(instances, rng, blur=1.0, border=True), instances
+
+
+def _halo(rng):
+    """Round cells 24-44 px across, brighter than the background with some texture, each in a
+    brighter ring 6-9 px wide just outside it that fades outwards (phase contrast's halo)."""
+    def draw(yy, xx, rng):
+        r = rng.uniform(12, 22)
+        return _ellipse(yy, xx, rng.uniform(0, 256), rng.uniform(0, 256), r, r * rng.uniform(0.7, 1),
+                        rng.uniform(0, np.pi))
+    instances = _place((256, 256), rng, 14, draw, max_overlap=0.0)
+    cells = instances > 0
+    outside = ndimage.distance_transform_edt(~cells)
+    width = rng.uniform(6, 9)
+    image = np.full(cells.shape, 0.3)
+    image[cells] = 0.65 + ndimage.gaussian_filter(rng.normal(0, 0.15, cells.shape), 2)[cells]
+    ring = (outside > 0) & (outside <= width)
+    image[ring] = 0.95 - 0.3 * outside[ring] / width
+    image = ndimage.gaussian_filter(image, 1.0)
+    image += ndimage.gaussian_filter(rng.normal(0, 0.06, image.shape), 1.0) + rng.normal(0, 0.04, image.shape)
+    return np.clip(image * 200, 0, 255).astype(np.uint8), instances

@@ -6,6 +6,10 @@ strokes a few pixels wide along the middle of each region), but only inside the 
 current mask gets wrong on the painted planes and that carry no label yet: at most `fraction`
 of a plane's pixels per class. The random forest gets the same kind of round (fit, predict
 the painted planes, add strokes where it is wrong, fit again), so the two stay comparable.
+
+Whether a round is seen to work: `SHOWN_AFTER` seconds of training after each round, the
+share of that round's stroke pixels the model shown to the user (the live preview: one view)
+gives the class they were painted (the issue's "a pixel painted as k is shown as k").
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from quality_tasks import DEFAULT_DATA, Task, forest_masks
 
 SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
 MIN_WIDTH = 5  # px: wrong regions thinner than this get no correction strokes
+SHOWN_AFTER = 10.0   # s of training after a round at which its strokes' pixels are checked
 
 
 @functools.cache
@@ -56,10 +61,12 @@ def plane(array: np.ndarray, z: int | None) -> np.ndarray:
 
 
 def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray],
-                    fraction: float, rng: np.random.Generator, min_width: int = MIN_WIDTH) -> int:
+                    fraction: float, rng: np.random.Generator, min_width: int = MIN_WIDTH,
+                    painted_now: list | None = None) -> int:
     """Paint strokes of the true class where `masks` (one per painted plane) are wrong, in
     wrong regions at least `min_width` px wide (0: every wrong pixel), where nothing is
-    labeled yet; returns the number of pixels painted."""
+    labeled yet; returns the number of pixels painted. `painted_now`: a list that gets, per
+    painted plane, the plane's new strokes (0 where none)."""
     scribble_slice = _scribble_slice()
     painted = 0
     for (i, z), mask in zip(painted_planes(task), masks):
@@ -73,6 +80,8 @@ def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray
         new = (strokes > 0) & (lab == 0)
         lab[new] = strokes[new]
         painted += int(new.sum())
+        if painted_now is not None:
+            painted_now.append(np.where(new, strokes, 0))
     return painted
 
 
@@ -91,15 +100,30 @@ def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float)
     return forest_masks(dataclasses.replace(task, train_labels=labels), seed=seed), painted
 
 
+def shown_share(task: Task, model, norms: list, strokes: list[np.ndarray]) -> float:
+    """The share of the stroke pixels (one array per painted plane) that `model`'s live preview
+    (one view) gives the class they were painted."""
+    from unet_studio.ml.predict import predict_plane
+    right = total = 0
+    for (i, z), painted in zip(painted_planes(task), strokes):
+        if not painted.any():
+            continue
+        mask = predict_plane(model, plane(task.train_images[i], z), normalisation=norms[i], views=1).mask
+        right += int((mask[painted > 0] == painted[painted > 0]).sum())
+        total += int((painted > 0).sum())
+    return right / max(total, 1)
+
+
 def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at: list[float],
                           fraction: float, config, images: list, stop_to_correct: bool = False
-                          ) -> tuple[list, list[int]]:
+                          ) -> tuple[list, list[int], list[float]]:
     """Train, open-ended, from the starting model; at each of `correct_at` seconds of training,
     predict the painted planes with the model the user sees and add correction strokes.
     Training goes on meanwhile (the app's live loop), or with `stop_to_correct` the user stops,
     paints and clicks Train again: a new run from the model shown (the app's init). Returns
     [(seconds, steps, rounds so far, model copy)] at each of `times`, and the pixels painted
-    per round. Seconds and steps count training only (not the pauses to correct)."""
+    per round, and the share of each round's pixels shown as painted `SHOWN_AFTER` seconds
+    later. Seconds and steps count training only (not the pauses to correct or check)."""
     from unet_studio.ml.normalise import measure_normalisation
     from unet_studio.ml.predict import predict_plane
     from unet_studio.ml.train import train
@@ -109,6 +133,7 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
     norms = [measure_normalisation(im) if im.n_z > 1 else None for im in images]
     snapshots_todo, corrections_todo = sorted(times), sorted(correct_at)
     snapshots, painted, paused = [], [], 0.0
+    shown, checks = [], []   # checks: (seconds of training, that round's strokes) still to check
     before_seconds, before_steps = 0.0, 0   # of the runs stopped to correct
     run = train(images, live, task.classes, config, should_stop=lambda: False)
     try:
@@ -119,6 +144,10 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
             while snapshots_todo and trained >= snapshots_todo[0]:
                 snapshots.append((round(trained, 1), steps, len(painted), progress.model.copy()))
                 snapshots_todo.pop(0)
+            if checks and trained >= checks[0][0]:
+                start = time.perf_counter()
+                shown.append(round(shown_share(task, progress.model, norms, checks.pop(0)[1]), 4))
+                paused += time.perf_counter() - start
             if not snapshots_todo:
                 break
             if corrections_todo and trained >= corrections_todo[0]:
@@ -126,7 +155,10 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                 # What the user corrects is the live preview during training: one view.
                 masks = [predict_plane(progress.model, plane(task.train_images[i], z),
                                        normalisation=norms[i], views=1).mask for i, z in painted_planes(task)]
-                painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng))
+                strokes = []
+                painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng,
+                                               painted_now=strokes))
+                checks.append((trained + SHOWN_AFTER, strokes))
                 for lab in live:
                     lab.version += 1
                 corrections_todo.pop(0)
@@ -140,4 +172,4 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                     paused += time.perf_counter() - start
     finally:
         run.close()
-    return snapshots, painted
+    return snapshots, painted, shown

@@ -11,6 +11,8 @@ COLUMNS = {
              ("precision", "precision"), ("fp_far", "false > 6 px")],
     "dsb": [("f1", "nucleus F1"), ("iou_nucleus", "nucleus IoU"), ("instance_f1", "instance F1"),
             ("pixel_error", "pixel error")],
+    "halo": [("f1", "cell F1"), ("excess", "excess area"), ("instance_f1", "instance F1"),
+             ("pixel_error", "pixel error")],
 }
 
 

@@ -147,7 +147,13 @@ def load_dsb(data: Path = DEFAULT_DATA) -> Task:
                 train_truth=[np.where(instances[n] > 0, 2, 1).astype(np.uint8) for n in train_names])
 
 
-TASKS: dict[str, Callable[[Path], Task]] = {"isbi": load_isbi, "dsb": load_dsb}
+def load_halo(data: Path = DEFAULT_DATA) -> Task:
+    """Synthetic phase-contrast cells in a bright halo that is background (objects_kinds.py)."""
+    from objects_kinds import load_kind
+    return load_kind("halo", data)
+
+
+TASKS: dict[str, Callable[[Path], Task]] = {"isbi": load_isbi, "dsb": load_dsb, "halo": load_halo}
 
 
 # -- scores ---------------------------------------------------------------------------------
@@ -157,7 +163,8 @@ FAR = 6.0  # px: a false foreground pixel farther than this from any true one is
 def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
     """Foreground F1, per-class IoU and pixel error of predicted class masks (1..K), and
     fp_far: the fraction of pixels called foreground more than FAR px from any true foreground
-    (whole false objects, as opposed to borders drawn a little wide)."""
+    (whole false objects, as opposed to borders drawn a little wide); excess: the foreground
+    called beyond the true foreground's area, as a share of it (negative: too little)."""
     from scipy import ndimage
     k = task.object_class
     tp = fp = fn = wrong = total = far = 0
@@ -176,7 +183,7 @@ def pixel_scores(task: Task, masks: list[np.ndarray]) -> dict[str, float]:
             union[c] += ((mask == c) | (truth == c)).sum()
     scores = {"f1": 2 * tp / max(2 * tp + fp + fn, 1), "pixel_error": wrong / max(total, 1),
               "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
-              "fp_far": far / max(total, 1)}
+              "fp_far": far / max(total, 1), "excess": (fp - fn) / max(tp + fn, 1)}
     for c, name in enumerate(task.classes, start=1):
         scores[f"iou_{name}"] = inter[c] / max(union[c], 1)
     return scores
