@@ -41,6 +41,8 @@ class Optimisation:
                                     # strokes (its features are kept); one that does not gets `lr`
     weight_decay: float = 1e-4
     warmup_steps: int = 20
+    new_strokes_share: float = 0.5  # strokes painted while training: this share of the patches
+    new_strokes_steps: int = 60     # centres on them for this many steps after the latest change
     augment: bool = True
     elastic: bool = True
 
@@ -60,6 +62,8 @@ class RecipeTerms:
                                     # layer but the output layer back toward its starting weights
                                     # by anchor * lr (decoupled L2-SP, Li et al. 2018)
     average_weights: float = 0.99   # decay of the weight average the user sees (0: last weights)
+    follow_new_strokes: bool = True # strokes painted while training: the average starts again
+                                    # from few steps, so what the user sees follows them at once
     flip_consistency: float = 1.0   # unlabeled pixels: the answer on the patch flipped both ways
     consistency_after: int = 150    # is a soft target where sure, from this step on (a model's
                                     # earlier runs count; ml/consistency.py)

@@ -3,7 +3,9 @@
 Labels are read live: each batch first checks `LabelVolume.version`, and when it changed the
 index of labeled pixels is rebuilt, so strokes painted while training are used at once.
 Patches are centred (with jitter) on labeled pixels, choosing the class first, so a class
-with a few thin strokes is seen as often as one with many. Geometry and intensity
+with a few thin strokes is seen as often as one with many. Strokes painted while training
+(`fresh`: the pixels added since training started re-reading them) can be asked for more
+often for a while, so a correction is learned in seconds, not drowned among the old strokes. Geometry and intensity
 augmentation run on the whole batch at once in torch (see ml/augment.py).
 """
 from __future__ import annotations
@@ -95,6 +97,7 @@ class TrainingSet:
         self._plane_bytes = 0
         self._borders: dict[tuple, np.ndarray] = {}
         self.classes: list[_ClassIndex] = []
+        self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
         self.refresh(force=True)
         self._last_index_time = -np.inf  # the first stroke after the start is used at once
@@ -130,12 +133,25 @@ class TrainingSet:
             bounds = np.searchsorted(values[order], np.arange(1, self.n_classes + 2))
             for k in range(self.n_classes):
                 per_class[k].append(labeled[order[bounds[k]:bounds[k + 1]]])
-        self.classes = [_ClassIndex(idx, np.concatenate([[0], np.cumsum([len(a) for a in idx])]))
-                        for idx in per_class]
+        new = [_index(idx) for idx in per_class]
+        if self.classes:   # not the first index: what was painted since is fresh
+            self.fresh = [self._fresh_in(k, c) for k, c in enumerate(new)]
+        self.classes = new
         self._versions = versions
         self._last_index_time = time.monotonic()
         self._borders.clear()
         return True
+
+    def _fresh_in(self, k: int, now: _ClassIndex) -> _ClassIndex:
+        """Class k's fresh pixels once its pixels are `now`: those not labeled k at the last
+        index, and those already fresh that still are."""
+        before = self.classes[k].per_image
+        fresh = self.fresh[k].per_image if self.fresh else [None] * len(before)
+        return _index([_added(*pixels) for pixels in zip(now.per_image, before, fresh)])
+
+    def forget_fresh(self) -> None:
+        """The strokes painted so far are no longer new."""
+        self.fresh = []
 
     def labeled_counts(self) -> np.ndarray:
         """(K,) labeled pixels per class (index k-1 for class k)."""
@@ -166,14 +182,18 @@ class TrainingSet:
 
     # -- sampling --------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch: int, size: int,
-               border_weights: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+               border_weights: bool = False, fresh_share: float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """A batch of patches: images (B, C, size, size) float32 normalised, labels (B, size,
         size) uint8 (0 unlabeled), border weights (B, size, size) float32 or None.
 
         Each patch: pick a labeled class uniformly, a labeled pixel of it uniformly across all
-        images, centre the patch near it (jitter of a quarter patch), random flip/rot90.
+        images, centre the patch near it (jitter of a quarter patch), random flip/rot90. With
+        `fresh_share`, that share of the patches (on average) picks among the fresh strokes
+        instead, when there are any.
         """
         present = [k for k, c in enumerate(self.classes) if c.total > 0]
+        fresh = [k for k, c in enumerate(self.fresh) if c.total > 0] if fresh_share > 0 else []
         images = np.empty((batch, self.in_channels, size, size), np.float32)
         labels = np.zeros((batch, size, size), np.uint8)
         weights = np.zeros((batch, size, size), np.float32) if border_weights else None
@@ -182,7 +202,10 @@ class TrainingSet:
                 # Everything was erased meanwhile: an unlabeled patch trains nothing but keeps going.
                 img_i, pos = 0, (0,) * len(self.images[0].label_shape)
             else:
-                cls = self.classes[present[rng.integers(len(present))]]
+                if fresh and rng.random() < fresh_share:
+                    cls = self.fresh[fresh[rng.integers(len(fresh))]]
+                else:
+                    cls = self.classes[present[rng.integers(len(present))]]
                 r = int(rng.integers(cls.total))
                 img_i = int(np.searchsorted(cls.offsets, r, side="right") - 1)
                 flat = cls.per_image[img_i][r - cls.offsets[img_i]]
@@ -249,6 +272,19 @@ class TrainingSet:
             objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
             self._borders[key] = border_weight_map(np.array(self.labels[img_i].data[plane_idx]), objects)
         return self._borders[key]
+
+
+def _index(per_image: list[np.ndarray]) -> _ClassIndex:
+    return _ClassIndex(per_image, np.concatenate([[0], np.cumsum([len(a) for a in per_image])]))
+
+
+def _added(now: np.ndarray, before: np.ndarray, fresh: np.ndarray | None) -> np.ndarray:
+    """Pixels (sorted flat indices) of `now` that are new since `before`, or were already fresh
+    and are still there."""
+    added = np.setdiff1d(now, before, assume_unique=True)
+    if fresh is not None and len(fresh):
+        added = np.union1d(added, np.intersect1d(now, fresh, assume_unique=True))
+    return added
 
 
 def _orient(patch: np.ndarray, k: int, flip: bool) -> np.ndarray:

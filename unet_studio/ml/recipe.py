@@ -63,7 +63,7 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         FlipConsistency(config.flip_consistency, after_steps=config.consistency_after - trained_before),
         Smoothness(config.smoothness_weight if fine_tuning else 0.0, config.smoothness_sigma),
         AnchorPull(config.anchor if trusted else 0.0),
-        WeightAverage(config.average_weights if fine_tuning else 0.0),
+        WeightAverage(config.average_weights if fine_tuning else 0.0, config.follow_new_strokes),
         ClassShares(on=shares, every=config.preview_every),
     ]
     lr = config.finetune_lr if trusted else config.lr

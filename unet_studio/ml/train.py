@@ -108,6 +108,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     rng = np.random.default_rng(seed)
     next_preview = began + config.preview_every
     told_new_class = False
+    fresh_until = 0   # new strokes are sampled more often until this step
 
     def finished() -> bool:
         elapsed = time.perf_counter() - began
@@ -117,13 +118,17 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
 
     try:
         while not finished():
+            if trainer.step >= fresh_until:
+                data.forget_fresh()
             if data.refresh():
                 reports.say(reports.message or "labels changed: using the new strokes")
                 trainer.labels_changed()
+                fresh_until = trainer.step + config.new_strokes_steps
                 if data.new_classes_seen and not told_new_class:
                     told_new_class = True
                     reports.say("a new class was painted: stop and train again to learn it")
-            images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight)
+            share = config.new_strokes_share if trainer.step < fresh_until else 0.0
+            images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight, share)
             try:
                 loss = trainer.train_on(images, labels, weights, time.perf_counter() - began)
             except RuntimeError as e:

@@ -30,10 +30,11 @@ class WeightAverage(Term):
     """
     name = "weight_average"
 
-    def __init__(self, decay: float = 0.99):
+    def __init__(self, decay: float = 0.99, follow_new_strokes: bool = True):
         if not 0.0 <= decay < 1.0:
             raise ValueError("decay must be in [0, 1)")
         self.decay = self.weight = float(decay)
+        self.follow_new_strokes = follow_new_strokes
         self.net: nn.Module | None = None
         self.updates = 0
 
@@ -47,6 +48,12 @@ class WeightAverage(Term):
 
     def follow(self, net: nn.Module) -> None:
         self.net = copy.deepcopy(net).requires_grad_(False)
+
+    def labels_changed(self, run: Trainer) -> None:
+        """New strokes: the average starts its warm-up again, so it follows the weights that
+        learn them instead of showing the old answer for the next ~100 steps."""
+        if self.follow_new_strokes:
+            self.updates = 0
 
     def after_step(self, run: Trainer, stepped: bool) -> None:
         if stepped:

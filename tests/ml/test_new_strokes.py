@@ -1,0 +1,115 @@
+"""Strokes painted while training are shown soon: sampled more often for a while, and the
+shown weight average following them."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from unet_studio.ml.data import TrainingSet
+from unet_studio.ml.train import TrainConfig, train
+from unet_studio.ml.weight_average import WeightAverage
+
+from .conftest import TINY
+
+
+class _Live:
+    def __init__(self, data):
+        self.data, self.version = data, 0
+
+
+def _two_strokes() -> tuple[np.ndarray, _Live]:
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    labels = np.zeros((64, 64), np.uint8)
+    labels[5, 5:20], labels[50, 5:20] = 1, 2
+    return image, _Live(labels)
+
+
+def _fresh(data: TrainingSet) -> list[set]:
+    return [set(c.per_image[0].tolist()) if data.fresh else set() for c in data.fresh or data.classes]
+
+
+def test_strokes_painted_since_the_start_are_fresh_until_forgotten():
+    image, live = _two_strokes()
+    data = TrainingSet([image], [live], 2)
+    assert data.fresh == []   # the strokes training started with are not new
+    live.data[30, 40:45] = 1
+    live.version += 1
+    data.refresh(force=True)
+    assert _fresh(data) == [{30 * 64 + x for x in range(40, 45)}, set()]
+    # More strokes add to them; a fresh pixel painted over with the other class moves with it,
+    # and an erased one is no longer fresh.
+    live.data[40, 40:42] = 2
+    live.data[30, 40] = 2
+    live.data[30, 44] = 0
+    live.version += 1
+    data.refresh(force=True)
+    assert _fresh(data) == [{30 * 64 + x for x in range(41, 44)}, {40 * 64 + 40, 40 * 64 + 41, 30 * 64 + 40}]
+    data.forget_fresh()
+    assert data.fresh == []
+
+
+def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
+    image, live = _two_strokes()
+    data = TrainingSet([image], [live], 2)
+    live.data[30, 40:45] = 1
+    live.version += 1
+    data.refresh(force=True)
+    # All of them: every patch holds the new stroke (5 px; the first class-1 stroke, 15 px
+    # long and 25 rows away, is never in a patch of 16 with the new one).
+    _, labels, _ = data.sample(np.random.default_rng(1), 32, 16, fresh_share=1.0)
+    assert all(1 <= (patch == 1).sum() <= 5 for patch in labels)
+    # Half of them: about half around it, the others as before (a class, then one of its pixels,
+    # which for class 1 is the new stroke a quarter of the time): 0.5 + 0.5 * 0.5 * 0.25.
+    _, labels, _ = data.sample(np.random.default_rng(1), 400, 16, fresh_share=0.5)
+    near_new = np.mean([1 <= (patch == 1).sum() <= 5 for patch in labels])
+    assert 0.5 < near_new < 0.75
+    # Once forgotten, a share asks for nothing: the batches are those drawn without one.
+    data.forget_fresh()
+    plain = data.sample(np.random.default_rng(1), 8, 16)
+    asked = data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0)
+    assert all(np.array_equal(a, b) for a, b in zip(plain[:2], asked[:2]))
+
+
+def test_the_shown_average_follows_new_strokes_at_once():
+    def shown_after_new_strokes(follow: bool) -> float:
+        net = torch.nn.Linear(1, 1, bias=False)
+        torch.nn.init.zeros_(net.weight)
+        average = WeightAverage(0.99, follow_new_strokes=follow)
+        average.follow(net)
+        for _ in range(300):
+            average.update(net)
+        with torch.no_grad():
+            net.weight.fill_(1.0)   # what the new strokes teach
+        average.labels_changed(None)
+        for _ in range(5):
+            average.update(net)
+        return float(average.net.weight)
+
+    assert shown_after_new_strokes(True) > 0.9
+    assert shown_after_new_strokes(False) < 0.2
+
+
+def test_training_asks_for_the_new_strokes_for_a_while_after_they_change(blob_training, monkeypatch):
+    image, _, labels = blob_training
+    live = _Live(np.array(labels))
+    shares = []
+    sample = TrainingSet.sample
+
+    def recorded(self, rng, batch, size, border_weights=False, fresh_share=0.0):
+        shares.append(fresh_share)
+        return sample(self, rng, batch, size, border_weights, fresh_share)
+
+    monkeypatch.setattr(TrainingSet, "sample", recorded)
+    config = TrainConfig(steps=20, seed=0, report_every=0.0, new_strokes_share=0.5, new_strokes_steps=6, **TINY)
+    for p in train([image], [live], ["background", "blob"], config):
+        if p.step == 5:
+            live.data[40:44, 40:44] = 1
+            live.version += 1
+            time.sleep(0.6)   # the trainer re-reads labels at most every 0.5 s
+    # (the class shares draw patches of their own, without a share)
+    asked = [i for i, share in enumerate(shares) if share == 0.5]
+    assert len(asked) == 6 and asked == list(range(asked[0], asked[0] + 6))   # 6 steps running
+    assert asked[0] >= 6   # not for the strokes training started with
+    assert shares[-1] == 0.0
