@@ -4,9 +4,9 @@ Labels are read live: each batch first checks `LabelVolume.version`, and when it
 index of labeled pixels is rebuilt, so strokes painted while training are used at once.
 Patches are centred (with jitter) on labeled pixels, choosing the class first, so a class
 with a few thin strokes is seen as often as one with many. Strokes painted while training
-(`fresh`: the pixels added since training started re-reading them) can be asked for more
-often for a while, so a correction is learned in seconds, not drowned among the old strokes. Geometry and intensity
-augmentation run on the whole batch at once in torch (see ml/augment.py).
+(`fresh`: the pixels added since the first index) can be asked for more often for a while,
+so a correction is learned sooner instead of drowning among the old strokes. Geometry and
+intensity augmentation run on the whole batch at once in torch (see ml/augment.py).
 """
 from __future__ import annotations
 
