@@ -21,7 +21,8 @@ strokes digest), that model is the kept copy from the first step.
 The copy is taken again at each change of the strokes (while the user paints, at most every
 0.5 s: the trainer re-reads the labels that often), so it is always the model from just before
 the latest strokes: its weights are copied into the one frozen module, not a new one each
-time. Training costs one more forward pass per step once strokes have changed. Whether the
+time. The kept answers let go of the pixels that look like those the strokes corrected
+(ml/corrected_look.py), so a correction spreads to the same mistake elsewhere. Training costs one more forward pass per step once strokes have changed. Whether the
 term is used at all is the recipe's choice (ml/recipe.py).
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from unet_studio.ml.corrected_look import CorrectedLook
 from unet_studio.ml.loss import keep_sure_answers
 from unet_studio.ml.terms import Batch, Term
 
@@ -62,6 +64,7 @@ class Corrections(Term):
         self.sure = float(sure)
         self.from_the_start = from_the_start
         self.before: nn.Module | None = None
+        self.look = CorrectedLook()
 
     def start(self, run: Trainer) -> None:
         if self.from_the_start:
@@ -89,6 +92,8 @@ class Corrections(Term):
         if self.before is None:
             return None
         with torch.no_grad():
-            log_kept = F.log_softmax(self.before(batch.images).float(), 1)   # the same network: same shape
-        kept = keep_sure_answers(log_kept, batch.logits, batch.target, self.sure)
+            features = self.before.features(batch.images)
+            log_kept = F.log_softmax(self.before.outc(features).float(), 1)   # the same network: same shape
+            released = self.look.released(features, log_kept.argmax(1), batch.target)
+        kept = keep_sure_answers(log_kept, batch.logits, batch.target, self.sure, released)
         return None if kept is None else self.weight * kept

@@ -115,13 +115,16 @@ def edge_aware_smoothness(logits: torch.Tensor, images: torch.Tensor, sigma: flo
 
 
 def keep_sure_answers(log_kept: torch.Tensor, logits: torch.Tensor, target: torch.Tensor,
-                      sure: float) -> torch.Tensor | None:
+                      sure: float, released: torch.Tensor | None = None) -> torch.Tensor | None:
     """Mean KL(kept || now) over the unlabeled pixels (target IGNORE) where the kept answer was
-    sure (its top class has probability >= `sure`); None where there is no such pixel.
+    sure (its top class has probability >= `sure`) and that are not `released` (N, H, W) bool;
+    None where there is no such pixel.
 
     log_kept: (N, K, H, W) log-probabilities of a soft target, without gradient; logits: (N, K,
     H, W) of the network being trained; target: (N, H, W) as for labeled_cross_entropy."""
     where = (target == IGNORE) & (log_kept.amax(1).exp() >= sure)
+    if released is not None:
+        where &= ~released
     if not bool(where.any()):
         return None
     log_now = F.log_softmax(logits.float(), 1)

@@ -57,7 +57,8 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         model.summary.pop("class_shares", None)
     terms = [
         LabeledStrokes(config.balance_classes),
-        RememberStartingModel(starting, config.remember * starting.trust if trusted else 0.0),
+        RememberStartingModel(starting, config.remember * starting.trust if trusted else 0.0,
+                              from_the_start=painted_since),
         Corrections(0.0 if _has_batchnorm(model.net) else config.keep_before_corrections,
                     from_the_start=painted_since),
         FlipConsistency(config.flip_consistency, after_steps=config.consistency_after - trained_before),

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from unet_studio.ml.corrected_look import CorrectedLook
 from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
 from unet_studio.ml.terms import Batch, Term
@@ -57,6 +58,7 @@ class Remembering:
         self.agreement: float | None = None
         self.trust = 0.0
         self.reading: np.ndarray | None = None   # starting class -> the user class it is read as
+        self.look: CorrectedLook | None = None   # once strokes changed (watch_corrections)
         self._sample: list[tuple[torch.Tensor, torch.Tensor]] = []   # pixels measured on, for start_head
 
     @torch.no_grad()
@@ -136,13 +138,31 @@ class Remembering:
             batches.append((torch.from_numpy(images).to(device), labels_to_target(y)))
         return self.measure_trust(batches, data.n_classes)
 
-    def loss(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def loss(self, features: torch.Tensor, x: torch.Tensor,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
         """Sum over pixels of KL(untouched model || this head on the fine-tuned features) and
-        the number of pixels: (sum, pixels)."""
+        the number of pixels: (sum, pixels). Once strokes have changed (`watch_corrections`),
+        `labels` (N, H, W) class indices (-1 unlabeled): pixels that look like those where the
+        strokes contradict the untouched model, and those strokes, are not kept
+        (ml/corrected_look.py)."""
         with torch.no_grad():
-            target = F.softmax(self.teacher(x).float(), 1)
+            own = self.teacher.features(x)
+            target = F.softmax(self.teacher.outc(own).float(), 1)
+            released = None
+            if self.look is not None and labels is not None:
+                read = torch.as_tensor(self.reading, device=target.device)[target.argmax(1)]
+                # and the contradicted strokes themselves (the user's layer learns them)
+                released = self.look.released(own, read, labels) | ((labels >= 0) & (read != labels))
         log_p = F.log_softmax(self.head(features).float(), 1)
-        return F.kl_div(log_p, target, reduction="sum"), target.numel() / target.shape[1]
+        pixels = target.numel() / target.shape[1]
+        kl = F.kl_div(log_p, target, reduction="none").sum(1)
+        return (kl.sum() if released is None else kl[~released].sum()), pixels
+
+    def watch_corrections(self) -> None:
+        """The strokes changed since trust was measured: from now on, let go of what looks like
+        the pixels they contradict the untouched model on."""
+        if self.look is None:
+            self.look = CorrectedLook()
 
 
 class RememberStartingModel(Term):
@@ -151,11 +171,21 @@ class RememberStartingModel(Term):
     trained too (`parameters`)."""
     name = "remember"
 
-    def __init__(self, starting: Remembering | None, weight: float):
+    def __init__(self, starting: Remembering | None, weight: float, from_the_start: bool = False):
+        """`from_the_start`: training on after painting: the strokes already differ from those
+        trust was measured with."""
         self.starting, self.weight = starting, float(weight)
+        self.from_the_start = from_the_start
+
+    def start(self, run) -> None:
+        if self.from_the_start:
+            self.starting.watch_corrections()
+
+    def labels_changed(self, run) -> None:
+        self.starting.watch_corrections()
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        kl, pixels = self.starting.loss(batch.features, batch.images)
+        kl, pixels = self.starting.loss(batch.features, batch.images, batch.target)
         return self.weight * kl / pixels
 
     def parameters(self) -> list:
