@@ -22,8 +22,9 @@ The copy is taken again at each change of the strokes (while the user paints, at
 0.5 s: the trainer re-reads the labels that often), so it is always the model from just before
 the latest strokes: its weights are copied into the one frozen module, not a new one each
 time. The kept answers let go of the pixels that look like those the strokes corrected
-(ml/corrected_look.py), so a correction spreads to the same mistake elsewhere. Training costs one more forward pass per step once strokes have changed. Whether the
-term is used at all is the recipe's choice (ml/recipe.py).
+(ml/corrected_look.py), so a correction spreads to the same mistake elsewhere. Training costs
+one more forward pass per step once strokes have changed. Whether the term is used at all is
+the recipe's choice (ml/recipe.py).
 """
 from __future__ import annotations
 

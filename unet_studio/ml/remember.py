@@ -21,6 +21,11 @@ layer is fitted, before the first step, to the untouched model's answer read in 
 classes, so fine-tuning begins from what the starting model sees instead of from an undecided
 layer that learns the class borders only from strokes along the middle of regions.
 
+Strokes painted after trust was measured are corrections, painted where the model shown was
+wrong; where the untouched model is wrong there too (a halo it calls object), keeping it would
+hold the correction back. From then on its answer is not kept on the strokes that contradict
+it, nor on pixels that look like them (ml/corrected_look.py).
+
 Only training uses this: the saved model is the user's network alone.
 """
 from __future__ import annotations
