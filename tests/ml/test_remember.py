@@ -171,3 +171,33 @@ def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
     assert trusted.trust > 0 and not trusted.start_head(users)
     assert torch.equal(users.weight, before)
     assert trusted.start_head(head) is False   # the pixels measured on are used once
+
+
+def test_training_again_after_painting_lets_go_of_what_the_new_strokes_contradict(monkeypatch):
+    """Stop, paint, Train again from the user's model: the agreement it was first fine-tuned
+    with is kept, the classes are read again, and the strokes that contradict the starting
+    model (a blob painted background) are not remembered."""
+    import unet_studio.ml.train as train_module
+    from unet_studio.ml.recipe import build_recipe
+    image, truth = blobs(128, n=10, seed=6)
+    labels = scribbles(truth, seed=6)
+    config = TrainConfig(steps=3, seed=0, **QUICK)
+    for first in train([image], [labels], ["background", "blob"], config):
+        pass
+    agreed = first.model.summary["starting_model_agreement"]
+    assert agreed > NO_TRUST_BELOW
+    painted = np.array(labels)
+    painted[truth & (painted == 0)] = 1   # every blob pixel not yet painted: "background"
+    built = []
+
+    def kept(*args, **kwargs):
+        built.append(build_recipe(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(train_module, "build_recipe", kept)
+    for again in train([image], [painted], ["background", "blob"], config, init=first.model):
+        pass
+    assert again.model.summary["starting_model_agreement"] == agreed
+    remember = next(t for t in built[0].terms if t.name == "remember")
+    assert remember.starting.reading is not None and remember.starting.look is not None
+    assert remember.starting.look.wrong   # the contradicting strokes were seen

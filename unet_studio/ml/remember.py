@@ -130,9 +130,10 @@ class Remembering:
         Training again from the user's model keeps the agreement it was first fine-tuned with:
         trust says whether the starting model suits these images, and strokes painted since
         are corrections, painted exactly where the model was wrong, so they read as
-        disagreement and would change the recipe between two runs on the same images."""
-        if self.agreement_before is not None:
-            return self._agree(float(self.agreement_before))
+        disagreement and would change the recipe between two runs on the same images. A model
+        remembered is still measured, for its reading of the classes (`reading`)."""
+        if self.agreement_before is not None and trust(self.agreement_before) <= 0:
+            return self._agree(float(self.agreement_before))   # not remembered: nothing to read
         rng = np.random.default_rng([seed, 1])
         batches = []
         for _ in range(max(1, 32 // batch)):
@@ -141,7 +142,10 @@ class Remembering:
             if margin:
                 y = y[:, margin:-margin, margin:-margin]
             batches.append((torch.from_numpy(images).to(device), labels_to_target(y)))
-        return self.measure_trust(batches, data.n_classes)
+        measured = self.measure_trust(batches, data.n_classes)
+        if self.agreement_before is not None:   # measured for the reading; the agreement is kept
+            return self._agree(float(self.agreement_before))
+        return measured
 
     def loss(self, features: torch.Tensor, x: torch.Tensor,
              labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -154,7 +158,7 @@ class Remembering:
             own = self.teacher.features(x)
             target = F.softmax(self.teacher.outc(own).float(), 1)
             released = None
-            if self.look is not None and labels is not None:
+            if self.look is not None and labels is not None and self.reading is not None:
                 read = torch.as_tensor(self.reading, device=target.device)[target.argmax(1)]
                 # and the contradicted strokes themselves (the user's layer learns them)
                 released = self.look.released(own, read, labels) | ((labels >= 0) & (read != labels))
