@@ -27,7 +27,9 @@ def _two_strokes() -> tuple[np.ndarray, _Live]:
 
 
 def _fresh(data: TrainingSet) -> list[set]:
-    return [set(c.per_image[0].tolist()) if data.fresh else set() for c in data.fresh or data.classes]
+    if not data.fresh:
+        return [set() for _ in data.classes]
+    return [set(c.per_image[0].tolist()) for c in data.fresh]
 
 
 def test_strokes_painted_since_the_start_are_fresh_until_forgotten():
