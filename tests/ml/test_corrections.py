@@ -100,8 +100,11 @@ def _train_and_correct(stop_to_correct=False, **options) -> tuple[np.ndarray, np
     corrected = pieces == 1 + int(np.argmax(ndimage.sum(truth, pieces, range(1, n + 1))))
     volume.version += 1
     # No class shares: measured on a clock, they would make the runs differ. No flip
-    # consistency: another pull on unlabeled pixels (tests/ml/test_consistency.py).
-    config = dict(TINY, seed=0, report_every=0, class_shares=False, flip_consistency=0.0, **options)
+    # consistency: another pull on unlabeled pixels (tests/ml/test_consistency.py). No stroke
+    # trust: with the correction's edges counting less, the mask swings less by itself, and
+    # this measures the keeping alone.
+    config = dict(TINY, seed=0, report_every=0, class_shares=False, flip_consistency=0.0,
+                  trust_stroke_centres=0.0, **options)
     before = model = None
     for p in train([stack], [volume], volume.classes, TrainConfig(steps=60 if stop_to_correct else 200, **config)):
         if p.step == 60 and before is None:

@@ -51,6 +51,10 @@ class Optimisation:
 class RecipeTerms:
     """The weights of the recipe's terms (ml/recipe.py says when each is used); 0: off."""
     border_weight: bool = False     # labeled pixels in the gaps between objects count more
+    trust_stroke_centres: float = 3.0   # a painted pixel counts (its depth in the stroke over
+                                    # the stroke's half-width) ** this: where a wide brush spilled
+                                    # over counts less than where it aimed (ml/stroke_trust.py);
+                                    # strokes up to 3 px wide count fully; 0: all pixels alike
     balance_classes: bool = True    # weight classes by inverse label frequency in each batch
     class_shares: bool = True       # an output layer learned from the strokes alone predicts
                                     # with the images' class shares (ml/class_shares.py)

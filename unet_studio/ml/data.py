@@ -3,7 +3,9 @@
 Labels are read live: each batch first checks `LabelVolume.version`, and when it changed the
 index of labeled pixels is rebuilt, so strokes painted while training are used at once.
 Patches are centred (with jitter) on labeled pixels, choosing the class first, so a class
-with a few thin strokes is seen as often as one with many. Strokes painted while training
+with a few thin strokes is seen as often as one with many. Each painted pixel can carry a
+weight: how much it is trusted (a stroke's centre more than its edges, ml/stroke_trust.py)
+times one plus the paper's border weight. Strokes painted while training
 (`fresh`: the pixels added since the first index) can be asked for more often for a while,
 so a correction is learned sooner instead of drowning among the old strokes. Geometry and
 intensity augmentation run on the whole batch at once in torch (see ml/augment.py).
@@ -21,6 +23,7 @@ import numpy as np
 from unet_studio.core.errors import TrainingInputError
 from unet_studio.ml.loss import border_weight_map
 from unet_studio.ml.normalise import Normalisation, measure_normalisation
+from unet_studio.ml.stroke_trust import stroke_trust
 
 # Labeled planes kept normalised in memory (float32) so patches cost a slice, not a file read.
 _PLANE_CACHE_BYTES = 1 << 30
@@ -95,7 +98,7 @@ class TrainingSet:
         self._last_index_time = -np.inf
         self._planes: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._plane_bytes = 0
-        self._borders: dict[tuple, np.ndarray] = {}
+        self._weights: dict[tuple, np.ndarray] = {}
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
@@ -139,7 +142,7 @@ class TrainingSet:
         self.classes = new
         self._versions = versions
         self._last_index_time = time.monotonic()
-        self._borders.clear()
+        self._weights.clear()
         return True
 
     def _fresh_in(self, k: int, now: _ClassIndex) -> _ClassIndex:
@@ -182,10 +185,12 @@ class TrainingSet:
 
     # -- sampling --------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch: int, size: int,
-               border_weights: bool = False, fresh_share: float = 0.0
+               border_weights: bool = False, fresh_share: float = 0.0, trust_centres: float = 0.0
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """A batch of patches: images (B, C, size, size) float32 normalised, labels (B, size,
-        size) uint8 (0 unlabeled), border weights (B, size, size) float32 or None.
+        size) uint8 (0 unlabeled), and pixel weights (B, size, size) float32, None when neither
+        `border_weights` (1 + the border weight) nor `trust_centres` (the power of
+        ml/stroke_trust.py) asks for them.
 
         Each patch: pick a labeled class uniformly, a labeled pixel of it uniformly across all
         images, centre the patch near it (jitter of a quarter patch), random flip/rot90. With
@@ -196,7 +201,8 @@ class TrainingSet:
         fresh = [k for k, c in enumerate(self.fresh) if c.total > 0] if fresh_share > 0 else []
         images = np.empty((batch, self.in_channels, size, size), np.float32)
         labels = np.zeros((batch, size, size), np.uint8)
-        weights = np.zeros((batch, size, size), np.float32) if border_weights else None
+        weighted = (border_weights, trust_centres) if border_weights or trust_centres > 0 else None
+        weights = np.zeros((batch, size, size), np.float32) if weighted else None
         for b in range(batch):
             if not present:
                 # Everything was erased meanwhile: an unlabeled patch trains nothing but keeps going.
@@ -215,7 +221,7 @@ class TrainingSet:
             cy += int(rng.integers(-jitter, jitter + 1))
             cx += int(rng.integers(-jitter, jitter + 1))
             y0, x0 = cy - size // 2, cx - size // 2
-            img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, border_weights)
+            img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, weighted)
             # Strokes of a class added after the start (the live array may hold them before the
             # next re-index notices) have no output in this run's network: unlabeled here.
             lab_patch[lab_patch > self.n_classes] = 0
@@ -229,9 +235,9 @@ class TrainingSet:
 
     def image_patch(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int) -> np.ndarray:
         """(C, size, size) float32 normalised image from (y0, x0) of a plane, mirrored beyond it."""
-        return np.ascontiguousarray(self._crop(img_i, plane_idx, y0, x0, size, False)[0])
+        return np.ascontiguousarray(self._crop(img_i, plane_idx, y0, x0, size, None)[0])
 
-    def _crop(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int, border: bool):
+    def _crop(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int, weighted: tuple | None):
         plane = self._normalised_plane(img_i, plane_idx)
         lab_plane = self.labels[img_i].data[plane_idx]
         height, width = lab_plane.shape
@@ -240,7 +246,7 @@ class TrainingSet:
         pads = ((ys.start - y0, y0 + size - ys.stop), (xs.start - x0, x0 + size - xs.stop))
         img = plane[:, ys, xs]
         lab = np.array(lab_plane[ys, xs])  # a copy: the GUI may paint into the live array meanwhile
-        w = self._border_map(img_i, plane_idx)[ys, xs] if border else None
+        w = self._weight_map(img_i, plane_idx, *weighted)[ys, xs] if weighted else None
         if any(p for pair in pads for p in pair):
             mode = "reflect" if min(img.shape[1:]) > 1 else "symmetric"
             img = np.pad(img, ((0, 0),) + pads, mode=mode)
@@ -266,12 +272,17 @@ class TrainingSet:
             self._plane_bytes -= old.nbytes
         return plane
 
-    def _border_map(self, img_i: int, plane_idx: tuple) -> np.ndarray:
-        key = (img_i, plane_idx)
-        if key not in self._borders:
-            objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
-            self._borders[key] = border_weight_map(np.array(self.labels[img_i].data[plane_idx]), objects)
-        return self._borders[key]
+    def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float) -> np.ndarray:
+        """A plane's pixel weights, kept until the labels change."""
+        key = (img_i, plane_idx, border, trust_centres)
+        if key not in self._weights:
+            labels = np.array(self.labels[img_i].data[plane_idx])
+            weight = stroke_trust(labels, trust_centres)
+            if border:
+                objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
+                weight *= 1.0 + border_weight_map(labels, objects)
+            self._weights[key] = weight
+        return self._weights[key]
 
 
 def _index(per_image: list[np.ndarray]) -> _ClassIndex:

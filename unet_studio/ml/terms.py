@@ -77,9 +77,9 @@ class Term:
 
 
 class LabeledStrokes(Term):
-    """Cross-entropy on the painted pixels (ml/loss.py), optionally classes balanced and
-    1 + the border weight per pixel. Always used: it is what the user's strokes teach, and the
-    loss the user sees."""
+    """Cross-entropy on the painted pixels (ml/loss.py), optionally classes balanced and each
+    pixel weighted (TrainingSet.sample: the trust in it, times 1 + the border weight). Always
+    used: it is what the user's strokes teach, and the loss the user sees."""
     name = "strokes"
     weight = 1.0
 
@@ -90,8 +90,7 @@ class LabeledStrokes(Term):
         return True
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        w = batch.pixel_weight
-        return labeled_cross_entropy(batch.logits, batch.target, None if w is None else 1.0 + w,
+        return labeled_cross_entropy(batch.logits, batch.target, batch.pixel_weight,
                                      balance=self.balance_classes)
 
 

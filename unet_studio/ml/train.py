@@ -128,7 +128,8 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
                     told_new_class = True
                     reports.say("a new class was painted: stop and train again to learn it")
             share = config.new_strokes_share if trainer.step < fresh_until else 0.0
-            images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight, share)
+            images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight, share,
+                                                     config.trust_stroke_centres)
             try:
                 loss = trainer.train_on(images, labels, weights, time.perf_counter() - began)
             except RuntimeError as e:
@@ -233,6 +234,7 @@ def _summarise(data: TrainingSet, config: TrainConfig, trainer: Trainer, run: tu
         "labeled_pixels": [int(v) for v in data.labeled_counts()],
         "strokes_digest": data.strokes_digest(),
         "border_weight": config.border_weight,
+        "trust_stroke_centres": config.trust_stroke_centres,
     })
     if previous_steps is not None:
         summary["fine_tuned_after_steps"] = previous_steps

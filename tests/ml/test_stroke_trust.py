@@ -1,0 +1,89 @@
+"""Painted pixels are trusted by how far inside their stroke they lie: where a wide brush spilled
+over counts less than where it aimed, a thin stroke counts fully."""
+from __future__ import annotations
+
+import numpy as np
+
+from unet_studio.ml.data import TrainingSet
+from unet_studio.ml.stroke_trust import AIM, REACH, stroke_trust
+
+
+def test_a_wide_stroke_counts_more_at_its_centre_line_than_at_its_edges():
+    labels = np.zeros((40, 60), np.uint8)
+    labels[10:19, 5:55] = 2                       # 9 px wide
+    trust = stroke_trust(labels, power=1.0)
+    across = trust[10:19, 30]
+    assert (across[4 - AIM:5 + AIM] == 1.0).all()  # the centre line, and the hand's aim
+    assert across[0] == across[-1] < across[1] < across[2] < 1.0
+    np.testing.assert_array_equal(across, across[::-1])
+    assert across[0] <= 0.25
+    assert (trust[labels == 0] == 0).all()
+    squared = stroke_trust(labels, power=2.0)[10:19, 30]
+    np.testing.assert_allclose(squared, across ** 2, rtol=1e-6)
+
+
+def test_thin_strokes_count_fully_and_power_zero_trusts_every_painted_pixel():
+    labels = np.zeros((40, 60), np.uint8)
+    labels[5, 5:55] = 1                           # 1 px
+    labels[20:22, 5:55] = 2                       # 2 px
+    labels[30:33, 5:55] = 3                       # 3 px
+    np.testing.assert_array_equal(stroke_trust(labels, power=2.0), (labels > 0).astype(np.float32))
+    wide = np.zeros((40, 60), np.uint8)
+    wide[10:19, 5:55] = 1
+    np.testing.assert_array_equal(stroke_trust(wide, power=0.0), (wide > 0).astype(np.float32))
+
+
+def test_a_filled_region_is_distrusted_only_near_its_edge_and_the_plane_border_is_no_edge():
+    labels = np.zeros((80, 80), np.uint8)
+    labels[:, :60] = 1                            # a fill running off the top, bottom and left
+    labels[:, 60:] = 2
+    trust = stroke_trust(labels, power=1.0)
+    edge = REACH - AIM                            # the pixels of a fill's edge
+    assert (trust[:, :61 - edge] == 1.0).all()    # deep inside, and along the plane's border
+    assert (trust[:, 61 - edge:60] < 1.0).all()   # towards the other class's paint
+    assert trust[40, 59] == trust[40, 60] == 1.0 / edge
+
+
+def test_sampled_patches_carry_the_trust_times_the_border_weight():
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    labels = np.zeros((64, 64), np.uint8)
+    labels[28:37, :] = 2                          # one wide stroke, 9 px
+    labels[5, :] = 1
+    data = TrainingSet([image], [labels], n_classes=2, seed=0)
+    assert data.sample(np.random.default_rng(0), 2, 64)[2] is None
+    _, lab, w = data.sample(np.random.default_rng(0), 4, 64, trust_centres=1.0)
+    assert w is not None and (w[lab == 0] == 0).all()
+    painted = w[lab == 2]
+    assert painted.max() == 1.0 and painted.min() <= 0.25
+    assert (w[lab == 1] == 1.0).all()
+    _, _, both = data.sample(np.random.default_rng(0), 4, 64, border_weights=True, trust_centres=1.0)
+    _, _, border = data.sample(np.random.default_rng(0), 4, 64, border_weights=True)
+    np.testing.assert_allclose(both, w * border, rtol=1e-6)
+
+
+def test_training_weighs_the_strokes_it_learns_from_by_their_trust(monkeypatch):
+    from unet_studio.ml.terms import LabeledStrokes
+    from unet_studio.ml.train import TrainConfig, train
+
+    from .conftest import TINY
+
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    labels = np.zeros((64, 64), np.uint8)
+    labels[10:19, 4:60] = 2                       # wide strokes, as a 9 px brush paints
+    labels[40:49, 4:60] = 1
+    seen = []
+    loss = LabeledStrokes.loss
+
+    def recorded(self, batch):
+        seen.append(None if batch.pixel_weight is None else batch.pixel_weight[batch.target >= 0])
+        return loss(self, batch)
+
+    monkeypatch.setattr(LabeledStrokes, "loss", recorded)
+    for trust in (2.0, 0.0):
+        config = TrainConfig(steps=2, seed=0, trust_stroke_centres=trust, starting_model=False,
+                             augment=False, class_shares=False, **TINY)
+        for _ in train([image], [labels], ["background", "band"], config):
+            pass
+    trusted, plain = seen[:2], seen[2:]
+    assert all(w is not None and w.max() == 1.0 and w.min() <= 0.25 ** 2 for w in trusted)
+    assert plain == [None, None]
