@@ -203,3 +203,16 @@ def test_a_cleared_loss_plot_does_not_keep_the_last_runs_axes(window, qtbot):
     for step in range(1, 5):   # the next run's curve sets the axes again
         panel.show_progress(step, 0.2 / step, 10.0, "CPU")
     qtbot.waitUntil(lambda: 3 < view.viewRange()[0][1] < 10, timeout=5_000)
+
+
+def test_a_long_device_description_does_not_widen_the_training_panel(qtbot):
+    from unet_studio.gui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show_progress(1, 0.5, 10.0, "CPU")
+    narrow = panel.device.minimumSizeHint().width()
+    long = "CPU (1 thread; 2 cores busy with other programs, so training waits for a free core)"
+    panel.show_progress(2, 0.4, 10.0, long)
+    assert panel.device.minimumSizeHint().width() <= narrow
+    assert panel.device.toolTip() == long

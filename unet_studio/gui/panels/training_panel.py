@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from superqt import QElidingLabel
 
 from unet_studio.gui.panels.models_panel import loss_text
 
@@ -36,7 +37,9 @@ class TrainingPanel(QWidget):
         self.step = QLabel("–")
         self.loss = QLabel("–")
         self.speed = QLabel("–")
-        self.device = QLabel("–")
+        # The device can be long ("CPU (1 thread; 2 cores busy ...)"): elided, in full as its
+        # tooltip, so it never widens the panel beyond the window.
+        self.device = QElidingLabel("–")
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         for row, (name, value) in enumerate((("Step", self.step), ("Loss", self.loss),
