@@ -193,11 +193,16 @@ def test_cancelled_export_writes_nothing(window, qtbot, trained, tmp_path, monke
     assert not list(tmp_path.glob(".never.tif*"))  # no temporary file left behind either
 
 
-def test_export_without_a_model_explains(window, dialogs, tmp_path, monkeypatch):
+def test_exports_of_a_model_explain_there_is_none_before_asking_where_to_save(window, dialogs,
+                                                                            tmp_path, monkeypatch):
     show_array(window, blobs_image()[0], "YX")
-    monkeypatch.setattr(window.exporter, "ask_path", lambda *args: str(tmp_path / "m.tif"))
-    window.actions_by_name["export_mask"].trigger()
-    assert dialogs.errors() and dialogs.errors()[0][1] == "No model yet"
+    asked = []
+    monkeypatch.setattr(window.exporter, "ask_path", lambda *args: asked.append(args) or str(tmp_path / "m.tif"))
+    monkeypatch.setattr(window.exporter, "ask_package_details", lambda *args: asked.append(args))
+    for name in ("export_mask", "export_model", "export_bioimageio"):
+        window.actions_by_name[name].trigger()
+    assert [error[1] for error in dialogs.errors()] == ["No model yet"] * 3
+    assert asked == []
     assert not (tmp_path / "m.tif").exists()
 
 

@@ -46,10 +46,14 @@ class Exporter:
     def _document(self):
         return self.window.document
 
+    def _model_ready(self) -> bool:
+        """An image with a model to export or run (else says why, before asking anything)."""
+        return self._document() is not None and self.window.stack_jobs.ready_for_model_job()
+
     def export(self, what: str) -> None:
         """Ask where to write, then predict the whole stack and write `what` there (a worker)."""
         document = self._document()
-        if document is None:
+        if not self._model_ready():
             return
         title = "Export " + WRITERS[what].title.replace("&", "")
         path = self.ask_path(title, output_name(output_stem(document.name), what), file_filter(what))
@@ -71,7 +75,7 @@ class Exporter:
 
     def model(self) -> None:
         document = self._document()
-        if document is None:
+        if not self._model_ready():
             return
         path = self.ask_path("Export model", f"{output_stem(document.name)}_model.pt", MODEL_FILTER)
         if path:
@@ -81,7 +85,7 @@ class Exporter:
         """Model > Export for bioimage.io: the current model as a package (ilastik, deepImageJ,
         Fiji, napari), its test tensors from the image shown."""
         document = self._document()
-        if document is None or document.model is None:
+        if not self._model_ready():
             return
         details = self.ask_package_details(document.name)
         if details is None:

@@ -141,7 +141,8 @@ class StackJobs(QObject):
         self.panel.predict_button.setVisible(
             document is not None and document.stack.n_t * document.stack.n_z > 1)
 
-    def _needs_model(self) -> bool:
+    def ready_for_model_job(self) -> bool:
+        """Whether there is a model to run and no other whole-stack job; says why not."""
         if self.document is None:
             return False
         if self.document.model is None:
@@ -157,7 +158,7 @@ class StackJobs(QObject):
     # ---- commands ------------------------------------------------------------------------
     @Slot()
     def predict_all(self) -> None:
-        if self._needs_model():
+        if self.ready_for_model_job():
             model, stack = self.document.model, self.document.stack
             self._run(lambda: predict_all(model, stack), "Predicting", model)
 
@@ -165,7 +166,7 @@ class StackJobs(QObject):
                           object_size: float | None = None) -> None:
         """Write `what` (a kind of workflow/export.py) for every plane to `path`; masks already
         predicted by this model are written from memory."""
-        if not self._needs_model():
+        if not self.ready_for_model_job():
             return
         model, stack = self.document.model, self.document.stack
         stored = self.document.predictions.stack_result
@@ -179,18 +180,18 @@ class StackJobs(QObject):
             self._run(lambda: export_labels(labels, Path(path)), "Saving labels", None)
 
     def export_model(self, path: str | Path) -> None:
-        if self._needs_model():
+        if self.ready_for_model_job():
             model = self.document.model
             self._run(lambda: export_model(model, Path(path)), "Saving model", model)
 
     def export_bioimageio(self, path: str | Path, details) -> None:
-        if self._needs_model():
+        if self.ready_for_model_job():
             model, stack = self.document.model, self.document.stack
             self._run(lambda: export_bioimageio(model, stack, Path(path), details), "Writing the package", model)
 
     def predict_all_images(self, entries: list, folder: str | Path) -> None:
         """Predict every image of the project (entries) and write their masks into `folder`."""
-        if self._needs_model():
+        if self.ready_for_model_job():
             model = self.document.model
             self._run(lambda: predict_all_images(model, entries, folder), "Predicting all images", model)
 
