@@ -87,3 +87,20 @@ def test_training_weighs_the_strokes_it_learns_from_by_their_trust(monkeypatch):
     trusted, plain = seen[:2], seen[2:]
     assert all(w is not None and w.max() == 1.0 and w.min() <= 0.25 ** 2 for w in trusted)
     assert plain == [None, None]
+
+
+def test_the_trust_says_which_pixels_count_more_not_how_much_the_strokes_count():
+    import torch
+
+    from unet_studio.ml.terms import Batch, LabeledStrokes
+
+    logits = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    target = torch.full((1, 8, 8), -1)
+    target[0, :3], target[0, 5:] = 0, 1
+    trust = torch.rand(1, 8, 8, generator=torch.Generator().manual_seed(1)) * (target >= 0)
+    strokes = LabeledStrokes(balance_classes=True)
+    trusted = strokes.loss(Batch(None, target, trust, logits=logits))
+    torch.testing.assert_close(strokes.loss(Batch(None, target, trust / 4, logits=logits)), trusted)
+    plain = strokes.loss(Batch(None, target, None, logits=logits))
+    assert not torch.isclose(trusted, plain)
+    torch.testing.assert_close(strokes.loss(Batch(None, target, (target >= 0).float(), logits=logits)), plain)

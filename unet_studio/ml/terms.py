@@ -78,8 +78,9 @@ class Term:
 
 class LabeledStrokes(Term):
     """Cross-entropy on the painted pixels (ml/loss.py), optionally classes balanced and each
-    pixel weighted (TrainingSet.sample: the trust in it, times 1 + the border weight). Always
-    used: it is what the user's strokes teach, and the loss the user sees."""
+    pixel weighted (TrainingSet.sample: the trust in it, times 1 + the border weight; scaled
+    to a mean of 1 per batch). Always used: it is what the user's strokes teach, and the loss
+    the user sees."""
     name = "strokes"
     weight = 1.0
 
@@ -90,8 +91,19 @@ class LabeledStrokes(Term):
         return True
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        return labeled_cross_entropy(batch.logits, batch.target, batch.pixel_weight,
+        return labeled_cross_entropy(batch.logits, batch.target, _mean_one(batch.pixel_weight, batch.target),
                                      balance=self.balance_classes)
+
+
+def _mean_one(weight: torch.Tensor | None, target: torch.Tensor) -> torch.Tensor | None:
+    """Pixel weights scaled to a mean of 1 over the batch's painted pixels: they say which
+    painted pixels count more than others, not how much the strokes count against the other
+    terms (a correction painted with a wide brush, its edges trusted less, still pushes as
+    hard as a thin one)."""
+    painted = target >= 0
+    if weight is None or not bool(painted.any()):
+        return weight
+    return weight / weight[painted].mean().clamp(min=1e-6)
 
 
 class Smoothness(Term):
