@@ -146,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                         "simulated by ../shared/tools/simulate_scribbles.py at the data's density), "
                         "to see what more strokes give")
     p.add_argument("--hand-strokes", type=float, default=None, metavar="WIDEN",
-                   help="the scribbles painted as hands do: WIDEN times as wide, off-centre, spilling "
-                        "over edges (Task.with_hand_strokes), to compare with the thin centred ones")
+                   help="the scribbles (and correction strokes) painted as hands do: WIDEN times as "
+                        "wide, off-centre, spilling over edges (Task.with_hand_strokes), to compare "
+                        "with the thin centred ones")
     p.add_argument("--train-on-truth", action="store_true",
                    help="label every pixel of the scribbled planes from the ground truth (a ceiling)")
     p.add_argument("--correct-at", nargs="+", type=float, default=[], metavar="SECONDS",
@@ -227,14 +228,15 @@ def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load
               "correction_fraction": args.correction_fraction, "correction_min_width": MIN_WIDTH, **marks}
     if args.forest:
         start = time.perf_counter()
-        masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction)
+        masks, painted = forest_with_corrections(task, seed, len(args.correct_at), args.correction_fraction,
+                                                 args.hand_strokes)
         _append(args.results, dict(common, method="forest", rounds=len(painted), painted=painted,
                                    seconds=round(time.perf_counter() - start, 1), load=load,
                                    scores=score_forest(task, masks)))
     images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
     snapshots, painted, shown = unet_with_corrections(task, seed, args.times, args.correct_at,
                                                args.correction_fraction, _config("starting", seed, options),
-                                               images, args.stop_to_correct)
+                                               images, args.stop_to_correct, args.hand_strokes)
     for (seconds, steps, rounds, model), t in zip(snapshots, sorted(args.times)):
         row = dict(common, method="unet", init="starting", label=args.label, options=options, time=t,
                    unit="s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],

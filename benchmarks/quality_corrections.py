@@ -20,7 +20,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from quality_tasks import DEFAULT_DATA, Task, forest_masks
+from quality_tasks import DEFAULT_DATA, Task, forest_masks, hand_painted
 
 SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
 MIN_WIDTH = 5  # px: wrong regions thinner than this get no correction strokes
@@ -62,11 +62,12 @@ def plane(array: np.ndarray, z: int | None) -> np.ndarray:
 
 def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray],
                     fraction: float, rng: np.random.Generator, min_width: int = MIN_WIDTH,
-                    painted_now: list | None = None) -> int:
+                    painted_now: list | None = None, widen: float | None = None) -> int:
     """Paint strokes of the true class where `masks` (one per painted plane) are wrong, in
     wrong regions at least `min_width` px wide (0: every wrong pixel), where nothing is
     labeled yet; returns the number of pixels painted. `painted_now`: a list that gets, per
-    painted plane, the plane's new strokes (0 where none)."""
+    painted plane, the plane's new strokes (0 where none). `widen`: the strokes painted as
+    hands do (quality_tasks.hand_painted), spilling over the wrong region's edges."""
     scribble_slice = _scribble_slice()
     painted = 0
     for (i, z), mask in zip(painted_planes(task), masks):
@@ -77,6 +78,8 @@ def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray
             # 1-2 px bands along object borders where the truth itself is uncertain.
             wrong = ndimage.binary_opening(wrong, np.ones((min_width, min_width), bool))
         strokes = scribble_slice(np.where(wrong, truth, 0), fraction, 3, 60, rng)
+        if widen:
+            strokes = hand_painted(strokes, widen, rng)
         new = (strokes > 0) & (lab == 0)
         lab[new] = strokes[new]
         painted += int(new.sum())
@@ -85,7 +88,8 @@ def add_corrections(task: Task, labels: list[np.ndarray], masks: list[np.ndarray
     return painted
 
 
-def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float) -> tuple[list, list[int]]:
+def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float,
+                            widen: float | None = None) -> tuple[list, list[int]]:
     """The forest's masks of the evaluated images after `rounds` correction rounds, and the
     pixels painted in each round."""
     import dataclasses
@@ -96,7 +100,7 @@ def forest_with_corrections(task: Task, seed: int, rounds: int, fraction: float)
         current = dataclasses.replace(task, train_labels=labels)
         masks = forest_masks(current, seed=seed,
                              predict=[plane(task.train_images[i], z) for i, z in painted_planes(task)])
-        painted.append(add_corrections(task, labels, masks, fraction, rng))
+        painted.append(add_corrections(task, labels, masks, fraction, rng, widen=widen))
     return forest_masks(dataclasses.replace(task, train_labels=labels), seed=seed), painted
 
 
@@ -115,8 +119,8 @@ def shown_share(task: Task, model, norms: list, strokes: list[np.ndarray]) -> fl
 
 
 def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at: list[float],
-                          fraction: float, config, images: list, stop_to_correct: bool = False
-                          ) -> tuple[list, list[int], list[float]]:
+                          fraction: float, config, images: list, stop_to_correct: bool = False,
+                          widen: float | None = None) -> tuple[list, list[int], list[float]]:
     """Train, open-ended, from the starting model; at each of `correct_at` seconds of training,
     predict the painted planes with the model the user sees and add correction strokes.
     Training goes on meanwhile (the app's live loop), or with `stop_to_correct` the user stops,
@@ -157,7 +161,7 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                                        normalisation=norms[i], views=1).mask for i, z in painted_planes(task)]
                 strokes = []
                 painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng,
-                                               painted_now=strokes))
+                                               painted_now=strokes, widen=widen))
                 checks.append((trained + SHOWN_AFTER, strokes))
                 for lab in live:
                     lab.version += 1

@@ -60,8 +60,8 @@ class Task:
         random order per plane (a later stroke covers an earlier one, as in the app)."""
         import dataclasses
         rng = np.random.default_rng(seed)
-        hand = [np.stack([_hand_painted(plane, widen, rng) for plane in labels]) if labels.ndim == 3
-                else _hand_painted(labels, widen, rng) for labels in self.train_labels]
+        hand = [np.stack([hand_painted(plane, widen, rng) for plane in labels]) if labels.ndim == 3
+                else hand_painted(labels, widen, rng) for labels in self.train_labels]
         return dataclasses.replace(self, name=f"{self.name} (strokes x{widen:g} wide, off-centre)",
                                    train_labels=hand)
 
@@ -90,7 +90,7 @@ class Task:
         return dataclasses.replace(self, name=f"{self.name} ({n} planes scribbled)", train_labels=[labels])
 
 
-def _hand_painted(labels: np.ndarray, widen: float, rng: np.random.Generator) -> np.ndarray:
+def hand_painted(labels: np.ndarray, widen: float, rng: np.random.Generator) -> np.ndarray:
     """One plane's strokes (0 = none) redrawn wider and off-centre (Task.with_hand_strokes)."""
     from scipy import ndimage
 
