@@ -104,3 +104,19 @@ def test_the_trust_says_which_pixels_count_more_not_how_much_the_strokes_count()
     plain = strokes.loss(Batch(None, target, None, logits=logits))
     assert not torch.isclose(trusted, plain)
     torch.testing.assert_close(strokes.loss(Batch(None, target, (target >= 0).float(), logits=logits)), plain)
+
+
+def test_the_weights_kept_are_bounded_and_a_plane_that_left_is_weighed_the_same_again(monkeypatch):
+    from unet_studio.core.stack import Stack
+    from unet_studio.ml import data as data_module
+
+    image = np.random.default_rng(0).normal(size=(6, 48, 48)).astype(np.float32)
+    labels = np.zeros((6, 48, 48), np.uint8)
+    labels[:, 10:19, :] = 2
+    labels[:, 40, :] = 1
+    data = TrainingSet([Stack.from_array(image, "ZYX")], [labels], n_classes=2, seed=0)
+    monkeypatch.setattr(data_module, "_WEIGHT_CACHE_BYTES", 2 * 48 * 48 * 4)
+    first = data.sample(np.random.default_rng(3), 8, 48, trust_centres=3.0)[2]
+    assert len(data._weights) <= 2
+    data._weights.clear()
+    np.testing.assert_array_equal(data.sample(np.random.default_rng(3), 8, 48, trust_centres=3.0)[2], first)

@@ -27,6 +27,9 @@ from unet_studio.ml.stroke_trust import stroke_trust
 
 # Labeled planes kept normalised in memory (float32) so patches cost a slice, not a file read.
 _PLANE_CACHE_BYTES = 1 << 30
+# Pixel weights of the planes patches came from lately, kept until the labels change (a plane's
+# is recomputed when it has left: tens of ms).
+_WEIGHT_CACHE_BYTES = 1 << 28
 # While the user paints, the version changes with every mouse move: re-index at most this often.
 _REINDEX_EVERY_S = 0.5
 
@@ -98,7 +101,7 @@ class TrainingSet:
         self._last_index_time = -np.inf
         self._planes: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._plane_bytes = 0
-        self._weights: dict[tuple, np.ndarray] = {}
+        self._weights: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
@@ -273,16 +276,21 @@ class TrainingSet:
         return plane
 
     def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float) -> np.ndarray:
-        """A plane's pixel weights, kept until the labels change."""
+        """A plane's pixel weights, kept until the labels change (the latest few planes')."""
         key = (img_i, plane_idx, border, trust_centres)
-        if key not in self._weights:
-            labels = np.array(self.labels[img_i].data[plane_idx])
-            weight = stroke_trust(labels, trust_centres)
-            if border:
-                objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
-                weight *= 1.0 + border_weight_map(labels, objects)
-            self._weights[key] = weight
-        return self._weights[key]
+        weight = self._weights.get(key)
+        if weight is not None:
+            self._weights.move_to_end(key)
+            return weight
+        labels = np.array(self.labels[img_i].data[plane_idx])
+        weight = stroke_trust(labels, trust_centres)
+        if border:
+            objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
+            weight *= 1.0 + border_weight_map(labels, objects)
+        self._weights[key] = weight
+        while sum(w.nbytes for w in self._weights.values()) > _WEIGHT_CACHE_BYTES and len(self._weights) > 1:
+            self._weights.popitem(last=False)
+        return weight
 
 
 def _index(per_image: list[np.ndarray]) -> _ClassIndex:
