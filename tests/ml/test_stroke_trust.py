@@ -114,8 +114,8 @@ def test_the_weights_kept_are_bounded_and_a_plane_that_left_is_weighed_the_same_
     labels = np.zeros((6, 48, 48), np.uint8)
     labels[:, 10:19, :] = 2
     labels[:, 40, :] = 1
-    data = TrainingSet([Stack.from_array(image, "ZYX")], [labels], n_classes=2, seed=0)
     monkeypatch.setattr(data_module, "_WEIGHT_CACHE_BYTES", 2 * 48 * 48 * 4)
+    data = TrainingSet([Stack.from_array(image, "ZYX")], [labels], n_classes=2, seed=0)
     first = data.sample(np.random.default_rng(3), 8, 48, trust_centres=3.0)[2]
     assert len(data._weights) <= 2
     data._weights.clear()

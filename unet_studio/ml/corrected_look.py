@@ -50,10 +50,16 @@ class CorrectedLook:
 
     def _learn(self, unit: torch.Tensor, answer: torch.Tensor, target: torch.Tensor) -> None:
         painted = target >= 0
+        wrong = contradicted(answer, target)
         for j in answer[painted].unique().tolist():
-            for means, at in ((self.wrong, painted & (answer == j) & (target != j)),
-                              (self.right, painted & (answer == j) & (target == j))):
+            for means, at in ((self.wrong, wrong & (answer == j)),
+                              (self.right, painted & ~wrong & (answer == j))):
                 if bool(at.any()):
                     mean = F.normalize(unit[at].mean(0), dim=0)
                     means[j] = mean if j not in means else F.normalize(
                         MEAN_DECAY * means[j] + (1 - MEAN_DECAY) * mean, dim=0)
+
+
+def contradicted(answer: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N, H, W) bool: the stroke pixels (target >= 0) painted another class than `answer`."""
+    return (target >= 0) & (answer != target)

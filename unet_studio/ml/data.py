@@ -99,9 +99,8 @@ class TrainingSet:
         self.normalisations: list[Normalisation] = [measure_normalisation(img) for img in self.images]
         self._versions = [None] * len(self.images)
         self._last_index_time = -np.inf
-        self._planes: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._plane_bytes = 0
-        self._weights: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._planes = _Recent(_PLANE_CACHE_BYTES)
+        self._weights = _Recent(_WEIGHT_CACHE_BYTES)
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
@@ -262,35 +261,55 @@ class TrainingSet:
     def _normalised_plane(self, img_i: int, plane_idx: tuple) -> np.ndarray:
         key = (img_i, plane_idx)
         plane = self._planes.get(key)
-        if plane is not None:
-            self._planes.move_to_end(key)
-            return plane
-        img = self.images[img_i]
-        t, z = _plane_tz(img.label_axes, plane_idx)
-        plane = self.normalisations[img_i].apply(img.plane(t, z))
-        self._planes[key] = plane
-        self._plane_bytes += plane.nbytes
-        while self._plane_bytes > _PLANE_CACHE_BYTES and len(self._planes) > 1:
-            _, old = self._planes.popitem(last=False)
-            self._plane_bytes -= old.nbytes
+        if plane is None:
+            img = self.images[img_i]
+            t, z = _plane_tz(img.label_axes, plane_idx)
+            plane = self._planes.put(key, self.normalisations[img_i].apply(img.plane(t, z)))
         return plane
 
     def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float) -> np.ndarray:
         """A plane's pixel weights, kept until the labels change (the latest few planes')."""
         key = (img_i, plane_idx, border, trust_centres)
         weight = self._weights.get(key)
-        if weight is not None:
-            self._weights.move_to_end(key)
-            return weight
-        labels = np.array(self.labels[img_i].data[plane_idx])
-        weight = stroke_trust(labels, trust_centres)
-        if border:
-            objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
-            weight *= 1.0 + border_weight_map(labels, objects)
-        self._weights[key] = weight
-        while sum(w.nbytes for w in self._weights.values()) > _WEIGHT_CACHE_BYTES and len(self._weights) > 1:
-            self._weights.popitem(last=False)
+        if weight is None:
+            labels = np.array(self.labels[img_i].data[plane_idx])
+            weight = stroke_trust(labels, trust_centres)
+            if border:
+                objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
+                weight *= 1.0 + border_weight_map(labels, objects)
+            self._weights.put(key, weight)
         return weight
+
+
+class _Recent:
+    """Arrays by key, up to `limit` bytes: the least recently used go first (the latest one
+    always stays)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple, item: np.ndarray) -> np.ndarray:
+        self._items[key] = item
+        self._bytes += item.nbytes
+        while self._bytes > self.limit and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes
+        return item
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
 
 
 def _index(per_image: list[np.ndarray]) -> _ClassIndex:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from unet_studio.ml.corrected_look import CorrectedLook
+from unet_studio.ml.corrected_look import CorrectedLook, contradicted
 from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
 from unet_studio.ml.terms import Batch, Term
@@ -161,7 +161,7 @@ class Remembering:
             if self.look is not None and labels is not None and self.reading is not None:
                 read = torch.as_tensor(self.reading, device=target.device)[target.argmax(1)]
                 # and the contradicted strokes themselves (the user's layer learns them)
-                released = self.look.released(own, read, labels) | ((labels >= 0) & (read != labels))
+                released = self.look.released(own, read, labels) | contradicted(read, labels)
         log_p = F.log_softmax(self.head(features).float(), 1)
         pixels = target.numel() / target.shape[1]
         kl = F.kl_div(log_p, target, reduction="none").sum(1)
