@@ -1,6 +1,7 @@
 """`unet-studio train` and `predict` as a user runs them: fresh processes, files on disk."""
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -251,6 +252,25 @@ def test_a_folder_of_mixed_images_predicts_file_by_file_and_a_rerun_skips_them(f
                    "--views", "1", "--overwrite")
     assert redo.returncode == 0, redo.stderr
     assert redo.stderr.strip().splitlines()[-1].startswith("9 images predicted")
+
+
+def test_objects_3d_joins_the_slices_of_a_z_stack(files, tmp_path):
+    refused = run_cli("predict", files / "model.pt", files / "stack.tif", "--out", tmp_path / "no", "--objects-3d")
+    assert refused.returncode == 2 and "--instances" in refused.stderr
+    done = run_cli("predict", files / "model.pt", files / "stack.tif", "--out", tmp_path / "out",
+                   "--instances", "--objects-3d", "--views", "1")
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out" / "stack_objects.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    # one row per object of the volume, its volume in µm³ (2 µm slices, 0.25 x 0.4 µm pixels)
+    assert "volume_um3" in reader.fieldnames and "centroid_z" in reader.fieldnames
+    instances = tifffile.imread(tmp_path / "out" / "stack_instances.tif")
+    assert len(rows) == len(np.unique(instances)) - 1
+    for row in rows:
+        assert row["z"] == "-1"
+        voxels = int((instances == int(row["id"])).sum())
+        assert float(row["volume_um3"]) == pytest.approx(voxels * 2.0 * 0.25 * 0.4)
 
 
 def test_a_folder_is_one_stack_only_when_asked(files, tmp_path):

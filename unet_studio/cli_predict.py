@@ -44,6 +44,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rois", action="store_true",
                         help="also write the objects' outlines as an ImageJ ROI set "
                              "(<name>_rois.zip, for Fiji's ROI Manager)")
+    parser.add_argument("--objects-3d", action="store_true",
+                        help="with --instances, in a Z stack: an object that spans slices keeps one id, and "
+                             "the table has one row per object with its volume (slices taken as far apart "
+                             "as the image's Z spacing says, as pixels where it has none); the default "
+                             "finds each slice's objects on its own")
     parser.add_argument("--object-class", type=int, default=None, metavar="K",
                         help="class whose objects --instances separates (default: the first class after 1 "
                              "named like an object (nucleus, cell, ...), else the last that is not a border class)")
@@ -68,6 +73,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.workflow.image_paths import find_images
     from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS
 
+    if args.objects_3d and not (args.instances or args.rois):
+        raise TrainingInputError("--objects-3d joins the objects of --instances or --rois across slices: give one")
     wanted = {MASK: True, PROBABILITIES: args.probabilities, INSTANCES: args.instances,
               OBJECTS: args.instances, ROIS: args.rois}
     kinds = [k for k in KINDS if wanted[k]]
@@ -92,12 +99,13 @@ def run_predict(args: argparse.Namespace) -> int:
         from unet_studio.workflow.cluster import predict_on_cluster
 
         steps = predict_on_cluster(args.model, todo, workers=args.workers, scheduler=args.scheduler,
-                                   views=args.views, object_class=object_class, format=args.format)
+                                   views=args.views, object_class=object_class, format=args.format,
+                                   objects_3d=args.objects_3d)
     else:
         from unet_studio.workflow.batch import predict_images
 
         steps = predict_images(model, todo, device=device, views=args.views, object_class=object_class,
-                               format=args.format)
+                               format=args.format, objects_3d=args.objects_3d)
     written = _report(steps, todo, failed)
     summary = f"{written} image{'s' if written != 1 else ''} predicted"
     if done:

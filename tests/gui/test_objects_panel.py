@@ -171,6 +171,42 @@ def test_file_export_objects_table_and_rois_for_the_whole_stack(window, qtbot, t
     assert all(float(r["area_um2"]) == pytest.approx(int(r["area_px"]) * 0.25, rel=1e-5) for r in rows)
 
 
+def test_exports_join_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_model, tmp_path, monkeypatch):
+    import csv
+
+    from unet_studio.ml import predict
+
+    panel = window.objects_panel
+    shown(window, qtbot)
+    assert not panel.across_slices_box.isEnabled()          # one plane: nothing to join
+    column = np.stack([discs()] * 3)                          # each disc in all three slices
+
+    def planes(model, stack, **options):
+        p = np.where(column, 0.9, 0.1).astype(np.float32)
+        for z in range(3):
+            yield predict.PlaneProgress((z + 1) / 3, (0, z), predict.Prediction(np.stack([1 - p[z], p[z]])))
+
+    monkeypatch.setattr(predict, "predict_planes", planes)
+    document = shown(window, qtbot, (column * 150 + 30).astype(np.uint8), name="cells.tif",
+                     pixel_size=(0.5, 0.5), z_spacing=2.0, unit="um")
+    document.set_model(tiny_model)
+    assert panel.across_slices_box.isEnabled()
+    counts = {}
+    for joined in (False, True):
+        panel.across_slices_box.setChecked(joined)
+        path = tmp_path / f"joined_{joined}.csv"
+        monkeypatch.setattr(window.exporter, "ask_path", lambda *args, path=path: str(path))
+        window.actions_by_name["export_objects"].trigger()
+        qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=60_000)
+        with open(path, newline="") as f:
+            counts[joined] = list(csv.DictReader(f))
+    assert len(counts[False]) == 3 * len(DISCS) and {r["z"] for r in counts[False]} == {"0", "1", "2"}
+    assert len(counts[True]) == len(DISCS) and {r["z"] for r in counts[True]} == {"-1"}
+    for row in counts[True]:   # a volume: 3 slices of its disc, 2 x 0.5 x 0.5 µm voxels
+        assert float(row["volume_um3"]) == pytest.approx(int(row["area_px"]) * 0.5)
+        assert int(row["area_px"]) % 3 == 0
+
+
 def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
     document = shown(window, qtbot)
     predicted(document, discs())

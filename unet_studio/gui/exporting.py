@@ -60,8 +60,7 @@ class Exporter:
         if not path:
             return
         if what in NEEDS_OBJECT_CLASS:
-            panel = self.window.objects_panel
-            self.window.stack_jobs.export_prediction(path, what, panel.chosen_class, panel.object_size)
+            self.window.stack_jobs.export_prediction(path, what, **self.window.objects_panel.export_choice())
         else:
             self.window.stack_jobs.export_prediction(path, what)
 

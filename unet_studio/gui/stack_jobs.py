@@ -29,11 +29,13 @@ def predict_all(model, stack) -> Iterator[tuple]:
 
 
 def export_prediction(model, stack, path: Path, what: str, object_class: int | None = None,
-                      object_size: float | None = None, ready=None) -> Iterator[tuple]:
+                      object_size: float | None = None, objects_3d: bool = False,
+                      ready=None) -> Iterator[tuple]:
     """Worker generator: predict the whole stack and write `what` (a kind of
     workflow/export.py: masks, probabilities, instances, the objects table, ROIs) to `path`
     plane by plane, or write `ready` (masks already predicted); ends with ("written", path).
-    object_class, object_size: the objects to find (the Objects panel's class and size)."""
+    object_class, object_size, objects_3d: the objects to find (the Objects panel's class, size
+    and whether they span the slices)."""
     from unet_studio.workflow.export import held_masks_to_file, predict_to_files
 
     if ready is not None:
@@ -42,7 +44,7 @@ def export_prediction(model, stack, path: Path, what: str, object_class: int | N
     else:
         written = None
         for step in predict_to_files(model, stack, {what: Path(path)}, object_class=object_class,
-                                     object_size=object_size):
+                                     object_size=object_size, objects_3d=objects_3d):
             if step.written is None:
                 yield ("progress", step.fraction)
             written = step.written
@@ -163,7 +165,7 @@ class StackJobs(QObject):
             self._run(lambda: predict_all(model, stack), "Predicting", model)
 
     def export_prediction(self, path: str | Path, what: str, object_class: int | None = None,
-                          object_size: float | None = None) -> None:
+                          object_size: float | None = None, objects_3d: bool = False) -> None:
         """Write `what` (a kind of workflow/export.py) for every plane to `path`; masks already
         predicted by this model are written from memory."""
         if not self.ready_for_model_job():
@@ -171,7 +173,8 @@ class StackJobs(QObject):
         model, stack = self.document.model, self.document.stack
         stored = self.document.predictions.stack_result
         ready = stored if (what == MASK and stored is not None and self._result_model is model) else None
-        self._run(lambda: export_prediction(model, stack, Path(path), what, object_class, object_size, ready),
+        self._run(lambda: export_prediction(model, stack, Path(path), what, object_class, object_size,
+                                            objects_3d, ready),
                   "Exporting" if ready is not None else "Predicting", model)
 
     def export_labels(self, path: str | Path) -> None:

@@ -106,19 +106,21 @@ def probe_writing(path: str | Path) -> None:
 
 
 def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views: int | None = None,
-                   object_class: int | None = None, format: str = TIFF) -> Iterator[BatchStep]:
+                   object_class: int | None = None, format: str = TIFF,
+                   objects_3d: bool = False) -> Iterator[BatchStep]:
     """Predict every image of `plan` and write its outputs as a set. An image that cannot be
     read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
     n = len(plan)
     for i, item in enumerate(plan):
         for fraction, written, skipped in predict_image(model, item, device=device, views=views,
-                                                        object_class=object_class, format=format):
+                                                        object_class=object_class, format=format,
+                                                        objects_3d=objects_3d):
             yield BatchStep((i + fraction) / n, i, written=written, skipped=skipped)
 
 
 def predict_image(model, item: ImageOutputs, **options) -> Iterator[tuple[float, list[Path] | None, str | None]]:
-    """Predict one image into its set of files (options: device, views, object_class, format
-    of predict_to_files): (fraction of this image, written paths at the end, None) items, or
+    """Predict one image into its set of files (options: device, views, object_class, format,
+    objects_3d of predict_to_files): (fraction of this image, written paths at the end, None) items, or
     one (1.0, None, why it failed in one line) when it cannot be read or does not fit."""
     from unet_studio.core.stack import open_stack
 

@@ -26,7 +26,8 @@ _LOADED: dict[str, Any] = {}
 
 def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, workers: int | None = None,
                        scheduler: str | None = None, views: int | None = None,
-                       object_class: int | None = None, format: str = "tiff") -> Iterator[BatchStep]:
+                       object_class: int | None = None, format: str = "tiff",
+                       objects_3d: bool = False) -> Iterator[BatchStep]:
     """Predict `plan` on a cluster; yields a BatchStep as each image finishes (in the order
     they finish): `written`, or `skipped` with the reason the image failed."""
     try:
@@ -51,7 +52,8 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
         blob = Path(model_path).read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         model = client.scatter(blob, broadcast=True, hash=False)   # sent once to each worker
-        options = {"views": views, "object_class": object_class, "format": format, "threads": threads}
+        options = {"views": views, "object_class": object_class, "format": format,
+                   "objects_3d": objects_3d, "threads": threads}
         futures = {client.submit(_predict_one, model, digest, str(item.source),
                                  {what: str(path) for what, path in item.targets.items()}, options,
                                  pure=False, key=f"predict-{i}-{digest[:8]}"): i
@@ -76,7 +78,7 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
                  options: dict) -> tuple[list[str] | None, str | None]:
     """On a worker: predict one image into its set of files, as the single process does
     (batch.predict_image); (written paths, None) or (None, why it failed in one line).
-    options: views, object_class, format, threads."""
+    options: views, object_class, format, objects_3d, threads."""
     import torch
 
     options = dict(options)

@@ -117,11 +117,22 @@ class PredictedPlane:
         return self.prediction.probabilities
 
     def objects(self, meta: ExportMeta) -> np.ndarray:
-        """The objects of the export's class and size, grown into its border class if any."""
-        key = meta.object_class, meta.object_size, meta.border_class
+        """The objects of the export's class and size, grown into its border class if any: found
+        in this plane, or this plane's slice of 3-D objects (set_objects)."""
+        key = self._key(meta)
         if key not in self._objects:
-            self._objects[key] = self.prediction.instances(*key)
+            if meta.objects_3d:
+                raise ValueError("3-D objects are found across the slices (objects_3d.joined_across_slices)")
+            self._objects[key] = self.prediction.instances(*key[:3])
         return self._objects[key]
+
+    def set_objects(self, meta: ExportMeta, labels: np.ndarray) -> None:
+        """This plane's objects, found elsewhere (its slice of objects that span the slices)."""
+        self._objects[self._key(meta)] = labels
+
+    @staticmethod
+    def _key(meta: ExportMeta) -> tuple:
+        return meta.object_class, meta.object_size, meta.border_class, meta.objects_3d
 
 
 @dataclass(frozen=True)
@@ -209,11 +220,14 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
 
 def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,
                      views: int | None = None, object_class: int | None = None,
-                     object_size: float | None = None, format: str = TIFF) -> Iterator[ExportStep]:
+                     object_size: float | None = None, format: str = TIFF,
+                     objects_3d: bool = False) -> Iterator[ExportStep]:
     """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
     yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
     nothing is written then. object_size: the objects' diameter in px for every plane (the
-    app's Objects panel); None: measured in each plane. format: TIFF or OME_ZARR images."""
+    app's Objects panel); None: measured in each plane. format: TIFF or OME_ZARR images.
+    objects_3d: in a Z stack, objects span the slices (one id, one row with its volume);
+    VolumeTooLarge before any work where a time point does not fit in memory."""
     from unet_studio.ml.predict import predict_planes
 
     from unet_studio.core.errors import ModelError
@@ -223,7 +237,12 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
     options = {"views": views} if views else {}
-    meta = ExportMeta.of(stack, model.classes, object_class, object_size, format)
+    meta = ExportMeta.of(stack, model.classes, object_class, object_size, format, objects_3d)
+    joined = meta.objects_3d and any(what in targets for what in NEEDS_OBJECT_CLASS)
+    if joined:
+        from unet_studio.workflow.objects_3d import check_fits, joined_across_slices
+
+        check_fits(meta.shape, model.n_classes)
 
     def planes():
         for step in predict_planes(model, stack, device=device, **options):
@@ -233,7 +252,8 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
                 yield PredictedPlane(step.prediction, image, t, z)
             yield ExportStep(step.fraction)
 
-    yield from write_planes(planes(), targets, meta)
+    predicted = joined_across_slices(planes(), meta, stack.n_z) if joined else planes()
+    yield from write_planes(predicted, targets, meta)
 
 
 @dataclass

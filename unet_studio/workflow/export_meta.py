@@ -40,8 +40,10 @@ class Calibration:
 @dataclass(frozen=True)
 class ExportMeta:
     """What the writers need: the label axes and shape of the source (axes from TZYX), the
-    class names in order, its calibration, the class split into objects (1-based) and the
-    objects' diameter in px (None: measured in each plane, ml/objects.py)."""
+    class names in order, its calibration, the class split into objects (1-based), the
+    objects' diameter in px (None: measured in each plane, ml/objects.py), and whether objects
+    span the slices of a Z stack (one id across slices, workflow/objects_3d.py) or each plane
+    has its own."""
     axes: str
     shape: tuple[int, ...]
     classes: list[str]
@@ -49,6 +51,7 @@ class ExportMeta:
     object_class: int | None = None
     object_size: float | None = None
     format: str = TIFF
+    objects_3d: bool = False
 
     @property
     def border_class(self) -> int | None:
@@ -57,11 +60,13 @@ class ExportMeta:
 
     @classmethod
     def of(cls, stack, classes: Iterable[Any], object_class: int | None = None,
-           object_size: float | None = None, format: str = TIFF) -> "ExportMeta":
+           object_size: float | None = None, format: str = TIFF,
+           objects_3d: bool = False) -> "ExportMeta":
+        """objects_3d: objects span the slices where the stack has more than one (else per plane)."""
         names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
                  for c in classes]
         return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
-                   object_class, object_size, format)
+                   object_class, object_size, format, objects_3d and stack.n_z > 1)
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:

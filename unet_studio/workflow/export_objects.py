@@ -41,25 +41,51 @@ class _ObjectsFile:
 
 
 class ObjectsTable(_ObjectsFile):
-    """Rows of the objects of every plane, written as a CSV."""
+    """Rows of the objects of every plane, written as a CSV; objects that span the slices
+    (meta.objects_3d) are measured over their volume, one row each, once a time point's slices
+    have all come."""
 
     def __init__(self, path: Path, meta: Any):
         super().__init__(path, meta)
         self._parts: list[dict] = []
+        self._slices: list = []   # 3-D: the planes of the time point so far
 
     def append(self, plane: Any) -> None:
         """`plane`: export.PredictedPlane (its objects, image, probabilities and position)."""
+        if self.meta.objects_3d:
+            self._slices.append(plane)
+            if len(self._slices) == self.meta.shape[-3]:
+                self._add(self._volume_part(self._slices), {"T": plane.t} if "T" in self.meta.axes else {})
+                self._slices = []
+        else:
+            self._add(self._part(self._objects(plane), "YX", plane.image, plane.probabilities,
+                                 self.meta.calibration.pixel_size), self._where(plane))
+        self.count += 1
+
+    def _volume_part(self, planes: list) -> dict:
+        calibration = self.meta.calibration
+        k = self.meta.object_class
+        images = None if planes[0].image is None else np.stack([p.image for p in planes])
+        confidence = np.stack([p.probabilities[k - 1: k] for p in planes])   # (Z, 1, Y, X)
+        pixel_size = (calibration.z_spacing, *calibration.pixel_size) \
+            if calibration.z_spacing and calibration.pixel_size else None
+        return self._part(np.stack([self._objects(p) for p in planes]), "ZYX", images, confidence,
+                          pixel_size, confidence_class=1, in_3d=True)
+
+    def _part(self, labels, axes: str, image, probabilities, pixel_size, confidence_class=None,
+              in_3d: bool = False) -> dict:
         from unet_studio.workflow.object_table import object_table
 
         k = self.meta.object_class
-        part = object_table(self._objects(plane), "YX", image=plane.image,
-                            probabilities=plane.probabilities, object_class=k,
-                            class_name=self.meta.classes[k - 1], pixel_size=self.meta.calibration.pixel_size)
-        where = self._where(plane)
+        return object_table(labels, axes, image=image, probabilities=probabilities,
+                            object_class=confidence_class or k, class_name=self.meta.classes[k - 1],
+                            pixel_size=pixel_size, in_3d=in_3d)
+
+    def _add(self, part: dict, where: dict[str, int]) -> None:
+        """A plane's (or a volume's) rows, with their t and z (-1: no such axis, or spanned)."""
         part["t"] = np.full(len(part["id"]), where.get("T", -1))
         part["z"] = np.full(len(part["id"]), where.get("Z", -1))
         self._parts.append(part)
-        self.count += 1
 
     def _write(self) -> None:
         from unet_studio.workflow.object_table import write_objects_csv

@@ -110,6 +110,12 @@ class ObjectsPanel(QWidget):
         self.show_objects_box = QCheckBox("Show objects on the image")
         self.show_objects_box.setToolTip("Each object its own colour, outlined, instead of the classes")
         self.show_objects_box.toggled.connect(self.shown_changed)
+        self.across_slices_box = QCheckBox("Exports join slices into 3-D objects")
+        self.across_slices_box.setToolTip(
+            "In a Z stack, exported instances, tables and ROIs give an object that spans slices one "
+            "id and one row with its volume (slices as far apart as the image's Z spacing says). "
+            "The view and the table here show the shown plane's objects.")
+        self.across_slices_box.setEnabled(False)   # only a stack with slices (set_slices)
         self.size_um = QLabel("")
         self.count = QLabel("No prediction yet")
         self.view = QTableView()
@@ -143,8 +149,9 @@ class ObjectsPanel(QWidget):
         layout.addWidget(self.size_um, 2, 1, 1, 2)
         layout.addWidget(self.count, 3, 0, 1, 3)
         layout.addWidget(self.show_objects_box, 4, 0, 1, 3)
-        layout.addWidget(self.view, 5, 0, 1, 3)
-        layout.addWidget(self.histogram, 6, 0, 1, 3)
+        layout.addWidget(self.across_slices_box, 5, 0, 1, 3)
+        layout.addWidget(self.view, 6, 0, 1, 3)
+        layout.addWidget(self.histogram, 7, 0, 1, 3)
         layout.setColumnStretch(1, 1)
 
     # ---- what the user chose ------------------------------------------------------------
@@ -156,6 +163,16 @@ class ObjectsPanel(QWidget):
     def object_size(self) -> float | None:
         """The diameter (px) the user set, or None: measure it from the prediction."""
         return self._user_size
+
+    def export_choice(self) -> dict:
+        """What an export of objects is asked for (workflow/export.predict_to_files' arguments):
+        the class, the size (None: measured) and whether objects span the slices."""
+        return {"object_class": self.chosen_class, "object_size": self.object_size,
+                "objects_3d": self.across_slices_box.isEnabled() and self.across_slices_box.isChecked()}
+
+    def set_slices(self, n_z: int) -> None:
+        """The shown image has `n_z` slices: joining them is offered only where there are several."""
+        self.across_slices_box.setEnabled(n_z > 1)
 
     def set_classes(self, names: list[str]) -> None:
         old = self.object_class.currentText()

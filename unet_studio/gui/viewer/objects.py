@@ -104,8 +104,10 @@ class ObjectsController(QObject):
             document.plane_changed.connect(self.request)
             document.predictions_changed.connect(self.request)
             self._disconnect = document.labels.on_classes_changed(self._classes_changed)
+            self.panel.set_slices(document.stack.n_z)
             self._classes_changed()
         else:
+            self.panel.set_slices(1)
             self.panel.show_objects(None, None)
 
     def _classes_changed(self) -> None:

@@ -1,0 +1,96 @@
+"""Objects that span the slices of a Z stack: one id for a nucleus seen in five slices, one row
+in the table with its volume (`predict --instances --objects-3d`, the Objects panel's "Join
+slices into 3-D objects" for exports).
+
+The predicted planes of one time point are gathered, their objects found once in 3-D
+(ml/objects.py, with the slices' distance in pixels so a ball is a ball), and each plane is
+handed on with its slice of those objects: the instances file and the ROI set are written
+slice by slice like per-plane objects, and the table measures each object over its volume.
+
+A time point's probabilities are held at once (per-plane objects hold one plane), so the size
+is checked before any work.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from unet_studio.core.errors import UnetStudioError
+
+# Bytes held per voxel of a time point: the probabilities (4 per class) and, while splitting,
+# the mask, distances, smoothed heights, seeds and labels.
+BYTES_PER_VOXEL = 40
+SHARE_OF_FREE_MEMORY = 0.5   # 3-D objects may take at most this share of the memory free
+
+
+class VolumeTooLarge(UnetStudioError):
+    """A volume whose objects cannot be found in 3-D in the memory this machine has."""
+
+
+def z_step_px(calibration: Any) -> float:
+    """The distance between slices in pixels: the Z spacing over the pixel size (export_meta's
+    Calibration); 1 (slices as far apart as pixels) when the image does not say."""
+    if calibration.z_spacing and calibration.pixel_size:
+        return float(calibration.z_spacing) / float(np.mean(calibration.pixel_size))
+    return 1.0
+
+
+def check_fits(shape: tuple[int, ...], n_classes: int, free: int | None = None) -> None:
+    """VolumeTooLarge unless one time point of label `shape` (..., Z, Y, X) with `n_classes`
+    fits in SHARE_OF_FREE_MEMORY of the free memory (`free` bytes; None: measured)."""
+    voxels = int(np.prod(shape[-3:], dtype=np.int64))
+    need = voxels * (BYTES_PER_VOXEL + 4 * n_classes)
+    free = free_memory() if free is None else free
+    if free is not None and need > SHARE_OF_FREE_MEMORY * free:
+        raise VolumeTooLarge(f"3-D objects of a {' x '.join(map(str, shape[-3:]))} volume need about "
+                             f"{need / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB is free; "
+                             f"find the objects per plane instead")
+
+
+def free_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable, else the free pages),
+    None where the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def joined_across_slices(items: Iterable[Any], meta: Any, n_z: int) -> Iterator[Any]:
+    """`items` (export.py's PredictedPlane items of every (t, z) in order, and progress items,
+    passed on at once) with each plane's objects set to its slice of the objects of its time
+    point found in 3-D. meta: export_meta.ExportMeta (class, size, border class, calibration)."""
+    held: list = []
+    for item in items:
+        if not hasattr(item, "set_objects"):
+            yield item
+            continue
+        held.append(item)
+        if len(held) == n_z:
+            volume = volume_objects([p.prediction for p in held], meta)
+            for plane, labels in zip(held, volume):
+                plane.set_objects(meta, labels)
+                yield plane
+            held = []
+
+
+def volume_objects(predictions: list, meta: Any) -> np.ndarray:
+    """(Z, Y, X) int32 objects of meta's class across the slices of `predictions` (one per slice:
+    .mask, .probabilities), one id each, grown into the border class if there is one."""
+    from unet_studio.ml.objects import border_pixels, find_objects
+
+    k = meta.object_class
+    mask = np.stack([p.mask for p in predictions])
+    probability = np.stack([p.probabilities[k - 1] for p in predictions])
+    return find_objects(mask == k, probability, object_size=meta.object_size,
+                        z_spacing=z_step_px(meta.calibration),
+                        borders=border_pixels(mask, meta.border_class, k))
