@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=1, help="mirrored views (1 is fastest; "
                         "memory does not depend on it)")
     parser.add_argument("--zarr", action="store_true", help="OME-Zarr in and out instead of TIFF")
+    parser.add_argument("--masks-only", action="store_true",
+                        help="skip the run with --probabilities (half the time; for the largest stacks)")
     args = parser.parse_args()
     # "file MB": resident pages of mapped files at the end (the input image is memory-mapped
     # when uncompressed: its pages count in RSS but are the page cache's, freed under pressure).
@@ -119,13 +121,14 @@ def main() -> None:
         for planes in args.planes:
             image = folder / (f"stack{planes}.ome.zarr" if args.zarr else f"stack{planes}.tif")
             (write_zarr_stack if args.zarr else write_stack)(image, planes, args.size)
+            kinds = (False,) if args.masks_only else (False, True)
             row = [peak_mb(folder / "model.pt", image, folder / f"out{planes}-{p}", p, args.views, args.zarr)
-                   for p in (False, True)]
+                   for p in kinds] + [(float("nan"), float("nan"))] * (2 - len(kinds))
             image_mb = planes * args.size ** 2 * 2 / 2 ** 20
             print(f"{planes:>6} {image_mb:>9.0f} {row[0][0]:>15.0f} {row[0][1]:>8.0f} "
                   f"{row[1][0]:>25.0f} {row[1][1]:>8.0f}", flush=True)
             shutil.rmtree(image) if image.is_dir() else image.unlink()
-            for p in (False, True):
+            for p in kinds:
                 shutil.rmtree(folder / f"out{planes}-{p}")
 
 

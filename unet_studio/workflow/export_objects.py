@@ -58,27 +58,29 @@ class ObjectsTable(_ObjectsFile):
                 self._add(self._volume_part(self._slices), {"T": plane.t} if "T" in self.meta.axes else {})
                 self._slices = []
         else:
-            self._add(self._part(self._objects(plane), "YX", plane.image, plane.probabilities,
+            self._add(self._part(self._objects(plane), "YX", plane.image, self._confidence(plane),
                                  self.meta.calibration.pixel_size), self._where(plane))
         self.count += 1
 
+    def _confidence(self, plane: Any) -> np.ndarray:
+        """(1, Y, X): the probability of the objects' class."""
+        k = self.meta.object_class
+        return plane.probabilities[k - 1: k]
+
     def _volume_part(self, planes: list) -> dict:
         calibration = self.meta.calibration
-        k = self.meta.object_class
         images = None if planes[0].image is None else np.stack([p.image for p in planes])
-        confidence = np.stack([p.probabilities[k - 1: k] for p in planes])   # (Z, 1, Y, X)
         pixel_size = (calibration.z_spacing, *calibration.pixel_size) \
             if calibration.z_spacing and calibration.pixel_size else None
-        return self._part(np.stack([self._objects(p) for p in planes]), "ZYX", images, confidence,
-                          pixel_size, confidence_class=1, in_3d=True)
+        return self._part(np.stack([self._objects(p) for p in planes]), "ZYX", images,
+                          np.stack([self._confidence(p) for p in planes]), pixel_size, in_3d=True)
 
-    def _part(self, labels, axes: str, image, probabilities, pixel_size, confidence_class=None,
-              in_3d: bool = False) -> dict:
+    def _part(self, labels, axes: str, image, confidence, pixel_size, in_3d: bool = False) -> dict:
+        """The rows of `labels`; confidence: the probability of their class, axes[:-2] + (1, Y, X)."""
         from unet_studio.workflow.object_table import object_table
 
-        k = self.meta.object_class
-        return object_table(labels, axes, image=image, probabilities=probabilities,
-                            object_class=confidence_class or k, class_name=self.meta.classes[k - 1],
+        return object_table(labels, axes, image=image, probabilities=confidence, object_class=1,
+                            class_name=self.meta.classes[self.meta.object_class - 1],
                             pixel_size=pixel_size, in_3d=in_3d)
 
     def _add(self, part: dict, where: dict[str, int]) -> None:
