@@ -49,3 +49,13 @@ def test_stop_gives_collection_back_to_python(qapp):
     collector.start()
     collector.stop()
     assert gc.isenabled() == enabled
+
+
+def test_collection_turned_back_on_by_a_library_is_turned_off_again(qapp, qtbot):
+    collector = GuiThreadGarbageCollector(interval_ms=10)
+    collector.start()
+    try:
+        gc.enable()                     # as some library's code might
+        qtbot.waitUntil(lambda: not gc.isenabled(), timeout=2_000)
+    finally:
+        collector.stop()

@@ -36,7 +36,11 @@ class GuiThreadGarbageCollector(QObject):
             gc.enable()
 
     def collect_due(self) -> None:
-        """Collect the generations whose counts passed Python's thresholds (as gc would)."""
+        """Collect the generations whose counts passed Python's thresholds (as gc would). A
+        library that turned automatic collection back on meanwhile is overruled: a collection in
+        a worker that frees a Qt object deadlocks against the GUI thread."""
+        if gc.isenabled():
+            gc.disable()
         counts, thresholds = gc.get_count(), gc.get_threshold()
         generation = -1
         for g in range(3):

@@ -36,12 +36,11 @@ class Optimisation:
     """The batches and the optimiser (ml/trainer.py, ml/schedule.py)."""
     batch: int = 4
     patch: int = 128                # multiple of 16
-    lr: float = 2e-3                # from scratch, or fine-tuning a starting model that does not
-                                    # explain the strokes: the first previews come sooner
+    lr: float = 1e-3
     finetune_lr: float = 3e-4       # lr when fine-tuning a starting model that explains the
                                     # strokes (its features are kept); one that does not gets `lr`
     weight_decay: float = 1e-4
-    warmup_steps: int = 5
+    warmup_steps: int = 20
     new_strokes_share: float = 0.5  # strokes painted while training: this share of the patches
     new_strokes_steps: int = 60     # centres on them for this many steps after the latest change
     augment: bool = True
