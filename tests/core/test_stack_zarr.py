@@ -44,3 +44,24 @@ def test_a_zarr_folder_without_image_metadata_is_one_line(tmp_path):
     zarr.open_group(str(tmp_path / "notes.zarr"), mode="w", zarr_format=2)
     with pytest.raises(StackError, match="not an OME-Zarr image"):
         open_stack(tmp_path / "notes.zarr")
+
+
+def test_reading_planes_leaves_automatic_garbage_collection_off(tmp_path):
+    """The app turns Python's automatic collection off (gui/garbage.py). ome-zarr's dask arrays
+    turned it back on at every read (dask's slicing restores the state seen at its import),
+    letting a training worker collect Qt objects: a deadlock."""
+    import gc
+
+    pytest.importorskip("dask.array")
+    import dask.array.slicing  # noqa: F401 - imported while collection is on, as in a long session
+
+    gc.enable()
+    volume = np.arange(2 * 16 * 16, dtype=np.uint16).reshape(2, 16, 16)
+    write_ome_zarr(tmp_path / "v.ome.zarr", volume, "zyx", {a: 1.0 for a in "zyx"}, {})
+    with open_stack(tmp_path / "v.ome.zarr") as stack:
+        gc.disable()
+        try:
+            np.testing.assert_array_equal(stack.plane(0, 1), volume[1:2])   # (C, Y, X)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

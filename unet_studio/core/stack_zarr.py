@@ -53,7 +53,7 @@ def open_ome_zarr(path: Path):
     if not nodes or not nodes[0].data:
         raise StackError(f"{path}: the OME-Zarr folder holds no image")
     image = nodes[0]
-    data = image.data[0]
+    data = _full_resolution(image)
     names = [str(a["name"] if isinstance(a, dict) else a).upper() for a in image.metadata.get("axes", [])]
     if len(names) != data.ndim:
         raise StackError(f"{path}: {len(names)} axes named for an image of {data.ndim} dimensions")
@@ -66,6 +66,24 @@ def open_ome_zarr(path: Path):
                  pixel_size=pixel_size, z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
                  axes_inferred=amap.inferred, axes_note=amap.note, name=path.name,
                  _reader=_ZarrReader(data, amap))
+
+
+def _full_resolution(image):
+    """The image's full-resolution level as a zarr array, read without dask. ome-zarr hands
+    out dask arrays, and dask's slicing turns Python's automatic garbage collection back on
+    (its `disable_gc` restores the state seen when dask was imported): in the app, that lets a
+    training worker collect Qt objects, which deadlocks (gui/garbage.py). The dask array where
+    the level cannot be opened so."""
+    try:
+        import zarr
+
+        path = image.zarr.root_attrs["multiscales"][0]["datasets"][0]["path"]
+        level = zarr.open_array(image.zarr.subpath(path), mode="r")
+        if tuple(level.shape) == tuple(image.data[0].shape):
+            return level
+    except Exception:  # noqa: BLE001 - any layout ome-zarr reads but zarr cannot: use its array
+        pass
+    return image.data[0]
 
 
 def _calibration(metadata: dict, names: list[str]) -> tuple[tuple[float, float] | None, float | None, str]:
