@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from unet_studio.ml.loss import edge_aware_smoothness, labeled_cross_entropy
+from unet_studio.ml.loss import IGNORE, edge_aware_smoothness, labeled_cross_entropy
 
 if TYPE_CHECKING:
     from unet_studio.ml.trainer import Trainer
@@ -100,10 +100,13 @@ def _mean_one(weight: torch.Tensor | None, target: torch.Tensor) -> torch.Tensor
     painted pixels count more than others, not how much the strokes count against the other
     terms (a correction painted with a wide brush, its edges trusted less, still pushes as
     hard as a thin one)."""
-    painted = target >= 0
-    if weight is None or not bool(painted.any()):
-        return weight
-    return weight / weight[painted].mean().clamp(min=1e-6)
+    if weight is None:
+        return None
+    # Without boolean indexing or a host check: no device sync in the training step.
+    painted = (target != IGNORE).to(weight.dtype)
+    count = painted.sum()
+    mean = (weight * painted).sum() / count.clamp(min=1)
+    return weight / torch.where(count > 0, mean, torch.ones_like(mean)).clamp(min=1e-6)
 
 
 class Smoothness(Term):

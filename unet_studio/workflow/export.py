@@ -123,7 +123,8 @@ class PredictedPlane:
         if key not in self._objects:
             if meta.objects_3d:
                 raise ValueError("3-D objects are found across the slices (objects_3d.joined_across_slices)")
-            self._objects[key] = self.prediction.instances(*key[:3])
+            self._objects[key] = self.prediction.instances(meta.object_class, meta.object_size,
+                                                           meta.border_class)
         return self._objects[key]
 
     def set_objects(self, meta: ExportMeta, labels: np.ndarray) -> None:
