@@ -214,14 +214,14 @@ def print_table(results: str) -> None:
     rows = [json.loads(line) for line in open(results, encoding="utf-8")]
     latest = {}
     for row in rows:
-        latest.setdefault((row["kind"], row["method"], row.get("label", "")), []).append(row)
-    print("| kind | method | seeds | instance F1 | mean AP 0.5-0.9 | median count error | found / true |")
-    print("|---|---|---|---|---|---|---|")
-    for (kind, method, label), group in latest.items():
+        latest.setdefault((row["kind"], row["steps"], row["method"], row.get("label", "")), []).append(row)
+    print("| kind | steps | method | seeds | instance F1 | mean AP 0.5-0.9 | median count error | found / true |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (kind, steps, method, label), group in latest.items():
         by_seed = {r["seed"]: r for r in group}   # the last row of each seed
         runs = list(by_seed.values())
         mean = {k: np.mean([r[k] for r in runs]) for k in ("instance_f1", "map", "count_error")}
-        print(f"| {kind} | {method}{' ' + label if label else ''} | {len(runs)} | {mean['instance_f1']:.3f} | "
+        print(f"| {kind} | {steps} | {method}{' ' + label if label else ''} | {len(runs)} | {mean['instance_f1']:.3f} | "
               f"{mean['map']:.3f} | {mean['count_error']:.1%} | {sum(r['found'] for r in runs)} / "
               f"{sum(r['true'] for r in runs)} |")
 

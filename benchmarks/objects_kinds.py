@@ -2,9 +2,11 @@
 object = 2) with a few scribbled training images and held-out images with instance truth.
 
 - dsb: the DSB 2018 dev set of ../shared/data (quality_tasks.load_dsb).
-- large, colour, small: held-out groups of ../shared/data/pretrain-dsb2018 - greyscale images
-  whose median nucleus is over 40 px across (360², 520 x 696 and the 1040 x 1388 image),
-  colour-stained tissue (RGB, 256 x 320), greyscale nuclei under 12 px across. The first
+- large, colour, small, brightfield: held-out groups of ../shared/data/pretrain-dsb2018 -
+  fluorescence (greyscale, dark background) images whose median nucleus is over 40 px across
+  (360², 520 x 696 and the 1040 x 1388 image), colour-stained tissue (RGB, 256 x 320),
+  fluorescence nuclei under 12 px across, brightfield (greyscale, dark nuclei on a bright
+  background, 1024²: 3 scribbled, 13 scored). The first
   TRAIN images of a group by name are scribbled (../shared/tools/simulate_scribbles.py, its
   defaults, seed 0); the next EVAL are scored.
 - blobs, organelles, cells: synthetic images made here (seeded): large round blobs 60-110 px
@@ -30,13 +32,13 @@ from scipy import ndimage
 from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
-KINDS = ("dsb", "large", "colour", "small", "blobs", "organelles", "cells", "cells-borders", "halo")
+KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo")
 
 
 def load_kind(name: str, data: Path) -> Task:
     if name == "dsb":
         return load_dsb(data)
-    if name in ("large", "colour", "small"):
+    if name in ("large", "colour", "small", "brightfield"):
         return _held_out(name, Path(data))
     return _synthetic(name, Path(data))
 
@@ -45,24 +47,30 @@ def load_kind(name: str, data: Path) -> Task:
 def _group(name: str, folder: Path) -> list[str]:
     """Image names of one group, measured from their instance labels (cached beside the results)."""
     survey = _survey(folder)
+    fluorescence = [r for r in survey if not r["colour"] and not r["bright"]]
     if name == "large":
-        return [r["name"] for r in survey if not r["colour"] and r["d"] > 40]
+        return [r["name"] for r in fluorescence if r["d"] > 40]
     if name == "small":
-        return [r["name"] for r in survey if not r["colour"] and 0 < r["d"] < 12]
+        return [r["name"] for r in fluorescence if 0 < r["d"] < 12]
+    if name == "brightfield":
+        return [r["name"] for r in survey if not r["colour"] and r["bright"]]
     return [r["name"] for r in survey if r["colour"]]
 
 
 def _survey(folder: Path) -> list[dict]:
     cache = Path("/work/results/objects-cache/survey.json")
     if cache.exists():
-        return json.loads(cache.read_text())
+        rows = json.loads(cache.read_text())
+        if all("bright" in r for r in rows):
+            return rows
     rows = []
     for path in sorted((folder / "images").glob("*.tif")):
         image = tifffile.imread(path)
         areas = np.bincount(tifffile.imread(folder / "instances" / path.name).ravel())[1:]
         areas = areas[areas > 0]
         colour = image.ndim == 3 and float(np.abs(image[..., 0].astype(float) - image[..., 2]).mean()) > 5
-        rows.append({"name": path.name, "colour": bool(colour),
+        grey = image[..., 0] if image.ndim == 3 else image
+        rows.append({"name": path.name, "colour": bool(colour), "bright": bool(np.median(grey) > 100),
                      "d": float(np.median(2 * np.sqrt(areas / np.pi))) if len(areas) else 0.0})
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(rows))

@@ -96,6 +96,34 @@ def test_the_probability_parts_objects_the_mask_has_merged():
     assert pred.instances(2, object_size=36).max() == 2
 
 
+@pytest.mark.parametrize("diameter", [10, 60])
+def test_pieces_believed_far_less_than_the_others_are_not_objects(diameter):
+    # Six objects: three with a sure core and an unsure rim, three believed by half throughout
+    # (a darker patch of cytoplasm called nucleus), all inside the mask.
+    step = int(diameter * 1.6)
+    centres = grid(2, 3, step, step // 2)
+    shape = (2 * step, 3 * step)
+    mask = discs(shape, centres, diameter / 2)
+    probability = np.where(mask, 0.6, 0.1).astype(np.float32)
+    probability[discs(shape, centres[:3], diameter / 2 * 0.8)] = 0.95
+    assert find_objects(mask).max() == 6
+    labels = find_objects(mask, probability)
+    assert labels.max() == 3
+    assert set(np.unique(labels[discs(shape, centres[:3], diameter / 4)])) == {1, 2, 3}
+    assert not labels[mask & ~discs(shape, centres[:3], diameter / 2 + 1)].any()
+    # The same through a prediction's objects.
+    assert Prediction(np.stack([1 - probability, probability])).instances(2).max() == 3
+
+
+def test_a_model_sure_of_nothing_yet_keeps_its_objects():
+    # Early in training every object is a soft bump that barely passes 0.5: none is dropped.
+    mask = discs((96, 144), grid(2, 3, 48, 24), 15)
+    yy, xx = np.mgrid[:96, :144]
+    centre_distance = np.min([np.hypot(yy - cy, xx - cx) for cy, cx in grid(2, 3, 48, 24)], axis=0)
+    probability = np.where(mask, 0.68 - 0.17 * centre_distance / 15, 0.3).astype(np.float32)
+    assert find_objects(mask, probability).max() == 6
+
+
 def test_planes_are_split_one_by_one_and_numbered_per_plane():
     plane = discs((80, 80), grid(2, 2, 40, 20), 12)
     stack = np.stack([plane, plane[:, ::-1], np.zeros_like(plane)])
