@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def load_kind(name: str, data: Path) -> Task:
 
 # -- held-out groups of pretrain-dsb2018 ----------------------------------------------------
 def _group(name: str, folder: Path) -> list[str]:
-    """Image names of one group, measured from their instance labels (cached beside the results)."""
+    """Image names of one group, measured from their instance labels (cached in the temp folder)."""
     survey = _survey(folder)
     fluorescence = [r for r in survey if not r["colour"] and not r["bright"]]
     if name == "large":
@@ -58,7 +59,7 @@ def _group(name: str, folder: Path) -> list[str]:
 
 
 def _survey(folder: Path) -> list[dict]:
-    cache = Path("/work/results/objects-cache/survey.json")
+    cache = Path(tempfile.gettempdir()) / "unet_studio-objects-cache" / "survey.json"
     if cache.exists():
         rows = json.loads(cache.read_text())
         if all("bright" in r for r in rows):
