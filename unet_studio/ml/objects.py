@@ -155,13 +155,14 @@ def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float
     from skimage.segmentation import relabel_sequential, watershed
 
     sampling = _sampling(foreground.ndim, z_spacing)
+    probability = None if probability is None else np.asarray(probability, np.float32)
     smallest = max(float(min_size), object_volume(SPECK * size, foreground.ndim, z_spacing))
     mask = _drop_small(_fill_holes(foreground, size, z_spacing), smallest)
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
     height = ndimage.distance_transform_edt(mask, sampling=sampling).astype(np.float32)
     if probability is not None:
-        height *= np.clip((np.asarray(probability, np.float32) - SURE) / (1 - SURE), 0, 1)
+        height *= np.clip((probability - SURE) / (1 - SURE), 0, 1)
     sigma = [max(SMOOTH * size / s, 0.5) for s in sampling]
     height = ndimage.gaussian_filter(height, sigma)
     seeds, _ = ndimage.label(h_maxima(height, max(HEIGHT * size, 0.5)) & mask)
@@ -171,7 +172,7 @@ def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
     labels = _drop_small(labels, smallest)
     if probability is not None:
-        labels = _drop_unsure(labels, np.asarray(probability, np.float32))
+        labels = _drop_unsure(labels, probability)
     labels = relabel_sequential(labels)[0].astype(np.int32)
     return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
 
