@@ -7,7 +7,7 @@ A 10 ms QTimer records the gap between its ticks on the GUI thread; a gap much l
     python benchmarks/gui_stall.py                       # the sample image, 30 s of training
     python benchmarks/gui_stall.py --size 2048 --seconds 60
     QT_QPA_PLATFORM=xcb xvfb-run -a python benchmarks/gui_stall.py   # with a real X server
-    python benchmarks/gui_stall.py --busy 1 [--all-cores]   # another program keeps a core busy
+    python benchmarks/gui_stall.py --busy 1 [--share leave-one]   # another program keeps a core busy
 
 What runs: the window opens the image, a few strokes of both classes are painted with mouse
 events, the background PyTorch import is awaited (it is a one-off start-up cost, reported
@@ -38,11 +38,17 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=0, help="synthetic square image of this size "
                                                              "instead of the sample")
     parser.add_argument("--threshold-ms", type=float, default=50.0)
-    parser.add_argument("--all-cores", action="store_true",
-                        help="let training use every core (the app leaves one for the window)")
+    parser.add_argument("--share", choices=("app", "leave-one", "all"), default="app",
+                        help="how training shares the cores with the window: the app's way (Linux: "
+                             "every free core at a lower priority), one thread fewer than there are "
+                             "cores at the usual priority, or every core at the usual priority")
     parser.add_argument("--busy", type=int, default=0, metavar="N",
                         help="run N CPU-bound processes beside the app while it trains "
                              "(a browser, a compile: what a laptop also does)")
+    parser.add_argument("--idle", action="store_true", help="no painting while training")
+    parser.add_argument("--cli", action="store_true",
+                        help="then train as long with `unet-studio train` on the strokes painted "
+                             "before Train, and compare the steps")
     args = parser.parse_args()
 
     from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
@@ -166,17 +172,20 @@ def main() -> int:
     painter.timeout.connect(paint_step)
     painter.setInterval(30)
     training_started = time.perf_counter() - start
-    window.training.leave_a_core = not args.all_cores
-    if args.all_cores:   # the warm-up left a core for the window, for the whole process
+    if args.share != "app":
+        from unet_studio.gui.training.live_training import leave_a_core_for_the_window
         from unet_studio.ml.device import use_cpu_cores
-        use_cpu_cores()
+        window.training.share_cores = (leave_a_core_for_the_window if args.share == "leave-one"
+                                       else use_cpu_cores)
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
+    strokes, shown = document.labels.data.copy(), document.stack.plane(0, 0)
     window.training.start()
     gaps.clear()
     last[0] = time.perf_counter()
     probe.start()
-    painter.start()
+    if not args.idle:
+        painter.start()
     watcher = threading.Thread(target=watchdog, daemon=True)
     watcher.start()
     wait(args.seconds)
@@ -209,7 +218,27 @@ def main() -> int:
         print(f"  {g:6.1f} ms at {t:5.1f} s after Train")
     for c in sorted(set(culprits))[:10]:
         print(f"  GUI thread during a long gap: {c}")
+    if args.cli:
+        cli_steps = _cli_steps(shown, strokes, args.seconds)
+        print(f"the command line on the same strokes: step {cli_steps} in {args.seconds:.0f} s; "
+              f"the app's steps are {int(steps) / max(cli_steps, 1):.0%} of its")
     return 0 if not late else 1
+
+
+def _cli_steps(plane: np.ndarray, strokes: np.ndarray, seconds: float) -> int:
+    """Steps `unet-studio train` makes in `seconds` on `plane` and `strokes`."""
+    import re
+
+    import tifffile
+
+    folder = tempfile.mkdtemp(prefix="unet_studio-stall-cli-")
+    image, labels = os.path.join(folder, "image.tif"), os.path.join(folder, "labels.tif")
+    tifffile.imwrite(image, plane)
+    tifffile.imwrite(labels, strokes.reshape(strokes.shape[-2:]))
+    done = subprocess.run([sys.executable, "-m", "unet_studio", "train", image, "--labels", labels,
+                           "--out", os.path.join(folder, "model.pt"), "--time", str(seconds)],
+                          capture_output=True, text=True, check=True)
+    return int(re.search(r"trained (\d+) steps", done.stdout + done.stderr).group(1))
 
 
 if __name__ == "__main__":

@@ -143,3 +143,38 @@ def test_every_cpu_core_inside_the_block_then_the_count_before(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_a_lowered_thread_priority_reaches_the_threads_torch_starts_for_it():
+    """Training lowers its own thread's priority so the window wins a shared core; the threads
+    torch's OpenMP starts for that thread's work must run at that priority too, and the rest of
+    the process (the window) must keep its own."""
+    import threading
+
+    def nice_of(task: str) -> int:
+        with open(f"/proc/self/task/{task}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+
+    main = str(threading.get_native_id())
+    base = nice_of(main)
+    seen: dict = {}
+
+    def train_like():
+        seen["lowered"] = dev.lower_this_threads_priority(3)
+        seen["own"] = nice_of(str(threading.get_native_id()))
+        torch.set_num_threads(2)
+        x = torch.randn(4, 8, 96, 96, requires_grad=True)
+        torch.nn.functional.conv2d(x, torch.randn(8, 8, 3, 3)).square().sum().backward()
+        seen["tasks"] = {task: nice_of(task) for task in os.listdir("/proc/self/task")}
+
+    before = torch.get_num_threads()
+    try:
+        thread = threading.Thread(target=train_like)
+        thread.start()
+        thread.join()
+    finally:
+        torch.set_num_threads(before)
+    assert seen["lowered"] and seen["own"] == min(19, base + 3)
+    assert sum(nice == seen["own"] for nice in seen["tasks"].values()) >= 2   # it and its helper
+    assert nice_of(main) == base

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import threading
 import time
 from typing import Any
 
@@ -68,6 +70,21 @@ def use_cpu_cores(leave: int = 0) -> None:
     global _threads_set
     _threads_set = True
     torch.set_num_threads(max(1, cpu_cores() - leave))
+
+
+def lower_this_threads_priority(by: int = 10) -> bool:
+    """Lower the calling thread's CPU priority (Linux's per-thread `nice`) by `by`; the threads
+    it starts afterwards, torch's OpenMP team for its work among them, inherit it. A thread's
+    priority cannot be raised again without privileges: call it in a thread that ends with its
+    work. False where the system has no per-thread priority (macOS, Windows): nothing changed."""
+    if not sys.platform.startswith("linux") or by <= 0:
+        return False
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + by))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 @contextlib.contextmanager

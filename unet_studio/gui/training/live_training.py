@@ -60,6 +60,10 @@ def _prepare_item(item: tuple) -> tuple:
     return (kind, _prepare_update(value)) if kind == "progress" else item
 
 
+# Linux nice levels below the window: where they share a core, training gets about a tenth.
+TRAINING_NICENESS = 10
+
+
 def leave_a_core_for_the_window() -> None:
     """On the CPU, train with one thread fewer than there are cores (at least one).
 
@@ -70,6 +74,25 @@ def leave_a_core_for_the_window() -> None:
     from unet_studio.ml.device import use_cpu_cores
 
     use_cpu_cores(leave=1)
+
+
+def share_the_cores_with_the_window() -> None:
+    """How training on the CPU shares the cores with the window; called in the training thread
+    before its first torch work.
+
+    Where a thread may lower its own priority (Linux), training runs below the window and takes
+    every core other programs leave free: the window gets a core the moment it needs one, so
+    painting stays smooth, and no core stands idle while the user only watches (about 1.7x the
+    steps of one thread fewer on 2 cores, benchmarks/README.md). The threads torch starts for
+    this thread inherit its priority and end with it. Elsewhere, one thread fewer than there
+    are cores.
+    """
+    from unet_studio.ml.device import cores_busy_elsewhere, lower_this_threads_priority, use_cpu_cores
+
+    if lower_this_threads_priority(TRAINING_NICENESS):
+        use_cpu_cores(leave=cores_busy_elsewhere(0.1))
+    else:
+        leave_a_core_for_the_window()
 
 
 class TrainingController(QObject):
@@ -91,7 +114,7 @@ class TrainingController(QObject):
         self.panel = panel
         self.parent_widget = parent_widget
         self.config_options: dict = {}
-        self.leave_a_core = True
+        self.share_cores = share_the_cores_with_the_window   # benchmarks/gui_stall.py compares others
         self.document = None
         self.visible_region: tuple[int, int, int, int] | None = None
         self._worker: GeneratorWorker | None = None
@@ -123,12 +146,17 @@ class TrainingController(QObject):
         if document is None or self.running:
             return
         plan = self._plan(document)
-        leave_a_core = self.leave_a_core
+        share_cores = self.share_cores
 
         def make_generator():
-            if leave_a_core and plan.options.get("device", "auto") in ("auto", "cpu"):
-                leave_a_core_for_the_window()
-            return training_run(plan, self._preview_request, lambda: worker.stop_requested)
+            on_the_cpu = plan.options.get("device", "auto") in ("auto", "cpu")
+            if on_the_cpu:
+                share_cores()
+            try:
+                yield from training_run(plan, self._preview_request, lambda: worker.stop_requested)
+            finally:
+                if on_the_cpu:   # torch's thread count is the process's: what other work starts with
+                    leave_a_core_for_the_window()
 
         worker = GeneratorWorker(make_generator, transform=_prepare_item, name="training",
                                  break_on_stop=False)
