@@ -104,12 +104,24 @@ def main() -> int:
         # where it is (the innermost project or library frame).
         while not stop_watchdog.wait(0.005):
             if time.perf_counter() - last[0] > args.threshold_ms / 1000 * 0.8:
-                frame = sys._current_frames().get(main_thread)
+                frames = sys._current_frames()
+                frame = frames.get(main_thread)
                 if frame is not None:
-                    stack = traceback.extract_stack(frame)[-4:]
-                    culprits.append(" <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
-                                                for f in reversed(stack)))
+                    culprits.append(where(frame))
+                    # The GUI thread may be waiting for the GIL: where the training thread is.
+                    training = [f for ident, f in frames.items() if ident in training_threads()]
+                    if training:
+                        culprits.append(f"(training thread: {where(training[0])})")
                 time.sleep(args.threshold_ms / 1000)
+
+    def where(frame) -> str:
+        stack = traceback.extract_stack(frame)[-4:]
+        return " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(stack))
+
+    def training_threads() -> set:
+        return {t.ident for t in threading.enumerate() if t.name.startswith("training")} | \
+            {ident for ident, f in sys._current_frames().items()
+             if any(s.name == "training_run" for s in traceback.extract_stack(f))}
 
     # ---- the image and strokes ----------------------------------------------------------
     if args.size:
