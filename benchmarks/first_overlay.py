@@ -10,8 +10,9 @@ if painted, the background PyTorch import is awaited, the first scribbled plane 
 Train pressed. Every preview the window receives is scored against the truth of that plane
 (foreground F1 of the task's object class, on the previewed region); the forest (100 trees,
 ilastik's features, quality_tasks.py) is fitted to the same strokes and scored on the same plane.
-The user paints nothing meanwhile. Reported: each preview's time and F1, and the first time
-the preview matched the forest.
+The user paints nothing meanwhile. Reported: each preview's time and F1, the first time the
+preview matched the forest, and the F1 of what the window shows after Stop (the kept model's
+prediction: one view, then the mean of the views exports use).
 """
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def main() -> int:
     parser.add_argument("--tasks", nargs="+", default=["isbi", "dsb", "halo"], choices=list(TASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="training time per run")
+    parser.add_argument("--after", type=float, default=8.0,
+                        help="seconds to wait after Stop for the kept model's prediction")
     parser.add_argument("--share", choices=("app", "leave-one"), default="app",
                         help="the app's way of sharing the cores, or one thread fewer (gui_stall.py)")
     args = parser.parse_args()
@@ -120,14 +123,19 @@ def main() -> int:
             window.training.stop()
             while window.training.running:
                 wait(0.05)
+            during = len(scores)
+            wait(args.after)   # the kept model's answer for the shown plane: one view, then all
+            kept = scores[during:]
             window.saved_labels_version = document.labels.version   # no "unsaved labels" question
             window.close()
             window.deleteLater()
             wait(0.2)
+            scores = scores[:during]
             first = next((s for s, v, _ in scores if v >= forest_f1), None)
             shown = ", ".join(f"{s:.1f} (step {step}): {v:.3f}" for s, v, step in scores)
             print(f"{name:6} {seed:4d} {forest_f1:6.3f}  {shown}  -> "
-                  f"{f'{first:.1f} s' if first is not None else 'not within the run'}", flush=True)
+                  f"{f'{first:.1f} s' if first is not None else 'not within the run'}; after Stop: "
+                  f"{', '.join(f'{v:.3f}' for _, v, _ in kept) or '-'}", flush=True)
     return 0
 
 
