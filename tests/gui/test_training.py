@@ -197,60 +197,46 @@ def test_training_on_the_cpu_runs_below_the_window_on_the_cores_others_leave_fre
 
     import torch
 
+    from tests.threads import in_its_own_thread
     from unet_studio.gui.training.live_training import TRAINING_NICENESS, share_the_cores_with_the_window
     from unet_studio.ml import device
 
     monkeypatch.setattr(device, "cpu_cores", lambda: 8)
     monkeypatch.setattr(device, "cores_busy_elsewhere", lambda seconds=0.2: 3)
-    seen = {}
+    linux = sys.platform.startswith("linux")
 
-    def train_in_a_new_thread():
-        priority = (lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) \
-            if sys.platform.startswith("linux") else (lambda: 0)
+    def train():
+        priority = (lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())) if linux else (lambda: 0)
         before = priority()
         share_the_cores_with_the_window()
-        seen["lowered by"], seen["threads"] = priority() - before, torch.get_num_threads()
-        seen["room"] = 19 - before   # nice levels stop at 19
+        # nice levels stop at 19
+        return priority() - before, torch.get_num_threads(), min(TRAINING_NICENESS, 19 - before)
 
-    threads_before = torch.get_num_threads()
-    try:
-        thread = threading.Thread(target=train_in_a_new_thread)
-        thread.start()
-        thread.join()
-    finally:
-        torch.set_num_threads(threads_before)
-    if sys.platform.startswith("linux"):
-        assert seen["lowered by"] == min(TRAINING_NICENESS, seen["room"]) and seen["threads"] == 5
-    else:
-        assert seen["lowered by"] == 0 and seen["threads"] == 7
+    lowered_by, threads, room = in_its_own_thread(train)
+    assert (lowered_by, threads) == ((room, 5) if linux else (0, 7))
 
 
 def test_after_training_on_every_core_other_work_leaves_one_for_the_window(window, qtbot, monkeypatch):
     """Training may take every free core below the window, but torch's thread count is one
     for the process: once the run ends, work started afterwards at the usual priority (the
     shown plane's prediction) must again leave a core for the window."""
-    import threading
-
     import torch
 
+    from tests.threads import in_its_own_thread
     from unet_studio.ml import device
 
     monkeypatch.setattr(device, "cpu_cores", lambda: 8)
     monkeypatch.setattr(device, "cores_busy_elsewhere", lambda seconds=0.2: 0)
     threads_before = torch.get_num_threads()
-    seen = []
     try:
         show_array(window, blobs_image()[0], "YX")
         paint_both_classes(window, qtbot)
         window.training.config_options = dict(TINY_TRAINING, steps=4, device="cpu")
         window.training.start()
         wait_until_stopped(qtbot, window)
-        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
-        thread.start()
-        thread.join()
+        assert in_its_own_thread(torch.get_num_threads) == 7
     finally:
         torch.set_num_threads(threads_before)
-    assert seen == [7]
 
 
 def test_a_cleared_loss_plot_does_not_keep_the_last_runs_axes(window, qtbot):

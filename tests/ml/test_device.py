@@ -156,25 +156,20 @@ def test_a_lowered_thread_priority_reaches_the_threads_torch_starts_for_it():
         with open(f"/proc/self/task/{task}/stat") as f:
             return int(f.read().rsplit(")", 1)[1].split()[16])
 
+    from tests.threads import in_its_own_thread
+
     main = str(threading.get_native_id())
     base = nice_of(main)
-    seen: dict = {}
 
     def train_like():
-        seen["lowered"] = dev.lower_this_threads_priority(3)
-        seen["own"] = nice_of(str(threading.get_native_id()))
+        lowered = dev.lower_this_threads_priority(3)
+        own = nice_of(str(threading.get_native_id()))
         torch.set_num_threads(2)
         x = torch.randn(4, 8, 96, 96, requires_grad=True)
         torch.nn.functional.conv2d(x, torch.randn(8, 8, 3, 3)).square().sum().backward()
-        seen["tasks"] = {task: nice_of(task) for task in os.listdir("/proc/self/task")}
+        return lowered, own, [nice_of(task) for task in os.listdir("/proc/self/task")]
 
-    before = torch.get_num_threads()
-    try:
-        thread = threading.Thread(target=train_like)
-        thread.start()
-        thread.join()
-    finally:
-        torch.set_num_threads(before)
-    assert seen["lowered"] and seen["own"] == min(19, base + 3)
-    assert sum(nice == seen["own"] for nice in seen["tasks"].values()) >= 2   # it and its helper
+    lowered, own, every_thread = in_its_own_thread(train_like)
+    assert lowered and own == min(19, base + 3)
+    assert every_thread.count(own) >= 2   # it and the helper torch started for it
     assert nice_of(main) == base
