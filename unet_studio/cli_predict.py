@@ -71,7 +71,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.ml.model_file import load_model
     from unet_studio.workflow.batch import check_writable_folder, plan_outputs
     from unet_studio.workflow.image_paths import find_images
-    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS
+    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS, PredictionOptions
 
     if args.objects_3d and not (args.instances or args.rois):
         raise TrainingInputError("--objects-3d joins the objects of --instances or --rois across slices: give one")
@@ -95,17 +95,16 @@ def run_predict(args: argparse.Namespace) -> int:
     check_writable_folder(args.out)
     if args.workers is not None and args.workers < 1:
         raise TrainingInputError(f"--workers {args.workers}: give 1 or more")
+    options = PredictionOptions(views=args.views, object_class=object_class, format=args.format,
+                                objects_3d=args.objects_3d)
     if args.workers or args.scheduler:
         from unet_studio.workflow.cluster import predict_on_cluster
 
-        steps = predict_on_cluster(args.model, todo, workers=args.workers, scheduler=args.scheduler,
-                                   views=args.views, object_class=object_class, format=args.format,
-                                   objects_3d=args.objects_3d)
+        steps = predict_on_cluster(args.model, todo, options, workers=args.workers, scheduler=args.scheduler)
     else:
         from unet_studio.workflow.batch import predict_images
 
-        steps = predict_images(model, todo, device=device, views=args.views, object_class=object_class,
-                               format=args.format, objects_3d=args.objects_3d)
+        steps = predict_images(model, todo, options, device=device)
     written = _report(steps, todo, failed)
     summary = f"{written} image{'s' if written != 1 else ''} predicted"
     if done:

@@ -60,7 +60,7 @@ class Exporter:
         if not path:
             return
         if what in NEEDS_OBJECT_CLASS:
-            self.window.stack_jobs.export_prediction(path, what, **self.window.objects_panel.export_choice())
+            self.window.stack_jobs.export_prediction(path, what, self.window.objects_panel.export_choice())
         else:
             self.window.stack_jobs.export_prediction(path, what)
 

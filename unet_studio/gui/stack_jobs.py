@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
-from unet_studio.workflow.export import MASK
+from unet_studio.workflow.export import MASK, PredictionOptions
 
 
 def predict_all(model, stack) -> Iterator[tuple]:
@@ -28,12 +28,12 @@ def predict_all(model, stack) -> Iterator[tuple]:
             yield ("result", progress.result)
 
 
-def export_prediction(model, stack, path: Path, what: str, ready=None, **objects) -> Iterator[tuple]:
+def export_prediction(model, stack, path: Path, what: str, ready=None,
+                      options: PredictionOptions = PredictionOptions()) -> Iterator[tuple]:
     """Worker generator: predict the whole stack and write `what` (a kind of
     workflow/export.py: masks, probabilities, instances, the objects table, ROIs) to `path`
     plane by plane, or write `ready` (masks already predicted); ends with ("written", path).
-    objects: the objects to find (object_class, object_size, objects_3d of predict_to_files:
-    the Objects panel's export_choice)."""
+    options: how (the Objects panel's export_choice for the objects)."""
     from unet_studio.workflow.export import held_masks_to_file, predict_to_files
 
     if ready is not None:
@@ -41,7 +41,7 @@ def export_prediction(model, stack, path: Path, what: str, ready=None, **objects
         written = held_masks_to_file(ready, stack, model.classes, path)
     else:
         written = None
-        for step in predict_to_files(model, stack, {what: Path(path)}, **objects):
+        for step in predict_to_files(model, stack, {what: Path(path)}, **options.arguments()):
             if step.written is None:
                 yield ("progress", step.fraction)
             written = step.written
@@ -161,16 +161,17 @@ class StackJobs(QObject):
             model, stack = self.document.model, self.document.stack
             self._run(lambda: predict_all(model, stack), "Predicting", model)
 
-    def export_prediction(self, path: str | Path, what: str, **objects) -> None:
+    def export_prediction(self, path: str | Path, what: str,
+                          options: PredictionOptions = PredictionOptions()) -> None:
         """Write `what` (a kind of workflow/export.py) for every plane to `path`; masks already
-        predicted by this model are written from memory. objects: the Objects panel's
+        predicted by this model are written from memory. options: the Objects panel's
         export_choice, for the kinds that split a class into objects."""
         if not self.ready_for_model_job():
             return
         model, stack = self.document.model, self.document.stack
         stored = self.document.predictions.stack_result
         ready = stored if (what == MASK and stored is not None and self._result_model is model) else None
-        self._run(lambda: export_prediction(model, stack, Path(path), what, ready, **objects),
+        self._run(lambda: export_prediction(model, stack, Path(path), what, ready, options),
                   "Exporting" if ready is not None else "Predicting", model)
 
     def export_labels(self, path: str | Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.export import TIFF, OutputError, output_name, output_stem, predict_to_files
+from unet_studio.workflow.export import TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files
 from unet_studio.workflow.image_paths import FoundImage
 
 
@@ -105,23 +105,21 @@ def probe_writing(path: str | Path) -> None:
         raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from None
 
 
-def predict_images(model, plan: list[ImageOutputs], *, device: Any = None, views: int | None = None,
-                   object_class: int | None = None, format: str = TIFF,
-                   objects_3d: bool = False) -> Iterator[BatchStep]:
+def predict_images(model, plan: list[ImageOutputs], options: PredictionOptions = PredictionOptions(), *,
+                   device: Any = None) -> Iterator[BatchStep]:
     """Predict every image of `plan` and write its outputs as a set. An image that cannot be
     read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
     n = len(plan)
     for i, item in enumerate(plan):
-        for fraction, written, skipped in predict_image(model, item, device=device, views=views,
-                                                        object_class=object_class, format=format,
-                                                        objects_3d=objects_3d):
+        for fraction, written, skipped in predict_image(model, item, options, device=device):
             yield BatchStep((i + fraction) / n, i, written=written, skipped=skipped)
 
 
-def predict_image(model, item: ImageOutputs, **options) -> Iterator[tuple[float, list[Path] | None, str | None]]:
-    """Predict one image into its set of files (options: device, views, object_class, format,
-    objects_3d of predict_to_files): (fraction of this image, written paths at the end, None) items, or
-    one (1.0, None, why it failed in one line) when it cannot be read or does not fit."""
+def predict_image(model, item: ImageOutputs, options: PredictionOptions = PredictionOptions(), *,
+                  device: Any = None) -> Iterator[tuple[float, list[Path] | None, str | None]]:
+    """Predict one image into its set of files: (fraction of this image, written paths at the
+    end, None) items, or one (1.0, None, why it failed in one line) when it cannot be read or
+    does not fit."""
     from unet_studio.core.stack import open_stack
 
     try:
@@ -134,7 +132,7 @@ def predict_image(model, item: ImageOutputs, **options) -> Iterator[tuple[float,
             yield 1.0, None, f"{item.source.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
             return
         make_folder(next(iter(item.targets.values())).parent)
-        for step in predict_to_files(model, stack, item.targets, **options):
+        for step in predict_to_files(model, stack, item.targets, device=device, **options.arguments()):
             yield step.fraction, step.written, None
     except UnetStudioError as e:
         yield 1.0, None, f"{item.source.name}: {e}"

@@ -18,16 +18,16 @@ from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.workflow.batch import BatchStep, ImageOutputs, predict_image
+from unet_studio.workflow.export import PredictionOptions
 
 INSTALL_HINT = "--workers and --scheduler need the optional packages: pip install 'unet_studio[cluster]'"
 # Models loaded in this (worker) process, by the digest of their file's bytes.
 _LOADED: dict[str, Any] = {}
 
 
-def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, workers: int | None = None,
-                       scheduler: str | None = None, views: int | None = None,
-                       object_class: int | None = None, format: str = "tiff",
-                       objects_3d: bool = False) -> Iterator[BatchStep]:
+def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
+                       options: PredictionOptions = PredictionOptions(), *, workers: int | None = None,
+                       scheduler: str | None = None) -> Iterator[BatchStep]:
     """Predict `plan` on a cluster; yields a BatchStep as each image finishes (in the order
     they finish): `written`, or `skipped` with the reason the image failed."""
     try:
@@ -52,10 +52,8 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
         blob = Path(model_path).read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         model = client.scatter(blob, broadcast=True, hash=False)   # sent once to each worker
-        options = {"views": views, "object_class": object_class, "format": format,
-                   "objects_3d": objects_3d, "threads": threads}
         futures = {client.submit(_predict_one, model, digest, str(item.source),
-                                 {what: str(path) for what, path in item.targets.items()}, options,
+                                 {what: str(path) for what, path in item.targets.items()}, options, threads,
                                  pure=False, key=f"predict-{i}-{digest[:8]}"): i
                    for i, item in enumerate(plan)}
         done = 0
@@ -75,17 +73,16 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs], *, work
 
 
 def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
-                 options: dict) -> tuple[list[str] | None, str | None]:
+                 options: PredictionOptions, threads: int) -> tuple[list[str] | None, str | None]:
     """On a worker: predict one image into its set of files, as the single process does
-    (batch.predict_image); (written paths, None) or (None, why it failed in one line).
-    options: views, object_class, format, objects_3d, threads."""
+    (batch.predict_image), with `threads` torch threads; (written paths, None) or (None, why it
+    failed in one line)."""
     import torch
 
-    options = dict(options)
-    torch.set_num_threads(options.pop("threads"))
+    torch.set_num_threads(threads)
     item = ImageOutputs(Path(source), {what: Path(p) for what, p in targets.items()})
     written = failure = None
-    for _, written, failure in predict_image(_model(blob, digest), item, **options):
+    for _, written, failure in predict_image(_model(blob, digest), item, options):
         pass
     return ([str(p) for p in written] if written else None), failure
 

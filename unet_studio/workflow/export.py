@@ -18,7 +18,7 @@ Conventions of the field, so Fiji and napari read the files right:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -217,6 +217,25 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
         raise OutputError(f"{outputs.targets[next(iter(ordered))].parent}: cannot write the files "
                           f"({e.strerror or e})") from e
     yield ExportStep(1.0, written)
+
+
+@dataclass(frozen=True)
+class PredictionOptions:
+    """How an image is predicted into its files, besides the model and where they go: the
+    options of `predict_to_files`, in one object the CLI, batches, the cluster and the app pass on.
+    views: mirrored views averaged (None: the default); object_class: the class split into objects
+    (for instances, the table, ROIs); object_size: the objects' diameter in px (None: measured in
+    each plane); format: TIFF or OME_ZARR images; objects_3d: objects span a Z stack's slices."""
+
+    views: int | None = None
+    object_class: int | None = None
+    object_size: float | None = None
+    format: str = TIFF
+    objects_3d: bool = False
+
+    def arguments(self) -> dict:
+        """As predict_to_files' keyword arguments."""
+        return asdict(self)
 
 
 def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,

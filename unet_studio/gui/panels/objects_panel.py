@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from unet_studio.core.class_templates import object_class
+from unet_studio.workflow.export import PredictionOptions
 
 # Table columns shown (object_table's name -> header); intensity columns are added as found.
 SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²",
@@ -164,11 +165,11 @@ class ObjectsPanel(QWidget):
         """The diameter (px) the user set, or None: measure it from the prediction."""
         return self._user_size
 
-    def export_choice(self) -> dict:
-        """What an export of objects is asked for (workflow/export.predict_to_files' arguments):
-        the class, the size (None: measured) and whether objects span the slices."""
-        return {"object_class": self.chosen_class, "object_size": self.object_size,
-                "objects_3d": self.across_slices_box.isEnabled() and self.across_slices_box.isChecked()}
+    def export_choice(self) -> PredictionOptions:
+        """What an export of objects is asked for: the class, the size (None: measured) and
+        whether objects span the slices."""
+        return PredictionOptions(object_class=self.chosen_class, object_size=self.object_size,
+                                 objects_3d=self.across_slices_box.isEnabled() and self.across_slices_box.isChecked())
 
     def set_slices(self, n_z: int) -> None:
         """The shown image has `n_z` slices: joining them is offered only where there are several."""
