@@ -46,6 +46,8 @@ def main() -> int:
                         help="run N CPU-bound processes beside the app while it trains "
                              "(a browser, a compile: what a laptop also does)")
     parser.add_argument("--idle", action="store_true", help="no painting while training")
+    parser.add_argument("--minimised", action="store_true",
+                        help="the window minimised while it trains (no previews; implies --idle)")
     parser.add_argument("--cli", action="store_true",
                         help="then train as long with `unet-studio train` on the strokes painted "
                              "before Train, and compare the steps")
@@ -192,6 +194,9 @@ def main() -> int:
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     atexit.register(lambda: [process.kill() for process in busy])   # also if this script fails
     strokes, shown = document.labels.data.copy(), document.stack.plane(0, 0)
+    if args.minimised:
+        args.idle = True
+        window.showMinimized()
     window.training.start()
     gaps.clear()
     last[0] = time.perf_counter()

@@ -239,6 +239,20 @@ def test_after_training_on_every_core_other_work_leaves_one_for_the_window(windo
         torch.set_num_threads(threads_before)
 
 
+def test_no_previews_are_asked_for_while_the_window_is_minimised(window, qtbot):
+    """Minimised, nobody sees the previews: training asks for none and keeps their time for
+    its steps; shown again, the previews come back."""
+    show_array(window, blobs_image()[0], "YX")
+    window.show()
+    qtbot.waitExposed(window)
+    asked = window.training._preview_request   # what the engine calls between steps
+    assert asked() == (0, 0, 0)
+    window.showMinimized()
+    qtbot.waitUntil(lambda: asked() is None, timeout=5_000)
+    window.showNormal()
+    qtbot.waitUntil(lambda: asked() == (0, 0, 0), timeout=5_000)
+
+
 def test_a_cleared_loss_plot_does_not_keep_the_last_runs_axes(window, qtbot):
     """After "Use this model" or "Start a new model" the panel is cleared: an empty plot, not
     the old run's 0-80 steps waiting for the next run to redraw them."""

@@ -117,6 +117,7 @@ class TrainingController(QObject):
         self.share_cores = share_the_cores_with_the_window   # benchmarks/gui_stall.py compares others
         self.document = None
         self.visible_region: tuple[int, int, int, int] | None = None
+        self.out_of_sight = False   # the window is minimised: no previews, training takes their time
         self._worker: GeneratorWorker | None = None
         self._document_in_training = None
         self._latest_model = None
@@ -203,7 +204,7 @@ class TrainingController(QObject):
     def _preview_request(self):
         """Called by the engine in the worker thread: the plane (and region) on screen."""
         document = self.document
-        if document is None:
+        if document is None or self.out_of_sight:
             return None
         region = self.visible_region
         return (0, document.t, document.z) if region is None else (0, document.t, document.z, region)

@@ -9,7 +9,7 @@ into the window: they are given what they use and report through signals.
 from __future__ import annotations
 
 
-from PySide6.QtCore import QSettings, Slot
+from PySide6.QtCore import QEvent, QSettings, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QPushButton
 
 from unet_studio.gui.window.actions import EXPORT_COMMANDS, SHORTCUTS_HELP, build_menus
@@ -272,6 +272,11 @@ class MainWindow(QMainWindow):
             return False
         self.training.stop()
         return True
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.Type.WindowStateChange:
+            self.training.out_of_sight = self.isMinimized()
+        super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
         if not self.may_leave_image("quit"):
