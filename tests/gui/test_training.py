@@ -216,6 +216,18 @@ def test_training_on_the_cpu_runs_below_the_window_on_the_cores_others_leave_fre
     assert (lowered_by, threads) == ((room, 5) if linux else (0, 7))
 
 
+def test_only_a_run_on_the_cpu_shares_the_cores_with_the_window(monkeypatch):
+    """A run on a GPU keeps its thread at the usual priority (a busy CPU must not starve the
+    GPU); "auto" on a machine with CUDA is such a run."""
+    import torch
+
+    from unet_studio.gui.training.live_training import trains_on_the_cpu
+
+    assert trains_on_the_cpu("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert not trains_on_the_cpu("auto") and not trains_on_the_cpu("cuda")
+
+
 def test_after_training_on_every_core_other_work_leaves_one_for_the_window(window, qtbot, monkeypatch):
     """Training may take every free core below the window, but torch's thread count is one
     for the process: once the run ends, work started afterwards at the usual priority (the

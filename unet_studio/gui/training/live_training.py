@@ -95,6 +95,20 @@ def share_the_cores_with_the_window() -> None:
         leave_a_core_for_the_window()
 
 
+def trains_on_the_cpu(preference: str) -> bool:
+    """Whether a run asked for `preference` ("auto", "cpu", "cuda", "mps") trains on the CPU:
+    only then does it share the cores with the window (a GPU's run keeps its thread at the usual
+    priority, so a busy CPU does not starve the GPU). False for a device that is not there: the
+    run itself says so."""
+    from unet_studio.core.errors import TrainingInputError
+    from unet_studio.ml.device import pick_device
+
+    try:
+        return pick_device(preference).type == "cpu"
+    except TrainingInputError:
+        return False
+
+
 class TrainingController(QObject):
     """Starts and stops training of the open document; shows progress in the training panel.
 
@@ -150,7 +164,7 @@ class TrainingController(QObject):
         share_cores = self.share_cores
 
         def make_generator():
-            on_the_cpu = plan.options.get("device", "auto") in ("auto", "cpu")
+            on_the_cpu = trains_on_the_cpu(plan.options.get("device", "auto"))
             if on_the_cpu:
                 share_cores()
             try:
