@@ -65,11 +65,13 @@ TRAINING_NICENESS = 10
 
 
 def leave_a_core_for_the_window() -> None:
-    """On the CPU, train with one thread fewer than there are cores (at least one).
+    """Torch's threads: one fewer than there are cores (at least one). What the app's work
+    starts with, and training's where a thread cannot lower its priority (see
+    share_the_cores_with_the_window).
 
-    With every core busy in torch, the GUI thread waits for a core and painting stutters;
-    one core less costs little training speed on a laptop with 4-8 cores. (Counted from the
-    cores each time, so every Train gets the same; training's pick_device keeps this choice.)
+    With every core busy in torch at the window's priority, the GUI thread waits for a core and
+    painting stutters. (Counted from the cores each time, so every Train gets the same;
+    training's pick_device keeps this choice.)
     """
     from unet_studio.ml.device import use_cpu_cores
 
