@@ -14,7 +14,7 @@ from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow import output_set
 from unet_studio.workflow.batch import plan_outputs, unique_stems
 from unet_studio.workflow.export_meta import class_names_in
-from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError,
+from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError, PredictionOptions,
                                          output_name, output_stem, predict_to_files)
 
 CLASSES = ["background", "nuclei", "edges"]
@@ -39,7 +39,7 @@ def volume(seed=0, shape=(3, 40, 48)):
 
 def export(model, stack, folder, kinds=(MASK, PROBABILITIES, INSTANCES), stem="cells"):
     targets = {what: folder / output_name(stem, what) for what in kinds}
-    steps = list(predict_to_files(model, stack, targets, object_class=2))
+    steps = list(predict_to_files(model, stack, targets, PredictionOptions(object_class=2)))
     return steps[-1].written
 
 
@@ -159,7 +159,7 @@ def test_a_cancelled_export_leaves_the_old_files_and_no_temporary_file(model, tm
     stack = Stack.from_array(volume(6), "ZYX", name="cells.tif")
     old = {p.name: p.read_bytes() for p in export(model, stack, tmp_path)}
     steps = predict_to_files(model, Stack.from_array(volume(7), "ZYX"),
-                             {MASK: tmp_path / "cells_mask.tif"}, object_class=2)
+                             {MASK: tmp_path / "cells_mask.tif"}, PredictionOptions(object_class=2))
     next(steps)
     steps.close()
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old

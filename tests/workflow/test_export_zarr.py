@@ -12,7 +12,7 @@ import tifffile
 from tests.workflow.test_export_files import CLASSES, export, model, volume  # noqa: F401 (fixture)
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow.export_meta import Calibration
-from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIES,
+from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIES, PredictionOptions,
                                          output_name, predict_to_files)
 
 zarr = pytest.importorskip("zarr")   # the optional [zarr] extra; the test extras install it
@@ -23,7 +23,7 @@ def test_ome_zarr_files_hold_what_the_tiffs_hold(model, tmp_path):  # noqa: F811
                              name="cells.tif")
     export(model, stack, tmp_path)   # the TIFFs
     targets = {what: tmp_path / output_name("cells", what, OME_ZARR) for what in (MASK, PROBABILITIES, INSTANCES)}
-    written = list(predict_to_files(model, stack, targets, object_class=2, format=OME_ZARR))[-1].written
+    written = list(predict_to_files(model, stack, targets, PredictionOptions(object_class=2, format=OME_ZARR)))[-1].written
     assert [p.name for p in written] == ["cells_mask.ome.zarr", "cells_probabilities.ome.zarr",
                                          "cells_instances.ome.zarr"]
     for what, path in zip((MASK, PROBABILITIES, INSTANCES), written):
@@ -42,14 +42,15 @@ def test_a_second_run_replaces_the_folder_and_a_cancelled_one_leaves_it(model, t
     target = {MASK: tmp_path / "cells_mask.ome.zarr"}
     for seed in (0, 1):
         stack = Stack.from_array(volume(seed), "ZYX", name="cells.tif")
-        list(predict_to_files(model, stack, target, format=OME_ZARR))
+        list(predict_to_files(model, stack, target, PredictionOptions(format=OME_ZARR)))
         with open_stack(target[MASK]) as back:
             second = back.read()
     stack = Stack.from_array(volume(1), "ZYX", name="cells.tif")
-    first = list(predict_to_files(model, stack, {MASK: tmp_path / "again.ome.zarr"}, format=OME_ZARR))
+    first = list(predict_to_files(model, stack, {MASK: tmp_path / "again.ome.zarr"}, PredictionOptions(format=OME_ZARR)))
     with open_stack(first[-1].written[0]) as back:
         np.testing.assert_array_equal(back.read(), second)      # the second run's, whole
-    steps = predict_to_files(model, Stack.from_array(volume(2), "ZYX", name="cells.tif"), target, format=OME_ZARR)
+    steps = predict_to_files(model, Stack.from_array(volume(2), "ZYX", name="cells.tif"), target,
+                             PredictionOptions(format=OME_ZARR))
     next(steps)
     steps.close()                                               # cancelled
     with open_stack(target[MASK]) as back:

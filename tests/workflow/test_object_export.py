@@ -11,7 +11,7 @@ import roifile
 
 from unet_studio.core.stack import Stack
 from unet_studio.ml import predict
-from unet_studio.workflow.export import OBJECTS, ROIS, predict_to_files
+from unet_studio.workflow.export import OBJECTS, ROIS, PredictionOptions, predict_to_files
 from unet_studio.workflow.object_export import plane_objects
 
 SPECS = [[(20, 20, 8), (40, 44, 8)], [(30, 30, 10)], [(20, 20, 8), (44, 20, 6), (44, 48, 6)]]
@@ -44,7 +44,8 @@ def stack_of(**meta) -> Stack:
 
 def export_objects(model, stack, object_class, csv_path=None, rois_path=None, object_size=None):
     targets = {what: path for what, path in ((OBJECTS, csv_path), (ROIS, rois_path)) if path}
-    return predict_to_files(model, stack, targets, object_class=object_class, object_size=object_size)
+    return predict_to_files(model, stack, targets,
+                            PredictionOptions(object_class=object_class, object_size=object_size))
 
 
 def run(model, stack, **targets):

@@ -14,7 +14,7 @@ from unet_studio.core.stack import Stack
 from unet_studio.ml import predict
 from unet_studio.ml.predict import PlaneProgress, Prediction
 from unet_studio.workflow import objects_3d
-from unet_studio.workflow.export import INSTANCES, MASK, OBJECTS, ROIS, output_name, predict_to_files
+from unet_studio.workflow.export import INSTANCES, MASK, OBJECTS, ROIS, PredictionOptions, output_name, predict_to_files
 from unet_studio.workflow.objects_3d import VolumeTooLarge, check_fits
 
 CLASSES = ["background", "nucleus"]
@@ -57,7 +57,7 @@ def predicted(monkeypatch):
 
 def export(model, stack, folder, objects_3d, kinds=(MASK, INSTANCES, OBJECTS, ROIS)):
     targets = {what: folder / output_name("embryo", what) for what in kinds}
-    steps = list(predict_to_files(model, stack, targets, object_class=2, objects_3d=objects_3d))
+    steps = list(predict_to_files(model, stack, targets, PredictionOptions(object_class=2, objects_3d=objects_3d)))
     return steps[-1].written
 
 

@@ -41,7 +41,7 @@ def export_prediction(model, stack, path: Path, what: str, ready=None,
         written = held_masks_to_file(ready, stack, model.classes, path)
     else:
         written = None
-        for step in predict_to_files(model, stack, {what: Path(path)}, **options.arguments()):
+        for step in predict_to_files(model, stack, {what: Path(path)}, options):
             if step.written is None:
                 yield ("progress", step.fraction)
             written = step.written

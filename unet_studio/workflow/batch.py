@@ -132,7 +132,7 @@ def predict_image(model, item: ImageOutputs, options: PredictionOptions = Predic
             yield 1.0, None, f"{item.source.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
             return
         make_folder(next(iter(item.targets.values())).parent)
-        for step in predict_to_files(model, stack, item.targets, device=device, **options.arguments()):
+        for step in predict_to_files(model, stack, item.targets, options, device=device):
             yield step.fraction, step.written, None
     except UnetStudioError as e:
         yield 1.0, None, f"{item.source.name}: {e}"

@@ -18,7 +18,7 @@ Conventions of the field, so Fiji and napari read the files right:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -221,8 +221,8 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
 
 @dataclass(frozen=True)
 class PredictionOptions:
-    """How an image is predicted into its files, besides the model and where they go: the
-    options of `predict_to_files`, in one object the CLI, batches, the cluster and the app pass on.
+    """How an image is predicted into its files, besides the model and where they go: one
+    object `predict_to_files` takes and the CLI, batches, the cluster and the app pass on.
     views: mirrored views averaged (None: the default); object_class: the class split into objects
     (for instances, the table, ROIs); object_size: the objects' diameter in px (None: measured in
     each plane); format: TIFF or OME_ZARR images; objects_3d: objects span a Z stack's slices."""
@@ -233,31 +233,26 @@ class PredictionOptions:
     format: str = TIFF
     objects_3d: bool = False
 
-    def arguments(self) -> dict:
-        """As predict_to_files' keyword arguments."""
-        return asdict(self)
 
-
-def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = None,
-                     views: int | None = None, object_class: int | None = None,
-                     object_size: float | None = None, format: str = TIFF,
-                     objects_3d: bool = False) -> Iterator[ExportStep]:
+def predict_to_files(model, stack, targets: dict[str, Path],
+                     options: PredictionOptions = PredictionOptions(), *,
+                     device: Any = None) -> Iterator[ExportStep]:
     """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
     yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
-    nothing is written then. object_size: the objects' diameter in px for every plane (the
-    app's Objects panel); None: measured in each plane. format: TIFF or OME_ZARR images.
-    objects_3d: in a Z stack, objects span the slices (one id, one row with its volume);
-    VolumeTooLarge before any work where a time point does not fit in memory."""
+    nothing is written then. With options.objects_3d, VolumeTooLarge before any work where a
+    time point does not fit in memory."""
     from unet_studio.ml.predict import predict_planes
 
     from unet_studio.core.errors import ModelError
 
+    object_class = options.object_class
     if any(what in targets for what in NEEDS_OBJECT_CLASS) and not (
             object_class and 1 <= object_class <= model.n_classes):
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
-    options = {"views": views} if views else {}
-    meta = ExportMeta.of(stack, model.classes, object_class, object_size, format, objects_3d)
+    views = {"views": options.views} if options.views else {}
+    meta = ExportMeta.of(stack, model.classes, object_class, options.object_size, options.format,
+                         options.objects_3d)
     joined = meta.objects_3d and any(what in targets for what in NEEDS_OBJECT_CLASS)
     if joined:
         from unet_studio.workflow.objects_3d import check_fits, joined_across_slices
@@ -265,7 +260,7 @@ def predict_to_files(model, stack, targets: dict[str, Path], *, device: Any = No
         check_fits(meta.shape, model.n_classes)
 
     def planes():
-        for step in predict_planes(model, stack, device=device, **options):
+        for step in predict_planes(model, stack, device=device, **views):
             if step.prediction is not None:
                 t, z = step.plane
                 image = stack.plane(t, z) if OBJECTS in targets else None
