@@ -5,9 +5,8 @@ of the plane on screen scores at least the forest's F1 on the same strokes.
         --tasks isbi dsb halo --seeds 0 1 [--seconds 20] [--share leave-one]
 
 What runs, per task and seed: the window opens the task's first training image (the ISBI stack,
-the first scribbled DSB image, the first halo image), its scribbles are put into the labels as
-if painted, the background PyTorch import is awaited, the first scribbled plane is shown and
-Train pressed. Every preview the window receives is scored against the truth of that plane
+the first scribbled DSB image, the first halo image) with its scribbles as its labels, the
+background PyTorch import is awaited, the first scribbled plane is shown and Train pressed. Every preview the window receives is scored against the truth of that plane
 (foreground F1 of the task's object class, on the previewed region); the forest (100 trees,
 ilastik's features, quality_tasks.py) is fitted to the same strokes and scored on the same plane.
 The user paints nothing meanwhile. Reported: each preview's time and F1, the first time the
@@ -64,6 +63,7 @@ def main() -> int:
 
     os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-overlay-")
     app = QApplication(sys.argv[:1])
+    from unet_studio.core.labels import LabelVolume
     from unet_studio.core.stack import Stack
     from unet_studio.gui.app import configure_pyqtgraph, start_torch_warm_up
     from unet_studio.gui.training.live_training import leave_a_core_for_the_window
@@ -92,10 +92,10 @@ def main() -> int:
                                           QSettings.Format.IniFormat))
             window.resize(1440, 900)
             window.show()
-            window.show_image(prepare(Stack.from_array(image, "ZYX" if image.ndim == 3 else "YX",
-                                                       name=f"{name}.tif")))
+            axes = "ZYX" if image.ndim == 3 else "YX"
+            strokes = LabelVolume(scribbles.shape, axes, data=scribbles.astype(np.uint8))
+            window.show_image(prepare(Stack.from_array(image, axes, name=f"{name}.tif"), strokes))
             document = window.document
-            _paint(document.labels, scribbles)
             document.set_plane(0, z)
             while warm_up.is_alive():
                 wait(0.05)
@@ -137,21 +137,6 @@ def main() -> int:
                   f"{f'{first:.1f} s' if first is not None else 'not within the run'}; after Stop: "
                   f"{', '.join(f'{v:.3f}' for _, v, _ in kept) or '-'}", flush=True)
     return 0
-
-
-def _paint(labels, scribbles: np.ndarray) -> None:
-    """Put `scribbles` ((Z,) Y, X; 0 = unlabeled) into the LabelVolume as one stroke per plane."""
-    planes = scribbles if scribbles.ndim == 3 else scribbles[None]
-    for z, plane_labels in enumerate(planes):
-        if not plane_labels.any():
-            continue
-        plane = labels.plane_view(0, z)
-        with labels.stroke():
-            for value in np.unique(plane_labels[plane_labels > 0]):
-                box = labels._paint_mask(0, z, plane, (0, plane.shape[0], 0, plane.shape[1]),
-                                         plane_labels == value, int(value))
-                if box is not None:
-                    labels._changed(0, z, box)
 
 
 if __name__ == "__main__":
