@@ -130,39 +130,73 @@ def _window(plan: _AxisPlan, ramp: int, index: int) -> np.ndarray:
     return w
 
 
-def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[float]:
-    """Fill `out` (K, Y, X) float32 with class probabilities for the normalised plane
-    `x` (C, Y, X) float32, yielding the fraction done after each batch of tiles; `out` is
-    complete when 1.0 is yielded."""
-    _, height, width = x.shape
+@dataclass
+class TilePlan:
+    """Where the tiles of a plane lie: per axis the tiles' starts in the padded plane, the
+    shift from a tile's input to its output (the "valid" margin), the blending ramp."""
+    y: _AxisPlan
+    x: _AxisPlan
+    shift: int
+    ramp: int
+
+    @property
+    def tiles(self) -> list[tuple[int, int]]:
+        return [(iy, ix) for iy in range(len(self.y.starts)) for ix in range(len(self.x.starts))]
+
+    def window(self, iy: int, ix: int) -> np.ndarray:
+        """The (Y, X) blending weights of tile (iy, ix)'s output."""
+        return _window(self.y, self.ramp, iy)[:, None] * _window(self.x, self.ramp, ix)[None, :]
+
+    def output_start(self, iy: int, ix: int) -> tuple[int, int]:
+        """Where tile (iy, ix)'s output starts in the padded plane."""
+        return self.y.starts[iy] + self.shift, self.x.starts[ix] + self.shift
+
+
+def plan_tiles(inf: InferenceNet, height: int, width: int) -> TilePlan:
+    """The tiles that cover a plane of height x width px."""
     net = inf.net
     if net.arch["padding"] == "same":
         py = _plan_same(height, inf.tile, inf.overlap, net.size_multiple, inf.border)
         px = _plan_same(width, inf.tile, inf.overlap, net.size_multiple, inf.border)
-        shift = 0
-    else:
-        py, px = _plan_valid(height, inf.tile, net), _plan_valid(width, inf.tile, net)
-        shift = net.margin()
-    mode = "reflect" if min(height, width) > 1 else "symmetric"
-    padded = np.pad(x, ((0, 0), (py.pad_before, py.pad_after), (px.pad_before, px.pad_after)), mode=mode)
-    n_classes = net.n_classes
-    acc = np.zeros((n_classes,) + padded.shape[1:], np.float32)
+        return TilePlan(py, px, shift=0, ramp=inf.overlap)
+    # "valid" tiles abut exactly: nothing to blend
+    return TilePlan(_plan_valid(height, inf.tile, net), _plan_valid(width, inf.tile, net),
+                    shift=net.margin(), ramp=0)
+
+
+def predict_tiles(inf: InferenceNet, tiles: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, K, y, x) float32 of normalised input tiles (N, C, Y, X)."""
+    inputs = torch.from_numpy(tiles).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        return _mean_over_views(inf.net, inputs, inf.flips).cpu().numpy()
+
+
+def pad_mode(height: int, width: int) -> str:
+    """How the plane's border is extended: mirrored (a one-pixel-thin plane repeats its edge)."""
+    return "reflect" if min(height, width) > 1 else "symmetric"
+
+
+def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[float]:
+    """Fill `out` (K, Y, X) float32 with class probabilities for the normalised plane
+    `x` (C, Y, X) float32, yielding the fraction done after each batch of tiles; `out` is
+    complete when 1.0 is yielded. (ml/plane_parts.py gives the same numbers part by part.)"""
+    _, height, width = x.shape
+    plan = plan_tiles(inf, height, width)
+    py, px = plan.y, plan.x
+    padded = np.pad(x, ((0, 0), (py.pad_before, py.pad_after), (px.pad_before, px.pad_after)),
+                    mode=pad_mode(height, width))
+    acc = np.zeros((inf.net.n_classes,) + padded.shape[1:], np.float32)
     weight_sum = np.zeros(padded.shape[1:], np.float32)
-    ramp = inf.overlap if shift == 0 else 0   # "valid" tiles abut exactly: nothing to blend
-    windows_y = [_window(py, ramp, i) for i in range(len(py.starts))]
-    windows_x = [_window(px, ramp, i) for i in range(len(px.starts))]
-    tiles = [(iy, ix) for iy in range(len(py.starts)) for ix in range(len(px.starts))]
+    tiles = plan.tiles
     for first in range(0, len(tiles), inf.batch):
         group = tiles[first:first + inf.batch]
         batch = np.stack([padded[:, py.starts[iy]:py.starts[iy] + py.tile, px.starts[ix]:px.starts[ix] + px.tile]
                           for iy, ix in group])
-        inputs = torch.from_numpy(batch).to(inf.device, inf.dtype).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            probs = _mean_over_views(net, inputs, inf.flips).cpu().numpy()
+        probs = predict_tiles(inf, batch)
         for (iy, ix), p in zip(group, probs):
-            y0, x0 = py.starts[iy] + shift, px.starts[ix] + shift
+            y0, x0 = plan.output_start(iy, ix)
             ys, xs = slice(y0, y0 + py.out), slice(x0, x0 + px.out)
-            window = windows_y[iy][:, None] * windows_x[ix][None, :]
+            window = plan.window(iy, ix)
             acc[:, ys, xs] += p * window
             weight_sum[ys, xs] += window
         done = first + len(group)
