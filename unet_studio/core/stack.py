@@ -24,6 +24,9 @@ IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", 
                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
+# A plane of more pixels than this is read and predicted in parts (Stack.read_in_parts): it may
+# not fit in memory, and predicting it whole takes ~40 bytes per pixel.
+WHOLE_PLANE_PIXELS = 4096 * 4096
 # Pixel types the rest of the program can show, label and train on.
 _SUPPORTED_KINDS = "biuf"
 
@@ -61,6 +64,12 @@ class Stack:
         return (self._size("Y"), self._size("X"))
 
     @property
+    def read_in_parts(self) -> bool:
+        """Whether a plane is too large to read whole (more than WHOLE_PLANE_PIXELS): the
+        prediction and its files then go part by part (Stack.region)."""
+        return self.plane_shape[0] * self.plane_shape[1] > WHOLE_PLANE_PIXELS
+
+    @property
     def label_axes(self) -> str:
         return self.axes.replace("C", "")
 
@@ -80,6 +89,25 @@ class Stack:
         self._check_open()
         try:
             return self._reader.read_plane(t, z)
+        except StackError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
+            raise StackError(_message(self.path or self.name, error)) from error
+
+    def region(self, t: int, z: int, rows: slice, cols: slice) -> np.ndarray:
+        """(C, h, w) array of `rows` x `cols` (slices with a step of 1) of plane (t, z),
+        reading only that part where the file allows (memory-mapped or chunked data: a plane
+        too large to hold is read so); otherwise the plane is read and cut."""
+        rows, cols = _within(rows, self.plane_shape[0]), _within(cols, self.plane_shape[1])
+        read_region = getattr(self._reader, "read_region", None)
+        if read_region is None:
+            return np.ascontiguousarray(self.plane(t, z)[:, rows, cols])
+        t, z = int(t), int(z)
+        if not (0 <= t < self.n_t and 0 <= z < self.n_z):
+            raise IndexError(f"plane (t={t}, z={z}) is outside {self.n_t} x {self.n_z}")
+        self._check_open()
+        try:
+            return read_region(t, z, rows, cols)
         except StackError:
             raise
         except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
@@ -209,6 +237,9 @@ class _TiffReader:
     def read_plane(self, t: int, z: int) -> np.ndarray:
         return self.planes.read_plane(self.amap, t, z)
 
+    def read_region(self, t: int, z: int, rows: slice, cols: slice) -> np.ndarray:
+        return self.planes.read_region(self.amap, t, z, rows, cols)
+
     def read_all(self) -> np.ndarray:
         return self.planes.read_all(self.amap)
 
@@ -223,11 +254,21 @@ class _ArrayReader:
     def read_plane(self, t: int, z: int) -> np.ndarray:
         return np.array(self.amap.to_plane(self.data[self.amap.plane_index(t, z)]))
 
+    def read_region(self, t: int, z: int, rows: slice, cols: slice) -> np.ndarray:
+        return np.array(self.amap.to_region(self.data[self.amap.region_index(t, z, rows, cols)]))
+
     def read_all(self) -> np.ndarray:
         return self.amap.to_canonical(self.data)
 
     def close(self) -> None:
         pass
+
+
+def _within(part: slice, length: int) -> slice:
+    start, stop, step = part.indices(length)
+    if step != 1:
+        raise ValueError("a region is read with a step of 1")
+    return slice(start, max(start, stop))
 
 
 def _is_canonical(axes: str) -> bool:

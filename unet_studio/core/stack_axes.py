@@ -67,6 +67,20 @@ class AxisMap:
             index[p] = 0
         return tuple(index)
 
+    def region_index(self, t: int, z: int, rows: slice, cols: slice) -> tuple[int | slice, ...]:
+        """plane_index(t, z) narrowed to `rows` x `cols` of the plane."""
+        index = list(self.plane_index(t, z))
+        (y,), (x,) = self.groups["Y"], self.groups["X"]
+        index[y], index[x] = rows, cols
+        return tuple(index)
+
+    def to_region(self, block) -> "object":
+        """(C, h, w) from the result of `source[region_index(...)]` (source order)."""
+        kept = [p for p in range(len(self.source_shape)) if p not in self._fixed_positions()]
+        order = [kept.index(p) for p in self._ordered_positions("CYX")]
+        arranged = block.transpose(order)
+        return arranged.reshape(self.size("C"), *arranged.shape[-2:])
+
     def to_plane(self, block) -> "object":
         """(C, Y, X) from the result of `source[plane_index(t, z)]` (source order)."""
         kept = [p for p in range(len(self.source_shape)) if p not in self._fixed_positions()]

@@ -93,6 +93,21 @@ class TiffPlanes:
             block = self._read_pages(index)
         return _native(amap.to_plane(block))
 
+    def read_region(self, amap: AxisMap, t: int, z: int, rows: slice, cols: slice) -> np.ndarray:
+        """(C, h, w) native-byte-order copy of `rows` x `cols` of plane (t, z): through the
+        mapping, or the series' chunks (tiles or strips) through zarr when it is installed;
+        else the plane's pages are read and cut."""
+        index = amap.region_index(t, z, rows, cols)
+        if self._mapping is not None:
+            return _native(amap.to_region(np.array(self._mapped()[index])))
+        chunks = self._chunks()
+        if chunks is None:
+            return np.ascontiguousarray(self.read_plane(amap, t, z)[:, rows, cols])
+        with self._lock:
+            self._check_pages(index)
+            block = np.asarray(chunks[index])
+        return _native(amap.to_region(block))
+
     def read_all(self, amap: AxisMap) -> np.ndarray:
         """The whole series in canonical order."""
         if self._mapping is not None:
@@ -114,7 +129,7 @@ class TiffPlanes:
             return None, None, ""
 
     def close(self) -> None:
-        self._mapping = None
+        self._mapping = self._chunk_array = None
         self._tif.close()
 
     # -- internals ---------------------------------------------------------------
@@ -154,6 +169,29 @@ class TiffPlanes:
         pages read through a mapping kept open would stay in the process's memory, so reading
         a long stack plane by plane would grow by a plane each time."""
         return np.memmap(**self._mapping)
+
+    def _chunks(self):
+        """The series as a zarr array read chunk by chunk (None without zarr, or where its
+        shape is not the series' own)."""
+        if not hasattr(self, "_chunk_array"):
+            self._chunk_array = None
+            try:
+                import zarr
+
+                array = zarr.open(self._series.aszarr(), mode="r")
+                if tuple(array.shape) == self.source_shape:
+                    self._chunk_array = array
+            except Exception:  # noqa: BLE001 - no zarr, or a layout it cannot read: pages
+                pass
+        return self._chunk_array
+
+    def _check_pages(self, index: tuple) -> None:
+        """_check_page for each page a read at `index` touches."""
+        k = self._page_split
+        lead_shape = self.source_shape[:k]
+        choices = [range(n) if isinstance(i, slice) else [i] for i, n in zip(index[:k], lead_shape)]
+        for combo in product(*choices):
+            self._check_page(int(np.ravel_multi_index(combo, lead_shape)) if k else 0)
 
     def _split_pages(self) -> int:
         """Number of leading source dimensions that enumerate pages."""

@@ -111,6 +111,10 @@ class _ZarrReader:
         block = np.asarray(self.data[self.amap.plane_index(t, z)])
         return np.array(self.amap.to_plane(block)).astype(block.dtype.newbyteorder("="), copy=False)
 
+    def read_region(self, t: int, z: int, rows: slice, cols: slice) -> np.ndarray:
+        block = np.asarray(self.data[self.amap.region_index(t, z, rows, cols)])
+        return np.array(self.amap.to_region(block)).astype(block.dtype.newbyteorder("="), copy=False)
+
     def read_all(self) -> np.ndarray:
         return np.asarray(self.amap.to_canonical(np.asarray(self.data)))
 

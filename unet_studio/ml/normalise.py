@@ -18,6 +18,8 @@ HIGH_PCT = 99.8
 # Enough pixels for stable percentiles; reading more only costs time on big stacks.
 _MAX_SAMPLES = 2_000_000
 _MAX_PLANES = 16
+# A plane too large to read whole is sampled in blocks of this side, spread over it.
+_BLOCK_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def measure_normalisation(source: Any, low_pct: float = LOW_PCT, high_pct: float
             picks = np.linspace(0, len(planes) - 1, _MAX_PLANES).round().astype(int)
             planes = [planes[i] for i in picks]
         per_plane = max(_MAX_SAMPLES // len(planes), 1)
-        samples = [_subsample(_as_cyx(source.plane(t, z)), per_plane, rng) for t, z in planes]
+        samples = [_plane_sample(source, t, z, per_plane, rng) for t, z in planes]
         values = np.concatenate(samples, axis=1)
     else:
         values = _subsample(_as_cyx(source), _MAX_SAMPLES, rng)
@@ -67,6 +69,20 @@ def measure_normalisation(source: Any, low_pct: float = LOW_PCT, high_pct: float
     # A flat channel (all one value) must not divide by zero; give it unit range.
     high = np.where(high > low, high, low + 1.0)
     return Normalisation(tuple(float(v) for v in low), tuple(float(v) for v in high))
+
+
+def _plane_sample(stack: Any, t: int, z: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(C, <=n) values of plane (t, z): of the whole plane, or of a grid of blocks spread over a
+    plane too large to read whole (Stack.read_in_parts)."""
+    if not getattr(stack, "read_in_parts", False):
+        return _subsample(_as_cyx(stack.plane(t, z)), n, rng)
+    height, width = stack.plane_shape
+    side = _BLOCK_SIDE
+    across = max(1, int(np.sqrt(max(n // side ** 2, 1))))
+    blocks = [stack.region(t, z, slice(y, y + side), slice(x, x + side))
+              for y in np.linspace(0, height - side, across).astype(int)
+              for x in np.linspace(0, width - side, across).astype(int)]
+    return _subsample(np.concatenate([b.reshape(b.shape[0], -1) for b in blocks], axis=1)[:, None], n, rng)
 
 
 def _as_cyx(plane: np.ndarray) -> np.ndarray:
