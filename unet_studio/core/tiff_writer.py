@@ -3,7 +3,8 @@
 ImageJ hyperstacks by default (axes, pixel size, unit and Z spacing in the ImageJ header, so Fiji
 shows the right number of slices and frames and the right scale bar), OME-TIFF on request.
 `write_mask` writes a whole array atomically: a crash never leaves a half-written mask over a
-good one. `TiffPlanes` writes a file plane by plane, for results too big to hold at once.
+good one. `TiffPlanes` writes a file plane by plane, for results too big to hold at once, or
+part of a plane at a time, for a plane too big to hold.
 """
 from __future__ import annotations
 
@@ -101,6 +102,21 @@ class TiffPlanes:
         self._file.write(block.astype(self.dtype.newbyteorder("<"), copy=False).tobytes())
         self.count += 1
 
+    def put(self, block: np.ndarray, rows: slice, cols: slice, last: bool) -> None:
+        """Part `rows` x `cols` of the next (t, z) block, (h, w) or (C, h, w), written in place:
+        a plane too large to hold goes part by part; `last`: that block is complete."""
+        block = next_part(self, block, rows, cols)
+        if self.dtype.kind in "ui" and block.size and int(block.max()) > np.iinfo(self.dtype).max:
+            raise ValueError(f"values up to {int(block.max())} do not fit this file's {self.dtype.name}")
+        height, width = self.block_shape[-2:]
+        rows_of = block.astype(self.dtype.newbyteorder("<"), copy=False).reshape(-1, block.shape[-1])
+        first = self._offset + self.count * _nbytes(self.block_shape, self.dtype)
+        for i, row in enumerate(rows_of):
+            channel, y = divmod(i, block.shape[-2])
+            self._file.seek(first + ((channel * height + rows.start + y) * width + cols.start) * self.dtype.itemsize)
+            self._file.write(row.tobytes())
+        self.count += bool(last)
+
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
@@ -139,6 +155,21 @@ def next_block(file, block) -> np.ndarray:
     block = np.asarray(block)
     if block.shape != file.block_shape:
         raise ValueError(f"a plane of shape {block.shape}, expected {file.block_shape}")
+    if file.count >= file.n_blocks:
+        raise ValueError(f"all {file.n_blocks} planes are written already")
+    return block
+
+
+def next_part(file, block, rows: slice, cols: slice) -> np.ndarray:
+    """`block` as an array, checked to be part `rows` x `cols` of the next (t, z) block `file`
+    can take (next_block for a part)."""
+    block = np.asarray(block)
+    height, width = file.block_shape[-2:]
+    if not (0 <= rows.start < rows.stop <= height and 0 <= cols.start < cols.stop <= width):
+        raise ValueError(f"part {rows} x {cols} is outside a plane of {height} x {width}")
+    expected = file.block_shape[:-2] + (rows.stop - rows.start, cols.stop - cols.start)
+    if block.shape != expected:
+        raise ValueError(f"a part of shape {block.shape}, expected {expected}")
     if file.count >= file.n_blocks:
         raise ValueError(f"all {file.n_blocks} planes are written already")
     return block

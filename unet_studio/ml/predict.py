@@ -161,29 +161,63 @@ def plane_index(axes: str, t: int, z: int) -> tuple[int, ...]:
 
 
 @dataclass
+class PlanePart:
+    """A complete part of a plane predicted in parts: its `rows` x `cols` of the plane;
+    `last`: the plane is complete with it."""
+    rows: slice
+    cols: slice
+    prediction: Prediction
+    last: bool
+
+
+@dataclass
 class PlaneProgress:
-    """One step of predict_planes: `prediction` is set once plane (t, z) is complete."""
+    """One step of predict_planes: `prediction` is set once plane (t, z) is complete, or
+    `part` for each complete part of a plane predicted in parts."""
     fraction: float
     plane: tuple[int, int]
     prediction: Prediction | None = None
+    part: PlanePart | None = None
 
 
 def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisation | None = None,
-                   views: int = KEPT_VIEWS) -> Iterator[PlaneProgress]:
+                   views: int = KEPT_VIEWS, in_parts: bool = False) -> Iterator[PlaneProgress]:
     """Predict every (t, z) plane of `stack` in order (t-major), yielding progress after each
     batch of tiles and each finished plane's Prediction; nothing is kept between planes, so
-    memory stays at one plane whatever the stack's length. Stop iterating to cancel."""
+    memory stays at one plane whatever the stack's length. in_parts: planes too large to read
+    whole (stack.read_in_parts) come as PlaneParts instead, the same numbers (ml/plane_parts.py),
+    with memory bounded by the plane's width. Stop iterating to cancel."""
     _check_channels(model, stack.n_c)
     norm = normalisation or _normalisation_for(model, stack)
     inf = prepare_inference(model.net, device, views=views)
     planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
     for i, (t, z) in enumerate(planes):
+        if in_parts and stack.read_in_parts:
+            yield from _plane_in_parts(inf, stack, t, z, norm, i, len(planes))
+            continue
         x = norm.apply(_as_cyx(stack.plane(t, z)))
         probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
         for fraction in iter_predict(inf, x, probs):
             if fraction < 1.0:
                 yield PlaneProgress((i + fraction) / len(planes), (t, z))
         yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction(probs))
+
+
+def _plane_in_parts(inf, stack, t: int, z: int, norm: Normalisation, i: int,
+                    n_planes: int) -> Iterator[PlaneProgress]:
+    from unet_studio.ml.plane_parts import predict_in_parts
+
+    height, width = stack.plane_shape
+    fraction = i / n_planes
+    for item in predict_in_parts(inf, lambda rows, cols: stack.region(t, z, rows, cols),
+                                 height, width, norm.apply):
+        if isinstance(item, float):
+            fraction = (i + item) / n_planes
+            yield PlaneProgress(fraction, (t, z))
+            continue
+        last = item.rows.stop == height and item.cols.stop == width
+        part = PlanePart(item.rows, item.cols, Prediction(item.probabilities), last)
+        yield PlaneProgress((i + 1) / n_planes if last else fraction, (t, z), part=part)
 
 
 def predict_stack(model, stack, *, device: Any = None, probabilities: bool = False,

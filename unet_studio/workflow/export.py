@@ -136,6 +136,24 @@ class PredictedPlane:
         return meta.object_class, meta.object_size, meta.border_class, meta.objects_3d
 
 
+@dataclass
+class PredictedPart:
+    """A complete part, `rows` x `cols`, of a (t, z) plane too large to predict whole, as the
+    writers of masks and probabilities take it (`put`); `last`: the plane is complete."""
+    prediction: Any
+    rows: slice
+    cols: slice
+    last: bool
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.prediction.mask
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.prediction.probabilities
+
+
 @dataclass(frozen=True)
 class Writer:
     """How one kind of output is written: `open(path, meta)` gives a file that takes one
@@ -163,6 +181,9 @@ WRITERS: dict[str, Writer] = {
                  "Object outlines for Fiji's ROI Manager", "ImageJ ROI sets"),
 }
 NEEDS_OBJECT_CLASS = (INSTANCES, OBJECTS, ROIS)   # these split one class into objects
+# Bytes per pixel of a plane predicted whole and split into objects, besides the image's channels
+# and the classes' probabilities: the mask, the objects and the split's distance maps.
+WHOLE_PLANE_BYTES = 40
 
 
 def file_filter(what: str) -> str:
@@ -181,8 +202,9 @@ class ExportStep:
 
 def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: ExportMeta) -> Iterator[ExportStep]:
     """Write `targets` (what -> path) from `predictions`: per (t, z) plane in order, an object
-    with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane; ExportStep items
-    only report progress (their `fraction`). The files appear together at the end; stopping
+    with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane, or the PredictedParts
+    of a plane too large to hold (masks and probabilities only); ExportStep items only report
+    progress (their `fraction`). The files appear together at the end; stopping
     the generator early leaves the old files as they were."""
     from unet_studio.workflow.output_set import OutputSet, recover
 
@@ -200,7 +222,10 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
                 yield item
                 continue
             for what, file in files.items():
-                file.append(WRITERS[what].plane(item, meta))
+                if isinstance(item, PredictedPart):
+                    file.put(WRITERS[what].plane(item, meta), item.rows, item.cols, item.last)
+                else:
+                    file.append(WRITERS[what].plane(item, meta))
         for file in files.values():
             file.close()
             if file.count != file.n_blocks:
@@ -253,15 +278,21 @@ def predict_to_files(model, stack, targets: dict[str, Path],
     views = {"views": options.views} if options.views else {}
     meta = ExportMeta.of(stack, model.classes, object_class, options.object_size, options.format,
                          options.objects_3d)
-    joined = meta.objects_3d and any(what in targets for what in NEEDS_OBJECT_CLASS)
+    objects = any(what in targets for what in NEEDS_OBJECT_CLASS)
+    joined = meta.objects_3d and objects
     if joined:
         from unet_studio.workflow.objects_3d import check_fits, joined_across_slices
 
         check_fits(meta.shape, model.n_classes)
+    elif objects and stack.read_in_parts:
+        check_plane_fits(stack.plane_shape, stack.n_c, model.n_classes)
 
     def planes():
-        for step in predict_planes(model, stack, device=device, **views):
-            if step.prediction is not None:
+        for step in predict_planes(model, stack, device=device, in_parts=not objects, **views):
+            if step.part is not None:
+                part = step.part
+                yield PredictedPart(part.prediction, part.rows, part.cols, part.last)
+            elif step.prediction is not None:
                 t, z = step.plane
                 image = stack.plane(t, z) if OBJECTS in targets else None
                 yield PredictedPlane(step.prediction, image, t, z)
@@ -269,6 +300,22 @@ def predict_to_files(model, stack, targets: dict[str, Path],
 
     predicted = joined_across_slices(planes(), meta, stack.n_z) if joined else planes()
     yield from write_planes(predicted, targets, meta)
+
+
+def check_plane_fits(plane_shape: tuple[int, int], n_channels: int, n_classes: int,
+                     free: int | None = None) -> None:
+    """OutputError unless a plane of `plane_shape` fits in memory whole, as finding its objects
+    needs (masks and probabilities of a plane too large go part by part instead)."""
+    from unet_studio.workflow.objects_3d import SHARE_OF_FREE_MEMORY, free_memory
+
+    pixels = int(plane_shape[0]) * int(plane_shape[1])
+    need = pixels * (WHOLE_PLANE_BYTES + 8 * n_channels + 12 * n_classes)
+    free = free_memory() if free is None else free
+    if free is not None and need > SHARE_OF_FREE_MEMORY * free:
+        raise OutputError(f"objects are found in a whole plane, and a {plane_shape[0]} x {plane_shape[1]} px "
+                          f"plane needs about {need / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB is free; "
+                          "export masks or probabilities (written part by part) and find the objects "
+                          "in crops of them")
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Predictions written as OME-Zarr (NGFF 0.4, Zarr v2: what napari, Fiji's MoBIE /
-BigDataViewer and webKnossos read), one (t, z) plane at a time, like core/tiff_writer.py's
-TiffPlanes: memory stays at a plane whatever the volume's size.
+BigDataViewer and webKnossos read), one (t, z) plane at a time (or a plane too large to hold,
+part by part), like core/tiff_writer.py's TiffPlanes: memory stays at a plane (or a part)
+whatever the volume's size.
 
 Axes and scale are the source's (calibration only when it has one), stored in the NGFF order
 (t, c, z, y, x: a probabilities image keeps its channels before Z); chunks are one plane of
 at most 512 x 512 px. Closing a complete image adds a pyramid (each level half the size in Y
 and X, made plane by plane from the one above: class values by taking every other pixel,
-probabilities by averaging 2 x 2 pixels) down to about 256 px, and the multiscales metadata,
+probabilities by averaging 2 x 2 pixels, piece by piece) down to about 256 px, and the multiscales metadata,
 written by the `ome-zarr` library. The class names of a mask go in its attributes
 (`unet_studio.classes`). Optional: `pip install 'unet_studio[zarr]'`.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.tiff_writer import next_block
+from unet_studio.core.tiff_writer import next_block, next_part
 
 INSTALL_HINT = "writing OME-Zarr needs the optional packages: pip install 'unet_studio[zarr]'"
 CHUNK = 512           # largest chunk side in Y and X
@@ -56,6 +57,13 @@ class ZarrPlanes:
         self.levels[0][self._index(self.count)] = block.astype(self.dtype, copy=False)
         self.count += 1
 
+    def put(self, block: np.ndarray, rows: slice, cols: slice, last: bool) -> None:
+        """Part `rows` x `cols` of the next (t, z) block (a plane too large to hold goes part
+        by part); `last`: that block is complete."""
+        block = next_part(self, block, rows, cols)
+        self.levels[0][self._index(self.count)[:-2] + (rows, cols)] = block.astype(self.dtype, copy=False)
+        self.count += bool(last)
+
     def close(self) -> None:
         """A complete image gets its pyramid and metadata; an incomplete one is left as it is
         (the caller discards it)."""
@@ -85,9 +93,14 @@ class ZarrPlanes:
         above = self.levels[-1]
         shape = above.shape[:-2] + tuple((n + 1) // 2 for n in above.shape[-2:])
         below = self._level_array(len(self.levels), shape)
+        height, width = above.shape[-2:]
+        step = 4 * CHUNK   # even, so each piece halves as the whole plane would
         for i in range(self.n_blocks):
-            index = self._index(i)
-            below[index] = self._halve(np.asarray(above[index]))
+            lead = self._index(i)[:-2]
+            for y in range(0, height, step):
+                for x in range(0, width, step):
+                    piece = np.asarray(above[lead + (slice(y, y + step), slice(x, x + step))])
+                    below[lead + (slice(y // 2, (y + step) // 2), slice(x // 2, (x + step) // 2))] = self._halve(piece)
         self.levels.append(below)
 
     def _halve(self, block: np.ndarray) -> np.ndarray:
