@@ -1,6 +1,6 @@
 """A plane too large to hold: its masks and probabilities are predicted and written part by
 part, the same files as a whole-plane prediction gives, without the plane ever being read
-whole; objects, which need the whole plane, are refused up front where it does not fit."""
+whole; its objects are found window by window, the whole plane's objects."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +10,8 @@ import tifffile
 import unet_studio.core.stack as stack_module
 from tests.workflow.test_export_files import model  # noqa: F401 (fixture)
 from unet_studio.core.stack import Stack, open_stack
-from unet_studio.workflow.export import (MASK, OBJECTS, OME_ZARR, PROBABILITIES, TIFF, OutputError,
-                                         PredictionOptions, check_plane_fits, output_name, predict_to_files)
+from unet_studio.workflow.export import (MASK, OBJECTS, OME_ZARR, PROBABILITIES, TIFF, PredictionOptions,
+                                         output_name, predict_to_files)
 
 zarr = pytest.importorskip("zarr")   # the optional [zarr] extra; the test extras install it
 
@@ -80,18 +80,90 @@ def test_a_cancelled_export_in_parts_leaves_nothing(model, tmp_path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
-def test_objects_of_a_plane_too_large_for_memory_are_refused_before_any_work(model, tmp_path, monkeypatch):  # noqa: F811
-    with pytest.raises(OutputError, match=r"40000 x 50000 px plane needs about \d+\.\d GB.*export masks"):
-        check_plane_fits((40000, 50000), 3, 3, free=16 * 2**30)
-    check_plane_fits((4000, 5000), 3, 3, free=16 * 2**30)   # 20 Mpx fits
-    monkeypatch.setattr(stack_module, "WHOLE_PLANE_PIXELS", 1000 * 1000)
-    import unet_studio.workflow.objects_3d as objects_3d
-    monkeypatch.setattr(objects_3d, "free_memory", lambda: 10 ** 6)
-    stack = Stack.from_array(_slices(), "ZYX", name="slide.tif")
-    with pytest.raises(OutputError, match="objects are found in a whole plane"):
-        next(predict_to_files(model, stack, {OBJECTS: tmp_path / "slide_objects.csv"},
-                              PredictionOptions(object_class=2)))
-    assert list(tmp_path.iterdir()) == []
+def _discs(shape, seed=0):
+    """Discs of radius 9 to 13 px, some touching, some dim (the network unsure of them): the
+    object mask and the object probability."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    labels = np.zeros(shape, np.int32)
+    for i, (cy, cx) in enumerate(zip(rng.integers(0, shape[0], 900), rng.integers(0, shape[1], 900)), 1):
+        r = rng.integers(9, 14)
+        box = (slice(max(cy - r, 0), cy + r + 1), slice(max(cx - r, 0), cx + r + 1))
+        disc = (yy[box] - cy) ** 2 + (xx[box] - cx) ** 2 <= r * r
+        labels[box][disc & (labels[box] == 0)] = i
+    sure = np.where(rng.random(labels.max() + 1) < 0.1, 0.58, 0.97)   # a tenth dim
+    sure[0] = 0.02
+    return labels > 0, sure[labels].astype(np.float32)
+
+
+def _matched(found, truth, at=0.9):
+    """The share of `truth`'s objects that one object of `found` covers with IoU >= at."""
+    from skimage.metrics import contingency_table
+    from skimage.segmentation import relabel_sequential
+
+    truth, found = relabel_sequential(truth)[0], relabel_sequential(found)[0]
+    overlap = contingency_table(truth, found).toarray()[1:, 1:]
+    sizes_t, sizes_f = np.bincount(truth.ravel())[1:], np.bincount(found.ravel())[1:]
+    iou = overlap / (sizes_t[:, None] + sizes_f[None, :len(overlap[0])] - overlap)
+    return float((iou.max(axis=1) >= at).mean())
+
+
+def test_objects_found_window_by_window_are_the_whole_planes(monkeypatch):
+    from unet_studio.ml.objects import find_objects
+    from unet_studio.workflow import objects_in_parts
+
+    monkeypatch.setattr(objects_in_parts, "WINDOW", 400)       # 4 x 5 windows of a 1500 x 1700 plane
+    monkeypatch.setattr(objects_in_parts, "SAMPLE_SIDE", 300)
+    foreground, probability = _discs((1500, 1700))
+    whole = find_objects(foreground, probability)
+    plane = np.zeros(foreground.shape, np.int64)
+    ids = []
+    for _, window in objects_in_parts.windows(lambda r, c: (foreground[r, c], probability[r, c], None),
+                                              foreground.shape):
+        placed = plane[window.rows, window.cols]
+        plane[window.rows, window.cols] = np.where(placed == 0, window.objects, placed)
+        ids += [i for i in np.unique(window.objects) if i]
+    assert len(ids) == len(set(ids)) == plane.max()            # each object once, numbered 1..n
+    assert abs(len(ids) - whole.max()) <= 0.01 * whole.max()
+    assert _matched(plane, whole) >= 0.98 and _matched(whole, plane) >= 0.98
+    crossing = np.unique(whole[:, 399:401])[1:]                # objects cut by a window's edge
+    assert len(crossing) > 5 and _matched(plane, np.where(np.isin(whole, crossing), whole, 0)) >= 0.95
+
+
+def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(trained_model, tmp_path, monkeypatch):
+    import csv
+    import zipfile
+
+    from tests.ml.synthetic import blobs
+    from unet_studio.workflow import objects_in_parts
+    from unet_studio.workflow.export import INSTANCES, ROIS
+
+    image = np.concatenate([blobs(400, 60, seed=s)[0] for s in range(3)], axis=1)   # 400 x 1200
+    monkeypatch.setattr(objects_in_parts, "WINDOW", 256)
+    results = {}
+    for limit, out in ((10 ** 9, "whole"), (300 * 300, "parts")):
+        monkeypatch.setattr(stack_module, "WHOLE_PLANE_PIXELS", limit)
+        stack = Stack.from_array(image, "YX", name="slide.tif")
+        folder = tmp_path / out
+        folder.mkdir()
+        targets = {what: folder / output_name("slide", what) for what in (MASK, INSTANCES, OBJECTS, ROIS)}
+        steps = list(predict_to_files(trained_model, stack, targets, PredictionOptions(object_class=2)))
+        fractions = [s.fraction for s in steps]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        instances = tifffile.imread(targets[INSTANCES])
+        rows = list(csv.DictReader(open(targets[OBJECTS])))
+        assert sorted(int(r["id"]) for r in rows) == sorted(np.unique(instances)[1:].tolist())
+        for row in rows[:20]:   # each row's numbers are its object's, in the plane
+            pixels = np.argwhere(instances == int(row["id"]))
+            assert int(row["area_px"]) == len(pixels)
+            assert float(row["centroid_x"]) == pytest.approx(pixels[:, 1].mean(), abs=1e-3)
+        assert len(zipfile.ZipFile(targets[ROIS]).namelist()) == len(rows)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in targets.values())
+        results[out] = instances
+    assert results["parts"].dtype == np.uint32                  # cannot widen in the middle of a plane
+    whole = int(results["whole"].max())
+    assert whole > 50 and abs(int(results["parts"].max()) - whole) <= 0.03 * whole
+    assert _matched(results["parts"], results["whole"]) >= 0.95
 
 
 def test_predict_on_the_command_line_goes_part_by_part(model, tmp_path, monkeypatch, capsys):  # noqa: F811

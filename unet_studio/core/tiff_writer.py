@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import tifffile
@@ -108,14 +109,31 @@ class TiffPlanes:
         block = next_part(self, block, rows, cols)
         if self.dtype.kind in "ui" and block.size and int(block.max()) > np.iinfo(self.dtype).max:
             raise ValueError(f"values up to {int(block.max())} do not fit this file's {self.dtype.name}")
-        height, width = self.block_shape[-2:]
-        rows_of = block.astype(self.dtype.newbyteorder("<"), copy=False).reshape(-1, block.shape[-1])
-        first = self._offset + self.count * _nbytes(self.block_shape, self.dtype)
-        for i, row in enumerate(rows_of):
-            channel, y = divmod(i, block.shape[-2])
-            self._file.seek(first + ((channel * height + rows.start + y) * width + cols.start) * self.dtype.itemsize)
+        pixels = block.astype(self.dtype.newbyteorder("<"), copy=False).reshape(-1, block.shape[-1])
+        for at, row in zip(self._rows_at(rows, cols), pixels):
+            self._file.seek(at)
             self._file.write(row.tobytes())
         self.count += bool(last)
+
+    def get(self, rows: slice, cols: slice) -> np.ndarray:
+        """Part `rows` x `cols` of the next (t, z) block as written so far (zeros where nothing
+        is yet): parts written over one another (objects found window by window) merge."""
+        out = np.zeros(self.block_shape[:-2] + (rows.stop - rows.start, cols.stop - cols.start), self.dtype)
+        pixels = out.reshape(-1, out.shape[-1])
+        self._file.flush()
+        for at, row in zip(self._rows_at(rows, cols), pixels):
+            self._file.seek(at)
+            row[:] = np.frombuffer(self._file.read(row.nbytes), self.dtype.newbyteorder("<"))
+        return out
+
+    def _rows_at(self, rows: slice, cols: slice) -> Iterator[int]:
+        """Where each row of part `rows` x `cols` of the next block starts in the file, channel
+        by channel."""
+        height, width = self.block_shape[-2:]
+        first = self._offset + self.count * _nbytes(self.block_shape, self.dtype)
+        for channel in range(int(np.prod(self.block_shape[:-2], dtype=np.int64))):
+            for y in range(rows.start, rows.stop):
+                yield first + ((channel * height + y) * width + cols.start) * self.dtype.itemsize
 
     def close(self) -> None:
         if not self._file.closed:

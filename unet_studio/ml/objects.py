@@ -57,7 +57,8 @@ def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) 
 
 def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, *,
                  object_size: float | None = None, z_spacing: float | None = None,
-                 min_size: int = 4, borders: np.ndarray | None = None) -> np.ndarray:
+                 min_size: int = 4, borders: np.ndarray | None = None,
+                 surest: float | None = None) -> np.ndarray:
     """Objects of a mask: int32 labels shaped like `foreground`, 0 = background, 1..n.
 
     foreground: (Y, X) bool, or (..., Y, X) planes (split one by one, numbered per plane), or
@@ -66,7 +67,9 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     object_size: the typical object diameter in pixels (None: measured from the mask).
     min_size: no object is smaller than this many pixels, whatever the object size.
     borders: the pixels of a border class between touching objects, same shape (optional):
-    the objects grow into them.
+    the objects grow into them. surest: the mean probability of the surest objects, which sets
+    the bar for dropping unsure ones (None: measured on these objects; surest_objects measures
+    it where one plane is split in pieces).
     """
     foreground = np.asarray(foreground, bool)
     for name, other in (("probability", probability), ("borders", borders)):
@@ -78,12 +81,23 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     if size is None or not foreground.any():
         return np.zeros(foreground.shape, np.int32)
     if z_spacing is not None or foreground.ndim == 2:
-        return _objects(foreground, probability, float(size), z_spacing, min_size, borders)
+        return _objects(foreground, probability, float(size), z_spacing, min_size, borders, surest)
     out = np.zeros(foreground.shape, np.int32)
     for index in np.ndindex(foreground.shape[:-2]):
         out[index] = _objects(foreground[index], None if probability is None else probability[index],
                               float(size), None, min_size, None if borders is None else borders[index])
     return out
+
+
+def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size: float,
+                   min_size: int = 4) -> float | None:
+    """The mean probability of the surest objects of a (Y, X) mask (the 90th percentile over
+    its objects, before any is dropped): find_objects' `surest`, measured once for a plane
+    whose pieces are split apart. None where there are no objects."""
+    labels = _split(np.asarray(foreground, bool), np.asarray(probability, np.float32), float(object_size),
+                    None, min_size)
+    mean, present = _object_means(labels, np.asarray(probability, np.float32))
+    return float(np.percentile(mean[present], 90)) if present.any() else None
 
 
 def border_pixels(mask: np.ndarray, border_class: int | None, object_class: int) -> np.ndarray | None:
@@ -148,14 +162,28 @@ def _drop_small(labels: np.ndarray, smallest: float) -> np.ndarray:
 
 
 def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float,
-             z_spacing: float | None, min_size: int, borders: np.ndarray | None = None) -> np.ndarray:
-    """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks, grow
-    into the borders."""
+             z_spacing: float | None, min_size: int, borders: np.ndarray | None = None,
+             surest: float | None = None) -> np.ndarray:
+    """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks and unsure
+    objects, grow into the borders."""
+    from skimage.segmentation import relabel_sequential
+
+    probability = None if probability is None else np.asarray(probability, np.float32)
+    labels = _split(foreground, probability, size, z_spacing, min_size)
+    if probability is not None:
+        labels = _drop_unsure(labels, probability, surest)
+    labels = relabel_sequential(labels)[0].astype(np.int32)
+    sampling = _sampling(foreground.ndim, z_spacing)
+    return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
+
+
+def _split(foreground: np.ndarray, probability: np.ndarray | None, size: float,
+           z_spacing: float | None, min_size: int) -> np.ndarray:
+    """Clean, seed, split and drop specks: the objects before any is judged unsure."""
     from skimage.morphology import h_maxima
-    from skimage.segmentation import relabel_sequential, watershed
+    from skimage.segmentation import watershed
 
     sampling = _sampling(foreground.ndim, z_spacing)
-    probability = None if probability is None else np.asarray(probability, np.float32)
     smallest = max(float(min_size), object_volume(SPECK * size, foreground.ndim, z_spacing))
     mask = _drop_small(_fill_holes(foreground, size, z_spacing), smallest)
     if not mask.any():
@@ -170,21 +198,26 @@ def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float
     # Pieces with no seed of their own (thin ones) are still objects.
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
-    labels = _drop_small(labels, smallest)
-    if probability is not None:
-        labels = _drop_unsure(labels, probability)
-    labels = relabel_sequential(labels)[0].astype(np.int32)
-    return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
+    return _drop_small(labels, smallest)
 
 
-def _drop_unsure(labels: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    """`labels` without the objects believed far less than the surest ones (CORE)."""
+def _object_means(labels: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ids 1..n of `labels`: each object's mean probability, and whether it is present."""
     n = int(labels.max())
-    if n < 2:
-        return labels
     area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     mean = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=n + 1)[1:] / np.maximum(area, 1)
-    surest = float(np.percentile(mean[area > 0], 90))
+    return mean, area > 0
+
+
+def _drop_unsure(labels: np.ndarray, probability: np.ndarray, surest: float | None = None) -> np.ndarray:
+    """`labels` without the objects believed far less than the surest ones (CORE); `surest`:
+    their mean probability (None: measured on these objects, when there are two or more)."""
+    n = int(labels.max())
+    if n < 1 or (surest is None and n < 2):
+        return labels
+    mean, present = _object_means(labels, probability)
+    if surest is None:
+        surest = float(np.percentile(mean[present], 90))
     unsure = np.concatenate([[False], (mean - SURE) < CORE * (surest - SURE)])
     return np.where(unsure[labels], 0, labels)
 

@@ -28,6 +28,7 @@ from unet_studio.core.errors import UnetStudioError
 from unet_studio.core.stack import IMAGE_ENDINGS
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
 from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
+from unet_studio.workflow.objects_in_parts import ObjectsWindow
 
 MASK = "mask"
 PROBABILITIES = "probabilities"
@@ -93,8 +94,9 @@ def _open_probabilities(path: Path, meta: ExportMeta):
 
 def _open_instances(path: Path, meta: ExportMeta):
     # A TIFF widens itself past 65,535 objects; an OME-Zarr is uint32 from the start (its
-    # chunks are compressed, so the room costs little).
-    dtype = np.uint32 if meta.format == OME_ZARR else np.uint16
+    # chunks are compressed, so the room costs little), and so is a plane written in parts
+    # (a file cannot widen in the middle of a plane).
+    dtype = np.uint32 if meta.format == OME_ZARR or meta.in_parts else np.uint16
     return _image_file(path, meta, meta.shape, meta.axes, dtype)
 
 
@@ -154,36 +156,59 @@ class PredictedPart:
         return self.prediction.probabilities
 
 
+def _put_part(plane: Callable[[Any, ExportMeta], np.ndarray]):
+    """How masks and probabilities take a plane too large to hold: its PredictedParts."""
+    def put(file, item, meta: ExportMeta) -> None:
+        if isinstance(item, PredictedPart):
+            file.put(plane(item, meta), item.rows, item.cols, item.last)
+    return put
+
+
+def _merge_window(file, item, meta: ExportMeta) -> None:
+    """Instances of a plane too large to hold: each ObjectsWindow's objects, where no earlier
+    window's object is."""
+    if isinstance(item, ObjectsWindow):
+        earlier = file.get(item.rows, item.cols)
+        file.put(np.where(earlier == 0, item.objects, earlier), item.rows, item.cols, item.last)
+
+
+def _add_window(file, item, meta: ExportMeta) -> None:
+    """The object table and ROIs of a plane too large to hold: each ObjectsWindow's objects."""
+    if isinstance(item, ObjectsWindow):
+        file.add_window(item)
+
+
 @dataclass(frozen=True)
 class Writer:
     """How one kind of output is written: `open(path, meta)` gives a file that takes one
-    (t, z) block at a time (`append`), and `plane(prediction, meta)` makes that block.
+    (t, z) block at a time (`append`), and `plane(prediction, meta)` makes that block;
+    `part(file, item, meta)` writes what it takes of a plane too large to hold (a
+    PredictedPart, or an ObjectsWindow of workflow/objects_in_parts.py) and ignores the rest.
     `title`, `tip` and `file_type` are what the app's File > Export item and its save dialog
     say (the app's menu is made from this table)."""
     open: Callable[[Path, ExportMeta], Any]
     plane: Callable[[Any, ExportMeta], np.ndarray]
+    part: Callable[[Any, Any, ExportMeta], None]
     title: str
     tip: str = ""
     file_type: str = "TIFF images"
 
 
 WRITERS: dict[str, Writer] = {
-    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p), "&masks",
-                 "Predict every plane and save the masks as a TIFF for Fiji/napari"),
-    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities, "&probabilities",
+    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p), _put_part(lambda p, meta: _mask_plane(p)),
+                 "&masks", "Predict every plane and save the masks as a TIFF for Fiji/napari"),
+    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities,
+                          _put_part(lambda p, meta: p.probabilities), "&probabilities",
                           "One float channel per class"),
-    INSTANCES: Writer(_open_instances, lambda p, meta: p.objects(meta),
+    INSTANCES: Writer(_open_instances, lambda p, meta: p.objects(meta), _merge_window,
                       "&instance labels",
                       "One number per object of the Objects panel's class (touching objects split)"),
-    OBJECTS: Writer(ObjectsTable, lambda p, meta: p, "objects &table (CSV)",
+    OBJECTS: Writer(ObjectsTable, lambda p, meta: p, _add_window, "objects &table (CSV)",
                     "One row per object of the Objects panel's class, in every plane", "CSV tables"),
-    ROIS: Writer(ObjectOutlines, lambda p, meta: p, "objects as ImageJ &ROIs (.zip)",
+    ROIS: Writer(ObjectOutlines, lambda p, meta: p, _add_window, "objects as ImageJ &ROIs (.zip)",
                  "Object outlines for Fiji's ROI Manager", "ImageJ ROI sets"),
 }
 NEEDS_OBJECT_CLASS = (INSTANCES, OBJECTS, ROIS)   # these split one class into objects
-# Bytes per pixel of a plane predicted whole and split into objects, besides the image's channels
-# and the classes' probabilities: the mask, the objects and the split's distance maps.
-WHOLE_PLANE_BYTES = 40
 
 
 def file_filter(what: str) -> str:
@@ -202,9 +227,9 @@ class ExportStep:
 
 def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: ExportMeta) -> Iterator[ExportStep]:
     """Write `targets` (what -> path) from `predictions`: per (t, z) plane in order, an object
-    with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane, or the PredictedParts
-    of a plane too large to hold (masks and probabilities only); ExportStep items only report
-    progress (their `fraction`). The files appear together at the end; stopping
+    with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane; or, for a plane too
+    large to hold, its PredictedParts and the ObjectsWindows of its objects (Writer.part);
+    ExportStep items only report progress (their `fraction`). The files appear together at the end; stopping
     the generator early leaves the old files as they were."""
     from unet_studio.workflow.output_set import OutputSet, recover
 
@@ -221,9 +246,10 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
             if isinstance(item, ExportStep):
                 yield item
                 continue
+            in_parts = isinstance(item, (PredictedPart, ObjectsWindow))
             for what, file in files.items():
-                if isinstance(item, PredictedPart):
-                    file.put(WRITERS[what].plane(item, meta), item.rows, item.cols, item.last)
+                if in_parts:
+                    WRITERS[what].part(file, item, meta)
                 else:
                     file.append(WRITERS[what].plane(item, meta))
         for file in files.values():
@@ -284,38 +310,31 @@ def predict_to_files(model, stack, targets: dict[str, Path],
         from unet_studio.workflow.objects_3d import check_fits, joined_across_slices
 
         check_fits(meta.shape, model.n_classes)
-    elif objects and stack.read_in_parts:
-        check_plane_fits(stack.plane_shape, stack.n_c, model.n_classes)
+
+    def part_item(part):
+        return PredictedPart(part.prediction, part.rows, part.cols, part.last)
 
     def planes():
         for step in predict_planes(model, stack, device=device, in_parts=not objects, **views):
             if step.part is not None:
-                part = step.part
-                yield PredictedPart(part.prediction, part.rows, part.cols, part.last)
+                yield part_item(step.part)
             elif step.prediction is not None:
                 t, z = step.plane
                 image = stack.plane(t, z) if OBJECTS in targets else None
                 yield PredictedPlane(step.prediction, image, t, z)
             yield ExportStep(step.fraction)
 
-    predicted = joined_across_slices(planes(), meta, stack.n_z) if joined else planes()
+    if joined:
+        predicted = joined_across_slices(planes(), meta, stack.n_z)
+    elif objects and stack.read_in_parts:
+        from unet_studio.workflow.objects_in_parts import objects_in_parts
+
+        predicted = objects_in_parts(predict_planes(model, stack, device=device, in_parts=True, **views),
+                                     stack, meta, Path(next(iter(targets.values()))).parent,
+                                     image=OBJECTS in targets, part_item=part_item, progress=ExportStep)
+    else:
+        predicted = planes()
     yield from write_planes(predicted, targets, meta)
-
-
-def check_plane_fits(plane_shape: tuple[int, int], n_channels: int, n_classes: int,
-                     free: int | None = None) -> None:
-    """OutputError unless a plane of `plane_shape` fits in memory whole, as finding its objects
-    needs (masks and probabilities of a plane too large go part by part instead)."""
-    from unet_studio.workflow.objects_3d import SHARE_OF_FREE_MEMORY, free_memory
-
-    pixels = int(plane_shape[0]) * int(plane_shape[1])
-    need = pixels * (WHOLE_PLANE_BYTES + 8 * n_channels + 12 * n_classes)
-    free = free_memory() if free is None else free
-    if free is not None and need > SHARE_OF_FREE_MEMORY * free:
-        raise OutputError(f"objects are found in a whole plane, and a {plane_shape[0]} x {plane_shape[1]} px "
-                          f"plane needs about {need / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB is free; "
-                          "export masks or probabilities (written part by part) and find the objects "
-                          "in crops of them")
 
 
 @dataclass

@@ -52,6 +52,7 @@ class ExportMeta:
     object_size: float | None = None
     format: str = TIFF
     objects_3d: bool = False
+    in_parts: bool = False   # planes too large to hold: written part by part (core Stack.read_in_parts)
 
     @property
     def border_class(self) -> int | None:
@@ -66,7 +67,8 @@ class ExportMeta:
         names = [c if isinstance(c, str) else (c["name"] if isinstance(c, dict) else c.name)
                  for c in classes]
         return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
-                   object_class, object_size, format, objects_3d and stack.n_z > 1)
+                   object_class, object_size, format, objects_3d and stack.n_z > 1,
+                   bool(getattr(stack, "read_in_parts", False)))
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:

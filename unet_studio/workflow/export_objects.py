@@ -2,8 +2,9 @@
 (workflow/export.py's writer table): `<stem>_objects.csv`, one row per object
 (workflow/object_table.py), and `<stem>_rois.zip`, an ImageJ ROI set for Fiji's ROI Manager.
 
-Each file takes one predicted plane at a time (`append`) and keeps only what it writes at the
-end: the rows of the table, or the ROI outlines.
+Each file takes one predicted plane at a time (`append`), or the windows of a plane too large to
+hold (`add_window`), and keeps only what it writes at the end: the rows of the table, or the ROI
+outlines.
 """
 from __future__ import annotations
 
@@ -62,6 +63,17 @@ class ObjectsTable(_ObjectsFile):
                                  self.meta.calibration.pixel_size), self._where(plane))
         self.count += 1
 
+    def add_window(self, window: Any) -> None:
+        """The objects of one window of a plane too large to hold (objects_in_parts.ObjectsWindow),
+        measured there and placed in the plane."""
+        part = self._part(window.objects, "YX", window.image, window.confidence[None],
+                          self.meta.calibration.pixel_size)
+        for axis, start in (("y", window.rows.start), ("x", window.cols.start)):
+            for key in (f"centroid_{axis}", f"bbox_{axis}0", f"bbox_{axis}1"):
+                part[key] = part[key] + start
+        self._add(part, self._where(window))
+        self.count += window.last
+
     def _confidence(self, plane: Any) -> np.ndarray:
         """(1, Y, X): the probability of the objects' class."""
         k = self.meta.object_class
@@ -108,6 +120,13 @@ class ObjectOutlines(_ObjectsFile):
 
         self._rois += plane_rois(self._objects(plane), self._where(plane))
         self.count += 1
+
+    def add_window(self, window: Any) -> None:
+        """The outlines of one window's objects (objects_in_parts.ObjectsWindow), placed in the plane."""
+        from unet_studio.workflow.object_table import plane_rois
+
+        self._rois += plane_rois(window.objects, self._where(window), (window.rows.start, window.cols.start))
+        self.count += window.last
 
     def _write(self) -> None:
         import roifile

@@ -64,6 +64,10 @@ class ZarrPlanes:
         self.levels[0][self._index(self.count)[:-2] + (rows, cols)] = block.astype(self.dtype, copy=False)
         self.count += bool(last)
 
+    def get(self, rows: slice, cols: slice) -> np.ndarray:
+        """Part `rows` x `cols` of the next (t, z) block as written so far (zeros elsewhere)."""
+        return np.asarray(self.levels[0][self._index(self.count)[:-2] + (rows, cols)])
+
     def close(self) -> None:
         """A complete image gets its pyramid and metadata; an incomplete one is left as it is
         (the caller discards it)."""

@@ -168,13 +168,15 @@ def write_imagej_rois(path: str | Path, instances: np.ndarray, axes: str = "YX")
     return Path(path)
 
 
-def plane_rois(labels: np.ndarray, where: dict[str, int]) -> list:
+def plane_rois(labels: np.ndarray, where: dict[str, int], origin: tuple[int, int] = (0, 0)) -> list:
     """ImageJ polygon ROIs of one plane's objects; `where`: its 0-based position by axis
-    ({"T": t, "Z": z}), kept in each ROI and in its name (`z3-00012`: slice 3, object 12)."""
+    ({"T": t, "Z": z}), kept in each ROI and in its name (`z3-00012`: slice 3, object 12);
+    `origin`: where `labels` start in the plane (y, x), for a window of it."""
     import roifile
 
     rois = []
     for label, outline in _outlines(labels):
+        outline = outline + (origin[1], origin[0])
         name = "-".join([f"{a.lower()}{i + 1}" for a, i in where.items()] + [f"{label:05d}"])
         rois.append(roifile.ImagejRoi.frompoints(outline, name=name, z=where.get("Z"), t=where.get("T")))
     return rois
