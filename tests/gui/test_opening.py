@@ -3,11 +3,13 @@ dialog and the app keeps running."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tifffile
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tests.gui.helpers import blobs_image
+from unet_studio.core.stack import Stack
 
 
 def write_stack(path, z=4):
@@ -47,6 +49,23 @@ def test_a_broken_file_gives_a_dialog_and_the_app_goes_on(window, qtbot, tmp_pat
     window.open_files([str(good)])
     wait_open(qtbot, window)
     assert window.document.stack.n_z == 2
+
+
+def test_an_image_too_large_for_the_window_gives_a_dialog_that_says_what_to_do(window, qtbot, tmp_path,
+                                                                              dialogs, monkeypatch):
+    from unet_studio.workflow import memory, opening
+
+    monkeypatch.setattr(opening, "measure_levels", lambda stack: pytest.fail("a plane was read"))
+    monkeypatch.setattr(memory, "free_memory", lambda: 2 * 2**30)
+    slide = tmp_path / "slide.tif"
+    tifffile.imwrite(slide, shape=(12000, 9000), dtype=np.uint16)   # 108 Mpx: about 5 GB here
+    window.open_files([str(slide)])
+    qtbot.waitUntil(lambda: bool(dialogs.errors()), timeout=30_000)
+    _, title, reason = dialogs.errors()[0]
+    assert title == "Cannot open the image" and "\n" not in reason
+    assert "12000 x 9000 px needs about 5.1 GB" in reason and "unet-studio predict" in reason
+    assert window.document is None and not (tmp_path / "slide.unet_studio").exists()
+    opening.check_showable(Stack.from_array(np.zeros((64, 64), np.uint8), "YX"))   # a small image fits
 
 
 def test_dropping_a_file_opens_it(window, qtbot, tmp_path):

@@ -13,7 +13,7 @@ import tifffile
 from unet_studio.core.stack import Stack
 from unet_studio.ml import predict
 from unet_studio.ml.predict import PlaneProgress, Prediction
-from unet_studio.workflow import objects_3d
+from unet_studio.workflow import memory, objects_3d
 from unet_studio.workflow.export import INSTANCES, MASK, OBJECTS, ROIS, PredictionOptions, output_name, predict_to_files
 from unet_studio.workflow.objects_3d import VolumeTooLarge, check_fits
 
@@ -118,7 +118,7 @@ def test_a_volume_too_large_for_memory_is_refused_before_any_work(predicted, tmp
         check_fits((100, 2048, 2048), n_classes=2, free=8 * 2**30)
     check_fits((100, 2048, 2048), n_classes=2, free=64 * 2**30)
     model, stack = predicted
-    monkeypatch.setattr(objects_3d, "free_memory", lambda: 2**20)
+    monkeypatch.setattr(memory, "free_memory", lambda: 2**20)
     with pytest.raises(VolumeTooLarge):
         export(model, stack, tmp_path, objects_3d=True)
     assert not list(tmp_path.iterdir())

@@ -12,17 +12,16 @@ is checked before any work.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.workflow.memory import too_much
 
 # Bytes held per voxel of a time point: the probabilities (4 per class) and, while splitting,
 # the mask, distances, smoothed heights, seeds and labels.
 BYTES_PER_VOXEL = 40
-SHARE_OF_FREE_MEMORY = 0.5   # 3-D objects may take at most this share of the memory free
 
 
 class VolumeTooLarge(UnetStudioError):
@@ -39,30 +38,14 @@ def z_step_px(calibration: Any) -> float:
 
 def check_fits(shape: tuple[int, ...], n_classes: int, free: int | None = None) -> None:
     """VolumeTooLarge unless one time point of label `shape` (..., Z, Y, X) with `n_classes`
-    fits in SHARE_OF_FREE_MEMORY of the free memory (`free` bytes; None: measured)."""
+    fits in the free memory (workflow/memory.py; `free` bytes, None: measured)."""
     voxels = int(np.prod(shape[-3:], dtype=np.int64))
     need = voxels * (BYTES_PER_VOXEL + 4 * n_classes)
-    free = free_memory() if free is None else free
-    if free is not None and need > SHARE_OF_FREE_MEMORY * free:
+    free = too_much(need, free)
+    if free is not None:
         raise VolumeTooLarge(f"3-D objects of a {' x '.join(map(str, shape[-3:]))} volume need about "
                              f"{need / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB is free; "
                              f"find the objects per plane instead")
-
-
-def free_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux's MemAvailable, else the free pages),
-    None where the system does not say."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def joined_across_slices(items: Iterable[Any], meta: Any, n_z: int) -> Iterator[Any]:

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
-from unet_studio.core.errors import LabelsError, UnetStudioError
+from unet_studio.core.errors import LabelsError, StackError, UnetStudioError
 from unet_studio.core.label_file import read_labels
 from unet_studio.core.labels import LabelVolume
 from unet_studio.core.image_project import project_for_image
@@ -19,8 +19,13 @@ from unet_studio.core.project import Project
 from unet_studio.core.project_file import ImageEntry
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow.loaded_image import LoadedImage, measure_levels
+from unet_studio.workflow.memory import too_much
 
 CURRENT_IMAGE = "current_image"   # project setting: the image shown last
+# Bytes the window holds per pixel of the shown plane: the image and its display, the overlays,
+# the shown plane's prediction (probabilities, mask) and the room to make it. The labels add a
+# byte per pixel of every plane.
+WINDOW_BYTES_PER_PIXEL = 50
 
 
 def is_bundled_sample(path) -> bool:
@@ -49,8 +54,22 @@ class OpenedImage:
         return LoadedImage(self.stack, self.labels, self.levels)
 
 
+def check_showable(stack: Stack, free: int | None = None) -> None:
+    """StackError where the window could not hold a plane of `stack` in the free memory (`free`
+    bytes; None: measured): what to do instead, in one line, before any plane is read."""
+    height, width = stack.plane_shape
+    need = height * width * (WINDOW_BYTES_PER_PIXEL + stack.n_t * stack.n_z)
+    free = too_much(need, free)
+    if free is not None:
+        raise StackError(f"{stack.path or stack.name}: a plane of {height} x {width} px needs about "
+                         f"{need / 2**30:.1f} GB to show, paint and predict here, {free / 2**30:.1f} GB "
+                         f"is free; paint and train on a crop of it (Fiji: Image > Crop), then predict "
+                         f"the whole image with `unet-studio predict MODEL IMAGE --out FOLDER`, part by part")
+
+
 def _prepare(project: Project, entry: ImageEntry, stack: Stack) -> OpenedImage:
     try:
+        check_showable(stack)
         levels = measure_levels(stack)
         try:
             labels, damaged = project.labels_for(entry, stack), ""
