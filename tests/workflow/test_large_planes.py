@@ -116,18 +116,42 @@ def test_objects_found_window_by_window_are_the_whole_planes(monkeypatch):
     monkeypatch.setattr(objects_in_parts, "SAMPLE_SIDE", 300)
     foreground, probability = _discs((1500, 1700))
     whole = find_objects(foreground, probability)
-    plane = np.zeros(foreground.shape, np.int64)
-    ids = []
-    for _, window in objects_in_parts.windows(lambda r, c: (foreground[r, c], probability[r, c], None),
-                                              foreground.shape):
-        placed = plane[window.rows, window.cols]
-        plane[window.rows, window.cols] = np.where(placed == 0, window.objects, placed)
-        ids += [i for i in np.unique(window.objects) if i]
+
+    def read(rows, cols):
+        return foreground[rows, cols], probability[rows, cols], None
+
+    found = list(objects_in_parts.windows(read, foreground.shape,
+                                          *objects_in_parts.plane_measures(read, foreground.shape)))
+    ids = [i for _, window in found for i in np.unique(window.objects) if i]
+    plane = objects_in_parts.assembled(iter(found), foreground.shape)
     assert len(ids) == len(set(ids)) == plane.max()            # each object once, numbered 1..n
     assert abs(len(ids) - whole.max()) <= 0.01 * whole.max()
     assert _matched(plane, whole) >= 0.98 and _matched(whole, plane) >= 0.98
     crossing = np.unique(whole[:, 399:401])[1:]                # objects cut by a window's edge
     assert len(crossing) > 5 and _matched(plane, np.where(np.isin(whole, crossing), whole, 0)) >= 0.95
+
+
+def test_the_objects_panel_finds_a_large_planes_objects_as_its_export_does(monkeypatch):
+    from unet_studio.workflow import objects_in_parts
+    from unet_studio.workflow.object_export import plane_objects
+
+    monkeypatch.setattr(objects_in_parts, "WINDOW", 400)
+    foreground, probability = _discs((900, 1000), seed=1)
+    mask = np.where(foreground, 2, 1).astype(np.uint8)
+    probabilities = np.stack([1 - probability, probability])
+    whole = plane_objects(mask, probabilities, None, 2)
+    monkeypatch.setattr(stack_module, "WHOLE_PLANE_PIXELS", 500 * 500)
+
+    def read(rows, cols):
+        return foreground[rows, cols], probability[rows, cols], None
+
+    in_windows = plane_objects(mask, probabilities, None, 2)
+    measured = objects_in_parts.plane_measures(read, foreground.shape)
+    np.testing.assert_array_equal(in_windows.labels, objects_in_parts.assembled(
+        objects_in_parts.windows(read, foreground.shape, *measured), foreground.shape))
+    assert in_windows.object_size == measured[0]
+    assert len(in_windows.table["id"]) == in_windows.labels.max()
+    assert _matched(in_windows.labels, whole.labels) >= 0.97
 
 
 def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(trained_model, tmp_path, monkeypatch):

@@ -67,7 +67,7 @@ class Stack:
     def read_in_parts(self) -> bool:
         """Whether a plane is too large to read whole (more than WHOLE_PLANE_PIXELS): the
         prediction and its files then go part by part (Stack.region)."""
-        return self.plane_shape[0] * self.plane_shape[1] > WHOLE_PLANE_PIXELS
+        return plane_in_parts(self.plane_shape)
 
     @property
     def label_axes(self) -> str:
@@ -262,6 +262,12 @@ class _ArrayReader:
 
     def close(self) -> None:
         pass
+
+
+def plane_in_parts(plane_shape: tuple[int, int]) -> bool:
+    """Whether a plane of (Y, X) `plane_shape` is too large to read whole (WHOLE_PLANE_PIXELS):
+    it is predicted, written and split into objects part by part."""
+    return int(plane_shape[0]) * int(plane_shape[1]) > WHOLE_PLANE_PIXELS
 
 
 def _within(part: slice, length: int) -> slice:

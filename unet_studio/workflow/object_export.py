@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
+from unet_studio.core.stack import plane_in_parts
 from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size
 from unet_studio.workflow.object_table import Table, object_table
+from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
 
 @dataclass
@@ -30,10 +32,19 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
     pixel_size: (y, x) µm per pixel or None (uncalibrated: no µm columns); border_class: the
     class of the borders between touching objects, which they grow into (None: none)."""
     foreground = np.asarray(mask) == object_class
-    size = object_size if object_size is not None else measure_object_size(foreground)
     probability = None if probabilities is None else probabilities[object_class - 1]
-    labels = find_objects(foreground, probability, object_size=size,
-                          borders=border_pixels(mask, border_class, object_class))
+    if probability is not None and plane_in_parts(foreground.shape):
+        # The way an export finds the objects of a plane this large (workflow/objects_in_parts.py).
+        def read(rows, cols):
+            return foreground[rows, cols], probability[rows, cols], border_pixels(mask[rows, cols], border_class,
+                                                                                 object_class)
+
+        size, surest = plane_measures(read, foreground.shape, object_size)
+        labels = assembled(windows(read, foreground.shape, size, surest), foreground.shape).astype(np.int32)
+    else:
+        size = object_size if object_size is not None else measure_object_size(foreground)
+        labels = find_objects(foreground, probability, object_size=size,
+                              borders=border_pixels(mask, border_class, object_class))
     table = object_table(labels, "YX", image=image, probabilities=probabilities,
                          object_class=object_class if probabilities is not None else None,
                          class_name=class_name, pixel_size=pixel_size)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-WINDOW = 2048        # the side of the windows that split the plane
+WINDOW = 1024        # the side of the windows that split the plane (the margin comes on top)
 SAMPLES = 3          # SAMPLES x SAMPLES windows measure the object size and the surest objects
 SAMPLE_SIDE = 1024
 PREDICTING = 0.8     # the share of a plane's progress bar for its prediction, the rest for its objects
@@ -85,7 +85,8 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
                 classes = mask.get(rows, cols)
                 return classes == k, probability.get(rows, cols), border_pixels(classes, meta.border_class, k)
 
-            for done, window in windows(read, (height, width), meta.object_size):
+            size, surest = plane_measures(read, (height, width), meta.object_size)
+            for done, window in windows(read, (height, width), size, surest):
                 window.t, window.z = t, z
                 if image:
                     window.image = stack.region(t, z, window.rows, window.cols)
@@ -97,20 +98,30 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
             scratch.path.unlink(missing_ok=True)
 
 
-def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int],
-            object_size: float | None = None) -> Iterator[tuple[float, ObjectsWindow]]:
+def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int],
+                   object_size: float | None = None) -> tuple[float | None, float | None]:
+    """(object size, surest) of a plane of `shape`, measured on SAMPLES x SAMPLES windows spread
+    over it (the size only where `object_size` is None): what every window then uses. read:
+    as for `windows`. (None, None) where the samples hold no object."""
+    from unet_studio.ml.objects import measure_object_size, surest_objects
+
+    foreground, probability = _samples(read, shape)
+    size = object_size or measure_object_size(foreground)
+    return size, surest_objects(foreground, probability, size) if size else None
+
+
+def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], object_size: float | None,
+            surest: float | None) -> Iterator[tuple[float, ObjectsWindow]]:
     """The objects of a plane of `shape`, window by window: (fraction done, ObjectsWindow) with
     t = z = 0 and no image. read(rows, cols) -> (foreground, object probability, border pixels
-    or None) of that part of the plane. Windows without objects are left out, but the last."""
+    or None) of that part of the plane; object_size, surest: plane_measures'. Windows without
+    objects are left out, but the last."""
     from scipy import ndimage
 
-    from unet_studio.ml.objects import find_objects, measure_object_size, surest_objects
+    from unet_studio.ml.objects import find_objects
 
     height, width = shape
-    foreground, probability, _ = _samples(read, shape)
-    size = object_size or measure_object_size(foreground)
-    surest = surest_objects(foreground, probability, size) if size else None
-    margin = int(math.ceil(2 * size)) if size else 0
+    margin = int(math.ceil(2 * object_size)) if object_size else 0
     corners = [(y, x) for y in range(0, height, WINDOW) for x in range(0, width, WINDOW)]
     next_id = 1
     for n, (y, x) in enumerate(corners, 1):
@@ -118,8 +129,8 @@ def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int],
         rows = slice(max(y - margin, 0), min(y + WINDOW + margin, height))
         cols = slice(max(x - margin, 0), min(x + WINDOW + margin, width))
         found, sure, borders = read(rows, cols)
-        labels = find_objects(found, sure, object_size=size, borders=borders, surest=surest) \
-            if size else np.zeros(found.shape, np.int32)
+        labels = find_objects(found, sure, object_size=object_size, borders=borders, surest=surest) \
+            if object_size else np.zeros(found.shape, np.int32)
         keep = np.zeros(int(labels.max()) + 1, np.uint32)
         for label, box in enumerate(ndimage.find_objects(labels), 1):
             if box is not None and _holds(core, box[0].start + rows.start, box[1].start + cols.start):
@@ -131,13 +142,23 @@ def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int],
             yield n / len(corners), ObjectsWindow(0, 0, rows, cols, objects, sure, None, last)
 
 
+def assembled(found: Iterator[tuple[float, ObjectsWindow]], shape: tuple[int, int]) -> np.ndarray:
+    """The objects of `windows` placed in one (Y, X) uint32 plane (where one window's objects
+    meet an earlier window's, the earlier keeps its pixels), for a plane that fits in memory."""
+    plane = np.zeros(shape, np.uint32)
+    for _, window in found:
+        placed = plane[window.rows, window.cols]
+        plane[window.rows, window.cols] = np.where(placed == 0, window.objects, placed)
+    return plane
+
+
 def _holds(core: tuple[slice, slice], y: int, x: int) -> bool:
     return core[0].start <= y < core[0].stop and core[1].start <= x < core[1].stop
 
 
-def _samples(read, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, None]:
+def _samples(read, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """SAMPLES x SAMPLES windows spread over the plane, side by side with a background gap
-    between them: (foreground, probability, None) of that mosaic."""
+    between them: (foreground, probability) of that mosaic."""
     height, width = shape
     side_y, side_x = min(SAMPLE_SIDE, height), min(SAMPLE_SIDE, width)
     across = SAMPLES if height > side_y or width > side_x else 1
@@ -150,4 +171,4 @@ def _samples(read, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, None
             at = (slice(row * (side_y + gap), row * (side_y + gap) + side_y),
                   slice(col * (side_x + gap), col * (side_x + gap) + side_x))
             foreground[at], probability[at] = found, sure
-    return foreground, probability, None
+    return foreground, probability
