@@ -70,12 +70,21 @@ def test_parts_write_the_files_a_whole_plane_writes(model, tmp_path, monkeypatch
                     np.testing.assert_allclose(below[..., :mean.shape[-2], :mean.shape[-1]], mean, atol=1e-6)
 
 
-def test_a_cancelled_export_in_parts_leaves_nothing(model, tmp_path, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("splitting", [False, True])   # cancelled while predicting, while splitting objects
+def test_a_cancelled_export_in_parts_leaves_nothing(model, tmp_path, monkeypatch, splitting):  # noqa: F811
+    from unet_studio.workflow import objects_in_parts
+    from unet_studio.workflow.export import INSTANCES
+
     monkeypatch.setattr(stack_module, "WHOLE_PLANE_PIXELS", 1000 * 1000)
+    windows, split = objects_in_parts.windows, []
+    monkeypatch.setattr(objects_in_parts, "windows", lambda *a: split.append(1) or windows(*a))
     stack = Stack.from_array(_slices(), "ZYX", name="slide.tif")
-    steps = predict_to_files(model, stack, {MASK: tmp_path / "slide_mask.tif"}, PredictionOptions(views=1))
-    for _ in range(3):
+    targets = {MASK: tmp_path / "slide_mask.tif", INSTANCES: tmp_path / "slide_instances.tif"}
+    steps = predict_to_files(model, stack, targets, PredictionOptions(views=1, object_class=2))
+    next(steps)
+    while splitting and not split:
         next(steps)
+    assert any(p.name.startswith(".mask-scratch") for p in tmp_path.iterdir())
     steps.close()
     assert list(tmp_path.iterdir()) == []
 

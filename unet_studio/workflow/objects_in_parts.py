@@ -3,13 +3,14 @@
 predict_to_files sends the parts of such a plane (ml/plane_parts.py) to the mask and
 probability files as they come, and here into two scratch files beside the outputs: the class
 mask and the object class's probability (uncompressed TIFFs, removed at the end; a killed run's
-are removed by the next run in that folder, workflow/output_set.py). Once the plane is complete, its objects
-are found in windows of WINDOW x WINDOW px, each read with a margin of two object diameters: an
-object belongs to the window that holds the first corner of its bounding box, so each object
-is found once, and whole unless it is wider than the margin. What a whole plane's split measures
-on the plane (ml/objects.py), the objects' diameter (unless the user gives it) and how sure the
-surest objects are (the bar for dropping unsure ones), is measured on SAMPLES x SAMPLES windows
-spread over the plane and used in every window.
+are removed by the next run in that folder, workflow/output_set.py). Once the plane is
+complete, its objects are found in windows of WINDOW x WINDOW px, each read with a margin of
+two object diameters: an object belongs to the window that holds the first corner of its
+bounding box, so each object is found once, and whole unless it is wider than the margin.
+What a whole plane's split measures on the plane (ml/objects.py), the objects' diameter (unless
+the user gives it) and how sure the surest objects are (the bar for dropping unsure ones), is
+measured on SAMPLES x SAMPLES windows spread over the plane and used in every window. The app's
+Objects panel splits a plane that large the same way (workflow/object_export.py).
 """
 from __future__ import annotations
 
