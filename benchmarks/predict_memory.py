@@ -8,7 +8,10 @@ a fresh process, with and without --probabilities, and prints that process's pea
 memory (ru_maxrss). The input image alone is `planes x size² x 2` bytes; a flat column means
 prediction and writing hold a few planes, not the stack. With --zarr the stack is an OME-Zarr
 volume and the results are written as OME-Zarr (`--format ome-zarr`); `--planes 2000` makes
-it 4 GB. Uses the unet_studio found on
+it 4 GB. With --plane SIDE the image is one SIDE x SIDE plane instead (a tiled TIFF, or with
+--zarr an OME-Zarr), written block by block: a plane over 4096 x 4096 px is predicted and
+written part by part (ml/plane_parts.py), so the peak follows the plane's width, not its area;
+`--plane 46341 --zarr` is a 4 GB plane. Uses the unet_studio found on
 PYTHONPATH, so the same script measures another checkout.
 """
 from __future__ import annotations
@@ -76,23 +79,81 @@ def write_zarr_stack(path: Path, planes: int, size: int, seed: int = 0) -> None:
         {"type": "scale", "scale": [2.0, 0.5, 0.5]}]}], fmt=FormatV04(), axes=axes)
 
 
-def write_model(path: Path) -> None:
+def discs_block(rng, height: int, width: int) -> np.ndarray:
+    """A uint16 block of bright discs (radius 10) on noise, one disc per 32 x 32 px."""
+    yy, xx = np.mgrid[:height, :width]
+    discs = np.zeros((height, width), bool)
+    for cy, cx in zip(rng.integers(0, height, height * width // 1024), rng.integers(0, width, height * width // 1024)):
+        y0, x0 = max(cy - 10, 0), max(cx - 10, 0)
+        box = (slice(y0, cy + 11), slice(x0, cx + 11))
+        discs[box] |= (yy[box] - cy) ** 2 + (xx[box] - cx) ** 2 <= 100
+    return (200 + 600 * discs + rng.normal(0, 60, discs.shape)).astype(np.uint16)
+
+
+def write_plane(path: Path, side: int, as_zarr: bool, seed: int = 0, block: int = 512) -> None:
+    """One side x side plane, written block by block (never held whole): a tiled TIFF
+    (BigTIFF) or an OME-Zarr with one chunk per block."""
+    rng = np.random.default_rng(seed)
+    corners = [(y, x) for y in range(0, side, block) for x in range(0, side, block)]
+    if not as_zarr:
+        import tifffile
+
+        def tiles():
+            for y, x in corners:
+                tile = np.zeros((block, block), np.uint16)
+                filled = discs_block(rng, min(block, side - y), min(block, side - x))
+                tile[:filled.shape[0], :filled.shape[1]] = filled
+                yield tile
+
+        tifffile.imwrite(path, tiles(), shape=(side, side), dtype=np.uint16, tile=(block, block),
+                         bigtiff=True)
+        return
+    import zarr
+    from ome_zarr.format import FormatV04
+    from ome_zarr.writer import write_multiscales_metadata
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    array = group.create_array("0", shape=(side, side), dtype=np.uint16, chunks=(block, block),
+                               chunk_key_encoding={"name": "v2", "separator": "/"})
+    for y, x in corners:
+        array[y:y + block, x:x + block] = discs_block(rng, min(block, side - y), min(block, side - x))
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "yx"]
+    write_multiscales_metadata(group, [{"path": "0", "coordinateTransformations": [
+        {"type": "scale", "scale": [0.5, 0.5]}]}], fmt=FormatV04(), axes=axes)
+
+
+def write_model(path: Path, trained: bool = False) -> None:
+    """An untrained model (memory does not depend on its answers), or with `trained` one that
+    has learnt the discs for 100 steps, so objects are found where they are."""
     import torch
 
     from unet_studio.ml.model_file import Model, class_dicts, save_model
     from unet_studio.ml.unet import UNet
 
     torch.manual_seed(0)
-    save_model(path, Model(UNet(1, 2, depth=3, width=8).eval(), class_dicts(["background", "cells"])))
+    if not trained:
+        save_model(path, Model(UNet(1, 2, depth=3, width=8).eval(), class_dicts(["background", "cells"])))
+        return
+    from unet_studio.ml.train import TrainConfig, train
+
+    image = discs_block(np.random.default_rng(1), 512, 512)
+    labels = np.zeros(image.shape, np.uint8)
+    labels[::3, ::3] = np.where(image[::3, ::3] > 500, 2, 1)
+    config = TrainConfig(steps=100, width=8, depth=3, patch=128, batch=4, device="cpu", seed=0)
+    for progress in train([image], [labels], ["background", "cells"], config):
+        pass
+    save_model(path, progress.model)
 
 
 def peak_mb(model: Path, image: Path, out: Path, probabilities: bool, views: int,
-            zarr: bool = False) -> float:
+            zarr: bool = False, objects: bool = False) -> float:
     args = ["predict", str(model), str(image), "--out", str(out), "--views", str(views), "--device", "cpu"]
     if zarr:
         args += ["--format", "ome-zarr"]
     if probabilities:
         args.append("--probabilities")
+    if objects:
+        args.append("--instances")
     done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(done.stderr)
@@ -110,7 +171,14 @@ def main() -> None:
     parser.add_argument("--zarr", action="store_true", help="OME-Zarr in and out instead of TIFF")
     parser.add_argument("--masks-only", action="store_true",
                         help="skip the run with --probabilities (half the time; for the largest stacks)")
+    parser.add_argument("--plane", type=int, nargs="+", metavar="SIDE",
+                        help="one SIDE x SIDE plane per run instead of stacks of --size planes")
+    parser.add_argument("--objects", action="store_true",
+                        help="with --plane: also instances and the object table, with a model "
+                        "trained on the discs (its count is printed against the discs drawn)")
     args = parser.parse_args()
+    if args.plane:
+        return one_plane(args)
     # "file MB": resident pages of mapped files at the end (the input image is memory-mapped
     # when uncompressed: its pages count in RSS but are the page cache's, freed under pressure).
     print(f"{'planes':>6} {'image MB':>9} {'peak MB (mask)':>15} {'file MB':>8} "
@@ -130,6 +198,32 @@ def main() -> None:
             shutil.rmtree(image) if image.is_dir() else image.unlink()
             for p in kinds:
                 shutil.rmtree(folder / f"out{planes}-{p}")
+
+
+def one_plane(args) -> None:
+    """Peak memory and time of `predict` on single planes of growing side."""
+    import time
+
+    print(f"{'side':>6} {'image MB':>9} {'peak MB':>8} {'file MB':>8} {'seconds':>8} {'Mpx/s':>6}"
+          + (f" {'objects':>9}" if args.objects else ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_model(folder / "model.pt", trained=args.objects)
+        for side in args.plane:
+            image = folder / (f"plane{side}.ome.zarr" if args.zarr else f"plane{side}.tif")
+            write_plane(image, side, args.zarr)
+            start = time.perf_counter()
+            peak, file_mb = peak_mb(folder / "model.pt", image, folder / f"out{side}", False, args.views,
+                                    args.zarr, args.objects)
+            seconds = time.perf_counter() - start
+            found = ""
+            if args.objects:
+                with open(folder / f"out{side}" / f"plane{side}_objects.csv") as table:
+                    found = f" {sum(1 for _ in table) - 1:>9}"
+            print(f"{side:>6} {side * side * 2 / 2 ** 20:>9.0f} {peak:>8.0f} {file_mb:>8.0f} {seconds:>8.0f} "
+                  f"{side * side / seconds / 1e6:>6.2f}{found}", flush=True)
+            shutil.rmtree(image) if image.is_dir() else image.unlink()
+            shutil.rmtree(folder / f"out{side}")
 
 
 if __name__ == "__main__":

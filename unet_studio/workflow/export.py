@@ -101,14 +101,9 @@ def _open_instances(path: Path, meta: ExportMeta):
 
 
 @dataclass
-class PredictedPlane:
-    """One predicted (t, z) plane as the writers take it: the prediction, the image plane it was
-    made from ((C, Y, X) or (Y, X)), and its objects, found once for every file that needs them."""
+class _Predicted:
+    """A prediction (ml/predict.py's Prediction) as the writers of masks and probabilities read it."""
     prediction: Any
-    image: np.ndarray | None = None
-    t: int = 0
-    z: int = 0
-    _objects: dict = field(default_factory=dict, repr=False)
 
     @property
     def mask(self) -> np.ndarray:
@@ -117,6 +112,16 @@ class PredictedPlane:
     @property
     def probabilities(self) -> np.ndarray:
         return self.prediction.probabilities
+
+
+@dataclass
+class PredictedPlane(_Predicted):
+    """One predicted (t, z) plane as the writers take it: the prediction, the image plane it was
+    made from ((C, Y, X) or (Y, X)), and its objects, found once for every file that needs them."""
+    image: np.ndarray | None = None
+    t: int = 0
+    z: int = 0
+    _objects: dict = field(default_factory=dict, repr=False)
 
     def objects(self, meta: ExportMeta) -> np.ndarray:
         """The objects of the export's class and size, grown into its border class if any: found
@@ -139,21 +144,12 @@ class PredictedPlane:
 
 
 @dataclass
-class PredictedPart:
+class PredictedPart(_Predicted):
     """A complete part, `rows` x `cols`, of a (t, z) plane too large to predict whole, as the
     writers of masks and probabilities take it (`put`); `last`: the plane is complete."""
-    prediction: Any
     rows: slice
     cols: slice
     last: bool
-
-    @property
-    def mask(self) -> np.ndarray:
-        return self.prediction.mask
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        return self.prediction.probabilities
 
 
 def _put_part(plane: Callable[[Any, ExportMeta], np.ndarray]):
