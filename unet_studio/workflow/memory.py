@@ -32,3 +32,8 @@ def too_much(need: int, free: int | None = None) -> int | None:
     fits, or the system does not say); `free`: None measures it."""
     free = free_memory() if free is None else free
     return free if free is not None and need > SHARE_OF_FREE_MEMORY * free else None
+
+
+def share_of(free: int) -> str:
+    """How a message says what was too much: "more than 50% of the 21.9 GB free"."""
+    return f"more than {SHARE_OF_FREE_MEMORY:.0%} of the {free / 2**30:.1f} GB free"

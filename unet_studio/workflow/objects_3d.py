@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.memory import too_much
+from unet_studio.workflow.memory import share_of, too_much
 
 # Bytes held per voxel of a time point: the probabilities (4 per class) and, while splitting,
 # the mask, distances, smoothed heights, seeds and labels.
@@ -44,7 +44,7 @@ def check_fits(shape: tuple[int, ...], n_classes: int, free: int | None = None) 
     free = too_much(need, free)
     if free is not None:
         raise VolumeTooLarge(f"3-D objects of a {' x '.join(map(str, shape[-3:]))} volume need about "
-                             f"{need / 2**30:.1f} GB of memory, {free / 2**30:.1f} GB is free; "
+                             f"{need / 2**30:.1f} GB of memory, {share_of(free)}; "
                              f"find the objects per plane instead")
 
 

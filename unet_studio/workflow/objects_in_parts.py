@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 WINDOW = 1024        # the side of the windows that split the plane (the margin comes on top)
-SAMPLES = 3          # SAMPLES x SAMPLES windows measure the object size and the surest objects
-SAMPLE_SIDE = 1024
+SAMPLES = 4          # SAMPLES x SAMPLES windows measure the object size and the surest objects
+SAMPLE_SIDE = 512
 PREDICTING = 0.8     # the share of a plane's progress bar for its prediction, the rest for its objects
 
 

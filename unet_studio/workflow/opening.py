@@ -19,7 +19,7 @@ from unet_studio.core.project import Project
 from unet_studio.core.project_file import ImageEntry
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow.loaded_image import LoadedImage, measure_levels
-from unet_studio.workflow.memory import too_much
+from unet_studio.workflow.memory import share_of, too_much
 
 CURRENT_IMAGE = "current_image"   # project setting: the image shown last
 # Bytes the window holds per pixel of the shown plane: the image and its display, the overlays,
@@ -62,9 +62,9 @@ def check_showable(stack: Stack, free: int | None = None) -> None:
     free = too_much(need, free)
     if free is not None:
         raise StackError(f"{stack.path or stack.name}: a plane of {height} x {width} px needs about "
-                         f"{need / 2**30:.1f} GB to show, paint and predict here, {free / 2**30:.1f} GB "
-                         f"is free; paint and train on a crop of it (Fiji: Image > Crop), then predict "
-                         f"the whole image with `unet-studio predict MODEL IMAGE --out FOLDER`, part by part")
+                         f"{need / 2**30:.1f} GB to show, paint and predict here, {share_of(free)}; "
+                         f"paint and train on a crop of it (Fiji: Image > Crop), then predict the whole "
+                         f"image with `unet-studio predict MODEL IMAGE --out FOLDER`, part by part")
 
 
 def _prepare(project: Project, entry: ImageEntry, stack: Stack) -> OpenedImage:
