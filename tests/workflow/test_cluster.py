@@ -82,3 +82,46 @@ def test_predict_workers_from_the_command_line(images_and_model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("6 images predicted;")
     assert len(list((tmp_path / "out").glob("*_mask.tif"))) == 6
+
+
+def test_one_volume_is_shared_out_plane_by_plane_and_gives_the_single_process_files(images_and_model, tmp_path,
+                                                                                    monkeypatch):
+    import zarr
+
+    from tests.core.test_stack_zarr import write_ome_zarr
+    from unet_studio.core.stack import open_stack
+    from unet_studio.workflow import cluster_volume
+    from unet_studio.workflow.cluster import predict_on_cluster
+    from unet_studio.ml.model_file import load_model
+    from unet_studio.workflow.export import OME_ZARR, PredictionOptions
+
+    monkeypatch.setattr(cluster_volume, "PLANES_PER_TASK", 3)      # 20 planes: 7 tasks
+    _, model_path = images_and_model
+    rng = np.random.default_rng(1)
+    write_ome_zarr(tmp_path / "embryo.ome.zarr", (rng.random((20, 520, 600)) * 1000).astype(np.uint16), "zyx",
+                   {"z": 2.0, "y": 0.5, "x": 0.5}, {a: "micrometer" for a in "zyx"})
+    options = PredictionOptions(format=OME_ZARR)
+    one = plan_outputs([tmp_path / "embryo.ome.zarr"], tmp_path / "one", [MASK, PROBABILITIES], format=OME_ZARR)
+    assert [s for s in predict_images(load_model(model_path), one, options) if s.written]
+    two = plan_outputs([tmp_path / "embryo.ome.zarr"], tmp_path / "two", [MASK, PROBABILITIES], format=OME_ZARR)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            pids = list(client.run(os.getpid).values())
+        steps = predict_on_cluster(model_path, two, options, scheduler=cluster.scheduler_address)
+        finished = [next(steps)]
+        os.kill(pids[0], signal.SIGKILL)          # one worker dies mid-run
+        finished += list(steps)
+    assert [s.image for s in finished if s.written] == [0] and not any(s.skipped for s in finished)
+    assert len(finished) == 7 and [s.fraction for s in finished][-1] == 1.0
+    for what in ("mask", "probabilities"):
+        single, shared = (tmp_path / run / f"embryo_{what}.ome.zarr" for run in ("one", "two"))
+        levels = sorted(zarr.open_group(str(single), mode="r").array_keys())
+        assert levels == sorted(zarr.open_group(str(shared), mode="r").array_keys()) and len(levels) == 2
+        for level in levels:
+            np.testing.assert_allclose(zarr.open_array(str(shared / level), mode="r")[:],
+                                       zarr.open_array(str(single / level), mode="r")[:], rtol=0, atol=1e-6)
+        with open_stack(shared) as back:
+            assert back.axes.replace("C", "") == "ZYX" and back.z_spacing == pytest.approx(2.0)
+    recover(tmp_path / "two")
+    assert sorted(os.listdir(tmp_path / "two")) == ["embryo_mask.ome.zarr", "embryo_probabilities.ome.zarr"]

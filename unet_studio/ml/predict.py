@@ -73,7 +73,9 @@ def split_instances(foreground: np.ndarray, min_size: int = 4,
     return find_objects(foreground, object_size=object_size, min_size=min_size)
 
 
-def _normalisation_for(model, source: Any) -> Normalisation:
+def normalisation_for(model, source: Any) -> Normalisation:
+    """The intensity scaling of `source` (a Stack or a plane) as `model` was trained to read it:
+    the percentiles its file names, measured on this image."""
     settings = model.normalisation or {}
     return measure_normalisation(source, float(settings.get("low_pct", LOW_PCT)),
                                  float(settings.get("high_pct", HIGH_PCT)))
@@ -103,7 +105,7 @@ def predict_plane(model, plane: np.ndarray, *, normalisation: Normalisation | No
     """
     plane = _as_cyx(plane)
     _check_channels(model, plane.shape[0])
-    norm = normalisation or _normalisation_for(model, plane)
+    norm = normalisation or normalisation_for(model, plane)
     if region is not None:
         plane, crop = _with_context(plane, region, context=96)
     x = norm.apply(plane)
@@ -181,16 +183,18 @@ class PlaneProgress:
 
 
 def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisation | None = None,
-                   views: int = KEPT_VIEWS, in_parts: bool = False) -> Iterator[PlaneProgress]:
+                   views: int = KEPT_VIEWS, in_parts: bool = False,
+                   planes: list[tuple[int, int]] | None = None) -> Iterator[PlaneProgress]:
     """Predict every (t, z) plane of `stack` in order (t-major), yielding progress after each
     batch of tiles and each finished plane's Prediction; nothing is kept between planes, so
     memory stays at one plane whatever the stack's length. in_parts: planes too large to read
     whole (stack.read_in_parts) come as PlaneParts instead, the same numbers (ml/plane_parts.py),
-    with memory bounded by the plane's width. Stop iterating to cancel."""
+    with memory bounded by the plane's width. planes: only these (t, z) (None: all); the
+    fractions are of them. Stop iterating to cancel."""
     _check_channels(model, stack.n_c)
-    norm = normalisation or _normalisation_for(model, stack)
+    norm = normalisation or normalisation_for(model, stack)
     inf = prepare_inference(model.net, device, views=views)
-    planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
+    planes = planes if planes is not None else [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
     for i, (t, z) in enumerate(planes):
         if in_parts and stack.read_in_parts:
             yield from _plane_in_parts(inf, stack, t, z, norm, i, len(planes))

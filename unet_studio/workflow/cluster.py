@@ -3,7 +3,8 @@ LocalCluster of N processes on this machine) or `--scheduler ADDRESS` (a cluster
 running: SLURM, PBS or Kubernetes through dask-jobqueue / dask-kubernetes).
 
 Each image is one task, which predicts it and writes its files as a set (workflow/export.py,
-output_set.py), exactly as the single-process run does, so the results are the same files.
+output_set.py), exactly as the single-process run does, so the results are the same files; a
+volume written as OME-Zarr is shared out as tasks of a few planes each (cluster_volume.py).
 The model file's bytes are sent to each worker once and loaded there once. A worker that
 dies mid-task loses only that task's temporary files; the scheduler runs the task again on
 another worker. Optional: `pip install 'unet_studio[cluster]'`.
@@ -18,7 +19,7 @@ from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.workflow.batch import BatchStep, ImageOutputs, predict_image
-from unet_studio.workflow.export import PredictionOptions
+from unet_studio.workflow.export import OME_ZARR, PredictionOptions
 
 INSTALL_HINT = "--workers and --scheduler need the optional packages: pip install 'unet_studio[cluster]'"
 # Models loaded in this (worker) process, by the digest of their file's bytes.
@@ -48,25 +49,45 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
         if cluster is not None:
             cluster.close()
         raise UnetStudioError(f"cannot reach the scheduler {scheduler}: {e}") from None
+    volumes: dict = {}   # the images whose planes are shared out (cluster_volume.py), by position
     try:
         blob = Path(model_path).read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         model = client.scatter(blob, broadcast=True, hash=False)   # sent once to each worker
-        futures = {client.submit(_predict_one, model, digest, str(item.source),
-                                 {what: str(path) for what, path in item.targets.items()}, options, threads,
-                                 pure=False, key=f"predict-{i}-{digest[:8]}"): i
-                   for i, item in enumerate(plan)}
-        done = 0
+        volumes.update(_shared_volumes(model_path, plan, options))
+        share = {i: 1 / len(volumes[i].ranges) if i in volumes else 1.0 for i in range(len(plan))}
+        futures = {}
+        for i, item in enumerate(plan):
+            if i in volumes:
+                for first, stop in volumes[i].ranges:
+                    futures[client.submit(_predict_range, model, digest, str(item.source), volumes[i].temps,
+                                          first, stop, volumes[i].normalisation, options, threads, pure=False,
+                                          key=f"predict-{i}-{first}-{digest[:8]}")] = i
+            else:
+                futures[client.submit(_predict_one, model, digest, str(item.source),
+                                      {what: str(path) for what, path in item.targets.items()}, options, threads,
+                                      pure=False, key=f"predict-{i}-{digest[:8]}")] = i
+        left = {i: list(futures.values()).count(i) for i in range(len(plan))}
+        done, failed = 0.0, set()
         for future in as_completed(futures):
             i = futures[future]
-            done += 1
+            left[i] -= 1
+            done += share[i]
             try:
                 written, failure = future.result()
             except Exception as e:  # noqa: BLE001 - a task that failed on its worker: named, the rest go on
                 written, failure = None, f"{plan[i].source.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
-            yield BatchStep(done / len(plan), i, written=[Path(p) for p in written] if written else None,
-                            skipped=failure)
+            if i in failed:
+                failure = None     # its failure is named once
+            elif i in volumes:
+                written, failure = _volume_step(volumes, i, left[i], failure)
+            if failure:
+                failed.add(i)
+            fraction = min(done / len(plan), 1.0) if any(left.values()) else 1.0
+            yield BatchStep(fraction, i, written=[Path(p) for p in written] if written else None, skipped=failure)
     finally:
+        for volume in volumes.values():
+            volume.discard()   # what a stop or a failure left unfinished
         client.close()
         if cluster is not None:
             cluster.close()
@@ -85,6 +106,59 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
     for _, written, failure in predict_image(_model(blob, digest), item, options):
         pass
     return ([str(p) for p in written] if written else None), failure
+
+
+def _shared_volumes(model_path, plan: list[ImageOutputs], options: PredictionOptions) -> dict:
+    """The images of `plan` whose planes go to several tasks (cluster_volume.py), by position,
+    with their files made and their scaling measured."""
+    from unet_studio.core.stack import open_stack
+    from unet_studio.workflow.batch import make_folder
+    from unet_studio.workflow.cluster_volume import SharedVolume, shared_out
+
+    if options.format != OME_ZARR:
+        return {}
+    volumes, model = {}, None
+    for i, item in enumerate(plan):
+        try:
+            with open_stack(item.source) as stack:
+                if not shared_out(stack, item.targets, options):
+                    continue
+                if model is None:
+                    from unet_studio.ml.model_file import load_model
+
+                    model = load_model(model_path, "cpu")
+                make_folder(next(iter(item.targets.values())).parent)
+                volumes[i] = SharedVolume(model, stack, item.targets, options)
+        except UnetStudioError:
+            continue   # its one task names the failure
+    return volumes
+
+
+def _volume_step(volumes: dict, i: int, left: int, failure: str | None) -> tuple[list | None, str | None]:
+    """(written, failure) of a shared volume after one of its tasks: the set swapped in when its
+    last task is done, discarded at its first failure."""
+    volume = volumes[i]
+    if failure is not None:
+        volume.discard()
+        del volumes[i]
+        return None, failure
+    if left:
+        return None, None
+    written = volume.finish()
+    del volumes[i]
+    return written, None
+
+
+def _predict_range(blob: bytes, digest: str, source: str, temps: dict[str, str], first: int, stop: int,
+                   normalisation: dict, options: PredictionOptions, threads: int) -> tuple[None, None]:
+    """On a worker: planes first..stop-1 of a shared volume (cluster_volume.predict_range)."""
+    import torch
+
+    from unet_studio.workflow.cluster_volume import predict_range
+
+    torch.set_num_threads(threads)
+    predict_range(_model(blob, digest), source, temps, first, stop, normalisation, options)
+    return None, None
 
 
 def _model(blob: bytes, digest: str):

@@ -71,7 +71,10 @@ def _image_file(path: Path, meta: ExportMeta, shape, axes: str, dtype, *, averag
     if meta.format == OME_ZARR:
         from unet_studio.workflow.export_zarr import ZarrPlanes
 
-        return ZarrPlanes(path, shape, axes, dtype, meta.calibration, averaged=averaged, classes=classes)
+        return ZarrPlanes(path, shape, axes, dtype, meta.calibration, averaged=averaged, classes=classes,
+                          reopen=meta.reopen)
+    if meta.reopen:
+        raise ValueError("only OME-Zarr images are written by several processes")
     from unet_studio.core.tiff_writer import TiffPlanes
 
     extra = {"display_max": len(classes) - 1, "properties": class_properties(classes)} if classes else {}

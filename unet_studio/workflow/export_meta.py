@@ -53,6 +53,7 @@ class ExportMeta:
     format: str = TIFF
     objects_3d: bool = False
     in_parts: bool = False   # planes too large to hold: written part by part (core Stack.read_in_parts)
+    reopen: bool = False     # the files exist (OME-Zarr): planes shared among processes (cluster_volume.py)
 
     @property
     def border_class(self) -> int | None:

@@ -33,10 +33,11 @@ class ZarrPlanes:
     """An OME-Zarr image of a known `shape` (`axes` from "TZCYX", ending in YX), filled with
     `append` one (t, z) block at a time, (Y, X) or (C, Y, X), in order. `averaged`: the
     pyramid averages (probabilities) instead of taking every other pixel (class values).
-    `calibration`: workflow/export.py's Calibration. `classes`: names kept in the attributes."""
+    `calibration`: workflow/export.py's Calibration. `classes`: names kept in the attributes.
+    `reopen`: the image exists (made by another process with the same shape): write into it."""
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype, calibration,
-                 *, averaged: bool = False, classes: list[str] | None = None):
+                 *, averaged: bool = False, classes: list[str] | None = None, reopen: bool = False):
         try:
             import zarr
         except ImportError:
@@ -49,8 +50,19 @@ class ZarrPlanes:
         self.calibration, self.averaged, self.classes = calibration, averaged, classes
         self.stored_axes = "".join(a for a in "TCZYX" if a in self.axes)
         stored_shape = tuple(self.shape[self.axes.index(a)] for a in self.stored_axes)
-        self.group = zarr.open_group(str(self.path), mode="w", zarr_format=2)
-        self.levels = [self._level_array(0, stored_shape)]
+        if reopen:   # made by another process: write planes into it (workflow/cluster_volume.py)
+            self.group = zarr.open_group(str(self.path), mode="r+")
+            self.levels = [self.group["0"]]
+        else:
+            self.group = zarr.open_group(str(self.path), mode="w", zarr_format=2)
+            self.levels = [self._level_array(0, stored_shape)]
+
+    def seek(self, i: int) -> None:
+        """Make block i (t-major order of its (t, z)) the next one written: a volume's planes
+        shared among processes, each writing its own; seek(n_blocks) once all are written."""
+        if not 0 <= i <= self.n_blocks:
+            raise ValueError(f"block {i} of {self.n_blocks}")
+        self.count = i
 
     def append(self, block: np.ndarray) -> None:
         block = next_block(self, block)
