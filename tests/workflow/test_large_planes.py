@@ -189,7 +189,7 @@ def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(train
         for row in rows[:20]:   # each row's numbers are its object's, in the plane
             pixels = np.argwhere(instances == int(row["id"]))
             assert int(row["area_px"]) == len(pixels)
-            assert float(row["centroid_x"]) == pytest.approx(pixels[:, 1].mean(), abs=1e-3)
+            assert float(row["centroid_x"]) == pytest.approx(pixels[:, 1].mean(), abs=0.01)   # 6 digits
         assert len(zipfile.ZipFile(targets[ROIS]).namelist()) == len(rows)
         assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in targets.values())
         results[out] = instances
