@@ -12,6 +12,7 @@ another worker. Optional: `pip install 'unet_studio[cluster]'`.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import shutil
 import tempfile
 from pathlib import Path
@@ -67,7 +68,7 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
                 futures[client.submit(_predict_one, model, digest, str(item.source),
                                       {what: str(path) for what, path in item.targets.items()}, options, threads,
                                       pure=False, key=f"predict-{i}-{digest[:8]}")] = i
-        left = {i: list(futures.values()).count(i) for i in range(len(plan))}
+        left = Counter(futures.values())   # tasks not finished yet, per image
         done, failed = 0.0, set()
         for future in as_completed(futures):
             i = futures[future]

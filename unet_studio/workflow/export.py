@@ -228,8 +228,8 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
     """Write `targets` (what -> path) from `predictions`: per (t, z) plane in order, an object
     with `.mask` (values 1..K) and, for the other kinds, a PredictedPlane; or, for a plane too
     large to hold, its PredictedParts and the ObjectsWindows of its objects (Writer.part);
-    ExportStep items only report progress (their `fraction`). The files appear together at the end; stopping
-    the generator early leaves the old files as they were."""
+    ExportStep items only report progress (their `fraction`). The files appear together at the
+    end; stopping the generator early leaves the old files as they were."""
     from unet_studio.workflow.output_set import OutputSet, recover
 
     if any(what in targets for what in NEEDS_OBJECT_CLASS) and not meta.object_class:

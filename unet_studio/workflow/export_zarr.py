@@ -116,7 +116,8 @@ class ZarrPlanes:
             for y in range(0, height, step):
                 for x in range(0, width, step):
                     piece = np.asarray(above[lead + (slice(y, y + step), slice(x, x + step))])
-                    below[lead + (slice(y // 2, (y + step) // 2), slice(x // 2, (x + step) // 2))] = self._halve(piece)
+                    half = (slice(y // 2, (y + step) // 2), slice(x // 2, (x + step) // 2))
+                    below[lead + half] = self._halve(piece)
         self.levels.append(below)
 
     def _halve(self, block: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ def _scratch(folder: Path, what: str, shape: tuple[int, int], dtype):
     removes once its process is gone."""
     from unet_studio.core.tiff_writer import TiffPlanes
 
-    return TiffPlanes(Path(folder) / f".{what}-scratch.{os.getpid()}-{secrets.token_hex(4)}.tmp", shape, "YX", dtype)
+    name = f".{what}-scratch.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    return TiffPlanes(Path(folder) / name, shape, "YX", dtype)
 
 
 def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: bool,
