@@ -60,3 +60,21 @@ def test_a_model_for_other_channels_is_refused_with_a_reason(window, qtbot, tmp_
     qtbot.waitUntil(lambda: bool(dialogs.errors()), timeout=60_000)
     assert "3 channel" in dialogs.errors()[0][2]
     assert len(window.session.project.models) == 0 and window.session.model is None
+
+
+def test_the_model_file_question_starts_in_a_folder_that_exists(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    from unet_studio.gui.project.dialogs import ProjectDialogs
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda parent, title, start, filter: asked.append(start)
+                        or ("", ""))
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    not_yet_made = tmp_path / "cells.unet_studio"     # an image's project before its first stroke
+    assert ProjectDialogs(parent).model_file(not_yet_made) is None
+    not_yet_made.mkdir()
+    ProjectDialogs(parent).model_file(not_yet_made)
+    assert asked == [str(tmp_path), str(not_yet_made)]
+

@@ -48,7 +48,10 @@ class ProjectDialogs:
         return path or None
 
     def model_file(self, start: Path) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Start from a model file", str(start), MODEL_FILTER)
+        # The project of an image opened on its own is made at the first stroke: until then, ask
+        # from its image's folder (a missing folder would be offered as the file's name).
+        folder = next((f for f in (Path(start), *Path(start).parents) if f.is_dir()), Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Start from a model file", str(folder), MODEL_FILTER)
         return path or None
 
     def bundle_path(self, suggested: Path) -> str | None:
