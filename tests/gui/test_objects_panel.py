@@ -207,6 +207,47 @@ def test_exports_join_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_
         assert int(row["area_px"]) % 3 == 0
 
 
+def test_the_view_joins_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_model, monkeypatch):
+    from unet_studio.ml import predict
+
+    panel, objects = window.objects_panel, window.objects
+    column = np.stack([discs(), discs(), discs(spec=DISCS[:1])])   # two discs end at slice 1
+    predicted_slices = []
+
+    def planes(model, stack, planes=None, **options):
+        p = np.where(column, 0.9, 0.1).astype(np.float32)
+        for t, z in planes:
+            predicted_slices.append(z)
+            yield predict.PlaneProgress((z + 1) / 3, (t, z), predict.Prediction(np.stack([1 - p[z], p[z]])))
+
+    monkeypatch.setattr(predict, "predict_planes", planes)
+    document = shown(window, qtbot, (column * 150 + 30).astype(np.uint8), name="cells.tif",
+                     pixel_size=(0.5, 0.5), z_spacing=2.0, unit="um")
+    panel.across_slices_box.setChecked(True)
+    settled(window, qtbot)
+    assert panel.count.text() == "3-D objects need a model: train, or choose one"
+    document.set_model(tiny_model)
+    objects.request()
+    qtbot.waitUntil(lambda: "joined across slices" in panel.count.text(), timeout=30_000)
+    settled(window, qtbot)
+    assert panel.count.text() == "3 objects in this time point, joined across slices"
+    assert sorted(predicted_slices) == [0, 1, 2]               # every slice, once
+    first = objects.labels.copy()
+    document.set_plane(0, 2)
+    settled(window, qtbot)
+    assert objects.labels_plane == (0, 2) and sorted(predicted_slices) == [0, 1, 2]   # not again
+    kept = np.unique(objects.labels)[1:]
+    assert len(kept) == 1 and set(np.unique(first[objects.labels == kept[0]])) == {kept[0]}  # one id across
+    rows = {c: panel.model.table[c] for c in panel.model.table}
+    assert "volume_um3" in rows and len(rows["id"]) == 3
+    one_slice_deep = int(np.argmin(rows["area_px"]))
+    panel.object_clicked.emit({c: rows[c][one_slice_deep] for c in rows})
+    assert document.z == round(float(rows["centroid_z"][one_slice_deep]))   # its slice is shown
+    panel.across_slices_box.setChecked(False)
+    settled(window, qtbot)
+    assert "in this plane" in panel.count.text()
+
+
 def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
     document = shown(window, qtbot)
     predicted(document, discs())

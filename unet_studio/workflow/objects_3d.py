@@ -1,6 +1,6 @@
 """Objects that span the slices of a Z stack: one id for a nucleus seen in five slices, one row
 in the table with its volume (`predict --instances --objects-3d`, the Objects panel's "Join
-slices into 3-D objects" for exports).
+slices into 3-D objects", in its view and in exports).
 
 The predicted planes of one time point are gathered, their objects found once in 3-D
 (ml/objects.py, with the slices' distance in pixels so a ball is a ball), and each plane is
@@ -12,6 +12,7 @@ is checked before any work.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -77,3 +78,43 @@ def volume_objects(predictions: list, meta: Any) -> np.ndarray:
     return find_objects(mask == k, probability, object_size=meta.object_size,
                         z_spacing=z_step_px(meta.calibration),
                         borders=border_pixels(mask, meta.border_class, k))
+
+
+@dataclass
+class TimePointObjects:
+    """The 3-D objects of one time point: `labels` (Z, Y, X) int32, one id across slices; their
+    `table` (object_table, one row each, measured over its volume) and the diameter (px) they
+    were split with."""
+    labels: np.ndarray
+    table: dict
+    object_size: float | None
+
+
+def time_point_objects(model, stack, t: int, object_class: int, object_size: float | None = None,
+                       device: Any = None) -> Iterator[float | TimePointObjects]:
+    """The Objects panel's 3-D objects of time point t: every slice predicted with `model` and
+    split in 3-D as an export with 3-D objects does, yielding the fraction done while slices are
+    predicted, then TimePointObjects. VolumeTooLarge before any work where it does not fit."""
+    from unet_studio.ml.objects import measure_object_size
+    from unet_studio.ml.predict import predict_planes
+    from unet_studio.workflow.export_meta import ExportMeta
+    from unet_studio.workflow.object_table import object_table
+
+    check_fits(tuple(stack.label_shape), model.n_classes)
+    meta = ExportMeta.of(stack, model.classes, object_class, object_size, objects_3d=True)
+    predictions = []
+    for step in predict_planes(model, stack, planes=[(t, z) for z in range(stack.n_z)]):
+        if step.prediction is None:
+            yield step.fraction
+        else:
+            predictions.append(step.prediction)
+    k, z_step = object_class, z_step_px(meta.calibration)
+    size = object_size or measure_object_size(np.stack([p.mask == k for p in predictions]), z_step)
+    labels = volume_objects(predictions, replace(meta, object_size=size))
+    images = np.stack([stack.plane(t, z) for z in range(stack.n_z)])
+    probabilities = np.stack([p.probabilities for p in predictions])
+    c = meta.calibration
+    pixel_size = (c.z_spacing, *c.pixel_size) if c.z_spacing and c.pixel_size else None
+    table = object_table(labels, "ZYX", image=images, probabilities=probabilities, object_class=k,
+                         class_name=meta.classes[k - 1], pixel_size=pixel_size, in_3d=True)
+    yield TimePointObjects(labels, table, size)

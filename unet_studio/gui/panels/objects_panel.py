@@ -83,12 +83,13 @@ class ObjectTableModel(QAbstractTableModel):
 
 class ObjectsPanel(QWidget):
     """Signals: class_chosen(k) (1-based), size_changed() (the user's size or back to measured),
-    object_clicked(row of the table: dict of that object's values)."""
+    object_clicked(row of the table: dict of that object's values), joined_changed(on)."""
 
     class_chosen = Signal(int)
     size_changed = Signal()
     object_clicked = Signal(dict)
     shown_changed = Signal(bool)   # the objects view on the canvas, on or off
+    joined_changed = Signal(bool)  # objects joined across slices, on or off
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -111,12 +112,13 @@ class ObjectsPanel(QWidget):
         self.show_objects_box = QCheckBox("Show objects on the image")
         self.show_objects_box.setToolTip("Each object its own colour, outlined, instead of the classes")
         self.show_objects_box.toggled.connect(self.shown_changed)
-        self.across_slices_box = QCheckBox("Exports join slices into 3-D objects")
+        self.across_slices_box = QCheckBox("Join slices into 3-D objects")
         self.across_slices_box.setToolTip(
-            "In a Z stack, exported instances, tables and ROIs give an object that spans slices one "
-            "id and one row with its volume (slices as far apart as the image's Z spacing says). "
-            "The view and the table here show the shown plane's objects.")
+            "In a Z stack, an object that spans slices gets one id and one row with its volume "
+            "(slices as far apart as the image's Z spacing says), here and in exported instances, "
+            "tables and ROIs. Here every slice of the shown time point is predicted first.")
         self.across_slices_box.setEnabled(False)   # only a stack with slices (set_slices)
+        self.across_slices_box.toggled.connect(self.joined_changed)
         self.size_um = QLabel("")
         self.count = QLabel("No prediction yet")
         self.view = QTableView()
@@ -165,11 +167,16 @@ class ObjectsPanel(QWidget):
         """The diameter (px) the user set, or None: measure it from the prediction."""
         return self._user_size
 
+    @property
+    def joins_slices(self) -> bool:
+        """Objects span the slices of the shown Z stack (one id across them)."""
+        return self.across_slices_box.isEnabled() and self.across_slices_box.isChecked()
+
     def export_choice(self) -> PredictionOptions:
         """What an export of objects is asked for: the class, the size (None: measured) and
         whether objects span the slices."""
         return PredictionOptions(object_class=self.chosen_class, object_size=self.object_size,
-                                 objects_3d=self.across_slices_box.isEnabled() and self.across_slices_box.isChecked())
+                                 objects_3d=self.joins_slices)
 
     def set_slices(self, n_z: int) -> None:
         """The shown image has `n_z` slices: joining them is offered only where there are several."""
@@ -200,8 +207,10 @@ class ObjectsPanel(QWidget):
         self.size_changed.emit()
 
     # ---- what was found -----------------------------------------------------------------
-    def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "") -> None:
-        """The objects of the shown plane (table None: no prediction for it)."""
+    def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "",
+                     where: str = "in this plane") -> None:
+        """The objects of the shown plane, or of its time point's slices joined (`where` says
+        which; table None: no prediction for it)."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -211,7 +220,7 @@ class ObjectsPanel(QWidget):
                              if size is not None and pixel_size is not None else "")
         n = None if table is None else len(table["id"])
         self.count.setText("No prediction for this plane yet" if n is None else
-                           f"{n} object{'s' if n != 1 else ''} in this plane")
+                           f"{n} object{'s' if n != 1 else ''} {where}")
         self.status_label.setText("" if n is None else f"{n} object{'s' if n != 1 else ''}")
         self.model.set_table(table or {})
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))

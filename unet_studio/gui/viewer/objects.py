@@ -1,6 +1,8 @@
 """Keeps the Objects panel current: finds the objects of the shown plane in a worker whenever
 its prediction, the plane, the object class or the object size changes (one job at a time, the
-latest request next), and centres the view on an object the user clicks in the table.
+latest request next), and centres the view on an object the user clicks in the table. With
+slices joined, the shown time point's 3-D objects: every slice predicted with the current
+model and split in 3-D once, as an export does, then shown slice by slice.
 
 Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px): while
 training runs it waits, so as not to slow training, and counts the final prediction."""
@@ -53,6 +55,23 @@ def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, nam
     yield (key, found, object_colours(found.labels))
 
 
+def find_time_point_objects(key, plane_key, model, stack, t: int, k: int, size) -> Iterator:
+    """Worker generator: the fraction done while the slices are predicted, then (key, plane_key,
+    TimePointObjects, the colour picture of slice plane_key's z)."""
+    from unet_studio.workflow.objects_3d import time_point_objects
+
+    for item in time_point_objects(model, stack, t, k, size):
+        if isinstance(item, float):
+            yield item
+        else:
+            yield (key, plane_key, item, object_colours(item.labels[plane_key[2]]))
+
+
+def slice_of(key, plane_key, found) -> Iterator[tuple]:
+    """Worker generator: slice plane_key's z of 3-D objects already found, coloured."""
+    yield (key, plane_key, found, object_colours(found.labels[plane_key[2]]))
+
+
 class ObjectsLayer(pg.ImageItem):
     """The objects of the shown plane over the image (above the predicted classes)."""
 
@@ -90,6 +109,8 @@ class ObjectsController(QObject):
         panel.class_chosen.connect(self.request)
         panel.size_changed.connect(self.request)
         panel.object_clicked.connect(self.centre_on)
+        panel.joined_changed.connect(self.request)
+        self._joined = None   # (key, TimePointObjects): the 3-D objects last found
 
     def set_document(self, document) -> None:
         if self._disconnect is not None:
@@ -98,7 +119,7 @@ class ObjectsController(QObject):
         if self._worker is not None:
             self._worker.stop()
         self.document = document
-        self.labels = self.labels_plane = None
+        self.labels = self.labels_plane = self._joined = None
         self.layer.set_picture(None)
         if document is not None:
             document.plane_changed.connect(self.request)
@@ -133,6 +154,9 @@ class ObjectsController(QObject):
             self._pending = True
             return
         t, z, k = document.t, document.z, self.panel.chosen_class
+        if self.panel.joins_slices and 1 <= k <= len(document.labels.classes):
+            self._request_joined(document, t, z, k)
+            return
         mask = document.predictions.mask(t, z)
         if mask is None or not 1 <= k <= len(document.labels.classes):
             self.labels = self.labels_plane = None
@@ -150,6 +174,44 @@ class ObjectsController(QObject):
         worker.finished.connect(self._on_finished)
         self._worker = worker
         self.pool.start(worker)
+
+    def _request_joined(self, document, t: int, z: int, k: int) -> None:
+        """The 3-D objects of the shown time point (found once per model, class and size), shown
+        at the shown slice."""
+        model = document.model
+        if model is None:
+            self.labels = self.labels_plane = None
+            self.layer.set_picture(None)
+            self.panel.show_objects(None, None)
+            self.panel.count.setText("3-D objects need a model: train, or choose one")
+            return
+        size = self.panel.object_size
+        key, plane_key = (document, model, t, k, size), (document, t, z)
+        if self._joined is not None and self._joined[0] == key:
+            job, arguments = slice_of, (key, plane_key, self._joined[1])
+        else:
+            job, arguments = find_time_point_objects, (key, plane_key, model, document.stack, t, k, size)
+        worker = GeneratorWorker(lambda: job(*arguments), name="find-objects")
+        worker.yielded.connect(self._on_joined)
+        worker.failed.connect(self.panel.count.setText)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self.pool.start(worker)
+
+    @Slot(object)
+    def _on_joined(self, item) -> None:
+        if isinstance(item, float):
+            self.panel.count.setText(f"Predicting every slice for 3-D objects: {item:.0%}")
+            return
+        key, (document, t, z), found, picture = item
+        self._joined = (key, found)
+        if document is not self.document or (t, z) != (document.t, document.z):
+            return   # the plane moved on: the pending request shows the new one
+        self.labels, self.labels_plane = found.labels[z], (t, z)
+        self.layer.set_picture(picture)
+        stack = document.stack
+        self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
+                                where="in this time point, joined across slices")
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:
@@ -176,7 +238,10 @@ class ObjectsController(QObject):
 
     @Slot(dict)
     def centre_on(self, row: dict) -> None:
-        """Centre the view on an object of the table (zoomed to show it with its surroundings)."""
+        """Centre the view on an object of the table (zoomed to show it with its surroundings),
+        at the slice of its centre for an object joined across slices."""
+        if "centroid_z" in row and self.document is not None:
+            self.document.set_plane(self.document.t, int(round(float(row["centroid_z"]))))
         y, x = float(row["centroid_y"]) + 0.5, float(row["centroid_x"]) + 0.5   # pixel centre
         diameter = float(row.get("equivalent_diameter_px", 10.0))
         (x0, x1), (y0, y1) = self.canvas.view.viewRange()
