@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.gui.window.wheel_guard import guard_wheels
+
 
 def _section(title: str, *widgets: QWidget, hint: str = "") -> QGroupBox:
     box = QGroupBox(title)
@@ -54,6 +56,7 @@ def build_layout(window) -> tuple[QStackedWidget, QWidget, QWidget]:
                               hint="Masks for Fiji or napari; more in the File menu."))
     panels.addWidget(_section("Image", window.contrast_panel))
     panels.addStretch(1)
+    guard_wheels(sidebar)
     scroll = QScrollArea()
     scroll.setWidget(sidebar)
     scroll.setWidgetResizable(True)
