@@ -50,8 +50,8 @@ def build_layout(window) -> tuple[QStackedWidget, QWidget, QWidget]:
     panels.addWidget(_section("3  Check the prediction", window.overlay_panel, window.predict_panel,
                               hint="Paint corrections where it is wrong; training uses them at once."))
     panels.addWidget(_section("Objects", window.objects_panel,
-                              hint="The objects of the predicted class in this plane; "
-                                   "click a row to go to it."))
+                              hint="The objects of the predicted class in the shown plane, or "
+                                   "joined across its slices; click a row to go to it."))
     panels.addWidget(_section("4  Export", window.export_button,
                               hint="Masks for Fiji or napari; more in the File menu."))
     panels.addWidget(_section("Image", window.contrast_panel))
