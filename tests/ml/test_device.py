@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -92,6 +93,7 @@ def test_adamw_is_fused_where_torch_has_the_kernel_and_plain_where_not(monkeypat
 
 
 def test_the_device_name_says_when_other_programs_keep_cores_busy(monkeypatch):
+    monkeypatch.setattr(dev, "_measured", threading.local())   # no measurement of an earlier test
     monkeypatch.setattr(dev, "cores_busy_elsewhere", lambda: 1)
     assert dev.device_name(CPU).endswith("; 1 core busy with other programs)")
     monkeypatch.setattr(dev, "cores_busy_elsewhere", lambda: 0)
@@ -126,6 +128,24 @@ def test_our_own_work_is_not_counted_as_another_programs(monkeypatch):
     assert dev.cores_busy_elsewhere(0.0) == 0     # all of it ours
 
 
+def test_a_run_names_its_device_with_the_measurement_its_thread_just_made(monkeypatch):
+    """The app's Train measures the busy cores to share them; the run then names its device in
+    the same thread without waiting 0.2 s for a second measurement. Another thread measures."""
+    monkeypatch.setattr(dev, "_measured", threading.local())
+    monkeypatch.setattr(dev, "cpu_cores", lambda: 2)
+    ticks, own = iter([(1000, 5000), (1190, 5200)]), iter([300, 390])
+    monkeypatch.setattr(dev, "_cpu_ticks", lambda: next(ticks))
+    monkeypatch.setattr(dev, "_own_ticks", lambda: next(own))
+    assert dev.cores_busy_elsewhere(0.0) == 1
+    assert dev.device_name(CPU).endswith("; 1 core busy with other programs)")   # no ticks read again
+    ticks, own = iter([(1000, 5000), (1000, 5200)]), iter([300, 300])   # now nobody else is busy
+    other = []
+    thread = threading.Thread(target=lambda: other.append(dev.recently_busy_cores()))
+    thread.start()
+    thread.join()
+    assert other == [0]     # its own measurement
+
+
 def test_every_cpu_core_inside_the_block_then_the_count_before(monkeypatch):
     import torch
 
@@ -150,7 +170,6 @@ def test_a_lowered_thread_priority_reaches_the_threads_torch_starts_for_it():
     """Training lowers its own thread's priority so the window wins a shared core; the threads
     torch's OpenMP starts for that thread's work must run at that priority too, and the rest of
     the process (the window) must keep its own."""
-    import threading
 
     def nice_of(task: str) -> int:
         with open(f"/proc/self/task/{task}/stat") as f:

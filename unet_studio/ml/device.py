@@ -131,9 +131,16 @@ def device_name(device: Any) -> str:
     if device.type == "mps":
         return "Apple MPS"
     threads = torch.get_num_threads()
-    busy = cores_busy_elsewhere()
+    busy = recently_busy_cores()
     others = f"; {busy} core{'s' if busy != 1 else ''} busy with other programs" if busy else ""
     return f"CPU ({threads} thread{'s' if threads != 1 else ''}{precision}{others})"
+
+
+# This thread's last measurement of cores_busy_elsewhere: (when, cores).
+_measured = threading.local()
+# A measurement this recent is the same one: the app's Train measures to share the cores,
+# then the run names its device, in the same thread a moment later.
+RECENT_SECONDS = 1.0
 
 
 def cores_busy_elsewhere(seconds: float = 0.2) -> int:
@@ -149,7 +156,18 @@ def cores_busy_elsewhere(seconds: float = 0.2) -> int:
     if elapsed <= 0:
         return 0
     others = (after[0] - before[0]) - (own_after - own_before)
-    return max(0, min(cpu_cores(), round(others / elapsed)))
+    busy = max(0, min(cpu_cores(), round(others / elapsed)))
+    _measured.last = (time.monotonic(), busy)
+    return busy
+
+
+def recently_busy_cores() -> int:
+    """cores_busy_elsewhere, or this thread's measurement of the last RECENT_SECONDS (not
+    waiting for a second one)."""
+    last = getattr(_measured, "last", None)
+    if last is not None and time.monotonic() - last[0] < RECENT_SECONDS:
+        return last[1]
+    return cores_busy_elsewhere()
 
 
 def _cpu_ticks() -> tuple[int, int]:
