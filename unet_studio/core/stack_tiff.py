@@ -78,6 +78,7 @@ class TiffPlanes:
         self._check_length(path)
         self._mapping = self._mapping_of(path)
         self._page_split = None if self._mapping is not None else self._split_pages()
+        self._chunk_array, self._chunks_opened = None, False   # _chunks(): on the first region read
         self._lock = threading.Lock()
 
     def axis_map(self) -> AxisMap:
@@ -173,8 +174,8 @@ class TiffPlanes:
     def _chunks(self):
         """The series as a zarr array read chunk by chunk (None without zarr, or where its
         shape is not the series' own)."""
-        if not hasattr(self, "_chunk_array"):
-            self._chunk_array = None
+        if not self._chunks_opened:
+            self._chunks_opened = True
             try:
                 import zarr
 

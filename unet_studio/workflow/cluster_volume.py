@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from unet_studio.workflow.export import (NEEDS_OBJECT_CLASS, OME_ZARR, WRITERS, ExportMeta, PredictedPart,
-                                         PredictedPlane, PredictionOptions)
+                                         PredictedPlane, PredictionOptions, write_item)
 
 PLANES_PER_TASK = 8
 
@@ -79,14 +78,9 @@ def predict_range(model, source: str, temps: dict[str, str], first: int, stop: i
             if step.prediction is None and step.part is None:
                 continue
             t, z = step.plane
+            part = step.part
+            item = PredictedPlane(step.prediction) if part is None else \
+                PredictedPart(part.prediction, part.rows, part.cols, part.last)
             for what, file in files.items():
                 file.seek(t * stack.n_z + z)
-                _write(what, file, step, meta)
-
-
-def _write(what: str, file: Any, step: Any, meta: ExportMeta) -> None:
-    if step.part is not None:
-        part = step.part
-        WRITERS[what].part(file, PredictedPart(part.prediction, part.rows, part.cols, part.last), meta)
-    else:
-        file.append(WRITERS[what].plane(PredictedPlane(step.prediction), meta))
+                write_item(what, file, item, meta)

@@ -193,12 +193,19 @@ class Writer:
     file_type: str = "TIFF images"
 
 
+def _mask_block(p, meta: ExportMeta) -> np.ndarray:
+    return _mask_plane(p)
+
+
+def _probabilities_block(p, meta: ExportMeta) -> np.ndarray:
+    return p.probabilities
+
+
 WRITERS: dict[str, Writer] = {
-    MASK: Writer(_open_mask, lambda p, meta: _mask_plane(p), _put_part(lambda p, meta: _mask_plane(p)),
+    MASK: Writer(_open_mask, _mask_block, _put_part(_mask_block),
                  "&masks", "Predict every plane and save the masks as a TIFF for Fiji/napari"),
-    PROBABILITIES: Writer(_open_probabilities, lambda p, meta: p.probabilities,
-                          _put_part(lambda p, meta: p.probabilities), "&probabilities",
-                          "One float channel per class"),
+    PROBABILITIES: Writer(_open_probabilities, _probabilities_block, _put_part(_probabilities_block),
+                          "&probabilities", "One float channel per class"),
     INSTANCES: Writer(_open_instances, lambda p, meta: p.objects(meta), _merge_window,
                       "&instance labels",
                       "One number per object of the Objects panel's class (touching objects split)"),
@@ -215,6 +222,15 @@ def file_filter(what: str) -> str:
     ending = ENDINGS.get(what, ".tif")
     patterns = "*.tif *.tiff" if ending == ".tif" else f"*{ending}"
     return f"{WRITERS[what].file_type} ({patterns})"
+
+
+def write_item(what: str, file, item, meta: ExportMeta) -> None:
+    """Hand one predicted item to the file of kind `what`: a whole (t, z) plane, or what the file
+    takes of a plane too large to hold (a PredictedPart, an ObjectsWindow)."""
+    if isinstance(item, (PredictedPart, ObjectsWindow)):
+        WRITERS[what].part(file, item, meta)
+    else:
+        file.append(WRITERS[what].plane(item, meta))
 
 
 @dataclass
@@ -245,12 +261,8 @@ def write_planes(predictions: Iterable[Any], targets: dict[str, Path], meta: Exp
             if isinstance(item, ExportStep):
                 yield item
                 continue
-            in_parts = isinstance(item, (PredictedPart, ObjectsWindow))
             for what, file in files.items():
-                if in_parts:
-                    WRITERS[what].part(file, item, meta)
-                else:
-                    file.append(WRITERS[what].plane(item, meta))
+                write_item(what, file, item, meta)
         for file in files.values():
             file.close()
             if file.count != file.n_blocks:
