@@ -184,7 +184,8 @@ def test_exports_join_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_
     def planes(model, stack, **options):
         p = np.where(column, 0.9, 0.1).astype(np.float32)
         for z in range(3):
-            yield predict.PlaneProgress((z + 1) / 3, (0, z), predict.Prediction(np.stack([1 - p[z], p[z]])))
+            yield predict.PlaneProgress((z + 1) / 3, (0, z), predict.Prediction(np.stack([1 - p[z], p[z]])),
+                                        image=stack.plane(0, z))
 
     monkeypatch.setattr(predict, "predict_planes", planes)
     document = shown(window, qtbot, (column * 150 + 30).astype(np.uint8), name="cells.tif",
@@ -218,7 +219,8 @@ def test_the_view_joins_the_slices_into_3d_objects_when_asked(window, qtbot, tin
         p = np.where(column, 0.9, 0.1).astype(np.float32)
         for t, z in planes:
             predicted_slices.append(z)
-            yield predict.PlaneProgress((z + 1) / 3, (t, z), predict.Prediction(np.stack([1 - p[z], p[z]])))
+            yield predict.PlaneProgress((z + 1) / 3, (t, z), predict.Prediction(np.stack([1 - p[z], p[z]])),
+                                        image=stack.plane(t, z))
 
     monkeypatch.setattr(predict, "predict_planes", planes)
     document = shown(window, qtbot, (column * 150 + 30).astype(np.uint8), name="cells.tif",

@@ -32,7 +32,7 @@ def fake_network(monkeypatch):
         for i, (t, z) in enumerate((t, z) for t in range(stack.n_t) for z in range(stack.n_z)):
             p = np.where(discs(SPECS[z]), 0.9, 0.1).astype(np.float32)
             yield predict.PlaneProgress((i + 1) / (stack.n_t * stack.n_z), (t, z),
-                                        predict.Prediction(np.stack([1 - p, p])))
+                                        predict.Prediction(np.stack([1 - p, p])), image=stack.plane(t, z))
     monkeypatch.setattr(predict, "predict_planes", planes)
     return SimpleNamespace(n_classes=2, classes=["background", "nucleus"])
 

@@ -47,7 +47,7 @@ def predicted(monkeypatch):
         n = SHAPE[0] * SHAPE[1]
         for i, (t, z) in enumerate((t, z) for t in range(SHAPE[0]) for z in range(SHAPE[1])):
             p = np.where(truth[t, z], 0.95, 0.05).astype(np.float32)
-            yield PlaneProgress((i + 1) / n, (t, z), Prediction(np.stack([1 - p, p])))
+            yield PlaneProgress((i + 1) / n, (t, z), Prediction(np.stack([1 - p, p])), image=stack.plane(t, z))
 
     monkeypatch.setattr(predict, "predict_planes", planes)
     stack = Stack.from_array(np.where(truth, 800, 100).astype(np.uint16), "TZYX", pixel_size=(PIXEL, PIXEL),

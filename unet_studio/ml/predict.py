@@ -174,12 +174,14 @@ class PlanePart:
 
 @dataclass
 class PlaneProgress:
-    """One step of predict_planes: `prediction` is set once plane (t, z) is complete, or
+    """One step of predict_planes: `prediction` is set once plane (t, z) is complete, with the
+    `image` (C, Y, X) it was predicted from (read once, for who measures intensities), or
     `part` for each complete part of a plane predicted in parts."""
     fraction: float
     plane: tuple[int, int]
     prediction: Prediction | None = None
     part: PlanePart | None = None
+    image: np.ndarray | None = None
 
 
 def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisation | None = None,
@@ -199,12 +201,13 @@ def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisa
         if in_parts and stack.read_in_parts:
             yield from _plane_in_parts(inf, stack, t, z, norm, i, len(planes))
             continue
-        x = norm.apply(_as_cyx(stack.plane(t, z)))
+        image = _as_cyx(stack.plane(t, z))
+        x = norm.apply(image)
         probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
         for fraction in iter_predict(inf, x, probs):
             if fraction < 1.0:
                 yield PlaneProgress((i + fraction) / len(planes), (t, z))
-        yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction(probs))
+        yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction(probs), image=image)
 
 
 def _plane_in_parts(inf, stack, t: int, z: int, norm: Normalisation, i: int,

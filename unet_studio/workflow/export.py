@@ -331,7 +331,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
                 yield part_item(step.part)
             elif step.prediction is not None:
                 t, z = step.plane
-                image = stack.plane(t, z) if OBJECTS in targets else None
+                image = step.image if OBJECTS in targets else None
                 yield PredictedPlane(step.prediction, image, t, z)
             yield ExportStep(step.fraction)
 

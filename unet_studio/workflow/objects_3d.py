@@ -102,16 +102,17 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
 
     check_fits(tuple(stack.label_shape), model.n_classes)
     meta = ExportMeta.of(stack, model.classes, object_class, object_size, objects_3d=True)
-    predictions = []
+    predictions, images = [], []
     for step in predict_planes(model, stack, planes=[(t, z) for z in range(stack.n_z)]):
         if step.prediction is None:
             yield step.fraction
         else:
             predictions.append(step.prediction)
+            images.append(step.image)
     k, z_step = object_class, z_step_px(meta.calibration)
     size = object_size or measure_object_size(np.stack([p.mask == k for p in predictions]), z_step)
     labels = volume_objects(predictions, replace(meta, object_size=size))
-    images = np.stack([stack.plane(t, z) for z in range(stack.n_z)])
+    images = np.stack(images)
     probabilities = np.stack([p.probabilities for p in predictions])
     c = meta.calibration
     pixel_size = (c.z_spacing, *c.pixel_size) if c.z_spacing and c.pixel_size else None
