@@ -32,10 +32,12 @@ HERE = Path(__file__).resolve().parent
 # -- cached predictions ---------------------------------------------------------------------
 def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path,
                        unet: bool = True) -> dict:
-    """{'probability': [(Y, X) float32 object probability] (None without unet), 'forest':
-    [(Y, X) uint8 masks], 'seconds': training seconds}, computed once per (kind, seed, steps);
-    without unet only the forest is run (and cached on its own) where no U-Net is cached."""
-    path = cache / f"{kind}-seed{seed}-steps{steps}.npz"
+    """{'probability': [(Y, X) float32 object class probability] (None without unet),
+    'boundary': [(Y, X) the kept starting model's boundary, or None], 'borders': [the border
+    class's pixels or None], 'forest': [(Y, X) uint8 masks], 'seconds': training seconds},
+    computed once per (kind, seed, steps); without unet only the forest is run (and cached on
+    its own) where no U-Net is cached."""
+    path = cache / f"{kind}-seed{seed}-steps{steps}-kept.npz"
     forest_path = cache / f"{kind}-seed{seed}-forest.npz"
     cache.mkdir(parents=True, exist_ok=True)
     if not path.exists() and not unet:
@@ -51,14 +53,17 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
         predicted = [_predict(model, image, _border_class(task)) for image in task.eval_images]
         forest = _forest(task, seed)
         np.savez_compressed(path, seconds=seconds, n=len(predicted),
-                            **{f"p{i}": p.astype(np.float16) for i, (p, _) in enumerate(predicted)},
-                            **{f"b{i}": b for i, (_, b) in enumerate(predicted) if b is not None},
+                            **{f"p{i}": p.astype(np.float16) for i, (p, _, _) in enumerate(predicted)},
+                            **{f"b{i}": b for i, (_, b, _) in enumerate(predicted) if b is not None},
+                            **{f"k{i}": k.astype(np.float16) for i, (_, _, k) in enumerate(predicted)
+                               if k is not None},
                             **{f"f{i}": f for i, f in enumerate(forest)})
         print(f"# {kind} seed {seed}: {steps} steps in {seconds:.0f} s", flush=True)
     with np.load(path) as z:
         n = int(z["n"])
         return {"probability": [z[f"p{i}"].astype(np.float32) for i in range(n)],
                 "borders": [z[f"b{i}"] if f"b{i}" in z else None for i in range(n)],
+                "boundary": [z[f"k{i}"].astype(np.float32) if f"k{i}" in z else None for i in range(n)],
                 "forest": [z[f"f{i}"] for i in range(n)], "seconds": float(z["seconds"])}
 
 
@@ -81,12 +86,13 @@ def _border_class(task: Task) -> int | None:
     return border_class(task.classes)
 
 
-def _predict(model, image: np.ndarray, border: int | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The object class's probability and, where the task has a border class, its pixels."""
+def _predict(model, image: np.ndarray, border: int | None) -> tuple:
+    """The object class's probability; where the task has a border class, its pixels; the
+    starting model's boundary where the model keeps it (ml/unet.py)."""
     from unet_studio.ml.objects import border_pixels
     from unet_studio.ml.predict import predict_plane
     prediction = predict_plane(model, image)
-    return prediction.probabilities[1], border_pixels(prediction.mask, border, 2)
+    return prediction.probabilities[1], border_pixels(prediction.mask, border, 2), prediction.boundary
 
 
 def _forest(task: Task, seed: int, trees: int = 100) -> list[np.ndarray]:
@@ -137,19 +143,26 @@ def _ap(pred: np.ndarray, true: np.ndarray, threshold: float) -> float:
 
 
 def methods(object_size: float | None = None, border: int | None = None) -> dict:
-    """name -> (object probability (Y, X), forest mask, U-Net border pixels or None) -> instances;
-    border: the task's border class, whose pixels the objects grow into (ml/objects.py)."""
+    """name -> (object class probability (Y, X), forest mask, U-Net border pixels or None, the
+    kept starting model's boundary or None) -> instances; border: the task's border class, whose
+    pixels the objects grow into (ml/objects.py)."""
     from unet_studio.ml.objects import border_pixels, find_objects
 
     def forest_borders(f):
         return border_pixels(f, border, 2)
 
+    def ours(p, b, k):   # as Prediction.objects_boundary: a border class of the user's wins
+        return find_objects(p > 0.5, p, object_size=object_size, borders=b, boundary=None if border else k)
+
     return {
-        "unet old split": lambda p, f, b: old_split(p > 0.5),
-        "unet objects": lambda p, f, b: find_objects(p > 0.5, p, object_size=object_size, borders=b),
-        "unet objects (mask only)": lambda p, f, b: find_objects(p > 0.5, object_size=object_size, borders=b),
-        "forest old split": lambda p, f, b: old_split(f == 2),
-        "forest objects": lambda p, f, b: find_objects(f == 2, object_size=object_size, borders=forest_borders(f)),
+        "unet old split": lambda p, f, b, k: old_split(p > 0.5),
+        "unet objects": lambda p, f, b, k: ours(p, b, k),
+        "unet objects (no boundary)": lambda p, f, b, k: find_objects(p > 0.5, p, object_size=object_size,
+                                                                      borders=b),
+        "unet objects (mask only)": lambda p, f, b, k: find_objects(p > 0.5, object_size=object_size, borders=b),
+        "forest old split": lambda p, f, b, k: old_split(f == 2),
+        "forest objects": lambda p, f, b, k: find_objects(f == 2, object_size=object_size,
+                                                         borders=forest_borders(f)),
     }
 
 
@@ -200,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 probability = cached["probability"] or [None] * len(cached["forest"])
                 borders = cached.get("borders") or [None] * len(cached["forest"])
-                found = [method(prob, forest, b) for prob, forest, b in zip(probability, cached["forest"], borders)]
+                boundary = cached.get("boundary") or [None] * len(cached["forest"])
+                found = [method(*item) for item in zip(probability, cached["forest"], borders, boundary)]
                 row = {"kind": kind, "seed": seed, "steps": args.steps, "method": name, "label": args.label,
                        "seconds_per_image": round((time.perf_counter() - start) / len(found), 3),
                        **object_scores(found, task.eval_instances)}

@@ -129,6 +129,30 @@ def tiny_model_file(path, **change):
     return path
 
 
+def test_a_kept_starting_head_travels_with_the_file_and_gives_the_boundary(tmp_path):
+    from unet_studio.ml.model_file import Model
+    from unet_studio.ml.unet import UNet
+
+    torch.manual_seed(0)
+    model = Model(UNet(1, 2, depth=2, width=4, starting_head=3), [{"name": "bg"}, {"name": "fg"}])
+    save_model(tmp_path / "kept.pt", model)
+    loaded = load_model(tmp_path / "kept.pt")
+    assert loaded.arch["starting_head"] == 3
+    torch.testing.assert_close(loaded.net.starting_head.weight, model.net.starting_head.weight)
+    image, _ = blobs(64, 4, seed=9)
+    prediction = predict_plane(loaded, image)
+    assert prediction.probabilities.shape == (2, 64, 64) and prediction.boundary.shape == (64, 64)
+    np.testing.assert_allclose(prediction.boundary, predict_plane(model, image).boundary, atol=1e-6)
+    assert predict_plane(Model(UNet(1, 2, depth=2, width=4), model.classes), image).boundary is None
+
+
+@pytest.mark.parametrize("head", [2, "3", 300])
+def test_a_forged_starting_head_is_refused(tmp_path, head):
+    path = tiny_model_file(tmp_path / "forged.pt", arch={"starting_head": head})
+    with pytest.raises(ModelError, match="starting_head"):
+        load_model(path)
+
+
 @pytest.mark.parametrize("change, words", [
     ({"format_version": "1"}, "format version"),
     ({"summary": [1, 2]}, "summary"),

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from unet_studio.ml.objects import find_objects, measure_object_size
+from unet_studio.ml.objects import find_objects, measure_object_size, object_probability
 from unet_studio.ml.predict import Prediction, split_instances
 
 
@@ -183,3 +183,27 @@ def test_a_prediction_with_a_border_class_gives_grown_objects():
     prediction = Prediction(probabilities)
     assert (prediction.instances(2) > 0).sum() == 800
     assert (prediction.instances(2, border_class=3) > 0).sum() == 840
+
+
+def test_the_starting_models_boundary_parts_cells_painted_as_one_class():
+    """Two cells side by side, one piece of the user's class (no border class): where the kept
+    starting model sees their shared boundary, they part, and each takes its half of it back."""
+    interior, border = _two_cells_and_their_border()
+    cells = interior | border
+    probabilities = np.stack([~cells, cells]).astype(np.float32) * 0.9 + 0.05
+    boundary = np.where(border, 0.8, 0.05).astype(np.float32)
+    assert Prediction(probabilities).instances(2, object_size=20).max() == 1          # one piece
+    prediction = Prediction(probabilities, boundary=boundary)
+    parted = prediction.instances(2, object_size=20)
+    assert parted.max() == 2 and np.array_equal(parted > 0, cells)
+    assert sorted(np.bincount(parted.ravel())[1:]) == [420, 420]
+    assert measure_object_size(cells, probability=probabilities[1], boundary=boundary) == pytest.approx(20, abs=1)
+    # Objects part by the class's probability lowered where the starting model sees a boundary ...
+    np.testing.assert_allclose(object_probability(probabilities[1], boundary), np.minimum(probabilities[1], 1 - boundary))
+    # ... and are judged by the class's own: the boundary does not make a cell less believed.
+    rim = np.zeros_like(cells)
+    rim[10:30, 10:30] = True
+    rim[14:26, 14:26] = False      # a boundary seen all along the left cell's rim, 4 px wide
+    assert find_objects(cells, probabilities[1], object_size=20, boundary=np.where(rim | border, 0.9, 0.05)).max() == 2
+    # A border class of the user's own parts the objects instead: the boundary is not read.
+    assert prediction.objects_boundary(border_class=3) is None and prediction.objects_boundary() is boundary

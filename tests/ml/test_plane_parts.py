@@ -22,13 +22,14 @@ def test_mirrored_indices_are_np_pads(mode, length, pad):
 
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("shape", [(2, 300, 250), (1, 97, 400), (1, 70, 70)])
-def test_parts_hold_the_whole_planes_numbers(padding, shape):
+@pytest.mark.parametrize("starting_head", [0, 3])
+def test_parts_hold_the_whole_planes_numbers(padding, shape, starting_head):
     torch.manual_seed(0)
-    net = UNet(shape[0], 3, depth=2, width=4, padding=padding).eval()
+    net = UNet(shape[0], 3, depth=2, width=4, padding=padding, starting_head=starting_head).eval()
     inference = prepare_inference(net, "cpu", dtype=torch.float32, tile=64, views=2)
     image = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     _, height, width = shape
-    whole = np.empty((3, height, width), np.float32)
+    whole = np.empty((net.n_outputs, height, width), np.float32)
     for _ in iter_predict(inference, image, whole):
         pass
     parts = np.full_like(whole, np.nan)

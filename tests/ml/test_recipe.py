@@ -9,7 +9,7 @@ import torch
 from unet_studio.ml.config import TrainConfig
 from unet_studio.ml.model_file import Model, class_dicts
 from unet_studio.ml.recipe import build_recipe
-from unet_studio.ml.unet import UNet
+from unet_studio.ml.unet import OutConv, UNet
 
 
 def _model(norm="group", shift=(0.3, -0.3)):
@@ -20,11 +20,13 @@ def _model(norm="group", shift=(0.3, -0.3)):
 
 
 def _starting(trust, agreement_before=None):
-    """Stands in for a measured ml/remember.Remembering: trust, agreement and a head to train."""
+    """Stands in for a measured ml/remember.Remembering: trust, agreement and a head to train,
+    which the network keeps."""
     fitted = []
-    head = torch.nn.Conv2d(4, 3, 1)
+    head = OutConv(4, 3)
     return SimpleNamespace(trust=trust, agreement=0.95 if trust else 0.8, agreement_before=agreement_before,
-                           head=head, start_head=lambda layer: fitted.append(layer) or True, fitted=fitted)
+                           head=head, start_head=lambda layer: fitted.append(layer) or True, fitted=fitted,
+                           kept_by=lambda net: net.keep_starting_head(head))
 
 
 def _names(recipe):
@@ -64,6 +66,7 @@ def test_a_trusted_starting_model_is_kept_near_and_starts_the_output_layer():
     assert recipe.terms[1].weight == config.remember * 0.5
     assert starting.fitted == [model.net.outc]
     assert not model.net.outc.class_shift.any()   # its layer starts from the model's own answer
+    assert model.net.starting_head is starting.head   # the network keeps the remembered layer
 
 
 def test_an_untrusted_starting_model_is_only_a_start():
@@ -75,3 +78,4 @@ def test_an_untrusted_starting_model_is_only_a_start():
     assert _names(recipe) == ["strokes", "corrections", "flip_consistency", "smoothness", "weight_average",
                               "class_shares"]
     assert starting.fitted == []
+    assert model.net.starting_head is None and "starting_head" not in model.net.arch

@@ -201,3 +201,48 @@ def test_training_again_after_painting_lets_go_of_what_the_new_strokes_contradic
     remember = next(t for t in built[0].terms if t.name == "remember")
     assert remember.starting.reading is not None and remember.starting.look is not None
     assert remember.starting.look.wrong   # the contradicting strokes were seen
+
+
+def test_a_trusted_fine_tuning_keeps_the_starting_models_boundary(monkeypatch):
+    """The fine-tuned network keeps the starting model's output layer: its prediction gives the
+    boundary between touching cells, and training again goes on with the same layer."""
+    import unet_studio.ml.remember as remember_module
+    from unet_studio.ml.predict import predict_plane
+
+    image, truth = blobs(128, n=10, seed=6)
+    labels = scribbles(truth, seed=6)
+    config = TrainConfig(steps=3, seed=0, **QUICK)
+    for first in train([image], [labels], ["background", "blob"], config):
+        pass
+    net = first.model.net
+    assert net.starting_head is not None and net.arch["starting_head"] == 3
+    # Two bright cells side by side, a dim line between them.
+    cells = np.full((96, 96), 0.1, np.float32)
+    cells[24:72, 16:80] = 0.9
+    cells[24:72, 47:49] = 0.35
+    prediction = predict_plane(first.model, (cells * 255).astype(np.uint8))
+    boundary = prediction.boundary
+    assert boundary[30:66, 47:49].mean() > 0.5 > boundary[36:60, 26:38].mean() + 0.3
+    assert prediction.mask[30:66, 47:49].min() == 2   # the user's class: one piece ...
+    assert prediction.instances(2).max() == 2         # ... parted along the boundary
+
+    seen = []
+    original = remember_module.Remembering.kept_by
+
+    def kept_by(self, network):
+        original(self, network)
+        seen.append(self.head is network.starting_head)
+
+    monkeypatch.setattr(remember_module.Remembering, "kept_by", kept_by)
+    before = net.starting_head.weight.detach().clone()
+    for again in train([image], [labels], ["background", "blob"], config, init=first.model):
+        pass
+    assert seen == [True] and again.model.net.starting_head is not None
+    assert not torch.equal(again.model.net.starting_head.weight, before)   # trained on, not replaced
+
+
+def test_an_untrusted_fine_tuning_keeps_no_boundary():
+    image, labels = _noise_halves()
+    for done in train([image], [labels], ["left", "right"], TrainConfig(steps=2, seed=0, **QUICK)):
+        pass
+    assert done.model.net.starting_head is None and "starting_head" not in done.model.arch

@@ -41,3 +41,17 @@ def test_summary_lists_blocks_shapes_and_parameter_total():
     assert sum(r.params for r in rows) == sum(p.numel() for p in net.parameters())
     text = summary_text(net, (1, 64, 64))
     assert "total parameters" in text and "(1, 64, 8, 8)" in text
+
+
+def test_a_kept_starting_head_adds_the_boundary_map_after_the_classes():
+    torch.manual_seed(0)
+    net = UNet(1, 2, depth=2, width=4, starting_head=3).eval()
+    assert net.arch["starting_head"] == 3 and net.n_outputs == 3
+    x = torch.randn(2, 1, 32, 32)
+    maps = net.probabilities(x)
+    assert maps.shape == (2, 3, 32, 32)
+    torch.testing.assert_close(maps[:, :2], torch.softmax(net(x), 1))   # the user's classes, as before
+    boundary = torch.softmax(net.starting_head(net.features(x)), 1)[:, 2]
+    torch.testing.assert_close(maps[:, 2], boundary)
+    net.keep_starting_head(None)
+    assert net.n_outputs == 2 and "starting_head" not in net.arch and net.probabilities(x).shape[1] == 2

@@ -127,7 +127,7 @@ def test_objects_found_window_by_window_are_the_whole_planes(monkeypatch):
     whole = find_objects(foreground, probability)
 
     def read(rows, cols):
-        return foreground[rows, cols], probability[rows, cols], None
+        return foreground[rows, cols], probability[rows, cols], None, None
 
     found = list(objects_in_parts.windows(read, foreground.shape,
                                           *objects_in_parts.plane_measures(read, foreground.shape)))
@@ -152,7 +152,7 @@ def test_the_objects_panel_finds_a_large_planes_objects_as_its_export_does(monke
     monkeypatch.setattr(stack_module, "WHOLE_PLANE_PIXELS", 500 * 500)
 
     def read(rows, cols):
-        return foreground[rows, cols], probability[rows, cols], None
+        return foreground[rows, cols], probability[rows, cols], None, None
 
     in_windows = plane_objects(mask, probabilities, None, 2)
     measured = objects_in_parts.plane_measures(read, foreground.shape)
@@ -163,14 +163,28 @@ def test_the_objects_panel_finds_a_large_planes_objects_as_its_export_does(monke
     assert _matched(in_windows.labels, whole.labels) >= 0.97
 
 
-def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(trained_model, tmp_path, monkeypatch):
+@pytest.mark.parametrize("keeps_boundary", [False, True])
+def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(trained_model, tmp_path, monkeypatch,
+                                                                          keeps_boundary):
+    """keeps_boundary: a model that keeps the starting model's boundary (ml/unet.py), which
+    the windows read from a scratch file of their own."""
     import csv
     import zipfile
 
+    import torch
+
     from tests.ml.synthetic import blobs
+    from unet_studio.ml.unet import OutConv
     from unet_studio.workflow import objects_in_parts
     from unet_studio.workflow.export import INSTANCES, ROIS
 
+    if keeps_boundary:
+        trained_model = trained_model.copy()
+        torch.manual_seed(0)
+        head = OutConv(trained_model.net.outc.in_channels, 3).eval()
+        with torch.no_grad():   # a boundary that varies over the plane, over one half in places
+            head.bias.copy_(torch.tensor([0.0, 0.0, -0.5]))
+        trained_model.net.keep_starting_head(head)
     image = np.concatenate([blobs(400, 60, seed=s)[0] for s in range(3)], axis=1)   # 400 x 1200
     monkeypatch.setattr(objects_in_parts, "WINDOW", 256)
     results = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from unet_studio.core.errors import ModelError
-from unet_studio.ml.unet import NORMS, PADDINGS, UNet
+from unet_studio.ml.unet import NORMS, PADDINGS, STARTING_BOUNDARY, UNet
 
 # Generous bounds: they only keep a forged file from describing a network that cannot exist.
 _ARCH_LIMITS = {"in_channels": 4096, "n_classes": 255, "depth": 12, "width": 65536}
@@ -110,7 +110,18 @@ def _check_arch(arch, name: str) -> dict:
             raise ModelError(f"{name} is damaged (its architecture gives {key} = {value!r:.40})")
     if arch.get("norm") not in NORMS or arch.get("padding") not in PADDINGS:
         raise ModelError(f"{name} is damaged (its architecture names an unknown norm or padding)")
-    return {key: arch[key] for key in (*_ARCH_LIMITS, "norm", "padding")}
+    checked = {key: arch[key] for key in (*_ARCH_LIMITS, "norm", "padding")}
+    if "starting_head" in arch:   # the starting model's output layer, kept (ml/unet.py)
+        head = arch["starting_head"]
+        if not _is_int(head) or not STARTING_BOUNDARY < head <= _ARCH_LIMITS["n_classes"]:
+            raise ModelError(f"{name} is damaged (its architecture gives starting_head = {head!r:.40})")
+        checked["starting_head"] = head
+    return checked
+
+
+def _network(arch: dict) -> UNet:
+    return UNet(arch["in_channels"], arch["n_classes"], depth=arch["depth"], width=arch["width"],
+                norm=arch["norm"], padding=arch["padding"], starting_head=arch.get("starting_head", 0))
 
 
 def build_network(arch: dict, state: dict, name: str) -> UNet:
@@ -127,8 +138,7 @@ def build_network(arch: dict, state: dict, name: str) -> UNet:
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ModelError(f"{name} is damaged: its weights are not finite numbers (NaN or "
                              f"infinity in {key})")
-    net = UNet(arch["in_channels"], arch["n_classes"], depth=arch["depth"], width=arch["width"],
-               norm=arch["norm"], padding=arch["padding"])
+    net = _network(arch)
     net.load_state_dict(state, strict=True)
     return net
 
@@ -136,8 +146,7 @@ def build_network(arch: dict, state: dict, name: str) -> UNet:
 def _shapes_of(arch: dict, name: str) -> dict:
     try:
         with torch.device("meta"):
-            layout = UNet(arch["in_channels"], arch["n_classes"], depth=arch["depth"],
-                          width=arch["width"], norm=arch["norm"], padding=arch["padding"])
+            layout = _network(arch)
         return {key: tuple(t.shape) for key, t in layout.state_dict().items()}
     except Exception as e:  # noqa: BLE001 - e.g. sizes beyond what torch can describe
         raise ModelError(f"{name} does not hold a usable U-Net (its architecture cannot be "

@@ -18,7 +18,13 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   model early in training, sure of nothing yet, keeps its objects;
 - where the user has a class for the borders between touching objects, the objects it parts
   grow into the border pixels next to them (each to the nearest object, at most GROW * d), so
-  their areas hold their share of the border, as the truth of touching cells does.
+  their areas hold their share of the border, as the truth of touching cells does;
+- the pixels of the mask the object probability puts under SURE part objects the same way. A
+  network fine-tuned from the starting model keeps that model's boundary class (ml/unet.py):
+  given as `boundary`, it lowers the object probability where it sees a boundary between
+  objects (`object_probability`), so touching cells the user painted as one class, with no
+  border class, still come apart. It decides where objects part and where seams run; whether
+  an object is believed is judged on the class's own probability.
 
 A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
 a z spacing, into 3-D objects that keep one id across slices.
@@ -39,16 +45,29 @@ CORE = 0.5       # an object's mean probability must stand this share as far abo
                  # plane's surest objects' (0.7 when theirs is 0.9)
 
 
-def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) -> float | None:
+def object_probability(probability: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
+    """The probability that a pixel is inside an object, which parts objects: the object class's
+    `probability`, lowered where the starting model sees an object boundary (`boundary`, from a
+    network that keeps its output layer: ml/unet.py; None: none)."""
+    probability = np.asarray(probability, np.float32)
+    if boundary is None:
+        return probability
+    return np.minimum(probability, 1 - np.asarray(boundary, np.float32))
+
+
+def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
+                        probability: np.ndarray | None = None,
+                        boundary: np.ndarray | None = None) -> float | None:
     """Typical object diameter in pixels of a mask (Y, X), (..., Y, X) planes, or (Z, Y, X)
     with z_spacing (in pixels: the distance between slices / the pixel size); None if empty.
+    probability, boundary: as find_objects is given them; the pixels they put under SURE part objects.
 
     Each connected piece counts with its widest inscribed circle (twice the largest distance to
     the background), so touching objects that form one piece still count as one object wide;
     the median is taken over pixels, so a piece counts by its area and specks hardly at all.
     Holes smaller than an object are filled first (a ragged mask's holes would shrink it).
     """
-    foreground = np.asarray(foreground, bool)
+    foreground = parted(foreground, _parting(probability, boundary))[0]
     size = _inscribed_diameter(foreground, z_spacing)
     if size is None:
         return None
@@ -58,7 +77,7 @@ def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None) 
 def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, *,
                  object_size: float | None = None, z_spacing: float | None = None,
                  min_size: int = 4, borders: np.ndarray | None = None,
-                 surest: float | None = None) -> np.ndarray:
+                 surest: float | None = None, boundary: np.ndarray | None = None) -> np.ndarray:
     """Objects of a mask: int32 labels shaped like `foreground`, 0 = background, 1..n.
 
     foreground: (Y, X) bool, or (..., Y, X) planes (split one by one, numbered per plane), or
@@ -67,37 +86,60 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     object_size: the typical object diameter in pixels (None: measured from the mask).
     min_size: no object is smaller than this many pixels, whatever the object size.
     borders: the pixels of a border class between touching objects, same shape (optional):
-    the objects grow into them. surest: the mean probability of the surest objects, which sets
-    the bar for dropping unsure ones (None: measured on these objects; surest_objects measures
-    it where one plane is split in pieces).
+    the objects grow into them, as into the mask's pixels the object probability puts under
+    SURE. surest: the mean probability of the surest objects, which sets the bar for dropping
+    unsure ones (None: measured on these objects; surest_objects measures it where one plane
+    is split in pieces). boundary: the starting model's boundary the network kept, same shape
+    (optional; with a probability; see the module docstring).
     """
     foreground = np.asarray(foreground, bool)
-    for name, other in (("probability", probability), ("borders", borders)):
+    for name, other in (("probability", probability), ("borders", borders), ("boundary", boundary)):
         if other is not None and np.shape(other) != foreground.shape:
             raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
         raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
+    parting = _parting(probability, boundary)
+    foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
     if size is None or not foreground.any():
         return np.zeros(foreground.shape, np.int32)
     if z_spacing is not None or foreground.ndim == 2:
-        return _objects(foreground, probability, float(size), z_spacing, min_size, borders, surest)
+        return _objects(foreground, (probability, parting), float(size), z_spacing, min_size, borders, surest)
     out = np.zeros(foreground.shape, np.int32)
     for index in np.ndindex(foreground.shape[:-2]):
-        out[index] = _objects(foreground[index], None if probability is None else probability[index],
-                              float(size), None, min_size, None if borders is None else borders[index])
+        both = (None, None) if probability is None else (probability[index], parting[index])
+        out[index] = _objects(foreground[index], both, float(size), None, min_size,
+                              None if borders is None else borders[index])
     return out
 
 
+def _parting(probability: np.ndarray | None, boundary: np.ndarray | None) -> np.ndarray | None:
+    """The object probability objects part by (None without a probability)."""
+    return None if probability is None else object_probability(probability, boundary)
+
+
 def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size: float,
-                   min_size: int = 4) -> float | None:
+                   min_size: int = 4, boundary: np.ndarray | None = None) -> float | None:
     """The mean probability of the surest objects of a (Y, X) mask (the 90th percentile over
     its objects, before any is dropped): find_objects' `surest`, measured once for a plane
     whose pieces are split apart. None where there are no objects."""
-    labels = _split(np.asarray(foreground, bool), np.asarray(probability, np.float32), float(object_size),
-                    None, min_size)
+    parting = _parting(probability, boundary)
+    labels = _split(parted(foreground, parting)[0], parting, float(object_size), None, min_size)
     mean, present = _object_means(labels, np.asarray(probability, np.float32))
     return float(np.percentile(mean[present], 90)) if present.any() else None
+
+
+def parted(foreground: np.ndarray, probability: np.ndarray | None,
+           borders: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(foreground, borders): the mask's pixels the object probability puts under SURE moved
+    from `foreground` to the `borders` objects grow into (unchanged without a probability)."""
+    foreground = np.asarray(foreground, bool)
+    if probability is None:
+        return foreground, borders
+    unsure = foreground & (np.asarray(probability) < SURE)
+    if not unsure.any():
+        return foreground, borders
+    return foreground & ~unsure, unsure if borders is None else unsure | np.asarray(borders, bool)
 
 
 def border_pixels(mask: np.ndarray, border_class: int | None, object_class: int) -> np.ndarray | None:
@@ -161,15 +203,17 @@ def _drop_small(labels: np.ndarray, smallest: float) -> np.ndarray:
     return np.where(small[pieces], 0, labels).astype(labels.dtype)
 
 
-def _objects(foreground: np.ndarray, probability: np.ndarray | None, size: float,
+def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
              z_spacing: float | None, min_size: int, borders: np.ndarray | None = None,
              surest: float | None = None) -> np.ndarray:
     """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks and unsure
-    objects, grow into the borders."""
+    objects, grow into the borders. probabilities: (the class's, the one objects part by), or
+    (None, None)."""
     from skimage.segmentation import relabel_sequential
 
+    probability, parting = probabilities
     probability = None if probability is None else np.asarray(probability, np.float32)
-    labels = _split(foreground, probability, size, z_spacing, min_size)
+    labels = _split(foreground, parting, size, z_spacing, min_size)
     if probability is not None:
         labels = _drop_unsure(labels, probability, surest)
     labels = relabel_sequential(labels)[0].astype(np.int32)

@@ -21,7 +21,8 @@ from unet_studio.ml.tiling import InferenceNet, pad_mode, plan_tiles, predict_ti
 
 @dataclass
 class Part:
-    """Class probabilities (K, h, w) float32 of the plane's `rows` x `cols`, complete."""
+    """Class probabilities (net.n_outputs, h, w) float32 of the plane's `rows` x `cols`,
+    complete (see tiling.iter_predict)."""
     rows: slice
     cols: slice
     probabilities: np.ndarray
@@ -48,7 +49,7 @@ def predict_in_parts(inf: InferenceNet, read: Callable[[slice, slice], np.ndarra
     plan = plan_tiles(inf, height, width)
     py, px = plan.y, plan.x
     mode = pad_mode(height, width)
-    n_classes = inf.net.n_classes
+    n_classes = inf.net.n_outputs   # the classes, and the starting model's boundary if kept
     canvas_width = px.pad_before + width + px.pad_after
     n_y, n_x = len(py.starts), len(px.starts)
     starts_y = [plan.output_start(iy, 0)[0] for iy in range(n_y)]

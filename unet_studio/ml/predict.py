@@ -24,13 +24,26 @@ class Prediction:
 
     probabilities: (K, Y, X) float32, summing to 1 over K.
     mask: (Y, X) uint8, values 1..K (argmax + 1, same values as the labels).
+    boundary: (Y, X) float32, the starting model's probability of an object boundary, from a
+    network that keeps its output layer (ml/unet.py); None otherwise.
     """
     probabilities: np.ndarray
     mask: np.ndarray = field(default=None)  # type: ignore[assignment]
+    boundary: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.mask is None:
             self.mask = (np.argmax(self.probabilities, axis=0) + 1).astype(np.uint8)
+
+    @classmethod
+    def of_outputs(cls, outputs: np.ndarray, n_classes: int) -> "Prediction":
+        """From the maps a network's `probabilities` gives: (K [+ 1], Y, X)."""
+        return cls(outputs[:n_classes], boundary=outputs[n_classes] if len(outputs) > n_classes else None)
+
+    def objects_boundary(self, border_class: int | None = None) -> np.ndarray | None:
+        """The boundary find_objects parts objects along: the kept starting model's, unless the
+        user has a class of their own for the borders between objects (`border_class`)."""
+        return None if border_class else self.boundary
 
     @property
     def n_classes(self) -> int:
@@ -50,7 +63,8 @@ class Prediction:
         if not 1 <= k <= self.n_classes:
             raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
         return find_objects(self.mask == k, self.probabilities[k - 1], object_size=object_size,
-                            borders=border_pixels(self.mask, border_class, k))
+                            borders=border_pixels(self.mask, border_class, k),
+                            boundary=self.objects_boundary(border_class))
 
 
 def entropy_map(probabilities: np.ndarray) -> np.ndarray:
@@ -110,12 +124,12 @@ def predict_plane(model, plane: np.ndarray, *, normalisation: Normalisation | No
         plane, crop = _with_context(plane, region, context=96)
     x = norm.apply(plane)
     inf = inference or prepare_inference(model.net, device, views=views)
-    probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
+    probs = np.empty((inf.net.n_outputs,) + x.shape[1:], np.float32)
     for _ in iter_predict(inf, x, probs):
         pass
     if region is not None:
         probs = np.ascontiguousarray(probs[(slice(None),) + crop])
-    return Prediction(probs)
+    return Prediction.of_outputs(probs, model.n_classes)
 
 
 def _with_context(plane: np.ndarray, region: tuple[int, int, int, int], context: int):
@@ -203,11 +217,12 @@ def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisa
             continue
         image = _as_cyx(stack.plane(t, z))
         x = norm.apply(image)
-        probs = np.empty((model.n_classes,) + x.shape[1:], np.float32)
+        probs = np.empty((inf.net.n_outputs,) + x.shape[1:], np.float32)
         for fraction in iter_predict(inf, x, probs):
             if fraction < 1.0:
                 yield PlaneProgress((i + fraction) / len(planes), (t, z))
-        yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction(probs), image=image)
+        yield PlaneProgress((i + 1) / len(planes), (t, z), Prediction.of_outputs(probs, model.n_classes),
+                            image=image)
 
 
 def _plane_in_parts(inf, stack, t: int, z: int, norm: Normalisation, i: int,
@@ -223,7 +238,7 @@ def _plane_in_parts(inf, stack, t: int, z: int, norm: Normalisation, i: int,
             yield PlaneProgress(fraction, (t, z))
             continue
         last = item.rows.stop == height and item.cols.stop == width
-        part = PlanePart(item.rows, item.cols, Prediction(item.probabilities), last)
+        part = PlanePart(item.rows, item.cols, Prediction.of_outputs(item.probabilities, inf.net.n_classes), last)
         yield PlaneProgress((i + 1) / n_planes if last else fraction, (t, z), part=part)
 
 

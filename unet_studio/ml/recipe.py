@@ -51,6 +51,9 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
     trusted = fine_tuning and starting.trust > 0
     if trusted:
         starting.start_head(model.net.outc)
+        starting.kept_by(model.net)
+    else:   # nothing keeps it near the starting model's answers: it would not tell boundaries
+        model.net.keep_starting_head(None)
     shares = config.class_shares and config.balance_classes and not trusted
     if not shares:   # a shift measured for a layer that learned from the strokes alone
         model.net.outc.class_shift.zero_()
@@ -58,7 +61,7 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
     terms = [
         LabeledStrokes(config.balance_classes),
         RememberStartingModel(starting, config.remember * starting.trust if trusted else 0.0,
-                              from_the_start=painted_since),
+                              from_the_start=painted_since, head_weight=config.remember),
         Corrections(0.0 if _has_batchnorm(model.net) else config.keep_before_corrections,
                     from_the_start=painted_since),
         FlipConsistency(config.flip_consistency, after_steps=config.consistency_after - trained_before),

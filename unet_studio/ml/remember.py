@@ -26,7 +26,12 @@ wrong; where the untouched model is wrong there too (a halo it calls object), ke
 hold the correction back. From then on its answer is not kept on the strokes that contradict
 it, nor on pixels that look like them (ml/corrected_look.py).
 
-Only training uses this: the saved model is the user's network alone.
+The network keeps that copy (UNet.starting_head, `kept_by`): trained with it, it goes on
+reading the fine-tuned features as the starting model would, and its boundary class parts
+touching objects where the user's classes do not (ml/objects.py). Trust sets how strongly the
+features are held to the starting model; the copy itself learns to read them at full weight
+whatever the trust, so it follows features that were let go. The user's classes are
+the network's output; the copy only adds the boundary map prediction gives beside them.
 """
 from __future__ import annotations
 
@@ -148,9 +153,10 @@ class Remembering:
         return measured
 
     def loss(self, features: torch.Tensor, x: torch.Tensor,
-             labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Sum over pixels of KL(untouched model || this head on the fine-tuned features) and
-        the number of pixels: (sum, pixels). Once strokes have changed (`watch_corrections`),
+             labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """Sums over pixels of KL(untouched model || this head on the fine-tuned features), the
+        same with the features detached (it trains the head alone), and the number of pixels:
+        (sum, head's sum, pixels). Once strokes have changed (`watch_corrections`),
         `labels` (N, H, W) class indices (-1 unlabeled): pixels that look like those where the
         strokes contradict the untouched model, and those strokes, are not kept
         (ml/corrected_look.py)."""
@@ -162,10 +168,20 @@ class Remembering:
                 read = torch.as_tensor(self.reading, device=target.device)[target.argmax(1)]
                 # and the contradicted strokes themselves (the user's layer learns them)
                 released = self.look.released(own, read, labels) | contradicted(read, labels)
-        log_p = F.log_softmax(self.head(features).float(), 1)
         pixels = target.numel() / target.shape[1]
-        kl = F.kl_div(log_p, target, reduction="none").sum(1)
-        return (kl.sum() if released is None else kl[~released].sum()), pixels
+        sums = []
+        for seen in (features, features.detach()):
+            kl = F.kl_div(F.log_softmax(self.head(seen).float(), 1), target, reduction="none").sum(1)
+            sums.append(kl.sum() if released is None else kl[~released].sum())
+        return sums[0], sums[1], pixels
+
+    def kept_by(self, net: nn.Module) -> None:
+        """The fine-tuned `net` keeps the output layer's copy, trained with its parameters: the
+        one it kept from an earlier run (trained again from the user's model), else this one."""
+        if net.starting_head is not None and net.starting_head.out_channels == self.head.out_channels:
+            self.head = net.starting_head.train()
+        else:
+            net.keep_starting_head(self.head)
 
     def watch_corrections(self) -> None:
         """The strokes changed since trust was measured: from now on, let go of what looks like
@@ -177,13 +193,16 @@ class Remembering:
 class RememberStartingModel(Term):
     """The loss that keeps the starting model's own outputs: `weight` x the mean over pixels of
     KL(untouched model || its output layer's copy on the fine-tuned features). The copy is
-    trained too (`parameters`)."""
+    trained too, at `head_weight` (at least `weight`; see the module docstring): the network
+    keeps it (`Remembering.kept_by`), so it is among its parameters."""
     name = "remember"
 
-    def __init__(self, starting: Remembering | None, weight: float, from_the_start: bool = False):
+    def __init__(self, starting: Remembering | None, weight: float, from_the_start: bool = False,
+                 head_weight: float = 0.0):
         """`from_the_start`: training on after painting: the strokes already differ from those
         trust was measured with."""
         self.starting, self.weight = starting, float(weight)
+        self.head_weight = max(float(head_weight), self.weight)
         self.from_the_start = from_the_start
 
     def start(self, run) -> None:
@@ -194,11 +213,8 @@ class RememberStartingModel(Term):
         self.starting.watch_corrections()
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        kl, pixels = self.starting.loss(batch.features, batch.images, batch.target)
-        return self.weight * kl / pixels
-
-    def parameters(self) -> list:
-        return list(self.starting.head.parameters())
+        kl, head_kl, pixels = self.starting.loss(batch.features, batch.images, batch.target)
+        return (self.weight * kl + (self.head_weight - self.weight) * head_kl) / pixels
 
 
 def agreement(counts: np.ndarray) -> float:

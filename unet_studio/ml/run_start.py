@@ -70,7 +70,8 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
         message = ""
     else:
         a = init.arch
-        net = UNet(in_channels, a["n_classes"], a["depth"], a["width"], a["norm"], a["padding"])
+        net = UNet(in_channels, a["n_classes"], a["depth"], a["width"], a["norm"], a["padding"],
+                   a.get("starting_head", 0))
         net.load_state_dict(init.net.state_dict())
         net.outc.class_shift.copy_(init.net.outc.class_shift)   # measured, not in the state dict
         message = f"continuing from the current model ({init.n_classes} classes)"

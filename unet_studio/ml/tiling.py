@@ -177,7 +177,8 @@ def pad_mode(height: int, width: int) -> str:
 
 
 def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[float]:
-    """Fill `out` (K, Y, X) float32 with class probabilities for the normalised plane
+    """Fill `out` (net.n_outputs, Y, X) float32 with class probabilities (and the starting
+    model's boundary where the network keeps its head: UNet.probabilities) for the normalised plane
     `x` (C, Y, X) float32, yielding the fraction done after each batch of tiles; `out` is
     complete when 1.0 is yielded. (ml/plane_parts.py gives the same numbers part by part.)"""
     _, height, width = x.shape
@@ -185,7 +186,7 @@ def iter_predict(inf: InferenceNet, x: np.ndarray, out: np.ndarray) -> Iterator[
     py, px = plan.y, plan.x
     padded = np.pad(x, ((0, 0), (py.pad_before, py.pad_after), (px.pad_before, px.pad_after)),
                     mode=pad_mode(height, width))
-    acc = np.zeros((inf.net.n_classes,) + padded.shape[1:], np.float32)
+    acc = np.zeros((inf.net.n_outputs,) + padded.shape[1:], np.float32)
     weight_sum = np.zeros(padded.shape[1:], np.float32)
     tiles = plan.tiles
     for first in range(0, len(tiles), inf.batch):
@@ -213,7 +214,7 @@ def _mean_over_views(net: UNet, x: torch.Tensor, flips: tuple) -> torch.Tensor:
     total = None
     for dims in flips:
         seen = x.flip(dims).contiguous(memory_format=torch.channels_last) if dims else x
-        probs = torch.softmax(net(seen).float(), dim=1)
+        probs = net.probabilities(seen)
         probs = probs.flip(dims) if dims else probs
         total = probs if total is None else total.add_(probs)
     return total / len(flips) if len(flips) > 1 else total

@@ -9,6 +9,11 @@ Each level doubles the feature maps (width, 2*width, ... width*2**depth at the b
 the paper. `padding="same"` keeps the output the size of the input (needs a multiple of
 2**depth); `padding="valid"` is the paper's unpadded version: the output is smaller than the
 input and prediction uses overlap-tile with mirrored borders (ml/predict.py).
+
+A network fine-tuned from the starting model may keep that model's own output layer on its
+features (`starting_head`, trained to remember its answers: ml/remember.py). Prediction then
+gives one more map after the user's classes: the starting model's "object boundary" class,
+which parts touching objects the user's classes do not tell apart (ml/objects.py).
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from torch import nn
 
 NORMS = ("batch", "group", "none")
 PADDINGS = ("same", "valid")
+# The starting model's classes are background, object, object boundary: the boundary's index.
+STARTING_BOUNDARY = 2
 
 
 def _norm_layer(norm: str, channels: int) -> nn.Module:
@@ -108,7 +115,9 @@ class UNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, n_classes: int, depth: int = 4, width: int = 16,
-                 norm: str = "batch", padding: str = "same"):
+                 norm: str = "batch", padding: str = "same", starting_head: int = 0):
+        """starting_head: the starting model's class count, for a network that keeps its output
+        layer (0: none; see the module docstring)."""
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
@@ -123,6 +132,33 @@ class UNet(nn.Module):
         self.downs = nn.ModuleList(Down(widths[i], widths[i + 1], norm, padding) for i in range(depth))
         self.ups = nn.ModuleList(Up(widths[i + 1], widths[i], norm, padding) for i in reversed(range(depth)))
         self.outc = OutConv(widths[0], n_classes)
+        self.starting_head: OutConv | None = None
+        if starting_head:
+            self.keep_starting_head(OutConv(widths[0], starting_head))
+
+    def keep_starting_head(self, head: OutConv | None) -> None:
+        """Keep `head`, the starting model's output layer on these features (None: none)."""
+        if head is not None and head.out_channels <= STARTING_BOUNDARY:
+            raise ValueError(f"a starting model's output layer has {STARTING_BOUNDARY + 1} classes or more")
+        self.starting_head = head
+        self.arch.pop("starting_head", None)
+        if head is not None:
+            self.arch["starting_head"] = int(head.out_channels)
+
+    @property
+    def n_outputs(self) -> int:
+        """Maps `probabilities` gives: the classes, and the starting model's boundary if kept."""
+        return self.n_classes + (self.starting_head is not None)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, n_outputs, H', W') float32: the class probabilities, then, with a kept starting
+        head, the starting model's probability of an object boundary."""
+        features = self.features(x)
+        probs = torch.softmax(self.outc(features).float(), dim=1)
+        if self.starting_head is None:
+            return probs
+        starting = torch.softmax(self.starting_head(features).float(), dim=1)
+        return torch.cat([probs, starting[:, STARTING_BOUNDARY:STARTING_BOUNDARY + 1]], dim=1)
 
     @property
     def size_multiple(self) -> int:

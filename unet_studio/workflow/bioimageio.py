@@ -136,10 +136,17 @@ def _test_crop(sample_image: Any, in_channels: int, valid: tuple[int, int]) -> n
     return np.ascontiguousarray(plane[:, y0:y0 + side, x0:x0 + side])
 
 
+def _package_arch(model: Model) -> dict:
+    """The architecture a package holds: the user's network alone, without the starting
+    model's kept output layer (ml/unet.py), which only this app's object finding reads."""
+    return {k: v for k, v in model.arch.items() if k != "starting_head"}
+
+
 def _probability_net(model: Model) -> tuple[ProbabilityNet, dict]:
-    kwargs = dict(model.arch, class_shift=[float(v) for v in model.net.outc.class_shift])
+    kwargs = dict(_package_arch(model), class_shift=[float(v) for v in model.net.outc.class_shift])
     wrapper = ProbabilityNet(**kwargs)
-    wrapper.unet.load_state_dict({k: v.detach().cpu() for k, v in model.net.state_dict().items()})
+    wrapper.unet.load_state_dict({k: v.detach().cpu() for k, v in model.net.state_dict().items()
+                                  if not k.startswith("starting_head.")})
     return wrapper.eval(), kwargs
 
 
@@ -184,7 +191,7 @@ def _describe(v0_5, folder: Path, model: Model, *, name: str, authors: list[str]
             documentation=v0_5.FileDescr(source=folder / "README.md"),
             covers=[v0_5.FileDescr(source=folder / "cover.png")],
             inputs=inputs, outputs=outputs, weights=weights,
-            config={CONFIG_KEY: _plain({"arch": model.arch, "classes": model.classes,
+            config={CONFIG_KEY: _plain({"arch": _package_arch(model), "classes": model.classes,
                                         "normalisation": model.normalisation,
                                         "summary": model.summary, "version": model.version})})
     except ValidationError as e:

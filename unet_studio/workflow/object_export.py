@@ -24,27 +24,32 @@ class PlaneObjects:
 
 def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.ndarray | None,
                   object_class: int, *, object_size: float | None = None,
-                  pixel_size=None, class_name: str = "", border_class: int | None = None) -> PlaneObjects:
+                  pixel_size=None, class_name: str = "", border_class: int | None = None,
+                  boundary: np.ndarray | None = None) -> PlaneObjects:
     """Find and measure the objects of class `object_class` (1-based) in one plane.
 
     mask: (Y, X) predicted classes 1..K; probabilities: (K, Y, X) or None; image: (C, Y, X) or
     (Y, X) intensities or None; object_size: diameter in px (None: measured from the mask);
     pixel_size: (y, x) µm per pixel or None (uncalibrated: no µm columns); border_class: the
-    class of the borders between touching objects, which they grow into (None: none)."""
+    class of the borders between touching objects, which they grow into (None: none);
+    boundary: (Y, X) the starting model's boundary the prediction kept (ml/predict.py), or None."""
     foreground = np.asarray(mask) == object_class
     probability = None if probabilities is None else probabilities[object_class - 1]
+    boundary = None if border_class or probability is None else boundary
     if probability is not None and plane_in_parts(foreground.shape):
         # The way an export finds the objects of a plane this large (workflow/objects_in_parts.py).
         def read(rows, cols):
-            return foreground[rows, cols], probability[rows, cols], border_pixels(mask[rows, cols], border_class,
-                                                                                 object_class)
+            return (foreground[rows, cols], probability[rows, cols],
+                    border_pixels(mask[rows, cols], border_class, object_class),
+                    None if boundary is None else boundary[rows, cols])
 
         size, surest = plane_measures(read, foreground.shape, object_size)
         labels = assembled(windows(read, foreground.shape, size, surest), foreground.shape).astype(np.int32)
     else:
-        size = object_size if object_size is not None else measure_object_size(foreground)
+        size = object_size if object_size is not None else measure_object_size(
+            foreground, probability=probability, boundary=boundary)
         labels = find_objects(foreground, probability, object_size=size,
-                              borders=border_pixels(mask, border_class, object_class))
+                              borders=border_pixels(mask, border_class, object_class), boundary=boundary)
     table = object_table(labels, "YX", image=image, probabilities=probabilities,
                          object_class=object_class if probabilities is not None else None,
                          class_name=class_name, pixel_size=pixel_size)

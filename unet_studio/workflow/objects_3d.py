@@ -68,8 +68,8 @@ def joined_across_slices(items: Iterable[Any], meta: Any, n_z: int) -> Iterator[
 
 
 def volume_objects(predictions: list, meta: Any) -> np.ndarray:
-    """(Z, Y, X) int32 objects of meta's class across the slices of `predictions` (one per slice:
-    .mask, .probabilities), one id each, grown into the border class if there is one."""
+    """(Z, Y, X) int32 objects of meta's class across the slices of `predictions` (one per slice,
+    ml/predict.py's Prediction), one id each, grown into the border class if there is one."""
     from unet_studio.ml.objects import border_pixels, find_objects
 
     k = meta.object_class
@@ -77,7 +77,15 @@ def volume_objects(predictions: list, meta: Any) -> np.ndarray:
     probability = np.stack([p.probabilities[k - 1] for p in predictions])
     return find_objects(mask == k, probability, object_size=meta.object_size,
                         z_spacing=z_step_px(meta.calibration),
-                        borders=border_pixels(mask, meta.border_class, k))
+                        borders=border_pixels(mask, meta.border_class, k),
+                        boundary=volume_boundary(predictions, meta.border_class))
+
+
+def volume_boundary(predictions: list, border_class: int | None) -> np.ndarray | None:
+    """(Z, Y, X) the kept starting model's boundary of every slice, where objects part along it
+    (Prediction.objects_boundary); None otherwise."""
+    slices = [p.objects_boundary(border_class) for p in predictions]
+    return None if any(b is None for b in slices) else np.stack(slices)
 
 
 @dataclass
@@ -110,7 +118,8 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
             predictions.append(step.prediction)
             images.append(step.image)
     k, z_step = object_class, z_step_px(meta.calibration)
-    size = object_size or measure_object_size(np.stack([p.mask == k for p in predictions]), z_step)
+    size = object_size or measure_object_size(np.stack([p.mask == k for p in predictions]), z_step, np.stack(
+        [p.probabilities[k - 1] for p in predictions]), volume_boundary(predictions, meta.border_class))
     labels = volume_objects(predictions, replace(meta, object_size=size))
     images = np.stack(images)
     probabilities = np.stack([p.probabilities for p in predictions])

@@ -68,6 +68,8 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
     n_planes = stack.n_t * stack.n_z
     mask = _scratch(folder, "mask", (height, width), np.uint8)
     probability = _scratch(folder, "probability", (height, width), np.float32)
+    scratches = {"mask": mask, "probability": probability}
+    boundary = None   # the starting model's boundary (ml/unet.py), where the model keeps it
     try:
         for step in steps:
             t, z = step.plane
@@ -80,12 +82,17 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
             # Never `last`: the next plane's parts write over this one's.
             mask.put(part.prediction.mask, part.rows, part.cols, last=False)
             probability.put(part.prediction.probabilities[k - 1], part.rows, part.cols, last=False)
+            if part.prediction.boundary is not None and not meta.border_class:
+                if boundary is None:
+                    boundary = scratches["boundary"] = _scratch(folder, "boundary", (height, width), np.float32)
+                boundary.put(part.prediction.boundary, part.rows, part.cols, last=False)
             if not part.last:
                 continue
 
             def read(rows: slice, cols: slice):
                 classes = mask.get(rows, cols)
-                return classes == k, probability.get(rows, cols), border_pixels(classes, meta.border_class, k)
+                return (classes == k, probability.get(rows, cols), border_pixels(classes, meta.border_class, k),
+                        None if boundary is None else boundary.get(rows, cols))
 
             size, surest = plane_measures(read, (height, width), meta.object_size)
             for done, window in windows(read, (height, width), size, surest):
@@ -95,7 +102,7 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
                 yield window
                 yield progress((i + PREDICTING + (1 - PREDICTING) * done) / n_planes)
     finally:
-        for scratch in (mask, probability):
+        for scratch in scratches.values():
             scratch.close()
             scratch.path.unlink(missing_ok=True)
 
@@ -107,17 +114,17 @@ def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int]
     as for `windows`. (None, None) where the samples hold no object."""
     from unet_studio.ml.objects import measure_object_size, surest_objects
 
-    foreground, probability = _samples(read, shape)
-    size = object_size or measure_object_size(foreground)
-    return size, surest_objects(foreground, probability, size) if size else None
+    foreground, probability, boundary = _samples(read, shape)
+    size = object_size or measure_object_size(foreground, probability=probability, boundary=boundary)
+    return size, surest_objects(foreground, probability, size, boundary=boundary) if size else None
 
 
 def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], object_size: float | None,
             surest: float | None) -> Iterator[tuple[float, ObjectsWindow]]:
     """The objects of a plane of `shape`, window by window: (fraction done, ObjectsWindow) with
     t = z = 0 and no image. read(rows, cols) -> (foreground, object probability, border pixels
-    or None) of that part of the plane; object_size, surest: plane_measures'. Windows without
-    objects are left out, but the last."""
+    or None, the kept boundary or None: find_objects') of that part of the plane; object_size,
+    surest: plane_measures'. Windows without objects are left out, but the last."""
     from scipy import ndimage
 
     from unet_studio.ml.objects import find_objects
@@ -130,9 +137,9 @@ def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], objec
         core = (slice(y, min(y + WINDOW, height)), slice(x, min(x + WINDOW, width)))
         rows = slice(max(y - margin, 0), min(y + WINDOW + margin, height))
         cols = slice(max(x - margin, 0), min(x + WINDOW + margin, width))
-        found, sure, borders = read(rows, cols)
-        labels = find_objects(found, sure, object_size=object_size, borders=borders, surest=surest) \
-            if object_size else np.zeros(found.shape, np.int32)
+        found, sure, borders, boundary = read(rows, cols)
+        labels = find_objects(found, sure, object_size=object_size, borders=borders, surest=surest,
+                              boundary=boundary) if object_size else np.zeros(found.shape, np.int32)
         keep = np.zeros(int(labels.max()) + 1, np.uint32)
         for label, box in enumerate(ndimage.find_objects(labels), 1):
             if box is not None and _holds(core, box[0].start + rows.start, box[1].start + cols.start):
@@ -158,19 +165,23 @@ def _holds(core: tuple[slice, slice], y: int, x: int) -> bool:
     return core[0].start <= y < core[0].stop and core[1].start <= x < core[1].stop
 
 
-def _samples(read, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _samples(read, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """SAMPLES x SAMPLES windows spread over the plane, side by side with a background gap
-    between them: (foreground, probability) of that mosaic."""
+    between them: (foreground, probability, boundary or None) of that mosaic."""
     height, width = shape
     side_y, side_x = min(SAMPLE_SIDE, height), min(SAMPLE_SIDE, width)
     across = SAMPLES if height > side_y or width > side_x else 1
     gap = 2
     foreground = np.zeros((across * (side_y + gap), across * (side_x + gap)), bool)
     probability = np.zeros(foreground.shape, np.float32)
+    boundary = None
     for row, y in enumerate(np.linspace(0, height - side_y, across).astype(int)):
         for col, x in enumerate(np.linspace(0, width - side_x, across).astype(int)):
-            found, sure, _ = read(slice(y, y + side_y), slice(x, x + side_x))
+            found, sure, _, kept = read(slice(y, y + side_y), slice(x, x + side_x))
             at = (slice(row * (side_y + gap), row * (side_y + gap) + side_y),
                   slice(col * (side_x + gap), col * (side_x + gap) + side_x))
             foreground[at], probability[at] = found, sure
-    return foreground, probability
+            if kept is not None:
+                boundary = np.zeros(foreground.shape, np.float32) if boundary is None else boundary
+                boundary[at] = kept
+    return foreground, probability, boundary

@@ -47,7 +47,7 @@ def _prepare_update(progress) -> TrainingUpdate:
         region = tuple(int(v) for v in request[3]) if len(request) > 3 and request[3] is not None else None
         p = progress.preview
         update.preview = (t, z, region, np.asarray(p.probabilities), np.asarray(p.mask),
-                          np.asarray(p.uncertainty()))
+                          np.asarray(p.uncertainty()), p.boundary)
     if progress.done or progress.preview is not None:
         # The live model belongs to the training thread; the GUI gets a snapshot.
         update.model = progress.model.copy()
@@ -249,8 +249,8 @@ class TrainingController(QObject):
             self.panel.show_message(f"{self._run_note or 'Training.'} "
                                     "Keep painting where the prediction is wrong.")
         if update.preview is not None and document is self.document:
-            t, z, region, probabilities, mask, uncertainty = update.preview
-            document.put_prediction(t, z, probabilities, mask, uncertainty, region)
+            t, z, region, probabilities, mask, uncertainty, boundary = update.preview
+            document.put_prediction(t, z, probabilities, mask, uncertainty, region, boundary)
         if update.model is not None:
             self._latest_model = update.model
 

@@ -17,7 +17,8 @@ from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 
 def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[tuple | None]:
-    """Worker generator: yields (t, z, probabilities, mask, uncertainty, final) for plane (t, z):
+    """Worker generator: yields (t, z, probabilities, mask, uncertainty, final, boundary) for
+    plane (t, z) (boundary: see ml/predict.py's Prediction):
     first from one view (soon on screen), then the mean of the kept views (final: the same as an
     export), with None between the views, where the worker may stop when the user moves on.
 
@@ -36,15 +37,17 @@ def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[t
     if cache.get("inference_for") is not model:  # reused while the model stays the same
         cache["inference"], cache["inference_for"] = prepare_inference(model.net, None, views=1), model
     plane = stack.plane(t, z)
-    total = None
+    total = boundary = None
     for n, flips in enumerate(VIEW_FLIPS[:KEPT_VIEWS], start=1):
         one = predict_plane(model, plane, normalisation=cache["normalisation"],
                             inference=replace(cache["inference"], flips=(flips,)))
         total = one.probabilities if total is None else total + one.probabilities
+        if one.boundary is not None:
+            boundary = one.boundary if boundary is None else boundary + one.boundary
         if n == 1 or n == KEPT_VIEWS:
-            prediction = Prediction(total / n)
+            prediction = Prediction(total / n, boundary=None if boundary is None else boundary / n)
             yield (t, z, prediction.probabilities, prediction.mask,
-                   np.asarray(prediction.uncertainty()), n == KEPT_VIEWS)
+                   np.asarray(prediction.uncertainty()), n == KEPT_VIEWS, prediction.boundary)
         else:
             yield None
 
@@ -119,12 +122,12 @@ class PlanePredictor(QObject):
     def _on_result(self, result: tuple | None) -> None:
         if result is None:
             return   # between two views
-        t, z, probabilities, mask, uncertainty, final = result
+        t, z, probabilities, mask, uncertainty, final, boundary = result
         document = self.document
         if document is self._worker_document and document.model is self._worker_model:
             if final:
                 self._predicted.add((t, z))
-            document.put_prediction(t, z, probabilities, mask, uncertainty)
+            document.put_prediction(t, z, probabilities, mask, uncertainty, boundary=boundary)
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:

@@ -118,8 +118,9 @@ class ImageDocument(QObject):
         self.set_model(None)
         self.predictions_changed.emit()
 
-    def put_prediction(self, t: int, z: int, probabilities, mask, uncertainty, region=None) -> None:
-        self.predictions.put_plane(t, z, probabilities, mask, uncertainty, region)
+    def put_prediction(self, t: int, z: int, probabilities, mask, uncertainty, region=None,
+                       boundary=None) -> None:
+        self.predictions.put_plane(t, z, probabilities, mask, uncertainty, region, boundary)
         self.predictions_changed.emit()
 
     def put_stack_prediction(self, stack_prediction) -> None:

@@ -45,13 +45,15 @@ def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
     return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
 
 
-def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, names) -> Iterator[tuple]:
-    """Worker generator: one item (key, PlaneObjects, their colour picture); names: the classes'."""
+def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, names,
+                       boundary=None) -> Iterator[tuple]:
+    """Worker generator: one item (key, PlaneObjects, their colour picture); names: the classes';
+    boundary: the prediction's (gui/viewer/predictions.py)."""
     from unet_studio.core.class_templates import border_class
     from unet_studio.workflow.object_export import plane_objects
 
     found = plane_objects(mask, probabilities, image, k, object_size=size, pixel_size=pixel_size,
-                          class_name=names[k - 1], border_class=border_class(names))
+                          class_name=names[k - 1], border_class=border_class(names), boundary=boundary)
     yield (key, found, object_colours(found.labels))
 
 
@@ -167,8 +169,9 @@ class ObjectsController(QObject):
         probabilities = entry.probabilities if entry is not None and entry.probabilities.shape[0] >= k else None
         stack = document.stack
         pixel_size = stack.pixel_size or None
+        boundary = entry.boundary if probabilities is not None else None
         arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
-                     self.panel.object_size, pixel_size, [c.name for c in document.labels.classes])
+                     self.panel.object_size, pixel_size, [c.name for c in document.labels.classes], boundary)
         worker = GeneratorWorker(lambda: find_plane_objects(*arguments), name="find-objects")
         worker.yielded.connect(self._on_result)
         worker.finished.connect(self._on_finished)

@@ -18,11 +18,13 @@ MAX_PLANES_KEPT = 12
 @dataclass
 class PlanePrediction:
     """What is known for one plane: `mask` (Y, X) uint8 class 1..K (0 = not predicted),
-    `probabilities` (K, Y, X) float32 and `uncertainty` (Y, X) float32 in [0, 1]."""
+    `probabilities` (K, Y, X) float32, `uncertainty` (Y, X) float32 in [0, 1] and the starting
+    model's `boundary` (Y, X) float32 where the model keeps it (ml/predict.py), else None."""
 
     mask: np.ndarray
     probabilities: np.ndarray
     uncertainty: np.ndarray
+    boundary: np.ndarray | None = None
 
 
 class PredictionStore:
@@ -38,29 +40,32 @@ class PredictionStore:
         self._stack = None
 
     def put_plane(self, t: int, z: int, probabilities: np.ndarray, mask: np.ndarray,
-                  uncertainty: np.ndarray, region: tuple[int, int, int, int] | None = None) -> None:
+                  uncertainty: np.ndarray, region: tuple[int, int, int, int] | None = None,
+                  boundary: np.ndarray | None = None) -> None:
         """Store a plane prediction: arrays are the whole plane, or `region` (y0, y1, x0, x1)."""
         key = (t, z)
         k = probabilities.shape[0]
         entry = self._planes.get(key)
         if region is None:
-            entry = PlanePrediction(mask, probabilities, uncertainty)
+            entry = PlanePrediction(mask, probabilities, uncertainty, boundary)
         else:
-            if entry is None or entry.probabilities.shape[0] != k:
-                entry = self._empty(k)
+            if entry is None or entry.probabilities.shape[0] != k or (entry.boundary is None) != (boundary is None):
+                entry = self._empty(k, boundary is not None)
             y0, y1, x0, x1 = region
             entry.mask[y0:y1, x0:x1] = mask
             entry.probabilities[:, y0:y1, x0:x1] = probabilities
             entry.uncertainty[y0:y1, x0:x1] = uncertainty
+            if boundary is not None:
+                entry.boundary[y0:y1, x0:x1] = boundary
         self._planes[key] = entry
         self._planes.move_to_end(key)
         while len(self._planes) > MAX_PLANES_KEPT:
             self._planes.popitem(last=False)
 
-    def _empty(self, k: int) -> PlanePrediction:
+    def _empty(self, k: int, boundary: bool) -> PlanePrediction:
         h, w = self.plane_shape
         return PlanePrediction(np.zeros((h, w), np.uint8), np.zeros((k, h, w), np.float32),
-                               np.zeros((h, w), np.float32))
+                               np.zeros((h, w), np.float32), np.zeros((h, w), np.float32) if boundary else None)
 
     def put_stack(self, stack_prediction) -> None:
         """The result of predict_stack: it replaces every plane result (it is newer)."""
