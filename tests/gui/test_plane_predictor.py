@@ -50,7 +50,7 @@ class _Document(QObject):
         self.model, self.stack, self.t, self.z = model, stack, 0, 0
         self.put = []
 
-    def put_prediction(self, t, z, probabilities, mask, uncertainty):
+    def put_prediction(self, t, z, probabilities, mask, uncertainty, boundary=None):
         self.put.append((z, probabilities))
 
 

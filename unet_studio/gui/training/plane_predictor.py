@@ -17,7 +17,7 @@ from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 
 def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[tuple | None]:
-    """Worker generator: yields (t, z, probabilities, mask, uncertainty, final, boundary) for
+    """Worker generator: yields (t, z, probabilities, mask, uncertainty, boundary, final) for
     plane (t, z) (boundary: see ml/predict.py's Prediction):
     first from one view (soon on screen), then the mean of the kept views (final: the same as an
     export), with None between the views, where the worker may stop when the user moves on.
@@ -47,7 +47,7 @@ def predict_shown_plane(model, stack, t: int, z: int, cache: dict) -> Iterator[t
         if n == 1 or n == KEPT_VIEWS:
             prediction = Prediction(total / n, boundary=None if boundary is None else boundary / n)
             yield (t, z, prediction.probabilities, prediction.mask,
-                   np.asarray(prediction.uncertainty()), n == KEPT_VIEWS, prediction.boundary)
+                   np.asarray(prediction.uncertainty()), prediction.boundary, n == KEPT_VIEWS)
         else:
             yield None
 
@@ -122,7 +122,7 @@ class PlanePredictor(QObject):
     def _on_result(self, result: tuple | None) -> None:
         if result is None:
             return   # between two views
-        t, z, probabilities, mask, uncertainty, final, boundary = result
+        t, z, probabilities, mask, uncertainty, boundary, final = result
         document = self.document
         if document is self._worker_document and document.model is self._worker_model:
             if final:
