@@ -146,13 +146,14 @@ def methods(object_size: float | None = None, border: int | None = None) -> dict
     """name -> (object class probability (Y, X), forest mask, U-Net border pixels or None, the
     kept starting model's boundary or None) -> instances; border: the task's border class, whose
     pixels the objects grow into (ml/objects.py)."""
-    from unet_studio.ml.objects import border_pixels, find_objects
+    from unet_studio.ml.objects import border_pixels, find_objects, parting_boundary
 
     def forest_borders(f):
         return border_pixels(f, border, 2)
 
-    def ours(p, b, k):   # as Prediction.objects_boundary: a border class of the user's wins
-        return find_objects(p > 0.5, p, object_size=object_size, borders=b, boundary=None if border else k)
+    def ours(p, b, k):
+        return find_objects(p > 0.5, p, object_size=object_size, borders=b,
+                            boundary=parting_boundary(k, border))
 
     return {
         "unet old split": lambda p, f, b, k: old_split(p > 0.5),

@@ -55,6 +55,12 @@ def object_probability(probability: np.ndarray, boundary: np.ndarray | None = No
     return np.minimum(probability, 1 - np.asarray(boundary, np.float32))
 
 
+def parting_boundary(boundary: np.ndarray | None, border_class: int | None) -> np.ndarray | None:
+    """The kept boundary objects part along (find_objects' `boundary`): none where the user has
+    a class of their own for the borders between objects, which parts them instead."""
+    return None if border_class else boundary
+
+
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
                         probability: np.ndarray | None = None,
                         boundary: np.ndarray | None = None) -> float | None:

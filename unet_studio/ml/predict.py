@@ -14,7 +14,7 @@ import numpy as np
 
 from unet_studio.core.errors import ModelError
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, Normalisation, measure_normalisation
-from unet_studio.ml.objects import border_pixels, find_objects
+from unet_studio.ml.objects import border_pixels, find_objects, parting_boundary
 from unet_studio.ml.tiling import KEPT_VIEWS, iter_predict, prepare_inference
 
 
@@ -41,9 +41,8 @@ class Prediction:
         return cls(outputs[:n_classes], boundary=outputs[n_classes] if len(outputs) > n_classes else None)
 
     def objects_boundary(self, border_class: int | None = None) -> np.ndarray | None:
-        """The boundary find_objects parts objects along: the kept starting model's, unless the
-        user has a class of their own for the borders between objects (`border_class`)."""
-        return None if border_class else self.boundary
+        """The boundary find_objects parts objects along (ml/objects.py's parting_boundary)."""
+        return parting_boundary(self.boundary, border_class)
 
     @property
     def n_classes(self) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.core.stack import plane_in_parts
-from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size
+from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size, parting_boundary
 from unet_studio.workflow.object_table import Table, object_table
 from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
@@ -35,7 +35,7 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
     boundary: (Y, X) the starting model's boundary the prediction kept (ml/predict.py), or None."""
     foreground = np.asarray(mask) == object_class
     probability = None if probabilities is None else probabilities[object_class - 1]
-    boundary = None if border_class or probability is None else boundary
+    boundary = None if probability is None else parting_boundary(boundary, border_class)
     if probability is not None and plane_in_parts(foreground.shape):
         # The way an export finds the objects of a plane this large (workflow/objects_in_parts.py).
         def read(rows, cols):

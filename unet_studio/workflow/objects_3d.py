@@ -12,7 +12,7 @@ is checked before any work.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -60,32 +60,27 @@ def joined_across_slices(items: Iterable[Any], meta: Any, n_z: int) -> Iterator[
             continue
         held.append(item)
         if len(held) == n_z:
-            volume = volume_objects([p.prediction for p in held], meta)
+            volume, _ = volume_objects([p.prediction for p in held], meta)
             for plane, labels in zip(held, volume):
                 plane.set_objects(meta, labels)
                 yield plane
             held = []
 
 
-def volume_objects(predictions: list, meta: Any) -> np.ndarray:
+def volume_objects(predictions: list, meta: Any) -> tuple[np.ndarray, float | None]:
     """(Z, Y, X) int32 objects of meta's class across the slices of `predictions` (one per slice,
-    ml/predict.py's Prediction), one id each, grown into the border class if there is one."""
-    from unet_studio.ml.objects import border_pixels, find_objects
+    ml/predict.py's Prediction), one id each, grown into the border class if there is one, and
+    the diameter (px) they were split with: meta's, else measured on the volume."""
+    from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size
 
-    k = meta.object_class
+    k, z_step = meta.object_class, z_step_px(meta.calibration)
     mask = np.stack([p.mask for p in predictions])
     probability = np.stack([p.probabilities[k - 1] for p in predictions])
-    return find_objects(mask == k, probability, object_size=meta.object_size,
-                        z_spacing=z_step_px(meta.calibration),
-                        borders=border_pixels(mask, meta.border_class, k),
-                        boundary=volume_boundary(predictions, meta.border_class))
-
-
-def volume_boundary(predictions: list, border_class: int | None) -> np.ndarray | None:
-    """(Z, Y, X) the kept starting model's boundary of every slice, where objects part along it
-    (Prediction.objects_boundary); None otherwise."""
-    slices = [p.objects_boundary(border_class) for p in predictions]
-    return None if any(b is None for b in slices) else np.stack(slices)
+    slices = [p.objects_boundary(meta.border_class) for p in predictions]
+    boundary = None if any(b is None for b in slices) else np.stack(slices)
+    size = meta.object_size or measure_object_size(mask == k, z_step, probability, boundary)
+    return find_objects(mask == k, probability, object_size=size, z_spacing=z_step,
+                        borders=border_pixels(mask, meta.border_class, k), boundary=boundary), size
 
 
 @dataclass
@@ -103,7 +98,6 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     """The Objects panel's 3-D objects of time point t: every slice predicted with `model` and
     split in 3-D as an export with 3-D objects does, yielding the fraction done while slices are
     predicted, then TimePointObjects. VolumeTooLarge before any work where it does not fit."""
-    from unet_studio.ml.objects import measure_object_size
     from unet_studio.ml.predict import predict_planes
     from unet_studio.workflow.export_meta import ExportMeta
     from unet_studio.workflow.object_table import object_table
@@ -117,10 +111,8 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
         else:
             predictions.append(step.prediction)
             images.append(step.image)
-    k, z_step = object_class, z_step_px(meta.calibration)
-    size = object_size or measure_object_size(np.stack([p.mask == k for p in predictions]), z_step, np.stack(
-        [p.probabilities[k - 1] for p in predictions]), volume_boundary(predictions, meta.border_class))
-    labels = volume_objects(predictions, replace(meta, object_size=size))
+    k = object_class
+    labels, size = volume_objects(predictions, meta)
     images = np.stack(images)
     probabilities = np.stack([p.probabilities for p in predictions])
     c = meta.calibration

@@ -82,10 +82,11 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
             # Never `last`: the next plane's parts write over this one's.
             mask.put(part.prediction.mask, part.rows, part.cols, last=False)
             probability.put(part.prediction.probabilities[k - 1], part.rows, part.cols, last=False)
-            if part.prediction.boundary is not None and not meta.border_class:
+            parting = part.prediction.objects_boundary(meta.border_class)
+            if parting is not None:
                 if boundary is None:
                     boundary = scratches["boundary"] = _scratch(folder, "boundary", (height, width), np.float32)
-                boundary.put(part.prediction.boundary, part.rows, part.cols, last=False)
+                boundary.put(parting, part.rows, part.cols, last=False)
             if not part.last:
                 continue
 
