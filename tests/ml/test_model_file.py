@@ -144,6 +144,7 @@ def test_a_kept_starting_head_travels_with_the_file_and_gives_the_boundary(tmp_p
     assert prediction.probabilities.shape == (2, 64, 64) and prediction.boundary.shape == (64, 64)
     np.testing.assert_allclose(prediction.boundary, predict_plane(model, image).boundary, atol=1e-6)
     assert predict_plane(Model(UNet(1, 2, depth=2, width=4), model.classes), image).boundary is None
+    assert "object boundaries: the starting model's" in describe_model(tmp_path / "kept.pt")
 
 
 @pytest.mark.parametrize("head", [2, "3", 300])

@@ -178,6 +178,8 @@ def describe_model(path: str | Path) -> str:
     for k, c in enumerate(model.classes, start=1):
         share = f"  about {shares[k - 1]:.0%} of the labeled planes" if shares else ""
         lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}{share}")
+    if model.net.starting_head is not None:
+        lines.append("  object boundaries: the starting model's, kept to part touching objects")
     norm = model.normalisation
     if norm:
         lines.append(f"  normalisation: percentiles {norm.get('low_pct')} - {norm.get('high_pct')} per image")
