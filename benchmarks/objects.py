@@ -153,7 +153,7 @@ def methods(object_size: float | None = None, border: int | None = None) -> dict
 
     def ours(p, b, k):
         return find_objects(p > 0.5, p, object_size=object_size, borders=b,
-                            boundary=parting_boundary(k, border))
+                            boundary=parting_boundary(k, border, p > 0.5, p))
 
     return {
         "unet old split": lambda p, f, b, k: old_split(p > 0.5),

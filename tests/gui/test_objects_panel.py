@@ -298,16 +298,16 @@ def test_cells_take_their_share_of_a_border_class(window, qtbot):
 
 
 def test_cells_painted_as_one_class_part_along_the_kept_boundary(window, qtbot):
-    """A model that keeps the starting model's boundary (ml/unet.py): two touching cells of the
-    one class are counted as two where it sees the line between them."""
+    """A model that keeps the starting model's boundary (ml/unet.py): a clump of 2 x 2 cells of
+    the one class is counted as four where it sees the lines between them."""
     cells = np.zeros((128, 128), bool)
-    cells[30:70, 20:100] = True
+    cells[24:104, 24:104] = True
     document = shown(window, qtbot, data=(cells * 150 + 30).astype(np.uint8))
     p = np.where(cells, 0.9, 0.1).astype(np.float32)
     mask = np.where(cells, 2, 1).astype(np.uint8)
     boundary = np.zeros(cells.shape, np.float32)
-    boundary[30:70, 59:61] = 0.8
+    boundary[24:104, 63:65] = boundary[63:65, 24:104] = 0.8
     document.put_prediction(0, 0, np.stack([1 - p, p]), mask, np.zeros(cells.shape, np.float32), boundary=boundary)
     settled(window, qtbot)
-    assert window.objects_panel.count.text() == "2 objects in this plane"
-    assert sorted(int(float(window.objects_panel.model.value(r, "area_px"))) for r in range(2)) == [1600, 1600]
+    assert window.objects_panel.count.text() == "4 objects in this plane"
+    assert sum(int(float(window.objects_panel.model.value(r, "area_px"))) for r in range(4)) == cells.sum()

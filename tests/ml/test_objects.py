@@ -185,25 +185,48 @@ def test_a_prediction_with_a_border_class_gives_grown_objects():
     assert (prediction.instances(2, border_class=3) > 0).sum() == 840
 
 
-def test_the_starting_models_boundary_parts_cells_painted_as_one_class():
-    """Two cells side by side, one piece of the user's class (no border class): where the kept
-    starting model sees their shared boundary, they part, and each takes its half of it back."""
-    interior, border = _two_cells_and_their_border()
-    cells = interior | border
+def _clump_of_cells():
+    """3 x 3 cells of 20 px packed with no gap, one piece of the user's class, and the lines
+    between them, where a kept starting model would see their boundaries."""
+    cells = np.zeros((84, 84), bool)
+    cells[10:74, 10:74] = True
+    lines = np.zeros_like(cells)
+    for at in (30, 52):
+        lines[at:at + 2, 10:74] = lines[10:74, at:at + 2] = True
+    return cells, lines
+
+
+def test_the_starting_models_boundary_parts_a_clump_of_cells_painted_as_one_class():
+    """No border class: where the kept starting model sees the boundaries in a clump the mask
+    joined, the cells part, and each takes its share of the lines back."""
+    cells, lines = _clump_of_cells()
     probabilities = np.stack([~cells, cells]).astype(np.float32) * 0.9 + 0.05
-    boundary = np.where(border, 0.8, 0.05).astype(np.float32)
-    assert Prediction(probabilities).instances(2, object_size=20).max() == 1          # one piece
+    boundary = np.where(lines, 0.8, 0.05).astype(np.float32)
+    assert Prediction(probabilities).instances(2).max() == 1          # one piece
     prediction = Prediction(probabilities, boundary=boundary)
-    parted = prediction.instances(2, object_size=20)
-    assert parted.max() == 2 and np.array_equal(parted > 0, cells)
-    assert sorted(np.bincount(parted.ravel())[1:]) == [420, 420]
+    assert prediction.objects_boundary(2) is boundary
+    parted = prediction.instances(2)
+    assert parted.max() == 9 and np.array_equal(parted > 0, cells)
+    assert np.bincount(parted.ravel())[1:].min() >= 400
     assert measure_object_size(cells, probability=probabilities[1], boundary=boundary) == pytest.approx(20, abs=1)
     # Objects part by the class's probability lowered where the starting model sees a boundary ...
     np.testing.assert_allclose(object_probability(probabilities[1], boundary), np.minimum(probabilities[1], 1 - boundary))
     # ... and are judged by the class's own: the boundary does not make a cell less believed.
     rim = np.zeros_like(cells)
     rim[10:30, 10:30] = True
-    rim[14:26, 14:26] = False      # a boundary seen all along the left cell's rim, 4 px wide
-    assert find_objects(cells, probabilities[1], object_size=20, boundary=np.where(rim | border, 0.9, 0.05)).max() == 2
+    rim[14:26, 14:26] = False      # a boundary seen all along one cell's rim, 4 px wide
+    assert find_objects(cells, probabilities[1], object_size=20, boundary=np.where(rim | lines, 0.9, 0.05)).max() == 9
     # A border class of the user's own parts the objects instead: the boundary is not read.
-    assert prediction.objects_boundary(border_class=3) is None and prediction.objects_boundary() is boundary
+    assert prediction.objects_boundary(2, border_class=3) is None
+
+
+def test_the_boundary_is_not_read_where_the_mask_gives_objects_at_their_size():
+    """Two cells side by side are as wide as one: the mask has not joined them into a clump,
+    and a boundary seen across objects of their size would only cut them."""
+    interior, border = _two_cells_and_their_border()
+    cells = interior | border
+    probabilities = np.stack([~cells, cells]).astype(np.float32) * 0.9 + 0.05
+    boundary = np.where(border, 0.8, 0.05).astype(np.float32)
+    assert Prediction(probabilities, boundary=boundary).objects_boundary(2) is None
+    # Told to, find_objects parts them all the same.
+    assert find_objects(cells, probabilities[1], object_size=20, boundary=boundary).max() == 2

@@ -216,15 +216,15 @@ def test_a_trusted_fine_tuning_keeps_the_starting_models_boundary(monkeypatch):
         pass
     net = first.model.net
     assert net.starting_head is not None and net.arch["starting_head"] == 3
-    # Two bright cells side by side, a dim line between them.
+    # A clump of 2 x 2 bright cells, dim lines between them.
     cells = np.full((96, 96), 0.1, np.float32)
-    cells[24:72, 16:80] = 0.9
-    cells[24:72, 47:49] = 0.35
+    cells[16:80, 16:80] = 0.9
+    cells[16:80, 47:49] = cells[47:49, 16:80] = 0.35
     prediction = predict_plane(first.model, (cells * 255).astype(np.uint8))
     boundary = prediction.boundary
-    assert boundary[30:66, 47:49].mean() > 0.5 > boundary[36:60, 26:38].mean() + 0.3
-    assert prediction.mask[30:66, 47:49].min() == 2   # the user's class: one piece ...
-    assert prediction.instances(2).max() == 2         # ... parted along the boundary
+    assert boundary[22:42, 47:49].mean() > 0.5 > boundary[24:40, 24:40].mean() + 0.3
+    assert prediction.mask[22:74, 47:49].min() == 2   # the user's class: one piece ...
+    assert prediction.instances(2).max() == 4         # ... parted along the boundary
 
     seen = []
     original = remember_module.Remembering.kept_by

@@ -24,7 +24,10 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   given as `boundary`, it lowers the object probability where it sees a boundary between
   objects (`object_probability`), so touching cells the user painted as one class, with no
   border class, still come apart. It decides where objects part and where seams run; whether
-  an object is believed is judged on the class's own probability.
+  an object is believed is judged on the class's own probability. It is read only where the
+  mask has joined objects into clumps (`parting_boundary`): where the mask's pieces are CLUMPED
+  times as wide as the objects the boundary leaves. Elsewhere the mask already gives objects
+  at their size, and the boundary would only cut them (thin, elongated ones into pieces).
 
 A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
 a z spacing, into 3-D objects that keep one id across slices.
@@ -43,6 +46,8 @@ SURE = 0.5       # object probability at which the network is unsure (the mask's
 GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
 CORE = 0.5       # an object's mean probability must stand this share as far above SURE as the
                  # plane's surest objects' (0.7 when theirs is 0.9)
+CLUMPED = 1.5    # the mask's pieces this many times as wide as the objects the kept boundary
+                 # leaves: the mask has joined them, the boundary parts them
 
 
 def object_probability(probability: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
@@ -55,10 +60,24 @@ def object_probability(probability: np.ndarray, boundary: np.ndarray | None = No
     return np.minimum(probability, 1 - np.asarray(boundary, np.float32))
 
 
-def parting_boundary(boundary: np.ndarray | None, border_class: int | None) -> np.ndarray | None:
-    """The kept boundary objects part along (find_objects' `boundary`): none where the user has
-    a class of their own for the borders between objects, which parts them instead."""
+def kept_boundary(boundary: np.ndarray | None, border_class: int | None) -> np.ndarray | None:
+    """The kept boundary objects may part along: none where the user has a class of their own
+    for the borders between objects, which parts them instead."""
     return None if border_class else boundary
+
+
+def parting_boundary(boundary: np.ndarray | None, border_class: int | None, foreground: np.ndarray,
+                     probability: np.ndarray | None, z_spacing: float | None = None) -> np.ndarray | None:
+    """The kept boundary objects part along (find_objects' `boundary`) in a plane (or volume,
+    with z_spacing; or the samples of one) whose mask of the object class is `foreground`: the
+    `kept_boundary`, where the mask has joined objects into clumps (see the module docstring);
+    None elsewhere."""
+    boundary = kept_boundary(boundary, border_class)
+    if boundary is None or probability is None:
+        return None
+    joined = measure_object_size(foreground, z_spacing)
+    apart = measure_object_size(foreground, z_spacing, probability, boundary)
+    return boundary if joined and apart and joined >= CLUMPED * apart else None
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,

@@ -40,9 +40,10 @@ class Prediction:
         """From the maps a network's `probabilities` gives: (K [+ 1], Y, X)."""
         return cls(outputs[:n_classes], boundary=outputs[n_classes] if len(outputs) > n_classes else None)
 
-    def objects_boundary(self, border_class: int | None = None) -> np.ndarray | None:
-        """The boundary find_objects parts objects along (ml/objects.py's parting_boundary)."""
-        return parting_boundary(self.boundary, border_class)
+    def objects_boundary(self, k: int, border_class: int | None = None) -> np.ndarray | None:
+        """The boundary find_objects parts the objects of class k along (ml/objects.py's
+        parting_boundary)."""
+        return parting_boundary(self.boundary, border_class, self.mask == k, self.probabilities[k - 1])
 
     @property
     def n_classes(self) -> int:
@@ -63,7 +64,7 @@ class Prediction:
             raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
         return find_objects(self.mask == k, self.probabilities[k - 1], object_size=object_size,
                             borders=border_pixels(self.mask, border_class, k),
-                            boundary=self.objects_boundary(border_class))
+                            boundary=self.objects_boundary(k, border_class))
 
 
 def entropy_map(probabilities: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.core.stack import plane_in_parts
-from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size, parting_boundary
+from unet_studio.ml.objects import (border_pixels, find_objects, kept_boundary, measure_object_size,
+                                    parting_boundary)
 from unet_studio.workflow.object_table import Table, object_table
 from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
@@ -35,17 +36,20 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
     boundary: (Y, X) the starting model's boundary the prediction kept (ml/predict.py), or None."""
     foreground = np.asarray(mask) == object_class
     probability = None if probabilities is None else probabilities[object_class - 1]
-    boundary = None if probability is None else parting_boundary(boundary, border_class)
     if probability is not None and plane_in_parts(foreground.shape):
         # The way an export finds the objects of a plane this large (workflow/objects_in_parts.py).
+        kept = kept_boundary(boundary, border_class)
+
         def read(rows, cols):
             return (foreground[rows, cols], probability[rows, cols],
                     border_pixels(mask[rows, cols], border_class, object_class),
-                    None if boundary is None else boundary[rows, cols])
+                    None if kept is None else kept[rows, cols])
 
-        size, surest = plane_measures(read, foreground.shape, object_size)
-        labels = assembled(windows(read, foreground.shape, size, surest), foreground.shape).astype(np.int32)
+        measured = plane_measures(read, foreground.shape, object_size)
+        size = measured[0]
+        labels = assembled(windows(read, foreground.shape, *measured), foreground.shape).astype(np.int32)
     else:
+        boundary = parting_boundary(boundary, border_class, foreground, probability)
         size = object_size if object_size is not None else measure_object_size(
             foreground, probability=probability, boundary=boundary)
         labels = find_objects(foreground, probability, object_size=size,

@@ -61,7 +61,7 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
     probability files, progress as `progress(fraction)`, and after each plane its ObjectsWindows.
     meta: export.ExportMeta (object class, size, border class); image: read the image of each
     window (for the table's intensities)."""
-    from unet_studio.ml.objects import border_pixels
+    from unet_studio.ml.objects import border_pixels, kept_boundary
 
     k = meta.object_class
     height, width = stack.plane_shape
@@ -82,7 +82,7 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
             # Never `last`: the next plane's parts write over this one's.
             mask.put(part.prediction.mask, part.rows, part.cols, last=False)
             probability.put(part.prediction.probabilities[k - 1], part.rows, part.cols, last=False)
-            parting = part.prediction.objects_boundary(meta.border_class)
+            parting = kept_boundary(part.prediction.boundary, meta.border_class)
             if parting is not None:
                 if boundary is None:
                     boundary = scratches["boundary"] = _scratch(folder, "boundary", (height, width), np.float32)
@@ -95,8 +95,8 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
                 return (classes == k, probability.get(rows, cols), border_pixels(classes, meta.border_class, k),
                         None if boundary is None else boundary.get(rows, cols))
 
-            size, surest = plane_measures(read, (height, width), meta.object_size)
-            for done, window in windows(read, (height, width), size, surest):
+            for done, window in windows(read, (height, width), *plane_measures(read, (height, width),
+                                                                                meta.object_size)):
                 window.t, window.z = t, z
                 if image:
                     window.image = stack.region(t, z, window.rows, window.cols)
@@ -109,23 +109,27 @@ def objects_in_parts(steps: Iterator[Any], stack, meta, folder: Path, *, image: 
 
 
 def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int],
-                   object_size: float | None = None) -> tuple[float | None, float | None]:
-    """(object size, surest) of a plane of `shape`, measured on SAMPLES x SAMPLES windows spread
-    over it (the size only where `object_size` is None): what every window then uses. read:
-    as for `windows`. (None, None) where the samples hold no object."""
-    from unet_studio.ml.objects import measure_object_size, surest_objects
+                   object_size: float | None = None) -> tuple[float | None, float | None, bool]:
+    """(object size, surest, along the boundary) of a plane of `shape`, measured on SAMPLES x
+    SAMPLES windows spread over it (the size only where `object_size` is None): what every
+    window then uses; along the boundary: whether objects part along the kept boundary the
+    windows read (ml/objects.py's parting_boundary). read: as for `windows`. (None, None, False)
+    where the samples hold no object."""
+    from unet_studio.ml.objects import measure_object_size, parting_boundary, surest_objects
 
     foreground, probability, boundary = _samples(read, shape)
+    boundary = parting_boundary(boundary, None, foreground, probability)
     size = object_size or measure_object_size(foreground, probability=probability, boundary=boundary)
-    return size, surest_objects(foreground, probability, size, boundary=boundary) if size else None
+    return (size, surest_objects(foreground, probability, size, boundary=boundary) if size else None,
+            boundary is not None)
 
 
 def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], object_size: float | None,
-            surest: float | None) -> Iterator[tuple[float, ObjectsWindow]]:
+            surest: float | None, along_boundary: bool = False) -> Iterator[tuple[float, ObjectsWindow]]:
     """The objects of a plane of `shape`, window by window: (fraction done, ObjectsWindow) with
     t = z = 0 and no image. read(rows, cols) -> (foreground, object probability, border pixels
-    or None, the kept boundary or None: find_objects') of that part of the plane; object_size,
-    surest: plane_measures'. Windows without objects are left out, but the last."""
+    or None, the kept boundary or None) of that part of the plane; object_size, surest,
+    along_boundary: plane_measures'. Windows without objects are left out, but the last."""
     from scipy import ndimage
 
     from unet_studio.ml.objects import find_objects
@@ -140,7 +144,8 @@ def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], objec
         cols = slice(max(x - margin, 0), min(x + WINDOW + margin, width))
         found, sure, borders, boundary = read(rows, cols)
         labels = find_objects(found, sure, object_size=object_size, borders=borders, surest=surest,
-                              boundary=boundary) if object_size else np.zeros(found.shape, np.int32)
+                              boundary=boundary if along_boundary else None) \
+            if object_size else np.zeros(found.shape, np.int32)
         keep = np.zeros(int(labels.max()) + 1, np.uint32)
         for label, box in enumerate(ndimage.find_objects(labels), 1):
             if box is not None and _holds(core, box[0].start + rows.start, box[1].start + cols.start):
