@@ -107,14 +107,14 @@ def main() -> int:
             put = document.put_prediction
             started = [0.0]
 
-            def scored_put(t, zz, probabilities, mask, uncertainty, region=None, put=put,
+            def scored_put(t, zz, probabilities, mask, uncertainty, region=None, boundary=None, put=put,
                            scores=scores, plane_truth=plane_truth, k=k, zs=z):
                 if zz == zs:
                     y0, y1, x0, x1 = region if region is not None else (0, len(plane_truth), 0,
                                                                         plane_truth.shape[1])
                     scores.append((time.perf_counter() - started[0], f1(mask, plane_truth[y0:y1, x0:x1], k),
                                    window.training_panel.step.text()))
-                put(t, zz, probabilities, mask, uncertainty, region)
+                put(t, zz, probabilities, mask, uncertainty, region, boundary)
 
             document.put_prediction = scored_put
             started[0] = time.perf_counter()

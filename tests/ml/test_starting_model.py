@@ -71,6 +71,29 @@ def test_train_without_init_fine_tunes_the_starting_model(blob_training):
     assert iou(predict_plane(progress.model, held_out).mask == 2, truth) > 0.7
 
 
+def test_a_trusted_starting_model_shows_its_answer_before_the_first_step(blob_training):
+    """The new output layer starts from the starting model's answer, so the user sees it at
+    Train, not after the first steps and the first preview interval."""
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, truth, labels = blob_training
+    run = train([image], [labels], ["background", "blob"], TrainConfig(steps=3, seed=0, batch=2, patch=64),
+                preview_request=lambda: (0, 0, 0))
+    first = next(p for p in run if p.preview is not None)
+    assert first.step == 0 and "already recognises" in first.message
+    assert iou(first.preview.mask == 2, truth) > 0.7
+
+
+def test_a_network_that_has_learned_nothing_yet_is_not_shown_before_it_trains(blob_training):
+    from unet_studio.ml.train import TrainConfig, train
+
+    image, _, labels = blob_training
+    config = TrainConfig(steps=3, seed=0, width=8, depth=3, batch=2, patch=64, preview_every=0, preview_share=1.0)
+    steps = [p.step for p in train([image], [labels], ["background", "blob"], config,
+                                   preview_request=lambda: (0, 0, 0)) if p.preview is not None]
+    assert steps and min(steps) >= 1
+
+
 def test_three_classes_in_any_order_get_a_new_output_layer(blob_training):
     """The user's classes are theirs to name and order: three of them (the starting model's
     count) must not inherit its own layer, which would read class 1 as its background. Here

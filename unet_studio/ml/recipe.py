@@ -34,10 +34,13 @@ from unet_studio.ml.weight_average import WeightAverage
 @dataclass
 class Recipe:
     """lr: the base learning rate; terms: the terms used, in the order the trainer calls them
-    (the losses are summed in this order); said: the recipe in the user's words, or ''."""
+    (the losses are summed in this order); said: the recipe in the user's words, or '';
+    answers_at_once: the network gives a useful answer before its first step (its new output
+    layer was started from the starting model's answer), so it is worth showing at once."""
     lr: float
     terms: list[Term] = field(default_factory=list)
     said: str = ""
+    answers_at_once: bool = False
 
 
 def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None = None,
@@ -49,8 +52,9 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
     trained with; trained_before: steps the model trained in earlier runs."""
     fine_tuning = starting is not None
     trusted = fine_tuning and starting.trust > 0
+    answers_at_once = False
     if trusted:
-        starting.start_head(model.net.outc)
+        answers_at_once = starting.start_head(model.net.outc)
         starting.kept_by(model.net)
     else:   # nothing keeps it near the starting model's answers: it would not tell boundaries
         model.net.keep_starting_head(None)
@@ -71,7 +75,7 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         ClassShares(on=shares, every=config.preview_every),
     ]
     lr = config.finetune_lr if trusted else config.lr
-    return Recipe(lr, [t for t in terms if t.weight > 0], _said(starting) if fine_tuning else "")
+    return Recipe(lr, [t for t in terms if t.weight > 0], _said(starting) if fine_tuning else "", answers_at_once)
 
 
 def _said(starting: Remembering) -> str:

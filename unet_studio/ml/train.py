@@ -107,6 +107,11 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     reports = _Reports(trainer, device_name(device), message)
     rng = np.random.default_rng(seed)
     next_preview = began + config.preview_every
+    if preview_request is not None and trainer.recipe.answers_at_once:
+        # The starting model's answer in the user's classes: shown before the first step.
+        preview, next_preview = _previewed(model, data, preview_request, device, config)
+        if preview is not None:
+            yield reports.report(False, *preview)
     told_new_class = False
     fresh_until = 0   # new strokes are sampled more often until this step
 
@@ -140,11 +145,9 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
             now = time.perf_counter()
             trainer.between_steps(now)
             if preview_request is not None and now >= next_preview:
-                request = preview_request()
-                preview = live_preview(model, data, request, device) if request is not None else None
-                next_preview = next_due(now, time.perf_counter() - now, config.preview_every, config.preview_share)
+                preview, next_preview = _previewed(model, data, preview_request, device, config)
                 if preview is not None:
-                    yield reports.report(False, preview, tuple(request))
+                    yield reports.report(False, *preview)
                     continue
             if now - reports.last >= config.report_every or trainer.step == 1:
                 yield reports.report(False)
@@ -152,6 +155,17 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     finally:
         _summarise(data, config, trainer, (reports, seed, time.perf_counter() - began), agreement)
     yield reports.report(True)
+
+
+def _previewed(model, data: TrainingSet, preview_request: Callable, device: torch.device,
+               config: TrainConfig) -> tuple[tuple | None, float]:
+    """((the live preview of the plane the user asks for, the request) or None, when the next
+    preview is due)."""
+    now = time.perf_counter()
+    request = preview_request()
+    preview = live_preview(model, data, request, device) if request is not None else None
+    due = next_due(now, time.perf_counter() - now, config.preview_every, config.preview_share)
+    return (None if preview is None else (preview, tuple(request))), due
 
 
 def _prepared_trainer(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int,
