@@ -147,6 +147,21 @@ def test_a_kept_starting_head_travels_with_the_file_and_gives_the_boundary(tmp_p
     assert "object boundaries: the starting model's" in describe_model(tmp_path / "kept.pt")
 
 
+def test_a_file_is_written_in_the_oldest_format_that_holds_it(tmp_path):
+    """Older versions read format 1 and ask to update for anything newer: a model that keeps
+    the starting model's output layer, which they cannot build, says so; others stay readable."""
+    from unet_studio.ml.model_file import Model
+    from unet_studio.ml.unet import UNet
+
+    classes = [{"name": "bg"}, {"name": "fg"}]
+    save_model(tmp_path / "kept.pt", Model(UNet(1, 2, depth=2, width=4, starting_head=3), classes))
+    save_model(tmp_path / "plain.pt", Model(UNet(1, 2, depth=2, width=4), classes))
+    assert torch.load(tmp_path / "kept.pt", weights_only=True)["format_version"] == 2
+    assert torch.load(tmp_path / "plain.pt", weights_only=True)["format_version"] == 1
+    with pytest.raises(ModelError, match="newer unet_studio"):
+        load_model(tiny_model_file(tmp_path / "future.pt", format_version=3))
+
+
 @pytest.mark.parametrize("head", [2, "3", 300])
 def test_a_forged_starting_head_is_refused(tmp_path, head):
     path = tiny_model_file(tmp_path / "forged.pt", arch={"starting_head": head})

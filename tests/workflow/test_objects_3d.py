@@ -52,7 +52,7 @@ def predicted(monkeypatch):
     monkeypatch.setattr(predict, "predict_planes", planes)
     stack = Stack.from_array(np.where(truth, 800, 100).astype(np.uint16), "TZYX", pixel_size=(PIXEL, PIXEL),
                              z_spacing=SPACING, unit="um", name="embryo.tif")
-    return SimpleNamespace(classes=CLASSES, n_classes=2), stack
+    return SimpleNamespace(classes=CLASSES, n_classes=2, n_outputs=2), stack
 
 
 def export(model, stack, folder, objects_3d, kinds=(MASK, INSTANCES, OBJECTS, ROIS)):
@@ -115,8 +115,13 @@ def test_slices_as_far_apart_as_pixels_when_the_image_does_not_say():
 
 def test_a_volume_too_large_for_memory_is_refused_before_any_work(predicted, tmp_path, monkeypatch):
     with pytest.raises(VolumeTooLarge, match="per plane"):
-        check_fits((100, 2048, 2048), n_classes=2, free=8 * 2**30)
-    check_fits((100, 2048, 2048), n_classes=2, free=64 * 2**30)
+        check_fits((100, 2048, 2048), n_maps=2, free=8 * 2**30)
+    check_fits((100, 2048, 2048), n_maps=2, free=64 * 2**30)
+    # 48 bytes a voxel with two classes; the kept starting model's boundary holds 4 more
+    free = int(100 * 2048 * 2048 * 50 / memory.SHARE_OF_FREE_MEMORY)
+    check_fits((100, 2048, 2048), n_maps=2, free=free)
+    with pytest.raises(VolumeTooLarge):
+        check_fits((100, 2048, 2048), n_maps=3, free=free)
     model, stack = predicted
     monkeypatch.setattr(memory, "free_memory", lambda: 2**20)
     with pytest.raises(VolumeTooLarge):
@@ -131,5 +136,5 @@ def test_an_image_without_slices_gets_its_plane_objects(monkeypatch, tmp_path):
     monkeypatch.setattr(predict, "predict_planes",
                         lambda model, stack, **o: iter([PlaneProgress(1.0, (0, 0), Prediction(np.stack([1 - p, p])))]))
     stack = Stack.from_array(disc.astype(np.uint16), "YX", name="embryo.tif")
-    export(SimpleNamespace(classes=CLASSES, n_classes=2), stack, tmp_path, objects_3d=True, kinds=(INSTANCES, OBJECTS))
+    export(SimpleNamespace(classes=CLASSES, n_classes=2, n_outputs=2), stack, tmp_path, objects_3d=True, kinds=(INSTANCES, OBJECTS))
     assert len(rows_of(tmp_path / "embryo_objects.csv")) == 1

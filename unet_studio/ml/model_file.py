@@ -23,7 +23,16 @@ from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT
 from unet_studio.ml.unet import UNet
 
 FORMAT = "unet_studio.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # the newest format this version reads; a file is written in the oldest that
+                     # holds it, so older versions keep reading what they can use:
+                     # 1: the network and its metadata;
+                     # 2: with the starting model's output layer kept (arch "starting_head"),
+                     #    which a version that reads only 1 cannot build: it asks to update
+
+
+def format_version(arch: dict) -> int:
+    """The format a model file of architecture `arch` is written in (see FORMAT_VERSION)."""
+    return 2 if "starting_head" in arch else 1
 
 
 @dataclass
@@ -47,6 +56,11 @@ class Model:
     @property
     def n_classes(self) -> int:
         return self.net.arch["n_classes"]
+
+    @property
+    def n_outputs(self) -> int:
+        """Probability maps a prediction holds: the classes' and the kept boundary (UNet.n_outputs)."""
+        return self.net.n_outputs
 
     @property
     def class_names(self) -> list[str]:
@@ -88,7 +102,7 @@ def save_model(path: str | Path, model: Model) -> None:
     state = {k: v.detach().to("cpu").clone() for k, v in model.net.state_dict().items()}
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version(model.net.arch),
         "arch": _plain(model.net.arch),
         "classes": _plain(model.classes),
         "normalisation": _plain(model.normalisation),

@@ -320,7 +320,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
     if joined:
         from unet_studio.workflow.objects_3d import check_fits, joined_across_slices
 
-        check_fits(meta.shape, model.n_classes)
+        check_fits(meta.shape, model.n_outputs)
 
     def part_item(part):
         return PredictedPart(part.prediction, part.rows, part.cols, part.last)

@@ -20,7 +20,7 @@ import numpy as np
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.workflow.memory import share_of, too_much
 
-# Bytes held per voxel of a time point: the probabilities (4 per class) and, while splitting,
+# Bytes held per voxel of a time point: the probabilities (4 per map) and, while splitting,
 # the mask, distances, smoothed heights, seeds and labels.
 BYTES_PER_VOXEL = 40
 
@@ -37,11 +37,12 @@ def z_step_px(calibration: Any) -> float:
     return 1.0
 
 
-def check_fits(shape: tuple[int, ...], n_classes: int, free: int | None = None) -> None:
-    """VolumeTooLarge unless one time point of label `shape` (..., Z, Y, X) with `n_classes`
+def check_fits(shape: tuple[int, ...], n_maps: int, free: int | None = None) -> None:
+    """VolumeTooLarge unless one time point of label `shape` (..., Z, Y, X) with `n_maps`
+    probability maps (the classes' and the kept starting model's boundary: UNet.n_outputs)
     fits in the free memory (workflow/memory.py; `free` bytes, None: measured)."""
     voxels = int(np.prod(shape[-3:], dtype=np.int64))
-    need = voxels * (BYTES_PER_VOXEL + 4 * n_classes)
+    need = voxels * (BYTES_PER_VOXEL + 4 * n_maps)
     free = too_much(need, free)
     if free is not None:
         raise VolumeTooLarge(f"3-D objects of a {' x '.join(map(str, shape[-3:]))} volume need about "
@@ -103,7 +104,7 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     from unet_studio.workflow.export_meta import ExportMeta
     from unet_studio.workflow.object_table import object_table
 
-    check_fits(tuple(stack.label_shape), model.n_classes)
+    check_fits(tuple(stack.label_shape), model.n_outputs)
     meta = ExportMeta.of(stack, model.classes, object_class, object_size, objects_3d=True)
     predictions, images = [], []
     for step in predict_planes(model, stack, planes=[(t, z) for z in range(stack.n_z)]):
