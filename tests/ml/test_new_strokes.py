@@ -52,6 +52,41 @@ def test_strokes_painted_since_the_start_are_fresh_until_forgotten():
     assert data.fresh == []
 
 
+def test_strokes_painted_from_another_thread_while_the_labels_are_indexed_do_not_stop_training():
+    """The window paints into the live label array while the training thread indexes it. Read
+    live, numpy's nonzero fails when the count changes under it, and the run stopped with
+    "number of non-zero array elements changed during function execution"."""
+    import threading
+
+    image = np.zeros((2048, 2048), np.float32)
+    live = _Live(np.zeros((2048, 2048), np.uint8))
+    live.data[:8, :8], live.data[-8:, -8:] = 1, 2
+    data = TrainingSet([image], [live], 2)
+    until = time.monotonic() + 1.0
+
+    def paint():
+        row = 0
+        while time.monotonic() < until:
+            live.data[row:row + 40, 100:1900] = 1 + row % 2
+            live.data[(row + 1000) % 2000:(row + 1000) % 2000 + 40, 100:1900] = 0
+            live.version += 1
+            row = (row + 1) % 2000
+
+    painter = threading.Thread(target=paint)
+    painter.start()
+    try:
+        indexed = 0
+        while time.monotonic() < until:
+            data.refresh(force=True)
+            indexed += 1
+    finally:
+        painter.join()
+    assert indexed >= 1
+    data.refresh(force=True)   # once painting stops, the index is exact
+    for k in (1, 2):
+        assert np.array_equal(np.sort(data.classes[k - 1].per_image[0]), np.flatnonzero(live.data == k))
+
+
 def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
     image, live = _two_strokes()
     data = TrainingSet([image], [live], 2)

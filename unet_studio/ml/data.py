@@ -32,6 +32,7 @@ _PLANE_CACHE_BYTES = 1 << 30
 _WEIGHT_CACHE_BYTES = 1 << 28
 # While the user paints, the version changes with every mouse move: re-index at most this often.
 _REINDEX_EVERY_S = 0.5
+_INDEX_CHUNK = 1 << 22   # label pixels copied at a time while indexing them (4 MB of uint8)
 
 
 class _ArrayStack:
@@ -123,9 +124,7 @@ class TrainingSet:
             return False
         per_class: list[list[np.ndarray]] = [[] for _ in range(self.n_classes)]
         for img_i, lab in enumerate(self.labels):
-            flat = lab.data.reshape(-1)
-            labeled = np.flatnonzero(flat)
-            values = flat[labeled]
+            labeled, values = _labeled_pixels(lab.data)
             top = int(values.max()) if values.size else 0
             if top > self.n_classes:
                 if self._versions[img_i] is None:
@@ -279,6 +278,20 @@ class TrainingSet:
                 weight *= 1.0 + border_weight_map(labels, objects)
             self._weights.put(key, weight)
         return weight
+
+
+def _labeled_pixels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(flat indices, classes) of the labeled pixels of a label array, read from copies of
+    _INDEX_CHUNK pixels at a time: the GUI paints into the live array while training indexes
+    it (numpy's nonzero fails when the count changes under it)."""
+    flat = labels.reshape(-1)
+    indices, values = [np.zeros(0, np.intp)], [np.zeros(0, labels.dtype)]
+    for start in range(0, flat.size, _INDEX_CHUNK):
+        chunk = np.array(flat[start:start + _INDEX_CHUNK])
+        at = np.flatnonzero(chunk)
+        indices.append(at + start)
+        values.append(chunk[at])
+    return np.concatenate(indices), np.concatenate(values)
 
 
 class _Recent:
