@@ -221,6 +221,35 @@ def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbo
     assert not dialogs.errors()   # nothing ran on the closed window's file
 
 
+def test_a_run_an_error_stops_keeps_what_it_trained(window, qtbot, tmp_path, dialogs, monkeypatch):
+    """Minutes of training are the user's work: an error after some steps (here the batches
+    fail from the 6th on) ends the run with its model kept in the project and shown, and says so."""
+    from unet_studio.ml.data import TrainingSet
+    from unet_studio.ml.model_file import load_model
+
+    document = open_painted_image(window, qtbot, tmp_path)
+    sample, calls = TrainingSet.sample, []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 5:
+            raise RuntimeError("the batch could not be read")
+        return sample(self, *args, **kwargs)
+
+    monkeypatch.setattr(TrainingSet, "sample", failing)
+    train(window, qtbot, steps=50)
+    [error] = dialogs.errors()
+    assert "the batch could not be read" in error[2] and "model trained until then is kept" in error[2]
+    assert "model trained until then is kept" in window.training_panel.message.text()
+    project = window.session.project
+    [entry] = list(project.models)
+    assert entry.steps == document.model.summary["steps"] >= 3     # the steps before the error
+    assert entry.info["stopped_by_error"] == "RuntimeError: the batch could not be read"
+    assert window.session.model_id == entry.id
+    for got, expected in zip(weights(document.model), weights(load_model(project.model_path(entry)))):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_a_run_s_loss_is_shown_with_two_significant_digits_and_never_as_zero():
     from unet_studio.gui.panels.models_panel import loss_text
 

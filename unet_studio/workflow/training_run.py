@@ -4,10 +4,12 @@ and keep the resulting model in the project's history.
 The image on screen comes first (previews are asked for image 0); the project's other images
 with labels are opened here, in the worker, and closed when the run ends. The final model is
 saved into the project (models/<time>.pt, atomically) with its steps, loss and what it was
-trained on, and a record goes to the training log.
+trained on, and a record goes to the training log. A run an error stops after it trained is
+kept the same way (the error noted in its info), then the error goes on to the window.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -80,28 +82,46 @@ def training_run(plan: RunPlan, preview_request: Callable, should_stop: Callable
         if len(stacks) > 1:
             yield ("note", f"Training on the labels of {len(stacks)} images.")
         progress, last_loss = None, math.nan
-        for progress in train(stacks, volumes, plan.classes, TrainConfig(**plan.options),
-                              init=plan.init, preview_request=preview_request, should_stop=should_stop):
-            if math.isfinite(progress.loss):
-                last_loss = float(progress.loss)
-            yield ("progress", progress)
-        if plan.project is None or progress is None or progress.step == 0:
-            return
-        info = {"images": names, "seconds": round(float(progress.elapsed), 1),
-                "device": str(progress.device), "labeled_pixels": int(sum(progress.labeled or [])),
-                "settings": {k: v for k, v in plan.options.items() if isinstance(v, (int, float, str, bool))}}
-        if plan.started_from is not None:
-            info["started_from"] = plan.started_from.id
-            info["started_from_time"] = plan.started_from.time
         try:
-            # The run's loss: its last report's (a mean over the steps since the report
-            # before), the number the training panel showed last.
-            yield ("kept", keep_model(plan.project, progress, last_loss, info))
-        except UnetStudioError as e:
-            yield ("keep_failed", str(e))
+            for progress in train(stacks, volumes, plan.classes, TrainConfig(**plan.options),
+                                  init=plan.init, preview_request=preview_request, should_stop=should_stop):
+                if math.isfinite(progress.loss):
+                    last_loss = float(progress.loss)
+                yield ("progress", progress)
+        except Exception as e:
+            # The steps trained before the error are the user's work: the run ends with what
+            # they trained, which the project keeps, and then the error is told.
+            if progress is not None and progress.step > 0:
+                progress = dataclasses.replace(progress, preview=None, preview_for=None, message="", done=True)
+                yield ("progress", progress)
+            yield from _kept(plan, progress, last_loss, names, f"{type(e).__name__}: {e}")
+            raise
+        yield from _kept(plan, progress, last_loss, names)
     finally:
         for stack in opened:
             try:
                 stack.close()
             except UnetStudioError:
                 pass
+
+
+def _kept(plan: RunPlan, progress, last_loss: float, names: list[str], error: str | None = None) -> Iterator[tuple]:
+    """("kept", ModelEntry) or ("keep_failed", reason) for a run in a project that trained at
+    least one step (its last report's model); nothing otherwise. error: what stopped the run
+    early, noted in the model's info."""
+    if plan.project is None or progress is None or progress.step == 0:
+        return
+    info = {"images": names, "seconds": round(float(progress.elapsed), 1),
+            "device": str(progress.device), "labeled_pixels": int(sum(progress.labeled or [])),
+            "settings": {k: v for k, v in plan.options.items() if isinstance(v, (int, float, str, bool))}}
+    if plan.started_from is not None:
+        info["started_from"] = plan.started_from.id
+        info["started_from_time"] = plan.started_from.time
+    if error is not None:
+        info["stopped_by_error"] = error[:300]
+    try:
+        # The run's loss: its last report's (a mean over the steps since the report
+        # before), the number the training panel showed last.
+        yield ("kept", keep_model(plan.project, progress, last_loss, info))
+    except UnetStudioError as e:
+        yield ("keep_failed", str(e))

@@ -256,8 +256,10 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
-        self.panel.show_message(f"Training stopped: {reason}")
-        show_error(self.parent_widget, "Training failed", reason)
+        kept = " The model trained until then is kept." if self._latest_model is not None else ""
+        reason = reason.rstrip(".") + "."
+        self.panel.show_message(f"Training stopped: {reason}{kept}")
+        show_error(self.parent_widget, "Training failed", reason + kept)
 
     @Slot()
     def _on_finished(self) -> None:
