@@ -55,6 +55,17 @@ def test_reports_progress_and_stops_when_asked(blob_training):
     assert model.summary["steps"] == reports[-1].step
 
 
+def test_the_runs_loss_is_the_mean_of_its_last_steps_not_one_steps_chance(blob_training):
+    from unet_studio.ml.train import RUN_LOSS_STEPS
+
+    image, _, labels = blob_training
+    reports = list(train([image], [labels], ["bg", "fg"], TrainConfig(steps=30, seed=0, report_every=0, **TINY)))
+    each_step, last = reports[:-1], reports[-1]
+    assert [r.step for r in each_step] == list(range(1, 31)) and last.done
+    assert last.loss == pytest.approx(np.mean([r.loss for r in each_step[-RUN_LOSS_STEPS:]]), rel=1e-5)
+    assert last.loss != pytest.approx(each_step[-1].loss)
+
+
 def test_closing_the_generator_stops_between_steps(blob_training):
     image, _, labels = blob_training
     gen = train([image], [labels], ["bg", "fg"], TrainConfig(seed=0, report_every=0, **TINY))

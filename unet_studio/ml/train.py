@@ -12,6 +12,7 @@ trains with is the recipe (ml/recipe.py); the step itself is ml/trainer.py.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -38,8 +39,10 @@ __all__ = ["TrainConfig", "TrainProgress", "train"]
 @dataclass
 class TrainProgress:
     """One report from train(). `loss`: the cross-entropy on the painted pixels, the mean over
-    the steps since the previous report (the terms that keep or smooth the answers elsewhere are
-    trained on but not in it, so it measures the fit to the strokes alone)."""
+    the steps since the previous report, and in the last report (`done`) over the run's last
+    RUN_LOSS_STEPS steps: the run's loss, which one step alone would give by chance (the terms
+    that keep or smooth the answers elsewhere are trained on but not in it, so it measures the
+    fit to the strokes alone)."""
     step: int
     loss: float
     elapsed: float
@@ -194,6 +197,9 @@ def _halve_batch(error: RuntimeError, batch: int, trainer: Trainer, device: torc
     return batch // 2
 
 
+RUN_LOSS_STEPS = 20   # the run's loss (its last report's) is the mean over this many last steps
+
+
 class _Reports:
     """The progress reports of a run: the loss and the patches since the previous one."""
 
@@ -203,6 +209,7 @@ class _Reports:
         self.last = self.window_start = trainer.started
         self.window_patches, self.loss_n, self.last_loss = 0, 0, float("nan")
         self.loss_sum = torch.zeros((), device=trainer.device)
+        self.recent: deque[torch.Tensor] = deque(maxlen=RUN_LOSS_STEPS)   # the last steps' losses
 
     def say(self, message: str) -> None:
         self.message = message
@@ -212,6 +219,7 @@ class _Reports:
         if loss is not None:
             self.loss_sum += loss
             self.loss_n += 1
+            self.recent.append(loss.detach())
         self.batch = batch
         self.patches += batch
         self.window_patches += batch
@@ -220,6 +228,8 @@ class _Reports:
         now = time.perf_counter()
         t = self.trainer
         loss = self.last_loss = float(self.loss_sum) / self.loss_n if self.loss_n else self.last_loss
+        if done and self.recent:
+            loss = float(torch.stack(tuple(self.recent)).mean())
         rate = self.window_patches / max(now - self.window_start, 1e-9)
         progress = TrainProgress(t.step, loss, now - t.started, rate, self.device, self.batch, t.model,
                                  preview, preview_for, self.message, done, t.lr,
