@@ -22,10 +22,11 @@ def _model(norm="group", shift=(0.3, -0.3)):
 def _starting(trust, agreement_before=None):
     """Stands in for a measured ml/remember.Remembering: trust, agreement and a head to train,
     which the network keeps."""
-    fitted = []
+    fitted, read = [], []
     head = OutConv(4, 3)
     return SimpleNamespace(trust=trust, agreement=0.95 if trust else 0.8, agreement_before=agreement_before,
                            head=head, start_head=lambda layer: fitted.append(layer) or True, fitted=fitted,
+                           read_strokes=lambda layer, n: read.append((layer, n)) or True, read=read,
                            kept_by=lambda net: net.keep_starting_head(head))
 
 
@@ -64,7 +65,7 @@ def test_a_trusted_starting_model_is_kept_near_and_starts_the_output_layer():
     assert _names(recipe) == ["strokes", "remember", "corrections", "flip_consistency", "smoothness",
                               "anchor", "weight_average"]
     assert recipe.terms[1].weight == config.remember * 0.5
-    assert starting.fitted == [model.net.outc]
+    assert starting.fitted == [model.net.outc] and starting.read == [] and recipe.answers_at_once
     assert not model.net.outc.class_shift.any()   # its layer starts from the model's own answer
     assert model.net.starting_head is starting.head   # the network keeps the remembered layer
 
@@ -77,5 +78,8 @@ def test_an_untrusted_starting_model_is_only_a_start():
     assert recipe.said.startswith("your images look new to the starting model") and "freely" not in recipe.said
     assert _names(recipe) == ["strokes", "corrections", "flip_consistency", "smoothness", "weight_average",
                               "class_shares"]
-    assert starting.fitted == []
+    assert starting.fitted == [] and starting.read == [(model.net.outc, 2)] and recipe.answers_at_once
     assert model.net.starting_head is None and "starting_head" not in model.net.arch
+    unread = _starting(trust=0.0)
+    assert not build_recipe(TrainConfig(read_strokes_first=False), _model(), unread).answers_at_once
+    assert unread.read == []

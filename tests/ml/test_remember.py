@@ -173,6 +173,64 @@ def test_an_untrusted_model_or_a_trained_output_layer_is_left_alone():
     assert trusted.start_head(head) is False   # the pixels measured on are used once
 
 
+def _two_textures() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image, strokes, truth): grainy and smooth bands 32 px wide, of the same mean brightness,
+    a stroke down the middle of each; truth 0 within 4 px of a band's edge, where either is
+    right. The starting model (nuclei) sees no object in either, so it does not explain the
+    strokes; its features still tell grain from smooth."""
+    rng = np.random.default_rng(1)
+    image = rng.normal(100, 2, (128, 128)).astype(np.float32)
+    column = np.arange(128)
+    grain = (column // 32) % 2 == 0
+    image[:, grain] += rng.normal(0, 40, (128, int(grain.sum()))).astype(np.float32)
+    inside = np.abs(column % 32 - 15.5) < 12
+    truth = np.where(inside, np.where(grain, 1, 2), 0)[None, :].repeat(128, 0).astype(np.uint8)
+    labels = np.zeros((128, 128), np.uint8)
+    for x in range(16, 128, 32):
+        labels[16:112, x - 1:x + 2] = truth[0, x]
+    return image, labels, truth
+
+
+def _right(mask: np.ndarray, truth: np.ndarray) -> float:
+    return float((mask == truth)[truth > 0].mean())
+
+
+def test_an_untrusted_starting_models_new_layer_reads_the_strokes_on_its_features():
+    cpu = torch.device("cpu")
+    image, labels, truth = _two_textures()
+    untrusted = Remembering(sm.load_starting_model(3, 1).net, cpu)
+    untrusted.measure_trust([_trust_batch(image, labels)], 2)
+    head = OutConv(16, 2)
+    torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
+    assert untrusted.trust == 0 and not untrusted.start_head(head)
+    assert untrusted.read_strokes(head, 2)
+    with torch.no_grad():
+        shown = head(untrusted.teacher.features(_normalised(image))).argmax(1)[0].numpy() + 1
+    assert _right(shown, truth) > 0.8   # an undecided layer: 0.5
+    assert not untrusted.read_strokes(head, 2)    # a layer already fitted, or trained, is left alone
+
+    trusted_image, blob_truth = blobs(128, n=10, seed=6)
+    trusted = Remembering(sm.load_starting_model(3, 1).net, cpu)
+    trusted.measure_trust([_trust_batch(trusted_image, scribbles(blob_truth, seed=6))], 2)
+    fresh = OutConv(16, 2)
+    torch.nn.init.zeros_(fresh.weight), torch.nn.init.zeros_(fresh.bias)
+    assert trusted.trust > 0 and not trusted.read_strokes(fresh, 2)   # start_head's to start
+    assert not fresh.weight.any()
+
+
+@pytest.mark.parametrize("read_first", [True, False])
+def test_an_untrusted_run_shows_the_strokes_read_before_its_first_step(read_first):
+    image, labels, truth = _two_textures()
+    config = TrainConfig(steps=2, seed=0, read_strokes_first=read_first, **QUICK)
+    previews = [p for p in train([image], [labels], ["grain", "smooth"], config,
+                                 preview_request=lambda: (0, 0, 0)) if p.preview is not None]
+    assert "look new to the starting model" in previews[0].message if previews else not read_first
+    if read_first:
+        assert previews[0].step == 0 and _right(previews[0].preview.mask, truth) > 0.8
+    else:
+        assert all(p.step > 0 for p in previews)
+
+
 def test_training_again_after_painting_lets_go_of_what_the_new_strokes_contradict(monkeypatch):
     """Stop, paint, Train again from the user's model: the agreement it was first fine-tuned
     with is kept, the classes are read again, and the strokes that contradict the starting

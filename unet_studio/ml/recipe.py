@@ -10,7 +10,8 @@ what the run starts from:
   ml/remember.py), fine-tuning stays near it: the lower learning rate, the anchor,
   remembering its outputs, and the user's output layer starts from its answer (which already
   carries class shares, so none are measured). Where it does not (images of a kind it has
-  never seen), it is only a start: the plain learning rate and nothing pulled back.
+  never seen), it is only a start: the plain learning rate and nothing pulled back, the
+  user's output layer first fitted to the strokes on its features.
 Keeping the answers shown before corrections is off with BatchNorm, where the network spreads
 a correction instead of holding it; with GroupNorm (the starting model's) it holds. Flip consistency starts once the network is sure enough to be its own target,
 counting the steps a model trained in earlier runs.
@@ -36,7 +37,8 @@ class Recipe:
     """lr: the base learning rate; terms: the terms used, in the order the trainer calls them
     (the losses are summed in this order); said: the recipe in the user's words, or '';
     answers_at_once: the network gives a useful answer before its first step (its new output
-    layer was started from the starting model's answer), so it is worth showing at once."""
+    layer was started from the starting model's answer, or fitted to the strokes on its
+    features), so it is worth showing at once."""
     lr: float
     terms: list[Term] = field(default_factory=list)
     said: str = ""
@@ -58,6 +60,8 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         starting.kept_by(model.net)
     else:   # nothing keeps it near the starting model's answers: it would not tell boundaries
         model.net.keep_starting_head(None)
+        if fine_tuning and config.read_strokes_first:
+            answers_at_once = starting.read_strokes(model.net.outc, model.n_classes)
     shares = config.class_shares and config.balance_classes and not trusted
     if not shares:   # a shift measured for a layer that learned from the strokes alone
         model.net.outc.class_shift.zero_()

@@ -21,6 +21,11 @@ layer is fitted, before the first step, to the untouched model's answer read in 
 classes, so fine-tuning begins from what the starting model sees instead of from an undecided
 layer that learns the class borders only from strokes along the middle of regions.
 
+An untrusted starting model is still where the network starts: its features are all the new
+output layer has to read, so the layer is first fitted to the strokes themselves on those
+features (`read_strokes`): on images it has never seen (electron microscopy) the network then
+answers before its first step, and its first steps refine an answer instead of building one.
+
 Strokes painted after trust was measured are corrections, painted where the model shown was
 wrong; where the untouched model is wrong there too (a halo it calls object), keeping it would
 hold the correction back. From then on its answer is not kept on the strokes that contradict
@@ -49,6 +54,7 @@ from unet_studio.ml.terms import Batch, Term
 
 NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
 PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
+STROKE_PIXELS = 65536     # stroke pixels at most that an untrusted model's new layer reads
 
 
 class Remembering:
@@ -70,6 +76,7 @@ class Remembering:
         self.reading: np.ndarray | None = None   # starting class -> the user class it is read as
         self.look: CorrectedLook | None = None   # once strokes changed (watch_corrections)
         self._sample: list[tuple[torch.Tensor, torch.Tensor]] = []   # pixels measured on, for start_head
+        self._strokes: list[tuple[torch.Tensor, torch.Tensor]] = []  # stroke pixels, for read_strokes
 
     @torch.no_grad()
     def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
@@ -77,7 +84,7 @@ class Remembering:
         returns the agreement (see module docstring)."""
         counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
         gen = torch.Generator().manual_seed(0)
-        self._sample = []
+        self._sample, self._strokes = [], []
         for x, target in batches:
             features = self.teacher.features(x.contiguous(memory_format=self.layout))
             probs = F.softmax(self.teacher.outc(features).float(), 1)
@@ -85,6 +92,8 @@ class Remembering:
                 at = target == k
                 if at.any():
                     counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
+            painted = target >= 0
+            self._strokes.append((features.permute(0, 2, 3, 1)[painted].float(), target[painted]))
             # A sample of pixels, (P, C) features and (P, S) answers, for start_head: picked by
             # flat (image, y, x) index, gathered without copying the whole batch first.
             per_image = features.shape[2] * features.shape[3]
@@ -98,6 +107,28 @@ class Remembering:
         self.agreement = value
         self.trust = trust(value)
         return value
+
+    def read_strokes(self, head: nn.Module, n_classes: int, steps: int = 60) -> bool:
+        """Fit the user's new (all-zero, undecided) output layer to the strokes themselves, on
+        the untouched model's features at the stroke pixels trust was measured on (classes
+        weighted alike): a starting model that does not explain the strokes still gives the
+        network features to read them from, so it answers before its first step. Only for an
+        untrusted model (a trusted one starts the layer from its own answer: start_head), and
+        only for a new layer; returns whether it fitted."""
+        strokes, self._strokes = self._strokes, []
+        if self.trust > 0 or not strokes or any(p.detach().abs().sum() > 0 for p in head.parameters()):
+            return False
+        features = torch.cat([f for f, _ in strokes])
+        target = torch.cat([t for _, t in strokes])
+        if len(target) > STROKE_PIXELS:   # filled regions: a sample is as good and bounded
+            pick = torch.randperm(len(target), generator=torch.Generator().manual_seed(0))[:STROKE_PIXELS]
+            features, target = features[pick.to(features.device)], target[pick.to(target.device)]
+        present = torch.bincount(target, minlength=n_classes)
+        if (present > 0).sum() < 2:
+            return False
+        weight = torch.where(present > 0, present.sum() / (present.clamp(min=1) * (present > 0).sum()), 0.0)
+        return _fit_layer(head, features, lambda logits: F.cross_entropy(logits, target, weight=weight.float()),
+                          steps)
 
     def start_head(self, head: nn.Module, steps: int = 60) -> bool:
         """Fit the user's new (all-zero, undecided) output layer to the untouched model's own
@@ -114,19 +145,8 @@ class Remembering:
         reads[torch.arange(len(self.reading)), torch.as_tensor(self.reading)] = 1.0
         features = torch.cat([f for f, _ in sample])
         target = torch.cat([p for _, p in sample]) @ reads.to(features.device)   # (P, K)
-        weight = head.weight.detach().flatten(1).clone().requires_grad_(True)   # a 1x1 conv as (K, C)
-        bias = head.bias.detach().clone().requires_grad_(True)
-        opt = torch.optim.Adam([weight, bias], lr=0.05)
-        with torch.enable_grad():
-            for _ in range(steps):
-                opt.zero_grad(set_to_none=True)
-                loss = -(target * F.log_softmax(F.linear(features, weight, bias), 1)).sum(1).mean()
-                loss.backward()
-                opt.step()
-        with torch.no_grad():
-            head.weight.copy_(weight.view_as(head.weight))
-            head.bias.copy_(bias)
-        return True
+        return _fit_layer(head, features, lambda logits: -(target * F.log_softmax(logits, 1)).sum(1).mean(),
+                          steps)
 
     def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
@@ -227,6 +247,22 @@ def agreement(counts: np.ndarray) -> float:
         return 0.0
     share, read = _shares(counts), reading(counts)
     return float(np.mean([share[k, read == k].sum() for k in present]))
+
+
+def _fit_layer(head: nn.Module, features: torch.Tensor, loss_of, steps: int) -> bool:
+    """Fit the 1x1 conv `head` to minimise loss_of(logits) on (P, C) `features`; True."""
+    weight = head.weight.detach().flatten(1).clone().requires_grad_(True)   # a 1x1 conv as (K, C)
+    bias = head.bias.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([weight, bias], lr=0.05)
+    with torch.enable_grad():
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            loss_of(F.linear(features, weight, bias)).backward()
+            opt.step()
+    with torch.no_grad():
+        head.weight.copy_(weight.view_as(head.weight))
+        head.bias.copy_(bias)
+    return True
 
 
 def reading(counts: np.ndarray) -> np.ndarray:

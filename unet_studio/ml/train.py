@@ -111,7 +111,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     rng = np.random.default_rng(seed)
     next_preview = began + config.preview_every
     if preview_request is not None and trainer.recipe.answers_at_once:
-        # The starting model's answer in the user's classes: shown before the first step.
+        # The new output layer already answers (ml/recipe.py): shown before the first step.
         preview, next_preview = _previewed(model, data, preview_request, device, config)
         if preview is not None:
             yield reports.report(False, *preview)
