@@ -66,6 +66,7 @@ def test_a_trusted_starting_model_is_kept_near_and_starts_the_output_layer():
                               "anchor", "weight_average"]
     assert recipe.terms[1].weight == config.remember * 0.5
     assert starting.fitted == [model.net.outc] and starting.read == [] and recipe.answers_at_once
+    assert recipe.first_answer is None
     assert not model.net.outc.class_shift.any()   # its layer starts from the model's own answer
     assert model.net.starting_head is starting.head   # the network keeps the remembered layer
 
@@ -78,8 +79,8 @@ def test_an_untrusted_starting_model_is_only_a_start():
     assert recipe.said.startswith("your images look new to the starting model") and "freely" not in recipe.said
     assert _names(recipe) == ["strokes", "corrections", "flip_consistency", "smoothness", "weight_average",
                               "class_shares"]
-    assert starting.fitted == [] and starting.read == [(model.net.outc, 2)] and recipe.answers_at_once
+    # What is shown before the first step reads the strokes; the network's own layer is left to train.
+    [(layer, n)] = starting.read
+    assert starting.fitted == [] and layer is recipe.first_answer and layer is not model.net.outc and n == 2
+    assert not recipe.answers_at_once
     assert model.net.starting_head is None and "starting_head" not in model.net.arch
-    unread = _starting(trust=0.0)
-    assert not build_recipe(TrainConfig(read_strokes_first=False), _model(), unread).answers_at_once
-    assert unread.read == []

@@ -71,8 +71,6 @@ class RecipeTerms:
     flip_consistency: float = 1.0   # unlabeled pixels: the answer on the patch flipped both ways
     consistency_after: int = 150    # is a soft target where sure, from this step on (a model's
                                     # earlier runs count; ml/consistency.py)
-    read_strokes_first: bool = True  # fine-tuning an untrusted starting model: its new output
-                                    # layer is first fitted to the strokes on its features (ml/remember.py)
     keep_before_corrections: float = 3.0   # strokes painted while training: how strongly the
                                     # answer shown before them is kept elsewhere (ml/corrections.py)
 

@@ -10,14 +10,15 @@ what the run starts from:
   ml/remember.py), fine-tuning stays near it: the lower learning rate, the anchor,
   remembering its outputs, and the user's output layer starts from its answer (which already
   carries class shares, so none are measured). Where it does not (images of a kind it has
-  never seen), it is only a start: the plain learning rate and nothing pulled back, the
-  user's output layer first fitted to the strokes on its features.
+  never seen), it is only a start: the plain learning rate and nothing pulled back (what is
+  shown before the first step is the strokes read on its features).
 Keeping the answers shown before corrections is off with BatchNorm, where the network spreads
 a correction instead of holding it; with GroupNorm (the starting model's) it holds. Flip consistency starts once the network is sure enough to be its own target,
 counting the steps a model trained in earlier runs.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from torch import nn
@@ -37,12 +38,17 @@ class Recipe:
     """lr: the base learning rate; terms: the terms used, in the order the trainer calls them
     (the losses are summed in this order); said: the recipe in the user's words, or '';
     answers_at_once: the network gives a useful answer before its first step (its new output
-    layer was started from the starting model's answer, or fitted to the strokes on its
-    features), so it is worth showing at once."""
+    layer was started from the trusted starting model's answer), so it is worth showing at
+    once; first_answer: where it does not (an untrusted starting model), an output layer read
+    from the strokes on the starting model's features, shown before the first step in place of
+    the network's undecided one. The network itself still trains from its undecided layer:
+    started from the read layer, it learned faster in its first 80 steps but its correction
+    rounds lost up to 0.05 F1 (benchmarks/README.md)."""
     lr: float
     terms: list[Term] = field(default_factory=list)
     said: str = ""
     answers_at_once: bool = False
+    first_answer: nn.Module | None = None
 
 
 def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None = None,
@@ -54,14 +60,15 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
     trained with; trained_before: steps the model trained in earlier runs."""
     fine_tuning = starting is not None
     trusted = fine_tuning and starting.trust > 0
-    answers_at_once = False
+    answers_at_once, first_answer = False, None
     if trusted:
         answers_at_once = starting.start_head(model.net.outc)
         starting.kept_by(model.net)
     else:   # nothing keeps it near the starting model's answers: it would not tell boundaries
         model.net.keep_starting_head(None)
-        if fine_tuning and config.read_strokes_first:
-            answers_at_once = starting.read_strokes(model.net.outc, model.n_classes)
+        if fine_tuning:
+            layer = copy.deepcopy(model.net.outc)
+            first_answer = layer if starting.read_strokes(layer, model.n_classes) else None
     shares = config.class_shares and config.balance_classes and not trusted
     if not shares:   # a shift measured for a layer that learned from the strokes alone
         model.net.outc.class_shift.zero_()
@@ -79,7 +86,8 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         ClassShares(on=shares, every=config.preview_every),
     ]
     lr = config.finetune_lr if trusted else config.lr
-    return Recipe(lr, [t for t in terms if t.weight > 0], _said(starting) if fine_tuning else "", answers_at_once)
+    return Recipe(lr, [t for t in terms if t.weight > 0], _said(starting) if fine_tuning else "", answers_at_once,
+                  first_answer)
 
 
 def _said(starting: Remembering) -> str:

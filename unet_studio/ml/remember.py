@@ -21,10 +21,10 @@ layer is fitted, before the first step, to the untouched model's answer read in 
 classes, so fine-tuning begins from what the starting model sees instead of from an undecided
 layer that learns the class borders only from strokes along the middle of regions.
 
-An untrusted starting model is still where the network starts: its features are all the new
-output layer has to read, so the layer is first fitted to the strokes themselves on those
-features (`read_strokes`): on images it has never seen (electron microscopy) the network then
-answers before its first step, and its first steps refine an answer instead of building one.
+An untrusted starting model is still where the network starts, and its features tell the
+user's classes apart well enough for a first look: an output layer fitted to the strokes on
+them (`read_strokes`) is what the user sees before the first step on images it has never seen
+(electron microscopy). The network trains from its own undecided layer (ml/recipe.py).
 
 Strokes painted after trust was measured are corrections, painted where the model shown was
 wrong; where the untouched model is wrong there too (a halo it calls object), keeping it would
@@ -109,12 +109,12 @@ class Remembering:
         return value
 
     def read_strokes(self, head: nn.Module, n_classes: int, steps: int = 60) -> bool:
-        """Fit the user's new (all-zero, undecided) output layer to the strokes themselves, on
-        the untouched model's features at the stroke pixels trust was measured on (classes
-        weighted alike): a starting model that does not explain the strokes still gives the
-        network features to read them from, so it answers before its first step. Only for an
-        untrusted model (a trusted one starts the layer from its own answer: start_head), and
-        only for a new layer; returns whether it fitted."""
+        """Fit an all-zero output layer to the strokes themselves, on the untouched model's
+        features at the stroke pixels trust was measured on (classes weighted alike): a
+        starting model that does not explain the strokes still has features to read them from,
+        an answer to show before the first step. Only for an untrusted model (a trusted one
+        starts the user's layer from its own answer: start_head), and only for a layer not
+        fitted yet; returns whether it fitted."""
         strokes, self._strokes = self._strokes, []
         if self.trust > 0 or not strokes or any(p.detach().abs().sum() > 0 for p in head.parameters()):
             return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -110,9 +111,11 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     reports = _Reports(trainer, device_name(device), message)
     rng = np.random.default_rng(seed)
     next_preview = began + config.preview_every
-    if preview_request is not None and trainer.recipe.answers_at_once:
-        # The new output layer already answers (ml/recipe.py): shown before the first step.
-        preview, next_preview = _previewed(model, data, preview_request, device, config)
+    recipe = trainer.recipe
+    if preview_request is not None and (recipe.answers_at_once or recipe.first_answer is not None):
+        # An answer before the first step (ml/recipe.py): the network's, or the strokes read.
+        with _answering(model.net, recipe.first_answer):
+            preview, next_preview = _previewed(model, data, preview_request, device, config)
         if preview is not None:
             yield reports.report(False, *preview)
     told_new_class = False
@@ -158,6 +161,18 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     finally:
         _summarise(data, config, trainer, (reports, seed, time.perf_counter() - began), agreement)
     yield reports.report(True)
+
+
+@contextmanager
+def _answering(net: torch.nn.Module, layer: torch.nn.Module | None) -> Iterator[None]:
+    """`net` with `layer` as its output layer for a while (None: its own)."""
+    own = net.outc
+    if layer is not None:
+        net.outc = layer
+    try:
+        yield
+    finally:
+        net.outc = own
 
 
 def _previewed(model, data: TrainingSet, preview_request: Callable, device: torch.device,
