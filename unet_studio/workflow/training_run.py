@@ -120,8 +120,8 @@ def _kept(plan: RunPlan, progress, last_loss: float, names: list[str], error: st
     if error is not None:
         info["stopped_by_error"] = error[:300]
     try:
-        # The run's loss: its last report's (a mean over the steps since the report
-        # before), the number the training panel showed last.
+        # The run's loss: its last report's (ml/train.py), the number the training panel
+        # showed last.
         yield ("kept", keep_model(plan.project, progress, last_loss, info))
     except UnetStudioError as e:
         yield ("keep_failed", str(e))
