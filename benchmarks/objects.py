@@ -146,14 +146,14 @@ def methods(object_size: float | None = None, border: int | None = None) -> dict
     """name -> (object class probability (Y, X), forest mask, U-Net border pixels or None, the
     kept starting model's boundary or None) -> instances; border: the task's border class, whose
     pixels the objects grow into (ml/objects.py)."""
-    from unet_studio.ml.objects import border_pixels, find_objects, parting_boundary
+    from unet_studio.ml.objects import border_pixels, find_objects, parting
 
     def forest_borders(f):
         return border_pixels(f, border, 2)
 
     def ours(p, b, k):
-        return find_objects(p > 0.5, p, object_size=object_size, borders=b,
-                            boundary=parting_boundary(k, border, p > 0.5, p))
+        boundary, measured = parting(k, border, p > 0.5, p)
+        return find_objects(p > 0.5, p, object_size=object_size or measured, borders=b, boundary=boundary)
 
     return {
         "unet old split": lambda p, f, b, k: old_split(p > 0.5),

@@ -25,7 +25,7 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   objects (`object_probability`), so touching cells the user painted as one class, with no
   border class, still come apart. It decides where objects part and where seams run; whether
   an object is believed is judged on the class's own probability. It is read only where the
-  mask has joined objects into clumps (`parting_boundary`): where the mask's pieces are CLUMPED
+  mask has joined objects into clumps (`parting`): where the mask's pieces are CLUMPED
   times as wide as the objects the boundary leaves. Elsewhere the mask already gives objects
   at their size, and the boundary would only cut them (thin, elongated ones into pieces).
 
@@ -66,18 +66,21 @@ def kept_boundary(boundary: np.ndarray | None, border_class: int | None) -> np.n
     return None if border_class else boundary
 
 
-def parting_boundary(boundary: np.ndarray | None, border_class: int | None, foreground: np.ndarray,
-                     probability: np.ndarray | None, z_spacing: float | None = None) -> np.ndarray | None:
-    """The kept boundary objects part along (find_objects' `boundary`) in a plane (or volume,
-    with z_spacing; or the samples of one) whose mask of the object class is `foreground`: the
-    `kept_boundary`, where the mask has joined objects into clumps (see the module docstring);
-    None elsewhere."""
+def parting(boundary: np.ndarray | None, border_class: int | None, foreground: np.ndarray,
+            probability: np.ndarray | None, z_spacing: float | None = None) -> tuple[np.ndarray | None, float | None]:
+    """(the kept boundary objects part along, or None; the typical object size find_objects
+    measures with it) in a plane (or volume, with z_spacing; or the samples of one) whose mask of
+    the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
+    joined objects into clumps (see the module docstring). Each size is measured once."""
     boundary = kept_boundary(boundary, border_class)
-    if boundary is None or probability is None:
-        return None
     joined = measure_object_size(foreground, z_spacing)
-    apart = measure_object_size(foreground, z_spacing, probability, boundary)
-    return boundary if joined and apart and joined >= CLUMPED * apart else None
+    if boundary is not None and probability is not None:
+        apart = measure_object_size(foreground, z_spacing, probability, boundary)
+        if joined and apart and joined >= CLUMPED * apart:
+            return boundary, apart
+    if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
+        return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
+    return None, joined
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,

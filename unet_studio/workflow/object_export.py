@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.core.stack import plane_in_parts
-from unet_studio.ml.objects import (border_pixels, find_objects, kept_boundary, measure_object_size,
-                                    parting_boundary)
+from unet_studio.ml.objects import border_pixels, find_objects, kept_boundary, parting
 from unet_studio.workflow.object_table import Table, object_table
 from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
@@ -49,9 +48,8 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
         size = measured[0]
         labels = assembled(windows(read, foreground.shape, *measured), foreground.shape).astype(np.int32)
     else:
-        boundary = parting_boundary(boundary, border_class, foreground, probability)
-        size = object_size if object_size is not None else measure_object_size(
-            foreground, probability=probability, boundary=boundary)
+        boundary, measured = parting(boundary, border_class, foreground, probability)
+        size = object_size if object_size is not None else measured
         labels = find_objects(foreground, probability, object_size=size,
                               borders=border_pixels(mask, border_class, object_class), boundary=boundary)
     table = object_table(labels, "YX", image=image, probabilities=probabilities,

@@ -72,15 +72,15 @@ def volume_objects(predictions: list, meta: Any) -> tuple[np.ndarray, float | No
     """(Z, Y, X) int32 objects of meta's class across the slices of `predictions` (one per slice,
     ml/predict.py's Prediction), one id each, grown into the border class if there is one, and
     the diameter (px) they were split with: meta's, else measured on the volume."""
-    from unet_studio.ml.objects import border_pixels, find_objects, measure_object_size, parting_boundary
+    from unet_studio.ml.objects import border_pixels, find_objects, parting
 
     k, z_step = meta.object_class, z_step_px(meta.calibration)
     mask = np.stack([p.mask for p in predictions])
     probability = np.stack([p.probabilities[k - 1] for p in predictions])
     kept = [p.boundary for p in predictions]
-    boundary = parting_boundary(None if any(b is None for b in kept) else np.stack(kept), meta.border_class,
-                                mask == k, probability, z_step)
-    size = meta.object_size or measure_object_size(mask == k, z_step, probability, boundary)
+    boundary, measured = parting(None if any(b is None for b in kept) else np.stack(kept), meta.border_class,
+                                 mask == k, probability, z_step)
+    size = meta.object_size or measured
     return find_objects(mask == k, probability, object_size=size, z_spacing=z_step,
                         borders=border_pixels(mask, meta.border_class, k), boundary=boundary), size
 

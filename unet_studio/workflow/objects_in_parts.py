@@ -113,13 +113,13 @@ def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int]
     """(object size, surest, along the boundary) of a plane of `shape`, measured on SAMPLES x
     SAMPLES windows spread over it (the size only where `object_size` is None): what every
     window then uses; along the boundary: whether objects part along the kept boundary the
-    windows read (ml/objects.py's parting_boundary). read: as for `windows`. (None, None, False)
+    windows read (ml/objects.py's parting). read: as for `windows`. (None, None, False)
     where the samples hold no object."""
-    from unet_studio.ml.objects import measure_object_size, parting_boundary, surest_objects
+    from unet_studio.ml.objects import parting, surest_objects
 
     foreground, probability, boundary = _samples(read, shape)
-    boundary = parting_boundary(boundary, None, foreground, probability)
-    size = object_size or measure_object_size(foreground, probability=probability, boundary=boundary)
+    boundary, measured = parting(boundary, None, foreground, probability)
+    size = object_size or measured
     return (size, surest_objects(foreground, probability, size, boundary=boundary) if size else None,
             boundary is not None)
 
