@@ -78,9 +78,7 @@ def predict_range(model, source: str, temps: dict[str, str], first: int, stop: i
             if step.prediction is None and step.part is None:
                 continue
             t, z = step.plane
-            part = step.part
-            item = PredictedPlane(step.prediction) if part is None else \
-                PredictedPart(part.prediction, part.rows, part.cols, part.last)
+            item = PredictedPlane(step.prediction) if step.part is None else PredictedPart.of(step.part)
             for what, file in files.items():
                 file.seek(t * stack.n_z + z)
                 write_item(what, file, item, meta)

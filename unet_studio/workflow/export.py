@@ -154,6 +154,11 @@ class PredictedPart(_Predicted):
     cols: slice
     last: bool
 
+    @classmethod
+    def of(cls, part) -> "PredictedPart":
+        """From predict_planes' PlanePart (ml/predict.py)."""
+        return cls(part.prediction, part.rows, part.cols, part.last)
+
 
 def _put_part(plane: Callable[[Any, ExportMeta], np.ndarray]):
     """How masks and probabilities take a plane too large to hold: its PredictedParts."""
@@ -322,13 +327,10 @@ def predict_to_files(model, stack, targets: dict[str, Path],
 
         check_fits(meta.shape, model.n_outputs)
 
-    def part_item(part):
-        return PredictedPart(part.prediction, part.rows, part.cols, part.last)
-
     def planes():
         for step in predict_planes(model, stack, device=device, in_parts=not objects, **views):
             if step.part is not None:
-                yield part_item(step.part)
+                yield PredictedPart.of(step.part)
             elif step.prediction is not None:
                 t, z = step.plane
                 image = step.image if OBJECTS in targets else None
@@ -342,7 +344,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
 
         predicted = objects_in_parts(predict_planes(model, stack, device=device, in_parts=True, **views),
                                      stack, meta, Path(next(iter(targets.values()))).parent,
-                                     image=OBJECTS in targets, part_item=part_item, progress=ExportStep)
+                                     image=OBJECTS in targets, part_item=PredictedPart.of, progress=ExportStep)
     else:
         predicted = planes()
     yield from write_planes(predicted, targets, meta)
