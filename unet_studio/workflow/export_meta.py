@@ -30,6 +30,11 @@ class Calibration:
         unit = stack.unit if (pixel_size or z_spacing) else ""
         return cls(pixel_size, z_spacing, unit or "")
 
+    @property
+    def voxel_size(self) -> tuple[float, float, float] | None:
+        """(z, y, x) in `unit`, for 3-D objects' volumes; None unless both are known."""
+        return (self.z_spacing, *self.pixel_size) if self.z_spacing and self.pixel_size else None
+
     def tiff_metadata(self, **more):
         """The core/tiff_writer.py TiffMetadata of a file with this calibration (and `more`)."""
         from unet_studio.core.tiff_writer import TiffMetadata

@@ -80,12 +80,10 @@ class ObjectsTable(_ObjectsFile):
         return plane.probabilities[k - 1: k]
 
     def _volume_part(self, planes: list) -> dict:
-        calibration = self.meta.calibration
         images = None if planes[0].image is None else np.stack([p.image for p in planes])
-        pixel_size = (calibration.z_spacing, *calibration.pixel_size) \
-            if calibration.z_spacing and calibration.pixel_size else None
         return self._part(np.stack([self._objects(p) for p in planes]), "ZYX", images,
-                          np.stack([self._confidence(p) for p in planes]), pixel_size, in_3d=True)
+                          np.stack([self._confidence(p) for p in planes]), self.meta.calibration.voxel_size,
+                          in_3d=True)
 
     def _part(self, labels, axes: str, image, confidence, pixel_size, in_3d: bool = False) -> dict:
         """The rows of `labels`; confidence: the probability of their class, axes[:-2] + (1, Y, X)."""

@@ -117,8 +117,6 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     labels, size = volume_objects(predictions, meta)
     images = np.stack(images)
     probabilities = np.stack([p.probabilities for p in predictions])
-    c = meta.calibration
-    pixel_size = (c.z_spacing, *c.pixel_size) if c.z_spacing and c.pixel_size else None
     table = object_table(labels, "ZYX", image=images, probabilities=probabilities, object_class=k,
-                         class_name=meta.classes[k - 1], pixel_size=pixel_size, in_3d=True)
+                         class_name=meta.classes[k - 1], pixel_size=meta.calibration.voxel_size, in_3d=True)
     yield TimePointObjects(labels, table, size)
