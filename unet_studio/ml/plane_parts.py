@@ -49,20 +49,20 @@ def predict_in_parts(inf: InferenceNet, read: Callable[[slice, slice], np.ndarra
     plan = plan_tiles(inf, height, width)
     py, px = plan.y, plan.x
     mode = pad_mode(height, width)
-    n_classes = inf.net.n_outputs   # the classes, and the starting model's boundary if kept
+    n_maps = inf.net.n_outputs   # the classes, and the starting model's boundary if kept
     canvas_width = px.pad_before + width + px.pad_after
     n_y, n_x = len(py.starts), len(px.starts)
     starts_y = [plan.output_start(iy, 0)[0] for iy in range(n_y)]
     starts_x = [plan.output_start(0, ix)[1] for ix in range(n_x)]
-    carry = np.zeros((n_classes + 1, 0, canvas_width), np.float32)  # sums of rows shared with the tiles above
+    carry = np.zeros((n_maps + 1, 0, canvas_width), np.float32)  # sums of rows shared with the tiles above
     done = 0
     for iy in range(n_y):
         top = starts_y[iy]
         complete_to = starts_y[iy + 1] if iy + 1 < n_y else top + py.out  # rows no later tile adds to
         rows_in = mirrored(py.starts[iy] - py.pad_before, py.starts[iy] + py.tile - py.pad_before, height, mode)
-        window = np.zeros((n_classes + 1, py.out, px.out), np.float32)
+        window = np.zeros((n_maps + 1, py.out, px.out), np.float32)
         _take_carry(window, carry, starts_x[0], 0)
-        next_carry = np.zeros((n_classes + 1, top + py.out - complete_to, canvas_width), np.float32)
+        next_carry = np.zeros((n_maps + 1, top + py.out - complete_to, canvas_width), np.float32)
         for first in range(0, n_x, inf.batch):
             group = range(first, min(first + inf.batch, n_x))
             tiles = np.stack([_read_tile(read, normalise, rows_in, px, ix, width, mode) for ix in group])
@@ -72,8 +72,8 @@ def predict_in_parts(inf: InferenceNet, read: Callable[[slice, slice], np.ndarra
                 yield done / (n_y * n_x)
             for ix, p in zip(group, probabilities):
                 weight = plan.window(iy, ix)
-                window[:n_classes] += p * weight
-                window[n_classes] += weight
+                window[:n_maps] += p * weight
+                window[n_maps] += weight
                 left = starts_x[ix]
                 right = starts_x[ix + 1] if ix + 1 < n_x else left + px.out
                 finished = window[:, :, :right - left]
