@@ -106,6 +106,8 @@ class Remembering:
     def _agree(self, value: float) -> float:
         self.agreement = value
         self.trust = trust(value)
+        if self.trust > 0:   # read_strokes is for an untrusted model only
+            self._strokes = []
         return value
 
     def read_strokes(self, head: nn.Module, n_classes: int, steps: int = 60) -> bool:
