@@ -37,7 +37,7 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
     class's pixels or None], 'forest': [(Y, X) uint8 masks], 'seconds': training seconds},
     computed once per (kind, seed, steps); without unet only the forest is run (and cached on
     its own) where no U-Net is cached."""
-    path = cache / f"{kind}-seed{seed}-steps{steps}-kept.npz"
+    path = cache / f"{kind}-seed{seed}-steps{steps}-kept{_STARTING['suffix']}.npz"
     forest_path = cache / f"{kind}-seed{seed}-forest.npz"
     cache.mkdir(parents=True, exist_ok=True)
     if not path.exists() and not unet:
@@ -65,6 +65,19 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
                 "borders": [z[f"b{i}"] if f"b{i}" in z else None for i in range(n)],
                 "boundary": [z[f"k{i}"].astype(np.float32) if f"k{i}" in z else None for i in range(n)],
                 "forest": [z[f"f{i}"] for i in range(n)], "seconds": float(z["seconds"])}
+
+
+_STARTING = {"suffix": ""}
+
+
+def use_starting_model(path: Path) -> None:
+    """Fine-tune from `path` in this process (ml/starting_model reads its file through
+    starting_model_path)."""
+    from unet_studio.ml import starting_model
+    if not path.is_file():
+        raise SystemExit(f"objects.py: no model file {path}")
+    starting_model.starting_model_path = lambda: path
+    _STARTING["suffix"] = "-" + path.stem
 
 
 def _train(task: Task, seed: int, steps: int):
@@ -197,11 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="*", default=None, help="score only these methods")
     p.add_argument("--results", default=str(HERE / "objects-results.jsonl"))
     p.add_argument("--label", default="")
+    p.add_argument("--starting-model", help="fine-tune from this model file instead of the shipped one "
+                   "(one trained without the held-out groups: packaging/starting_model, --leave-out); "
+                   "its predictions are cached under its own name")
     p.add_argument("--table", action="store_true", help="print the table of --results and stop")
     args = p.parse_args(argv)
     if args.table:
         print_table(args.results)
         return 0
+    if args.starting_model:
+        use_starting_model(Path(args.starting_model))
     for kind in args.kinds:
         task = load_kind(kind, Path(args.data))
         for seed in args.seeds:

@@ -45,6 +45,13 @@ def load_kind(name: str, data: Path) -> Task:
 
 
 # -- held-out groups of pretrain-dsb2018 ----------------------------------------------------
+def held_out_names(data: Path) -> list[str]:
+    """Every image of the four held-out groups (not only those scored): what a starting model
+    trained without them (packaging/starting_model, --leave-out) has never seen."""
+    folder = Path(data) / "pretrain-dsb2018"
+    return sorted({n for g in ("large", "colour", "small", "brightfield") for n in _group(g, folder)})
+
+
 def _group(name: str, folder: Path) -> list[str]:
     """Image names of one group, measured from their instance labels (cached in the temp folder)."""
     survey = _survey(folder)
@@ -234,3 +241,10 @@ def _halo(rng):
     image = ndimage.gaussian_filter(image, 1.0)
     image += ndimage.gaussian_filter(rng.normal(0, 0.06, image.shape), 1.0) + rng.normal(0, 0.04, image.shape)
     return np.clip(image * 200, 0, 255).astype(np.uint8), instances
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(description="List the held-out groups' image names, one per line.")
+    parser.add_argument("--data", required=True, help="the shared data folder (holds pretrain-dsb2018)")
+    print("\n".join(held_out_names(Path(parser.parse_args().data))))

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--em", type=int, default=0, help="synthetic EM sections (em.py) generated up front")
     p.add_argument("--sources", default=SOURCES,
                    help="share of each source in a batch: pool, membranes, blobs, em (default %(default)s)")
+    p.add_argument("--leave-out", help="a text file of pool image names (one per line) never trained on: "
+                   "the benchmark's held-out groups (benchmarks/objects_kinds.py --data DATA lists them)")
     p.add_argument("--init", help="start from this model file (a previous run's weights) instead of random")
     p.add_argument("--checkpoint-every", type=float, default=3.0, help="minutes")
     p.add_argument("--resume", action="store_true")
@@ -157,6 +159,13 @@ def parse_sources(text: str) -> dict[str, float]:
         raise SystemExit(f"--sources: expected name=share,..., got {text!r}") from None
 
 
+def _names(path: str | None) -> set[str]:
+    """Image stems listed in `path` (names with or without .tif), or none."""
+    if not path:
+        return set()
+    return {Path(line.strip()).stem for line in Path(path).read_text().splitlines() if line.strip()}
+
+
 # -- validation -----------------------------------------------------------------------------
 def validate(net: torch.nn.Module, items: list[tuple[str, np.ndarray, np.ndarray]]) -> dict[str, str]:
     """Per group: object IoU (interior + boundary vs the rest) and boundary F1 on 256 px crops."""
@@ -189,9 +198,11 @@ def train(args, work: Path) -> None:
     t0 = time.perf_counter()
     pool = load_pool(args.data)
     held_out = [im for i, im in enumerate(pool) if i % 12 == 5]
-    train_pool = [im for i, im in enumerate(pool) if i % 12 != 5]
+    left_out = _names(args.leave_out)
+    train_pool = [im for i, im in enumerate(pool) if i % 12 != 5 and im.name not in left_out]
     modalities = {m: sum(im.modality == m for im in pool) for m in ("fluorescence", "tissue", "brightfield")}
-    log(f"pool: {len(pool)} images {modalities}, {len(held_out)} held out; loaded in {time.perf_counter() - t0:.0f} s")
+    log(f"pool: {len(pool)} images {modalities}, {len(held_out)} held out for validation, "
+        f"{len(pool) - len(held_out) - len(train_pool)} more left out; loaded in {time.perf_counter() - t0:.0f} s")
     synthetic = make_synthetic(args.synthetic, 256, args.seed + 1, args.em)
     val_syn = make_synthetic(16, 256, 10_000 + args.seed, 8 if args.em else 0)
     val_items = [(im.modality, _centre_crop(im.image, 256), _centre_crop(im.target, 256)) for im in held_out]
@@ -231,6 +242,8 @@ def train(args, work: Path) -> None:
     summary = {"data": "DSB2018 stage 1 training pool (CC0), %d images + %d synthetic" % (
         len(train_pool), sum(len(v) for v in synthetic.values())), "classes": [c["name"] for c in CLASSES],
         "sources": args.sources}
+    if left_out:
+        summary["left_out"] = "%d pool images (%s)" % (len(left_out), Path(args.leave_out).name)
     if first is not None:
         summary["init"] = "%s (%s steps, %s)" % (Path(args.init).name, first.summary.get("steps", "?"),
                                                  first.summary.get("sources", SOURCES))
