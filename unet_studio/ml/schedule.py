@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from unet_studio.ml.config import TrainConfig
 
@@ -26,6 +28,39 @@ def next_due(now: float, took: float, every: float, share: float) -> float:
     """When work that just took `took` s (a preview, measuring the class shares) is due again:
     at most every `every` s, and in at most `share` of the time (kept within (0, 1])."""
     return now + max(every, took / min(max(share, 1e-3), 1.0))
+
+
+# A preview is calm when fewer of its pixels changed than this share a second since the one
+# before (on a 512² plane, 80 px a second: what a weight-averaged model that has settled moves).
+CALM_CHANGE_PER_S = 3e-4
+CALM_SLOWDOWN = 4   # the most a calm preview's wait grows: preview_every x this
+
+
+class PreviewPace:
+    """When the next live preview is due: at most every `every` s and in at most `share` of the
+    time (next_due). While the previews of the same plane barely change, the wait doubles, up to
+    CALM_SLOWDOWN x `every`, and the time goes to training (a settled answer looks the same at
+    3 s or at 12 s); new strokes, or another plane asked for, bring back the first pace."""
+
+    def __init__(self, every: float, share: float):
+        self.every, self.share = every, share
+        self.slowdown = 1
+        self._last: tuple | None = None   # (request, mask, when) of the last preview
+
+    def after_preview(self, now: float, took: float, request: tuple | None, mask: np.ndarray | None) -> float:
+        """When the next preview is due, after one asked at `now` that took `took` s and
+        showed `mask` for `request` (None: nothing shown)."""
+        last, self._last = self._last, (None if mask is None else (request, mask, now))
+        calm = (last is not None and mask is not None and last[0] == request
+                and last[1].shape == mask.shape
+                and np.count_nonzero(last[1] != mask) < CALM_CHANGE_PER_S * mask.size * (now - last[2]))
+        self.slowdown = min(2 * self.slowdown, CALM_SLOWDOWN) if calm else 1
+        return next_due(now, took, self.every * self.slowdown, self.share)
+
+    def strokes_changed(self, due: float) -> float:
+        """New strokes: the first pace again, counted from the last preview (never later than `due`)."""
+        self.slowdown = 1
+        return due if self._last is None else min(due, self._last[2] + self.every)
 
 
 def set_batchnorm_momentum(batchnorms: list, step: int) -> None:

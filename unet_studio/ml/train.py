@@ -31,7 +31,7 @@ from unet_studio.ml.predict import Prediction
 from unet_studio.ml.recipe import build_recipe
 from unet_studio.ml.remember import Remembering
 from unet_studio.ml.run_start import RunStart, starting_point, steps_trained
-from unet_studio.ml.schedule import next_due
+from unet_studio.ml.schedule import PreviewPace
 from unet_studio.ml.trainer import Trainer
 
 __all__ = ["TrainConfig", "TrainProgress", "train"]
@@ -111,11 +111,12 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     reports = _Reports(trainer, device_name(device), message)
     rng = np.random.default_rng(seed)
     next_preview = began + config.preview_every
+    pace = PreviewPace(config.preview_every, config.preview_share)
     recipe = trainer.recipe
     if preview_request is not None and (recipe.answers_at_once or recipe.first_answer is not None):
         # An answer before the first step (ml/recipe.py): the network's, or the strokes read.
         with _answering(model.net, recipe.first_answer):
-            preview, next_preview = _previewed(model, data, preview_request, device, config)
+            preview, next_preview = _previewed(model, data, preview_request, device, pace)
         if preview is not None:
             yield reports.report(False, *preview)
     told_new_class = False
@@ -134,6 +135,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
             if data.refresh():
                 reports.say(reports.message or "labels changed: using the new strokes")
                 trainer.labels_changed()
+                next_preview = pace.strokes_changed(next_preview)
                 fresh_until = trainer.step + config.new_strokes_steps
                 if data.new_classes_seen and not told_new_class:
                     told_new_class = True
@@ -151,7 +153,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
             now = time.perf_counter()
             trainer.between_steps(now)
             if preview_request is not None and now >= next_preview:
-                preview, next_preview = _previewed(model, data, preview_request, device, config)
+                preview, next_preview = _previewed(model, data, preview_request, device, pace)
                 if preview is not None:
                     yield reports.report(False, *preview)
                     continue
@@ -176,14 +178,16 @@ def _answering(net: torch.nn.Module, layer: torch.nn.Module | None) -> Iterator[
 
 
 def _previewed(model, data: TrainingSet, preview_request: Callable, device: torch.device,
-               config: TrainConfig) -> tuple[tuple | None, float]:
+               pace: PreviewPace) -> tuple[tuple | None, float]:
     """((the live preview of the plane the user asks for, the request) or None, when the next
     preview is due)."""
     now = time.perf_counter()
     request = preview_request()
     preview = live_preview(model, data, request, device) if request is not None else None
-    due = next_due(now, time.perf_counter() - now, config.preview_every, config.preview_share)
-    return (None if preview is None else (preview, tuple(request))), due
+    request = None if request is None else tuple(request)
+    due = pace.after_preview(now, time.perf_counter() - now, request,
+                             None if preview is None else np.asarray(preview.mask))
+    return (None if preview is None else (preview, request)), due
 
 
 def _prepared_trainer(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int,
