@@ -20,44 +20,58 @@ def _mask(changed: int = 0) -> np.ndarray:
     return mask
 
 
+def _shown(pace: PreviewPace, at: float, request=(0, 0, 0), mask=None, took: float = 0.1) -> float:
+    """Show a preview at `at`; the wait until the next is due."""
+    pace.previewed(at, took, request, _mask() if mask is None else mask)
+    return pace.due - at
+
+
 def test_calm_previews_double_the_wait_up_to_the_slowdown():
-    pace = PreviewPace(every=3.0, share=1.0)
-    request = (0, 0, 0)
-    assert pace.after_preview(0.0, 0.1, request, _mask()) == 3.0          # nothing to compare with
-    dues = [pace.after_preview(t, 0.1, request, _mask()) - t for t in (3.0, 9.0, 21.0, 33.0)]
-    assert dues == [6.0, 12.0, 3.0 * CALM_SLOWDOWN, 3.0 * CALM_SLOWDOWN]
+    pace = PreviewPace(every=3.0, share=1.0, began=0.0)
+    assert pace.due == 3.0
+    assert _shown(pace, 3.0) == 3.0                 # nothing to compare with
+    assert [_shown(pace, t) for t in (6.0, 12.0, 24.0, 36.0)] == [6.0, 12.0, 3.0 * CALM_SLOWDOWN,
+                                                                  3.0 * CALM_SLOWDOWN]
 
 
 def test_a_preview_that_changed_brings_back_the_first_pace():
-    pace = PreviewPace(every=3.0, share=1.0)
-    request = (0, 0, 0)
-    pace.after_preview(0.0, 0.1, request, _mask())
-    assert pace.after_preview(3.0, 0.1, request, _mask(2)) == 9.0       # 2 of 10,000 px in 3 s: calm
-    assert pace.after_preview(9.0, 0.1, request, _mask(200)) == 12.0    # 198 px in 6 s: not calm
+    pace = PreviewPace(every=3.0, share=1.0, began=0.0)
+    _shown(pace, 0.0)
+    assert _shown(pace, 3.0, mask=_mask(2)) == 6.0      # 2 of 10,000 px in 3 s: calm
+    assert _shown(pace, 9.0, mask=_mask(200)) == 3.0    # 198 px in 6 s: not calm
 
 
-def test_another_plane_or_region_is_not_compared():
-    pace = PreviewPace(every=3.0, share=1.0)
-    pace.after_preview(0.0, 0.1, (0, 0, 0), _mask())
-    assert pace.after_preview(3.0, 0.1, (0, 0, 1), _mask()) == 6.0
-    assert pace.after_preview(6.0, 0.1, (0, 0, 1, (0, 50, 0, 50)), _mask()[:50, :50]) == 9.0
-    assert pace.after_preview(9.0, 0.1, (0, 0, 1, (0, 50, 0, 50)), None) == 12.0   # nothing shown
-    assert pace.after_preview(12.0, 0.1, (0, 0, 1, (0, 50, 0, 50)), _mask()[:50, :50]) == 15.0
-
-
-def test_new_strokes_bring_the_next_preview_forward():
-    pace = PreviewPace(every=3.0, share=1.0)
+def test_another_plane_or_region_is_previewed_at_the_first_pace_and_not_compared():
+    pace = PreviewPace(every=3.0, share=1.0, began=0.0)
     for t in (0.0, 3.0, 9.0):
-        due = pace.after_preview(t, 0.1, (0, 0, 0), _mask())
-    assert due == 21.0
-    assert pace.strokes_changed(due) == 12.0
-    assert pace.after_preview(12.0, 0.1, (0, 0, 0), _mask()) == 18.0     # calm again: from the start
-    assert PreviewPace(3.0, 1.0).strokes_changed(5.0) == 5.0              # no preview yet
+        _shown(pace, t)
+    assert pace.due == 21.0
+    assert not pace.asks_now(11.9) and pace.asks_now(12.0)   # may be due: which plane is shown?
+    assert not pace.wants(12.0, (0, 0, 0))                   # the same one: it waits
+    assert pace.wants(12.0, (0, 0, 1)) and pace.wants(12.0, (0, 0, 0, (0, 50, 0, 50)))
+    assert not pace.wants(30.0, None)                        # nothing on screen
+    assert _shown(pace, 12.0, request=(0, 0, 1)) == 3.0      # not compared with the other plane
+    assert _shown(pace, 15.0, request=(0, 0, 1)) == 6.0
+
+
+def test_new_strokes_bring_the_next_preview_back_to_the_first_pace():
+    pace = PreviewPace(every=3.0, share=1.0, began=0.0)
+    for t in (0.0, 3.0, 9.0):
+        _shown(pace, t)
+    assert pace.due == 21.0
+    pace.strokes_changed()
+    assert pace.due == 12.0
+    assert _shown(pace, 12.0) == 3.0 * 2                     # calm again: doubling from the start
+    fresh = PreviewPace(3.0, 1.0, began=5.0)
+    fresh.strokes_changed()
+    assert fresh.due == 8.0                                  # no preview yet: as it was
 
 
 def test_slow_previews_still_take_at_most_their_share():
-    pace = PreviewPace(every=3.0, share=0.25)
-    assert pace.after_preview(0.0, 2.0, (0, 0, 0), _mask()) == 8.0
+    pace = PreviewPace(every=3.0, share=0.25, began=0.0)
+    assert _shown(pace, 0.0, took=2.0) == 8.0
+    assert not pace.asks_now(7.9)                            # nor does another plane come sooner
+    assert _shown(pace, 8.0, took=2.0) == 8.0                # calm: 2 x 3 s, but at least 4 x 2 s
 
 
 def test_a_run_whose_previews_do_not_change_previews_less_often_until_strokes_are_painted(blob_training,
@@ -89,5 +103,6 @@ def test_a_run_whose_previews_do_not_change_previews_less_often_until_strokes_ar
         if len(shown) == 8:
             break
     gaps = np.diff(shown)
-    assert min(gaps[2:6]) >= every * CALM_SLOWDOWN - 1e-3   # calm: waits at the slowdown's most
-    assert painted_at and gaps[6] < every * CALM_SLOWDOWN * 0.75   # after the strokes: the first pace
+    assert min(gaps[2:5]) >= every * CALM_SLOWDOWN - 1e-3   # calm: waits at the slowdown's most
+    # Painted a first pace after the 6th: the 7th comes at once, not a slowed wait later.
+    assert painted_at and shown[6] - painted_at[0] < every * CALM_SLOWDOWN * 0.5

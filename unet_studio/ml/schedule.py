@@ -40,27 +40,40 @@ class PreviewPace:
     """When the next live preview is due: at most every `every` s and in at most `share` of the
     time (next_due). While the previews of the same plane barely change, the wait doubles, up to
     CALM_SLOWDOWN x `every`, and the time goes to training (a settled answer looks the same at
-    3 s or at 12 s); new strokes, or another plane asked for, bring back the first pace."""
+    3 s or at 12 s); new strokes, or another plane or region asked for, bring back the first
+    pace, counted from the last preview."""
 
-    def __init__(self, every: float, share: float):
+    def __init__(self, every: float, share: float, began: float):
         self.every, self.share = every, share
         self.slowdown = 1
-        self._last: tuple | None = None   # (request, mask, when) of the last preview
+        self.due = self._first_pace = began + every   # _first_pace: when it would be due unslowed
+        self._last: tuple | None = None   # (request, mask, when) of the last preview shown
 
-    def after_preview(self, now: float, took: float, request: tuple | None, mask: np.ndarray | None) -> float:
-        """When the next preview is due, after one asked at `now` that took `took` s and
-        showed `mask` for `request` (None: nothing shown)."""
-        last, self._last = self._last, (None if mask is None else (request, mask, now))
-        calm = (last is not None and mask is not None and last[0] == request
+    def asks_now(self, now: float) -> bool:
+        """Whether to ask which plane is on screen: a preview is due, or one may be (the first
+        pace has passed while slowed down: a preview of another plane is not held back)."""
+        return now >= min(self.due, self._first_pace)
+
+    def wants(self, now: float, request: tuple | None) -> bool:
+        """Whether to preview `request` (None: nothing on screen) now."""
+        if request is None:
+            return False
+        return now >= self.due or self._last is None or tuple(request) != self._last[0]
+
+    def previewed(self, now: float, took: float, request: tuple | None, mask: np.ndarray | None) -> None:
+        """A preview asked at `now` took `took` s and showed `mask` for `request` (None: nothing)."""
+        last, self._last = self._last, (None if mask is None else (tuple(request), mask, now))
+        calm = (last is not None and mask is not None and last[0] == tuple(request)
                 and last[1].shape == mask.shape
                 and np.count_nonzero(last[1] != mask) < CALM_CHANGE_PER_S * mask.size * (now - last[2]))
         self.slowdown = min(2 * self.slowdown, CALM_SLOWDOWN) if calm else 1
-        return next_due(now, took, self.every * self.slowdown, self.share)
+        self.due = next_due(now, took, self.every * self.slowdown, self.share)
+        self._first_pace = next_due(now, took, self.every, self.share)
 
-    def strokes_changed(self, due: float) -> float:
-        """New strokes: the first pace again, counted from the last preview (never later than `due`)."""
+    def strokes_changed(self) -> None:
+        """New strokes: the first pace again, counted from the last preview."""
         self.slowdown = 1
-        return due if self._last is None else min(due, self._last[2] + self.every)
+        self.due = min(self.due, self._first_pace)
 
 
 def set_batchnorm_momentum(batchnorms: list, step: int) -> None:

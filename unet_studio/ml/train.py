@@ -110,13 +110,12 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
     trainer, message, agreement = _prepared_trainer(data, start, config, seed, history, began)
     reports = _Reports(trainer, device_name(device), message)
     rng = np.random.default_rng(seed)
-    next_preview = began + config.preview_every
-    pace = PreviewPace(config.preview_every, config.preview_share)
+    pace = PreviewPace(config.preview_every, config.preview_share, began)
     recipe = trainer.recipe
     if preview_request is not None and (recipe.answers_at_once or recipe.first_answer is not None):
         # An answer before the first step (ml/recipe.py): the network's, or the strokes read.
         with _answering(model.net, recipe.first_answer):
-            preview, next_preview = _previewed(model, data, preview_request, device, pace)
+            preview = _previewed(model, data, preview_request(), device, pace)
         if preview is not None:
             yield reports.report(False, *preview)
     told_new_class = False
@@ -135,7 +134,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
             if data.refresh():
                 reports.say(reports.message or "labels changed: using the new strokes")
                 trainer.labels_changed()
-                next_preview = pace.strokes_changed(next_preview)
+                pace.strokes_changed()
                 fresh_until = trainer.step + config.new_strokes_steps
                 if data.new_classes_seen and not told_new_class:
                     told_new_class = True
@@ -152,8 +151,9 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
             reports.stepped(loss, batch)
             now = time.perf_counter()
             trainer.between_steps(now)
-            if preview_request is not None and now >= next_preview:
-                preview, next_preview = _previewed(model, data, preview_request, device, pace)
+            request = preview_request() if preview_request is not None and pace.asks_now(now) else None
+            if pace.wants(now, request):
+                preview = _previewed(model, data, request, device, pace)
                 if preview is not None:
                     yield reports.report(False, *preview)
                     continue
@@ -177,17 +177,13 @@ def _answering(net: torch.nn.Module, layer: torch.nn.Module | None) -> Iterator[
         net.outc = own
 
 
-def _previewed(model, data: TrainingSet, preview_request: Callable, device: torch.device,
-               pace: PreviewPace) -> tuple[tuple | None, float]:
-    """((the live preview of the plane the user asks for, the request) or None, when the next
-    preview is due)."""
+def _previewed(model, data: TrainingSet, request: tuple | None, device: torch.device,
+               pace: PreviewPace) -> tuple | None:
+    """(the live preview of the plane the user asks for, the request) or None; `pace` told."""
     now = time.perf_counter()
-    request = preview_request()
     preview = live_preview(model, data, request, device) if request is not None else None
-    request = None if request is None else tuple(request)
-    due = pace.after_preview(now, time.perf_counter() - now, request,
-                             None if preview is None else np.asarray(preview.mask))
-    return (None if preview is None else (preview, request)), due
+    pace.previewed(now, time.perf_counter() - now, request, None if preview is None else np.asarray(preview.mask))
+    return None if preview is None else (preview, tuple(request))
 
 
 def _prepared_trainer(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int,
