@@ -41,17 +41,13 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
     forest_path = cache / f"{kind}-seed{seed}-forest.npz"
     cache.mkdir(parents=True, exist_ok=True)
     if not path.exists() and not unet:
-        if not forest_path.exists():
-            forest = _forest(task, seed)
-            np.savez_compressed(forest_path, n=len(forest), **{f"f{i}": f for i, f in enumerate(forest)})
-        with np.load(forest_path) as z:
-            return {"probability": None, "forest": [z[f"f{i}"] for i in range(int(z["n"]))], "seconds": 0.0}
+        return {"probability": None, "forest": _forest_cached(task, seed, forest_path), "seconds": 0.0}
     if not path.exists():
         start = time.perf_counter()
         model = _train(task, seed, steps)
         seconds = time.perf_counter() - start
         predicted = [_predict(model, image, _border_class(task)) for image in task.eval_images]
-        forest = _forest(task, seed)
+        forest = _forest_cached(task, seed, forest_path)
         np.savez_compressed(path, seconds=seconds, n=len(predicted),
                             **{f"p{i}": p.astype(np.float16) for i, (p, _, _) in enumerate(predicted)},
                             **{f"b{i}": b for i, (_, b, _) in enumerate(predicted) if b is not None},
@@ -65,6 +61,15 @@ def cached_predictions(task: Task, kind: str, seed: int, steps: int, cache: Path
                 "borders": [z[f"b{i}"] if f"b{i}" in z else None for i in range(n)],
                 "boundary": [z[f"k{i}"].astype(np.float32) if f"k{i}" in z else None for i in range(n)],
                 "forest": [z[f"f{i}"] for i in range(n)], "seconds": float(z["seconds"])}
+
+
+def _forest_cached(task: Task, seed: int, path: Path) -> list[np.ndarray]:
+    """The forest's masks (they depend on the kind and seed only), computed once."""
+    if not path.exists():
+        forest = _forest(task, seed)
+        np.savez_compressed(path, n=len(forest), **{f"f{i}": f for i, f in enumerate(forest)})
+    with np.load(path) as z:
+        return [z[f"f{i}"] for i in range(int(z["n"]))]
 
 
 _STARTING = {"suffix": ""}
