@@ -90,3 +90,18 @@ def test_status_bar_follows_the_plane_when_the_slider_moves(window, qtbot):
     window.slices_panel.z_slider.setValue(3)   # the mouse does not move
     text = window.statusBar().currentMessage()
     assert "z 3" in text and "value 1234" in text
+
+
+def test_status_bar_follows_a_new_prediction_under_a_still_mouse(window, qtbot):
+    """A live preview arrives while the mouse rests on a pixel just painted: the readout
+    says what is shown now, not what was shown when the mouse last moved."""
+    document = show_array(window, blobs_image()[0], "YX")
+    background = np.zeros((2, 64, 64), np.float32)
+    background[0] = 0.9
+    background[1] = 0.1
+    document.put_prediction(0, 0, background, np.ones((64, 64), np.uint8), np.zeros((64, 64), np.float32))
+    _hover(window.canvas, 16, 16)
+    assert "predicted background 90%" in window.statusBar().currentMessage()
+    foreground = background[::-1].copy()
+    document.put_prediction(0, 0, foreground, np.full((64, 64), 2, np.uint8), np.zeros((64, 64), np.float32))
+    assert "predicted foreground 90%" in window.statusBar().currentMessage()

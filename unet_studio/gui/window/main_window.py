@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         else:
             document.plane_changed.connect(self._show_plane)
             document.display_changed.connect(self._show_plane)
+            document.predictions_changed.connect(self.status_line.refresh)   # a new preview under a still mouse
             self._show_plane()
             self.canvas.fit()
             self.pages.setCurrentWidget(self.workspace)

@@ -33,7 +33,8 @@ class StatusLine(QObject):
             return
         self.bar.showMessage(describe_pixel(document, *pixel))
 
+    @Slot()
     def refresh(self) -> None:
-        """The plane shown changed: the readout follows it."""
+        """The plane shown or its prediction changed: the readout follows it."""
         if self._pixel is not None:
             self.show_pixel(self._pixel)
