@@ -46,13 +46,13 @@ class PreviewPace:
     def __init__(self, every: float, share: float, began: float):
         self.every, self.share = every, share
         self.slowdown = 1
-        self.due = self._first_pace = began + every   # _first_pace: when it would be due unslowed
+        self.due = self._first_pace = began + every   # _first_pace: when it would be due unslowed (<= due)
         self._last: tuple | None = None   # (request, mask, when) of the last preview shown
 
     def asks_now(self, now: float) -> bool:
         """Whether to ask which plane is on screen: a preview is due, or one may be (the first
         pace has passed while slowed down: a preview of another plane is not held back)."""
-        return now >= min(self.due, self._first_pace)
+        return now >= self._first_pace
 
     def wants(self, now: float, request: tuple | None) -> bool:
         """Whether to preview `request` (None: nothing on screen) now."""
@@ -62,7 +62,8 @@ class PreviewPace:
 
     def previewed(self, now: float, took: float, request: tuple | None, mask: np.ndarray | None) -> None:
         """A preview asked at `now` took `took` s and showed `mask` for `request` (None: nothing)."""
-        last, self._last = self._last, (None if mask is None else (tuple(request), mask, now))
+        # A copy: the window keeps the preview's mask and writes later regions into it.
+        last, self._last = self._last, (None if mask is None else (tuple(request), mask.copy(), now))
         calm = (last is not None and mask is not None and last[0] == tuple(request)
                 and last[1].shape == mask.shape
                 and np.count_nonzero(last[1] != mask) < CALM_CHANGE_PER_S * mask.size * (now - last[2]))
@@ -73,7 +74,7 @@ class PreviewPace:
     def strokes_changed(self) -> None:
         """New strokes: the first pace again, counted from the last preview."""
         self.slowdown = 1
-        self.due = min(self.due, self._first_pace)
+        self.due = self._first_pace
 
 
 def set_batchnorm_momentum(batchnorms: list, step: int) -> None:
