@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -110,6 +111,11 @@ def test_one_volume_is_shared_out_plane_by_plane_and_gives_the_single_process_fi
             pids = list(client.run(os.getpid).values())
         steps = predict_on_cluster(model_path, two, options, scheduler=cluster.scheduler_address)
         finished = [next(steps)]
+        known = lambda: sum(str(key).startswith("predict-") for key in list(cluster.scheduler.tasks))  # noqa: E731
+        deadline = time.monotonic() + 30
+        while known() == 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert known() < 7     # the task read is forgotten: a worker dying with its result does not rerun it
         os.kill(pids[0], signal.SIGKILL)          # one worker dies mid-run
         finished += list(steps)
     assert [s.image for s in finished if s.written] == [0] and not any(s.skipped for s in finished)
@@ -125,3 +131,24 @@ def test_one_volume_is_shared_out_plane_by_plane_and_gives_the_single_process_fi
             assert back.axes.replace("C", "") == "ZYX" and back.z_spacing == pytest.approx(2.0)
     recover(tmp_path / "two")
     assert sorted(os.listdir(tmp_path / "two")) == ["embryo_mask.ome.zarr", "embryo_probabilities.ome.zarr"]
+
+
+def test_a_task_whose_set_is_gone_writes_nothing(images_and_model, tmp_path):
+    """A task still running when its volume's set was swapped in (or discarded) must not make
+    its temporary image again beside the finished files."""
+    from tests.core.test_stack_zarr import write_ome_zarr
+    from unet_studio.core.stack import open_stack
+    from unet_studio.ml.model_file import load_model
+    from unet_studio.ml.predict import normalisation_for
+    from unet_studio.workflow.cluster_volume import predict_range
+    from unet_studio.workflow.export import OME_ZARR, PredictionOptions
+
+    model = load_model(images_and_model[1])
+    source = tmp_path / "embryo.ome.zarr"
+    write_ome_zarr(source, (np.random.default_rng(2).random((4, 64, 64)) * 1000).astype(np.uint16), "zyx",
+                   {"z": 2.0, "y": 0.5, "x": 0.5}, {a: "micrometer" for a in "zyx"})
+    with open_stack(source) as stack:
+        scaling = normalisation_for(model, stack).to_dict()
+    gone = tmp_path / ".embryo_mask.ome.zarr.1-0eee194f.tmp"
+    predict_range(model, str(source), {MASK: str(gone)}, 0, 4, scaling, PredictionOptions(format=OME_ZARR))
+    assert sorted(os.listdir(tmp_path)) == ["embryo.ome.zarr"]

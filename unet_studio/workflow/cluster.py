@@ -7,7 +7,8 @@ output_set.py), exactly as the single-process run does, so the results are the s
 volume written as OME-Zarr is shared out as tasks of a few planes each (cluster_volume.py).
 The model file's bytes are sent to each worker once and loaded there once. A worker that
 dies mid-task loses only that task's temporary files; the scheduler runs the task again on
-another worker. Optional: `pip install 'unet_studio[cluster]'`.
+another worker. A task whose result was read is released at once, so a worker that dies later
+holding that result does not make the scheduler run it again. Optional: `pip install 'unet_studio[cluster]'`.
 """
 from __future__ import annotations
 
@@ -71,13 +72,14 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
         left = Counter(futures.values())   # tasks not finished yet, per image
         done, failed = 0.0, set()
         for future in as_completed(futures):
-            i = futures[future]
+            i = futures.pop(future)
             left[i] -= 1
             done += share[i]
             try:
                 written, failure = future.result()
             except Exception as e:  # noqa: BLE001 - a task that failed on its worker: named, the rest go on
                 written, failure = None, f"{plan[i].source.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            future.release()   # read: a worker that dies holding its result must not run it again
             if i in failed:
                 failure = None     # its failure is named once
             elif i in volumes:

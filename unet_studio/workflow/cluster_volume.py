@@ -68,6 +68,8 @@ def predict_range(model, source: str, temps: dict[str, str], first: int, stop: i
     from unet_studio.ml.normalise import Normalisation
     from unet_studio.ml.predict import predict_planes
 
+    if not _still_there(temps):
+        return
     with open_stack(source) as stack:
         meta = replace(ExportMeta.of(stack, model.classes, format=OME_ZARR), reopen=True)
         files = {what: WRITERS[what].open(Path(path), meta) for what, path in temps.items()}
@@ -77,8 +79,16 @@ def predict_range(model, source: str, temps: dict[str, str], first: int, stop: i
         for step in predict_planes(model, stack, normalisation=norm, planes=planes, in_parts=True, **views):
             if step.prediction is None and step.part is None:
                 continue
+            if not _still_there(temps):
+                return
             t, z = step.plane
             item = PredictedPlane(step.prediction) if step.part is None else PredictedPart.of(step.part)
             for what, file in files.items():
                 file.seek(t * stack.n_z + z)
                 write_item(what, file, item, meta)
+
+
+def _still_there(temps: dict[str, str]) -> bool:
+    """Whether the set's images are still there to write into: a task run again after its set
+    was swapped in or discarded (a worker that died holding a result) writes nothing."""
+    return all(Path(path).is_dir() for path in temps.values())
