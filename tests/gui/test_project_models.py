@@ -256,3 +256,35 @@ def test_a_run_s_loss_is_shown_with_two_significant_digits_and_never_as_zero():
     assert [loss_text(v) for v in (0.0312, 0.391, 1.5, 0.0012)] == ["0.031", "0.39", "1.5", "0.0012"]
     assert loss_text(0.000082) == loss_text(0.0) == "< 0.001"
     assert loss_text(None) == loss_text(float("nan")) == "–"
+
+
+def test_a_run_an_error_stops_whose_model_cannot_be_kept_does_not_say_it_is_kept(window, qtbot, tmp_path, dialogs,
+                                                                               monkeypatch):
+    """The same error, and the project cannot keep the model either: the model stays in use,
+    and the training message does not claim it was kept."""
+    from unet_studio.core.errors import UnetStudioError
+    from unet_studio.ml.data import TrainingSet
+    from unet_studio.workflow import training_run
+
+    document = open_painted_image(window, qtbot, tmp_path)
+    sample, calls = TrainingSet.sample, []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 5:
+            raise RuntimeError("the batch could not be read")
+        return sample(self, *args, **kwargs)
+
+    def cannot_keep(*args, **kwargs):
+        raise UnetStudioError("the disk is full")
+
+    monkeypatch.setattr(TrainingSet, "sample", failing)
+    monkeypatch.setattr(training_run, "keep_model", cannot_keep)
+    dialogs.answer_yes = False     # not "Save Project As" now
+    train(window, qtbot, steps=50)
+    [error] = dialogs.errors()
+    [question] = dialogs.questions()
+    assert "the disk is full" in question[2]
+    assert "the batch could not be read" in error[2] and "is kept" not in error[2] and "stays in use" in error[2]
+    assert "is kept" not in window.training_panel.message.text()
+    assert document.model is not None and not list(window.session.project.models)

@@ -137,6 +137,7 @@ class TrainingController(QObject):
         self._worker: GeneratorWorker | None = None
         self._document_in_training = None
         self._latest_model = None
+        self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
         self._message_until = 0.0
         panel.train_clicked.connect(self.start)
@@ -183,6 +184,7 @@ class TrainingController(QObject):
         self._worker = worker
         self._document_in_training = document
         self._latest_model = None
+        self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
         self._message_until = 0.0
         self.panel.clear()
@@ -236,6 +238,7 @@ class TrainingController(QObject):
             self.model_kept.emit(update)
             return
         if kind == "keep_failed":
+            self._keep_failed = True
             self.keep_failed.emit(update)
             return
         document = self._document_in_training
@@ -256,7 +259,10 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
-        kept = " The model trained until then is kept." if self._latest_model is not None else ""
+        kept = ""
+        if self._latest_model is not None:   # (where the project could not keep it, its own dialog says so)
+            kept = (" The model trained until then stays in use." if self._keep_failed
+                    else " The model trained until then is kept.")
         reason = reason.rstrip(".") + "."
         self.panel.show_message(f"Training stopped: {reason}{kept}")
         show_error(self.parent_widget, "Training failed", reason + kept)
