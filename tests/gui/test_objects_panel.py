@@ -242,12 +242,16 @@ def test_the_view_joins_the_slices_into_3d_objects_when_asked(window, qtbot, tin
     assert len(kept) == 1 and set(np.unique(first[objects.labels == kept[0]])) == {kept[0]}  # one id across
     rows = {c: panel.model.table[c] for c in panel.model.table}
     assert "volume_um3" in rows and len(rows["id"]) == 3
+    headers = [panel.model.headerData(i, Qt.Orientation.Horizontal) for i in range(panel.model.columnCount())]
+    assert {"volume voxels", "volume µm³", "z"} <= set(headers) and "area px" not in headers   # volumes, not areas
     one_slice_deep = int(np.argmin(rows["area_px"]))
     panel.object_clicked.emit({c: rows[c][one_slice_deep] for c in rows})
     assert document.z == round(float(rows["centroid_z"][one_slice_deep]))   # its slice is shown
     panel.across_slices_box.setChecked(False)
     settled(window, qtbot)
     assert "in this plane" in panel.count.text()
+    headers = [panel.model.headerData(i, Qt.Orientation.Horizontal) for i in range(panel.model.columnCount())]
+    assert "area px" in headers and "area µm²" in headers and "volume voxels" not in headers
 
 
 def test_objects_view_colours_each_object_with_an_outline(window, qtbot):

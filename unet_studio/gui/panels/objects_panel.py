@@ -23,9 +23,10 @@ from unet_studio.core.class_templates import object_class
 from unet_studio.workflow.export import PredictionOptions
 
 # Table columns shown (object_table's name -> header); intensity columns are added as found.
-SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²",
+SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²", "volume_um3": "volume µm³",
          "equivalent_diameter_px": "diameter px", "confidence": "confidence",
-         "centroid_y": "y", "centroid_x": "x"}
+         "centroid_z": "z", "centroid_y": "y", "centroid_x": "x"}
+SHOWN_3D = {**SHOWN, "area_px": "volume voxels"}   # objects joined across slices
 
 
 class ObjectTableModel(QAbstractTableModel):
@@ -35,14 +36,17 @@ class ObjectTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.table: dict = {}
         self.columns: list[str] = []
+        self.headers = SHOWN
         self.order = np.zeros(0, int)   # row r shows object self.order[r]
 
-    def set_table(self, table: dict) -> None:
+    def set_table(self, table: dict, in_3d: bool = False) -> None:
+        """in_3d: the objects are joined across slices (volumes, a z centroid)."""
         self.beginResetModel()
         self.table = table
+        self.headers = SHOWN_3D if in_3d else SHOWN
         intensity = [c for c in table if c.startswith("mean_intensity")]
-        first = [c for c in ("id", "area_px", "area_um2", "equivalent_diameter_px") if c in table]
-        last = [c for c in ("confidence", "centroid_y", "centroid_x") if c in table]
+        first = [c for c in ("id", "area_px", "area_um2", "volume_um3", "equivalent_diameter_px") if c in table]
+        last = [c for c in ("confidence", "centroid_z", "centroid_y", "centroid_x") if c in table]
         self.columns = first + intensity + last
         self.order = np.arange(len(table.get("id", ())))
         self.endResetModel()
@@ -68,7 +72,7 @@ class ObjectTableModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
             return None
         name = self.columns[section]
-        return SHOWN.get(name, name.replace("mean_intensity_", "mean "))
+        return self.headers.get(name, name.replace("mean_intensity_", "mean "))
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
@@ -208,9 +212,9 @@ class ObjectsPanel(QWidget):
 
     # ---- what was found -----------------------------------------------------------------
     def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "",
-                     where: str = "in this plane") -> None:
+                     where: str = "in this plane", in_3d: bool = False) -> None:
         """The objects of the shown plane, or of its time point's slices joined (`where` says
-        which; table None: no prediction for it)."""
+        which, `in_3d` that they are volumes; table None: no prediction for it)."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -222,7 +226,7 @@ class ObjectsPanel(QWidget):
         self.count.setText("No prediction for this plane yet" if n is None else
                            f"{n} object{'s' if n != 1 else ''} {where}")
         self.status_label.setText("" if n is None else f"{n} object{'s' if n != 1 else ''}")
-        self.model.set_table(table or {})
+        self.model.set_table(table or {}, in_3d)
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
 
     def _show_histogram(self, areas: np.ndarray | None) -> None:
