@@ -63,7 +63,7 @@ def test_calibrated_image_shows_square_microns(window, qtbot):
     assert "area_um2" in panel.model.columns
     row = {c: panel.model.value(0, c) for c in panel.model.columns}
     assert row["area_um2"] == pytest.approx(row["area_px"] * 0.25)
-    assert panel.size_um.text().startswith("= ")
+    assert panel.size_um.text().startswith("= ") and panel.size_um.text().endswith(" µm")   # not "um"
 
 
 def test_object_size_resplits_the_plane_and_measured_resets(window, qtbot):

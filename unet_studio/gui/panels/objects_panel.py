@@ -220,7 +220,8 @@ class ObjectsPanel(QWidget):
             self.size.setValue(size)
         self._showing = False
         self.measured_button.setEnabled(self._user_size is not None)
-        self.size_um.setText(f"= {size * float(np.mean(pixel_size)):.3g} {unit or 'µm'}"
+        unit = "µm" if unit in ("", "um") else unit   # the stack's unit, as people write it
+        self.size_um.setText(f"= {size * float(np.mean(pixel_size)):.3g} {unit}"
                              if size is not None and pixel_size is not None else "")
         n = None if table is None else len(table["id"])
         self.count.setText("No prediction for this plane yet" if n is None else
