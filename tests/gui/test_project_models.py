@@ -288,3 +288,40 @@ def test_a_run_an_error_stops_whose_model_cannot_be_kept_does_not_say_it_is_kept
     assert "the batch could not be read" in error[2] and "is kept" not in error[2] and "stays in use" in error[2]
     assert "is kept" not in window.training_panel.message.text()
     assert document.model is not None and not list(window.session.project.models)
+
+
+def test_showing_another_image_while_training_gives_it_the_run_s_model(window, qtbot, tmp_path, dialogs,
+                                                                      monkeypatch):
+    """"Stop training and show another image?" Yes: the run ends after the other image is shown.
+    Its model is the project's and the shown image's (predicted at once), and the other image's
+    training panel shows none of the run's last steps."""
+    import threading
+
+    from unet_studio.gui.training import live_training
+
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    write_image(tmp_path / "b.tif", seed=5)
+    window.project_images.add_images([str(tmp_path / "b.tif")])
+    wait_idle(qtbot, window)
+    b_shown, run = threading.Event(), live_training.training_run
+
+    def ends_after_b_is_shown(*args):
+        yield from run(*args)
+        b_shown.wait(60)
+
+    monkeypatch.setattr(live_training, "training_run", ends_after_b_is_shown)
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    [b] = [e for e in window.session.project.images if e.name == "b.tif"]
+    window.projects.switch_to(b.id)                          # "Stop training and show another image?" -> Yes
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "b.tif", timeout=60_000)
+    document = window.document
+    b_shown.set()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
+    wait_idle(qtbot, window)
+    [entry] = list(window.session.project.models)
+    assert window.session.model_id == entry.id and window.session.model is not None
+    assert document.model is window.session.model
+    qtbot.waitUntil(lambda: document.predictions.mask(0, 0) is not None, timeout=60_000)   # predicted
+    assert window.training_panel.step.text() == "–"

@@ -158,11 +158,15 @@ class ProjectCommands(QObject):
     def model_kept(self, entry) -> None:
         self._kept_id = entry.id
 
-    @Slot()
-    def model_ready(self) -> None:
-        document = self.shown.document
-        if document is not None and self.session.entry_id is not None:
-            self.session.set_model(document.model, self._kept_id)
+    @Slot(object, object)
+    def model_ready(self, model, project) -> None:
+        """A run's model is its project's model now: the session's, and that of the shown image
+        of the project, also where the user went on to another image as the run ended."""
+        if project is not None and project is self.session.project:
+            self.session.set_model(model, self._kept_id)
+            document = self.shown.document
+            if document is not None and self.session.entry_id is not None and document.model is not model:
+                document.set_model(model)
         self._kept_id = None
 
     # ---- whole-project jobs --------------------------------------------------------------

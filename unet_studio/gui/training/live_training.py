@@ -119,7 +119,9 @@ class TrainingController(QObject):
     """
 
     running_changed = Signal(bool)
-    model_ready = Signal()   # the model of a finished run was stored in the document
+    # The model of a finished run, and the project it trained in (None: an image on its own):
+    # stored in the document it trained on if that is still shown; the project's model now.
+    model_ready = Signal(object, object)
     model_kept = Signal(object)   # ModelEntry: the project keeps the run's model
     keep_failed = Signal(str)     # the project could not keep it (why)
 
@@ -136,6 +138,7 @@ class TrainingController(QObject):
         self.out_of_sight = False   # the window is minimised: no previews, training takes their time
         self._worker: GeneratorWorker | None = None
         self._document_in_training = None
+        self._project_in_training = None
         self._latest_model = None
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
@@ -183,6 +186,7 @@ class TrainingController(QObject):
         worker.finished.connect(self._on_finished)
         self._worker = worker
         self._document_in_training = document
+        self._project_in_training = plan.project
         self._latest_model = None
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
@@ -242,6 +246,10 @@ class TrainingController(QObject):
             self.keep_failed.emit(update)
             return
         document = self._document_in_training
+        if document is not self.document:
+            if update.model is not None:
+                self._latest_model = update.model
+            return   # another image is shown: its panel does not show this run's last steps
         self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
         if update.message:
             # Held a while: the next update comes within a fraction of a second.
@@ -272,9 +280,11 @@ class TrainingController(QObject):
         self._worker = None
         self.panel.set_running(False)
         model, self._latest_model = self._latest_model, None
-        if model is not None and self._document_in_training is self.document:
-            self.document.set_model(model)
-            self.model_ready.emit()
+        if model is not None:
+            if self._document_in_training is self.document:
+                self.document.set_model(model)
+            self.model_ready.emit(model, self._project_in_training)
+        self._document_in_training = self._project_in_training = None
         if self.document is not None and self.document.model is not None:
             if not self.panel.message.text().startswith("Training stopped"):
                 self.panel.show_message("Training stopped; the model is kept. "
