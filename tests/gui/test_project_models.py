@@ -221,13 +221,10 @@ def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbo
     assert not dialogs.errors()   # nothing ran on the closed window's file
 
 
-def test_a_run_an_error_stops_keeps_what_it_trained(window, qtbot, tmp_path, dialogs, monkeypatch):
-    """Minutes of training are the user's work: an error after some steps (here the batches
-    fail from the 6th on) ends the run with its model kept in the project and shown, and says so."""
+def batches_fail_from_the_sixth(monkeypatch) -> None:
+    """Training's batches fail from the 6th on ("the batch could not be read")."""
     from unet_studio.ml.data import TrainingSet
-    from unet_studio.ml.model_file import load_model
 
-    document = open_painted_image(window, qtbot, tmp_path)
     sample, calls = TrainingSet.sample, []
 
     def failing(self, *args, **kwargs):
@@ -237,6 +234,15 @@ def test_a_run_an_error_stops_keeps_what_it_trained(window, qtbot, tmp_path, dia
         return sample(self, *args, **kwargs)
 
     monkeypatch.setattr(TrainingSet, "sample", failing)
+
+
+def test_a_run_an_error_stops_keeps_what_it_trained(window, qtbot, tmp_path, dialogs, monkeypatch):
+    """Minutes of training are the user's work: an error after some steps (here the batches
+    fail from the 6th on) ends the run with its model kept in the project and shown, and says so."""
+    from unet_studio.ml.model_file import load_model
+
+    document = open_painted_image(window, qtbot, tmp_path)
+    batches_fail_from_the_sixth(monkeypatch)
     train(window, qtbot, steps=50)
     [error] = dialogs.errors()
     assert "the batch could not be read" in error[2] and "model trained until then is kept" in error[2]
@@ -263,22 +269,14 @@ def test_a_run_an_error_stops_whose_model_cannot_be_kept_does_not_say_it_is_kept
     """The same error, and the project cannot keep the model either: the model stays in use,
     and the training message does not claim it was kept."""
     from unet_studio.core.errors import UnetStudioError
-    from unet_studio.ml.data import TrainingSet
     from unet_studio.workflow import training_run
 
     document = open_painted_image(window, qtbot, tmp_path)
-    sample, calls = TrainingSet.sample, []
-
-    def failing(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) > 5:
-            raise RuntimeError("the batch could not be read")
-        return sample(self, *args, **kwargs)
+    batches_fail_from_the_sixth(monkeypatch)
 
     def cannot_keep(*args, **kwargs):
         raise UnetStudioError("the disk is full")
 
-    monkeypatch.setattr(TrainingSet, "sample", failing)
     monkeypatch.setattr(training_run, "keep_model", cannot_keep)
     dialogs.answer_yes = False     # not "Save Project As" now
     train(window, qtbot, steps=50)
