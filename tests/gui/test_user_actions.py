@@ -200,12 +200,16 @@ def test_what_is_segmented_names_the_classes_of_every_image(window, qtbot, tmp_p
     open_two_image_project(window, qtbot, tmp_path)
     panel = window.classes_panel
     assert panel.templates.isVisibleTo(window)     # the classes still say background / foreground
+    first_class_at = panel.list.mapTo(window, panel.list.visualItemRect(panel.list.item(0)).center())
     choice = panel.templates.findText("Touching cells, with their borders")
     panel.templates.activated.emit(choice)           # what a pick in the list sends
     names = ["background", "cell", "border"]
     assert [c.name for c in window.document.labels.classes] == names
     assert [panel.list.item(i).text().split(maxsplit=1)[1] for i in range(3)] == names
     assert not panel.templates.isVisibleTo(window)   # named now: Rename changes a name later
+    assert panel.named_hint.isVisibleTo(window)
+    qtbot.wait(100)                                  # laid out again
+    assert panel.list.mapTo(window, panel.list.visualItemRect(panel.list.item(0)).center()) == first_class_at
     listed = window.images_panel.list
     qtbot.mouseClick(listed.viewport(), Qt.MouseButton.LeftButton,
                      pos=listed.visualItemRect(listed.item(1)).center())

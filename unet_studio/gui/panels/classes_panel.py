@@ -12,9 +12,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -81,10 +84,18 @@ class ClassesPanel(QWidget):
         self.templates.addItems(list(TEMPLATES))
         self.templates.setToolTip("Names the classes for what you paint; Rename changes any name later")
         self.templates.activated.connect(self._template_chosen)
+        # Once named, a hint takes the choice's place at its height: the classes below stay
+        # where they were, under the pointer of someone about to click one.
+        self.named_hint = QLabel("Double-click a class to rename it.")
+        self.named_hint.setEnabled(False)   # greyed: a hint, not a control
+        self.naming = QStackedWidget()
+        self.naming.addWidget(self.templates)
+        self.naming.addWidget(self.named_hint)
+        self.naming.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.templates)
+        layout.addWidget(self.naming)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
         tools.active_class_changed.connect(self._show_active)
@@ -112,7 +123,8 @@ class ClassesPanel(QWidget):
             item = QListWidgetItem(swatch(label_class.color), f"{key}{label_class.name}")
             self.list.addItem(item)
         self.list.blockSignals(False)
-        self.templates.setVisible(has_default_names([c.name for c in classes]))
+        default_names = has_default_names([c.name for c in classes])
+        self.naming.setCurrentWidget(self.templates if default_names else self.named_hint)
         self._fit_height()
         if classes and self.tools.active_class > len(classes):
             self.tools.set_active_class(len(classes))
