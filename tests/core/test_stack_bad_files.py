@@ -69,6 +69,14 @@ def test_empty_folder(tmp_path):
         open_stack(tmp_path)
 
 
+def test_a_project_folder_is_named_as_a_project_not_an_image(tmp_path):
+    from unet_studio.core.project import Project
+
+    project = Project.create(tmp_path / "study.unet_studio")
+    with pytest.raises(StackError, match="a unet_studio project, not an image"):
+        open_stack(project.folder)
+
+
 def test_stack_error_is_a_user_error():
     assert issubclass(StackError, UnetStudioError)
 

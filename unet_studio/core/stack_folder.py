@@ -37,6 +37,11 @@ def open_folder(folder: Path):
 
     files = tiff_files_in(folder)
     if not files:
+        from unet_studio.core.project_file import is_project_folder
+
+        if is_project_folder(folder):
+            raise StackError(f"{folder}: a unet_studio project, not an image (the app opens it: "
+                             "unet-studio FOLDER); give its images' files here")
         raise StackError(f"{folder}: the folder holds no TIFF files")
     first = open_stack(files[0])
     first.close()
