@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import numpy as np
+import pytest
 import tifffile
 
 from tests.gui.helpers import TINY_TRAINING, drag, wait_idle, wait_showing, write_image
@@ -288,38 +289,60 @@ def test_a_run_an_error_stops_whose_model_cannot_be_kept_does_not_say_it_is_kept
     assert document.model is not None and not list(window.session.project.models)
 
 
-def test_showing_another_image_while_training_gives_it_the_run_s_model(window, qtbot, tmp_path, dialogs,
-                                                                      monkeypatch):
-    """"Stop training and show another image?" Yes: the run ends after the other image is shown.
-    Its model is the project's and the shown image's (predicted at once), and the other image's
-    training panel shows none of the run's last steps."""
+@pytest.mark.parametrize("last", ["the run ends", "the image is shown"])
+def test_showing_another_image_while_training_goes_on_training_there(window, qtbot, tmp_path, dialogs,
+                                                                    monkeypatch, last):
+    """Another image of the project shown while training runs: nothing is asked; the run ends,
+    its model becomes the project's and that image's, and a new run goes on from it with that
+    image shown and previewed. The two happen in either order (the run may end first, or the
+    image be shown first); before, the other image came up with no model and no prediction."""
     import threading
 
+    from unet_studio.gui.project import opening
     from unet_studio.gui.training import live_training
 
     open_painted_image(window, qtbot, tmp_path, "a.tif")
     write_image(tmp_path / "b.tif", seed=5)
     window.project_images.add_images([str(tmp_path / "b.tif")])
     wait_idle(qtbot, window)
-    b_shown, run = threading.Event(), live_training.training_run
+    b_shown, first_ended = threading.Event(), threading.Event()
+    window.training.running_changed.connect(lambda on: on or first_ended.set())
+    runs: list[bool] = []
+    window.training.running_changed.connect(runs.append)
+    run, load = live_training.training_run, opening.load_entry
 
     def ends_after_b_is_shown(*args):
         yield from run(*args)
         b_shown.wait(60)
 
-    monkeypatch.setattr(live_training, "training_run", ends_after_b_is_shown)
+    def shown_after_the_run_ends(*args):
+        first_ended.wait(60)
+        return (yield from load(*args))
+
+    if last == "the run ends":
+        monkeypatch.setattr(live_training, "training_run", ends_after_b_is_shown)
+    else:
+        monkeypatch.setattr(opening, "load_entry", shown_after_the_run_ends)
     window.training.config_options = dict(TINY_TRAINING)     # until stopped
     window.training.start()
     qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
     [b] = [e for e in window.session.project.images if e.name == "b.tif"]
-    window.projects.switch_to(b.id)                          # "Stop training and show another image?" -> Yes
+    window.projects.switch_to(b.id)
     qtbot.waitUntil(lambda: window.document is not None and window.document.name == "b.tif", timeout=60_000)
     document = window.document
     b_shown.set()
+    qtbot.waitUntil(lambda: runs == [True, False, True], timeout=60_000)   # one run ended, the next started
+    assert not dialogs.questions()
+    [first] = list(window.session.project.models)
+    assert window.session.model_id == first.id and document.model is window.session.model
+    qtbot.waitUntil(lambda: document.predictions.mask(0, 0) is not None, timeout=60_000)   # previewed
+    qtbot.waitUntil(lambda: window.training_panel.message.text().startswith(   # b has no labels yet
+        "Training on the labels of another image (none on this one yet)."), timeout=60_000)
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=60_000)
+    window.training.stop()
     qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
     wait_idle(qtbot, window)
-    [entry] = list(window.session.project.models)
-    assert window.session.model_id == entry.id and window.session.model is not None
-    assert document.model is window.session.model
-    qtbot.waitUntil(lambda: document.predictions.mask(0, 0) is not None, timeout=60_000)   # predicted
-    assert window.training_panel.step.text() == "–"
+    assert window.document is document and not dialogs.errors()
+    second = window.session.project.models.current
+    assert second.id != first.id and second.info["started_from"] == first.id
+    assert window.session.model_id == second.id and document.model is window.session.model

@@ -58,6 +58,14 @@ def _gather(plan: RunPlan, opened: list) -> tuple[list, list, list[str]]:
     return stacks, volumes, names
 
 
+def _images_note(others: int, shown_labeled: bool) -> str:
+    """What a run on the shown image and `others` other images with labels says."""
+    if shown_labeled:
+        return f"Training on the labels of {others + 1} images."
+    other = "another image" if others == 1 else f"{others} other images"
+    return f"Training on the labels of {other} (none on this one yet)."
+
+
 def keep_model(project, progress, loss: float, info: dict):
     """Save the run's model into the project's history and log the run; its ModelEntry."""
     from unet_studio.ml.model_file import save_model
@@ -80,7 +88,7 @@ def training_run(plan: RunPlan, preview_request: Callable, should_stop: Callable
         stacks, volumes, names = _gather(plan, opened) if plan.project is not None else \
             ([plan.stack], [plan.labels], [plan.stack.name])
         if len(stacks) > 1:
-            yield ("note", f"Training on the labels of {len(stacks)} images.")
+            yield ("note", _images_note(len(stacks) - 1, bool(plan.labels.data.any())))
         progress, last_loss = None, math.nan
         try:
             for progress in train(stacks, volumes, plan.classes, TrainConfig(**plan.options),

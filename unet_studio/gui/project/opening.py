@@ -33,8 +33,8 @@ class ProjectController(QObject):
     """Loads images and projects and says what the window should show of them.
 
     Collaborators: the session, the file dialogs, the project's models (ProjectModels) and
-    images (ProjectImages), the worker pool, the shown image, `may_leave_image(doing)` (asks
-    before ending training); `parent` is the widget its dialogs and busy cursor belong to.
+    images (ProjectImages), the worker pool, the shown image, `may_leave_image(doing,
+    within_project)` (asks before ending training); `parent` is the widget its dialogs and busy cursor belong to.
     Signals (the main window connects them):
       status_message(text, milliseconds): for the status bar ("" clears it; 0 ms: until replaced);
       image_to_show(LoadedImage or None, image id or None): show this image of the project;
@@ -113,7 +113,7 @@ class ProjectController(QObject):
                           f"{entry.name} is not at {entry.path} any more. Locate it now?"):
                 self.images.locate(entry.id, then_show=True)
             return
-        if not self.may_leave_image("show another image"):
+        if not self.may_leave_image("show another image", within_project=True):
             return
         self.session.write_soon()
         self._load(lambda: load_entry(project, entry), entry.name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.gui.errors import show_error
@@ -139,6 +139,7 @@ class TrainingController(QObject):
         self._worker: GeneratorWorker | None = None
         self._document_in_training = None
         self._project_in_training = None
+        self._go_on_from = None   # the image training went on from to another (go_on_elsewhere)
         self._latest_model = None
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
@@ -157,6 +158,26 @@ class TrainingController(QObject):
         self.panel.show_message("" if document is None else
                                 "Paint a few strokes of each class, then press Train.")
         self.panel.button.setEnabled(document is not None)
+        if self._go_on_from is not None:
+            # After the window has given the image its model (show_image).
+            QTimer.singleShot(0, self._go_on_when_ready)
+
+    def go_on_elsewhere(self) -> None:
+        """The user shows another image of the project while training runs: the run ends (its
+        model kept and given to that image, ProjectCommands.model_ready) and a new run goes on
+        from it with that image shown, previewed, and its strokes learned."""
+        if self.running and not self._worker.stop_requested:   # (not a run the user stopped)
+            self._go_on_from = self._document_in_training
+            self.stop()
+
+    def _go_on_when_ready(self) -> None:
+        """Start the run that goes on, once the last one has ended and the other image is shown
+        (in whichever order those two happen)."""
+        came_from = self._go_on_from
+        if came_from is None or self.running or self.document is None or self.document is came_from:
+            return
+        self._go_on_from = None
+        self.start()
 
     def toggle(self) -> None:
         (self.stop if self.running else self.start)()
@@ -267,6 +288,7 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
+        self._go_on_from = None   # a run an error ended does not go on by itself
         kept = ""
         if self._latest_model is not None:   # (where the project could not keep it, its own dialog says so)
             kept = (" The model trained until then stays in use." if self._keep_failed
@@ -290,3 +312,4 @@ class TrainingController(QObject):
                 self.panel.show_message("Training stopped; the model is kept. "
                                         "Press Train to continue, or export the masks.")
         self.running_changed.emit(False)
+        self._go_on_when_ready()

@@ -266,8 +266,13 @@ class MainWindow(QMainWindow):
         """True while strokes are not written to the project yet (autosave follows shortly)."""
         return self.session.unsaved
 
-    def may_leave_image(self, doing: str) -> bool:
-        """Ask before an action that ends training (strokes need no question: they are saved)."""
+    def may_leave_image(self, doing: str, within_project: bool = False) -> bool:
+        """Ask before an action that ends training (strokes need no question: they are saved).
+        within_project: another image of the project is shown next, where training goes on
+        (TrainingController.go_on_elsewhere): nothing to ask."""
+        if within_project and self.training.running:
+            self.training.go_on_elsewhere()
+            return True
         if self.training.running and not ask_yes_no(
                 self, "Training is running", f"Stop training and {doing}?"):
             return False
