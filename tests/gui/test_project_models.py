@@ -346,3 +346,32 @@ def test_showing_another_image_while_training_goes_on_training_there(window, qtb
     second = window.session.project.models.current
     assert second.id != first.id and second.info["started_from"] == first.id
     assert window.session.model_id == second.id and document.model is window.session.model
+
+
+def test_training_does_not_go_on_by_itself_on_an_image_of_another_kind(window, qtbot, tmp_path, dialogs):
+    """A colour image shown while training on a grey one's strokes: the run ends and is kept, but
+    no new run starts by itself (there is nothing of its kind to train on: Train decides), and the
+    grey model is not given to it (it would fail on every plane), as the panel says."""
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    grey = write_image(tmp_path / "grey.tif", seed=5)
+    tifffile.imwrite(tmp_path / "colour.tif", np.stack([grey] * 3, axis=-1), photometric="rgb")
+    window.project_images.add_images([str(tmp_path / "colour.tif")])
+    wait_idle(qtbot, window)
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    [colour] = [e for e in window.session.project.images if e.name == "colour.tif"]
+    window.projects.switch_to(colour.id)
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "colour.tif", timeout=60_000)
+    qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
+    wait_idle(qtbot, window)
+    assert not window.training.running and len(window.session.project.models) == 1
+    assert not dialogs.errors() and not dialogs.questions()   # the grey model is not given to it either
+    assert window.document.model is None
+    assert "model reads images of 1 channel(s), this one has 3" in window.training_panel.message.text()
+    [a] = [e for e in window.session.project.images if e.name == "a.tif"]
+    for entry, model_given in ((a, True), (colour, False)):   # shown again, the model already there
+        window.projects.switch_to(entry.id)
+        wait_showing(qtbot, window, entry.name)
+        assert (window.document.model is window.session.model) is model_given and not dialogs.errors()
+    assert "model reads images of 1 channel(s), this one has 3" in window.training_panel.message.text()

@@ -140,6 +140,7 @@ class TrainingController(QObject):
         self._document_in_training = None
         self._project_in_training = None
         self._go_on_from = None   # the image training went on from to another (go_on_elsewhere)
+        self._go_on_channels = 0  # ... and its number of channels
         self._latest_model = None
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
@@ -162,12 +163,18 @@ class TrainingController(QObject):
             # After the window has given the image its model (show_image).
             QTimer.singleShot(0, self._go_on_when_ready)
 
+    def tell_model_not_read(self, model) -> None:
+        """The project's model does not read the shown image (another number of channels)."""
+        self.panel.show_message(f"The project's model reads images of {model.in_channels} channel(s), this "
+                                f"one has {self.document.stack.n_c}: paint and Train to start a model for it.")
+
     def go_on_elsewhere(self) -> None:
         """The user shows another image of the project while training runs: the run ends (its
         model kept and given to that image, ProjectCommands.model_ready) and a new run goes on
         from it with that image shown, previewed, and its strokes learned."""
         if self.running and not self._worker.stop_requested:   # (not a run the user stopped)
             self._go_on_from = self._document_in_training
+            self._go_on_channels = self._document_in_training.stack.n_c
             self.stop()
 
     def _go_on_when_ready(self) -> None:
@@ -177,7 +184,8 @@ class TrainingController(QObject):
         if came_from is None or self.running or self.document is None or self.document is came_from:
             return
         self._go_on_from = None
-        self.start()
+        if self.document.stack.n_c == self._go_on_channels:   # (another kind of image: Train decides)
+            self.start()
 
     def toggle(self) -> None:
         (self.stop if self.running else self.start)()
@@ -311,5 +319,7 @@ class TrainingController(QObject):
             if not self.panel.message.text().startswith("Training stopped"):
                 self.panel.show_message("Training stopped; the model is kept. "
                                         "Press Train to continue, or export the masks.")
+        elif self.document is not None and model is not None and not self.document.reads(model):
+            self.tell_model_not_read(model)
         self.running_changed.emit(False)
         self._go_on_when_ready()

@@ -112,6 +112,11 @@ class ImageDocument(QObject):
         self.model = model
         self.model_changed.emit()
 
+    def reads(self, model) -> bool:
+        """Whether `model` reads this image (the same number of channels): a project's model
+        is given only to its images it can predict."""
+        return model.in_channels == self.stack.n_c
+
     def forget_model(self) -> None:
         """No model shown: its predictions go with it (the next training starts a new one)."""
         self.predictions.clear()

@@ -174,8 +174,12 @@ class MainWindow(QMainWindow):
         self.session.entry_id = entry_id
         document = None if loaded is None else ImageDocument(loaded.stack, loaded.labels, loaded.levels, self)
         self._show_document(document)
-        if document is not None and entry_id is not None and self.session.model is not None:
-            document.set_model(self.session.model)
+        model = self.session.model
+        if document is not None and entry_id is not None and model is not None:
+            if document.reads(model):
+                document.set_model(model)
+            else:
+                self.training.tell_model_not_read(model)
         return document
 
     def _hand_out(self, document: ImageDocument | None) -> None:
