@@ -375,3 +375,38 @@ def test_training_does_not_go_on_by_itself_on_an_image_of_another_kind(window, q
         wait_showing(qtbot, window, entry.name)
         assert (window.document.model is window.session.model) is model_given and not dialogs.errors()
     assert "model reads images of 1 channel(s), this one has 3" in window.training_panel.message.text()
+
+
+def test_training_does_not_go_on_when_the_other_image_cannot_be_shown(window, qtbot, tmp_path, dialogs,
+                                                                      monkeypatch):
+    """The image asked for fails to open while training runs: the run ends and is kept, the
+    image shown stays, and nothing starts by itself then, nor at the next image shown."""
+    from unet_studio.core.errors import StackError
+    from unet_studio.gui.project import opening
+
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    for name, seed in (("b.tif", 5), ("c.tif", 6)):
+        write_image(tmp_path / name, seed=seed)
+    window.project_images.add_images([str(tmp_path / "b.tif"), str(tmp_path / "c.tif")])
+    wait_idle(qtbot, window)
+    load = opening.load_entry
+
+    def unreadable(project, entry):
+        raise StackError(f"{entry.name}: unreadable")
+        yield
+
+    monkeypatch.setattr(opening, "load_entry", unreadable)
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    b, c = (next(e for e in window.session.project.images if e.name == n) for n in ("b.tif", "c.tif"))
+    window.projects.switch_to(b.id)
+    qtbot.waitUntil(lambda: not window.training.running and bool(dialogs.errors()), timeout=60_000)
+    wait_idle(qtbot, window)
+    assert window.document.name == "a.tif" and not window.training.running
+    assert len(window.session.project.models) == 1 and "b.tif: unreadable" in dialogs.errors()[0][2]
+    monkeypatch.setattr(opening, "load_entry", load)
+    window.projects.switch_to(c.id)
+    qtbot.waitUntil(lambda: window.document.name == "c.tif", timeout=60_000)
+    qtbot.wait(200)
+    assert not window.training.running and len(window.session.project.models) == 1

@@ -40,7 +40,8 @@ class ProjectController(QObject):
       image_to_show(LoadedImage or None, image id or None): show this image of the project;
       image_file_opened(path), project_folder_opened(folder): for the recent lists;
       all_labels_written(): every label is on disk (after Save As);
-      save_copy_asked(): the user wants the project saved elsewhere (Save As).
+      save_copy_asked(): the user wants the project saved elsewhere (Save As);
+      image_not_shown(): an image asked for could not be shown (the one shown stays).
     """
 
     status_message = Signal(str, int)
@@ -49,6 +50,7 @@ class ProjectController(QObject):
     project_folder_opened = Signal(str)
     all_labels_written = Signal()
     save_copy_asked = Signal()
+    image_not_shown = Signal()
 
     def __init__(self, session, dialogs, models, images, pool, shown, may_leave_image, parent=None):
         super().__init__(parent)
@@ -141,6 +143,7 @@ class ProjectController(QObject):
         if image is not None and image.labels is None and not self._start_fresh(image):
             close_quietly(image.stack)
             image = None
+            self.image_not_shown.emit()
         if image is not None:
             self.image_to_show.emit(image.loaded(), image.entry.id)
             if self._recent_file is not None:
@@ -177,6 +180,7 @@ class ProjectController(QObject):
     @Slot(str)
     def _open_failed(self, reason: str) -> None:
         self._then_add = []
+        self.image_not_shown.emit()
         show_error(self.parent_widget, "Cannot open the image", reason)
 
     @Slot()

@@ -177,6 +177,11 @@ class TrainingController(QObject):
             self._go_on_channels = self._document_in_training.stack.n_c
             self.stop()
 
+    @Slot()
+    def forget_going_on(self) -> None:
+        """The image training was to go on with could not be shown: nothing goes on."""
+        self._go_on_from = None
+
     def _go_on_when_ready(self) -> None:
         """Start the run that goes on, once the last one has ended and the other image is shown
         (in whichever order those two happen)."""

@@ -59,6 +59,7 @@ def connect_parts(window) -> None:
     for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.status_line.show_message)
     projects.image_to_show.connect(window.show_image)
+    projects.image_not_shown.connect(window.training.forget_going_on)
     projects.image_file_opened.connect(window.recent.remember_file)
     projects.project_folder_opened.connect(window.recent.remember_project)
     images.image_to_show.connect(window.show_image)
