@@ -66,6 +66,18 @@ def test_two_touching_discs_are_two_objects(radius):
     assert {left, right} == {1, 2}
 
 
+@pytest.mark.parametrize("radius", [10, 20, 40])
+def test_a_peanut_with_a_shallow_waist_is_one_object(radius):
+    """Two tops of equal height (a symmetric shape: the same value to the last bit) whose seam
+    lies less than a seed's height (0.07 object diameters) below them are one object, as are
+    tops of different heights; skimage's h_maxima kept both as seeds."""
+    gap = int(radius * 0.8)   # the waist lies 0.08 radii below the tops
+    peanut = discs((4 * radius, 5 * radius), [(2 * radius, 2 * radius), (2 * radius, 2 * radius + gap)], radius)
+    labels = find_objects(peanut, object_size=2 * radius)
+    assert labels.max() == 1
+    assert labels[peanut].min() == 1
+
+
 def test_a_given_object_size_keeps_what_the_measured_one_drops():
     yy, xx = np.mgrid[:60, :90]
     fg = discs((60, 90), [(30, 30)], 15) | discs((60, 90), [(30, 56)], 13) | discs((60, 90), [(8, 80)], 4)

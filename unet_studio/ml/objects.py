@@ -7,7 +7,8 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
 - islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask);
 - holes smaller than one object are filled;
 - touching objects are split by a watershed from the maxima of the distance to the background,
-  smoothed over SMOOTH * d and standing out by HEIGHT * d; where the object probability is given,
+  smoothed over SMOOTH * d and standing out by HEIGHT * d above the seam to each neighbour
+  (objects whose seam is shallower are one); where the object probability is given,
   the distance is weighted by how sure the network is, so the less certain seam between two
   touching objects is where they part;
 - pieces under SPECK * d left by the split are dropped;
@@ -265,12 +266,65 @@ def _split(foreground: np.ndarray, probability: np.ndarray | None, size: float,
         height *= np.clip((probability - SURE) / (1 - SURE), 0, 1)
     sigma = [max(SMOOTH * size / s, 0.5) for s in sampling]
     height = ndimage.gaussian_filter(height, sigma)
-    seeds, _ = ndimage.label(h_maxima(height, max(HEIGHT * size, 0.5)) & mask)
-    labels = watershed(-height, seeds, mask=mask)
+    h = max(HEIGHT * size, 0.5)
+    seeds, _ = ndimage.label(h_maxima(height, h) & mask)
+    labels = _joined_where_shallow(watershed(-height, seeds, mask=mask), height, h)
     # Pieces with no seed of their own (thin ones) are still objects.
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
     return _drop_small(labels, smallest)
+
+
+def _joined_where_shallow(labels: np.ndarray, height: np.ndarray, h: float) -> np.ndarray:
+    """`labels` (watershed regions of `height`) with the regions whose seam to a neighbour lies
+    less than h below the lower of their two tops joined: every region then stands h above the
+    seam to its neighbours, as its seed should. skimage's h_maxima keeps both of two tops of
+    equal height (to the last bits of a float) however shallow the seam between them: a
+    peanut-shaped nucleus, an organelle with two equally wide places, parted in two.
+
+    Seams are taken from the highest down, as h-maxima are: each joined region keeps the higher
+    top. A seam's height is the lower of two touching pixels of the two regions."""
+    n = int(labels.max())
+    if n < 2:
+        return labels
+    top = np.asarray(ndimage.maximum(height, labels, index=np.arange(n + 1)), np.float64)
+    first, second, seam = [], [], []
+    for axis in range(labels.ndim):
+        before = (slice(None),) * axis + (slice(None, -1),)    # views: no copy of a plane or volume
+        after = (slice(None),) * axis + (slice(1, None),)
+        a, b = labels[before], labels[after]
+        touching = a != b
+        touching &= a > 0
+        touching &= b > 0
+        where = np.nonzero(touching)
+        del touching
+        if not where[0].size:
+            continue
+        ha, hb = height[before][where], height[after][where]
+        la, lb = a[where], b[where]
+        first.append(np.minimum(la, lb))
+        second.append(np.maximum(la, lb))
+        seam.append(np.minimum(ha, hb))
+    if not first:
+        return labels
+    first, second, seam = np.concatenate(first), np.concatenate(second), np.concatenate(seam)
+    order = np.lexsort((-seam, second, first))            # each pair's highest seam first
+    pair = first[order].astype(np.int64) * (n + 1) + second[order]
+    highest = order[np.r_[True, pair[1:] != pair[:-1]]]
+    parent = np.arange(n + 1)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for k in highest[np.argsort(-seam[highest], kind="stable")]:
+        a, b = root(int(first[k])), root(int(second[k]))
+        if a != b and min(top[a], top[b]) - seam[k] < h:
+            parent[b], top[a] = a, max(top[a], top[b])
+    roots = np.array([root(i) for i in range(n + 1)])
+    return roots[labels].astype(labels.dtype)
 
 
 def _object_means(labels: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
