@@ -410,3 +410,42 @@ def test_training_does_not_go_on_when_the_other_image_cannot_be_shown(window, qt
     qtbot.waitUntil(lambda: window.document.name == "c.tif", timeout=60_000)
     qtbot.wait(200)
     assert not window.training.running and len(window.session.project.models) == 1
+
+
+def test_opening_an_image_of_another_project_while_training_goes_on_starts_nothing(window, qtbot, tmp_path,
+                                                                                   dialogs, monkeypatch):
+    """The user shows another image of the project (training is to go on there), then opens an
+    image of another project before the run has ended ("Stop training?" Yes): the run is kept
+    in its project, and no run starts by itself on the other project's image."""
+    import threading
+
+    from unet_studio.gui.training import live_training
+
+    open_painted_image(window, qtbot, tmp_path, "a.tif")
+    write_image(tmp_path / "b.tif", seed=5)
+    write_image(tmp_path / "elsewhere" / "c.tif", seed=6)
+    window.project_images.add_images([str(tmp_path / "b.tif")])
+    wait_idle(qtbot, window)
+    first_project = window.session.project
+    b_shown, run = threading.Event(), live_training.training_run
+    starts: list[bool] = []
+    window.training.running_changed.connect(lambda on: on and starts.append(on))
+
+    def ends_when_let(*args):
+        yield from run(*args)
+        b_shown.wait(60)
+
+    monkeypatch.setattr(live_training, "training_run", ends_when_let)
+    window.training.config_options = dict(TINY_TRAINING)     # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    [b] = [e for e in first_project.images if e.name == "b.tif"]
+    window.projects.switch_to(b.id)
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "b.tif", timeout=60_000)
+    threading.Timer(1.0, b_shown.set).start()               # the run ends as c.tif comes up
+    window.open_files([str(tmp_path / "elsewhere" / "c.tif")])   # "Stop training and open another image?" Yes
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "c.tif", timeout=60_000)
+    qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
+    qtbot.wait(300)
+    assert starts == [True] and not window.training.running
+    assert window.session.project is not first_project and len(first_project.models) == 1

@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         if self.training.running and not ask_yes_no(
                 self, "Training is running", f"Stop training and {doing}?"):
             return False
+        self.training.forget_going_on()   # (quitting, another project...: nothing goes on)
         self.training.stop()
         return True
 
