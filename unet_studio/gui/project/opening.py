@@ -34,7 +34,8 @@ class ProjectController(QObject):
 
     Collaborators: the session, the file dialogs, the project's models (ProjectModels) and
     images (ProjectImages), the worker pool, the shown image, `may_leave_image(doing,
-    within_project)` (asks before ending training); `parent` is the widget its dialogs and busy cursor belong to.
+    within_project)` (asks before ending training); `parent` is the widget its dialogs and busy
+    cursor belong to.
     Signals (the main window connects them):
       status_message(text, milliseconds): for the status bar ("" clears it; 0 ms: until replaced);
       image_to_show(LoadedImage or None, image id or None): show this image of the project;
