@@ -32,6 +32,21 @@ def train(window, qtbot, steps=3):
     wait_idle(qtbot, window)
 
 
+def training_runs_until_stopped(window, qtbot) -> None:
+    """Train (a tiny network) until stopped; returns once a step is shown."""
+    window.training.config_options = dict(TINY_TRAINING)
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+
+
+def show_project_image(window, qtbot, name: str) -> None:
+    """Show the project's image called `name` as a click in the images list does, until it is shown
+    (its workers may still run)."""
+    [entry] = [e for e in window.session.project.images if e.name == name]
+    window.projects.switch_to(entry.id)
+    qtbot.waitUntil(lambda: window.document is not None and window.document.name == name, timeout=60_000)
+
+
 def weights(model) -> list[np.ndarray]:
     return [v.detach().cpu().numpy().copy() for v in model.net.state_dict().values()]
 
@@ -209,9 +224,7 @@ def test_dropping_images_on_the_window_adds_them_to_the_project(window, qtbot, t
 def test_quitting_during_training_keeps_the_run_in_the_project(make_window, qtbot, tmp_path, dialogs):
     window = make_window()
     open_painted_image(window, qtbot, tmp_path)
-    window.training.config_options = dict(TINY_TRAINING)     # until stopped
-    window.training.start()
-    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    training_runs_until_stopped(window, qtbot)
     window.close()                                           # "Stop training and quit?" -> Yes
     assert not window.isVisible()
     again = make_window()
@@ -323,12 +336,8 @@ def test_showing_another_image_while_training_goes_on_training_there(window, qtb
         monkeypatch.setattr(live_training, "training_run", ends_after_b_is_shown)
     else:
         monkeypatch.setattr(opening, "load_entry", shown_after_the_run_ends)
-    window.training.config_options = dict(TINY_TRAINING)     # until stopped
-    window.training.start()
-    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
-    [b] = [e for e in window.session.project.images if e.name == "b.tif"]
-    window.projects.switch_to(b.id)
-    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "b.tif", timeout=60_000)
+    training_runs_until_stopped(window, qtbot)
+    show_project_image(window, qtbot, "b.tif")
     document = window.document
     b_shown.set()
     qtbot.waitUntil(lambda: runs == [True, False, True], timeout=60_000)   # one run ended, the next started
@@ -357,22 +366,17 @@ def test_training_does_not_go_on_by_itself_on_an_image_of_another_kind(window, q
     tifffile.imwrite(tmp_path / "colour.tif", np.stack([grey] * 3, axis=-1), photometric="rgb")
     window.project_images.add_images([str(tmp_path / "colour.tif")])
     wait_idle(qtbot, window)
-    window.training.config_options = dict(TINY_TRAINING)     # until stopped
-    window.training.start()
-    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
-    [colour] = [e for e in window.session.project.images if e.name == "colour.tif"]
-    window.projects.switch_to(colour.id)
-    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "colour.tif", timeout=60_000)
+    training_runs_until_stopped(window, qtbot)
+    show_project_image(window, qtbot, "colour.tif")
     qtbot.waitUntil(lambda: not window.training.running, timeout=60_000)
     wait_idle(qtbot, window)
     assert not window.training.running and len(window.session.project.models) == 1
     assert not dialogs.errors() and not dialogs.questions()   # the grey model is not given to it either
     assert window.document.model is None
     assert "model reads images of 1 channel(s), this one has 3" in window.training_panel.message.text()
-    [a] = [e for e in window.session.project.images if e.name == "a.tif"]
-    for entry, model_given in ((a, True), (colour, False)):   # shown again, the model already there
-        window.projects.switch_to(entry.id)
-        wait_showing(qtbot, window, entry.name)
+    for name, model_given in (("a.tif", True), ("colour.tif", False)):   # shown again, the model already there
+        show_project_image(window, qtbot, name)
+        wait_showing(qtbot, window, name)
         assert (window.document.model is window.session.model) is model_given and not dialogs.errors()
     assert "model reads images of 1 channel(s), this one has 3" in window.training_panel.message.text()
 
@@ -396,9 +400,7 @@ def test_training_does_not_go_on_when_the_other_image_cannot_be_shown(window, qt
         yield
 
     monkeypatch.setattr(opening, "load_entry", unreadable)
-    window.training.config_options = dict(TINY_TRAINING)     # until stopped
-    window.training.start()
-    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    training_runs_until_stopped(window, qtbot)
     b, c = (next(e for e in window.session.project.images if e.name == n) for n in ("b.tif", "c.tif"))
     window.projects.switch_to(b.id)
     qtbot.waitUntil(lambda: not window.training.running and bool(dialogs.errors()), timeout=60_000)
@@ -436,12 +438,8 @@ def test_opening_an_image_of_another_project_while_training_goes_on_starts_nothi
         b_shown.wait(60)
 
     monkeypatch.setattr(live_training, "training_run", ends_when_let)
-    window.training.config_options = dict(TINY_TRAINING)     # until stopped
-    window.training.start()
-    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
-    [b] = [e for e in first_project.images if e.name == "b.tif"]
-    window.projects.switch_to(b.id)
-    qtbot.waitUntil(lambda: window.document is not None and window.document.name == "b.tif", timeout=60_000)
+    training_runs_until_stopped(window, qtbot)
+    show_project_image(window, qtbot, "b.tif")
     threading.Timer(1.0, b_shown.set).start()               # the run ends as c.tif comes up
     window.open_files([str(tmp_path / "elsewhere" / "c.tif")])   # "Stop training and open another image?" Yes
     qtbot.waitUntil(lambda: window.document is not None and window.document.name == "c.tif", timeout=60_000)
