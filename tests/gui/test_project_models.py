@@ -308,7 +308,7 @@ def test_showing_another_image_while_training_goes_on_training_there(window, qtb
     """Another image of the project shown while training runs: nothing is asked; the run ends,
     its model becomes the project's and that image's, and a new run goes on from it with that
     image shown and previewed. The two happen in either order (the run may end first, or the
-    image be shown first); before, the other image came up with no model and no prediction."""
+    image be shown first): in both, the other image has the run's model and a prediction."""
     import threading
 
     from unet_studio.gui.project import opening
