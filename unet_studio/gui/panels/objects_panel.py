@@ -39,11 +39,10 @@ class ObjectTableModel(QAbstractTableModel):
         self.headers = SHOWN
         self.order = np.zeros(0, int)   # row r shows object self.order[r]
 
-    def set_table(self, table: dict, in_3d: bool = False) -> None:
-        """in_3d: the objects are joined across slices (volumes, a z centroid)."""
+    def set_table(self, table: dict) -> None:
         self.beginResetModel()
         self.table = table
-        self.headers = SHOWN_3D if in_3d else SHOWN
+        self.headers = SHOWN_3D if "centroid_z" in table else SHOWN   # objects joined across slices
         intensity = [c for c in table if c.startswith("mean_intensity")]
         first = [c for c in ("id", "area_px", "area_um2", "volume_um3", "equivalent_diameter_px") if c in table]
         last = [c for c in ("confidence", "centroid_z", "centroid_y", "centroid_x") if c in table]
@@ -212,9 +211,9 @@ class ObjectsPanel(QWidget):
 
     # ---- what was found -----------------------------------------------------------------
     def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "",
-                     where: str = "in this plane", in_3d: bool = False) -> None:
+                     where: str = "in this plane") -> None:
         """The objects of the shown plane, or of its time point's slices joined (`where` says
-        which, `in_3d` that they are volumes; table None: no prediction for it)."""
+        which; table None: no prediction for it)."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -227,7 +226,7 @@ class ObjectsPanel(QWidget):
         self.count.setText("No prediction for this plane yet" if n is None else
                            f"{n} object{'s' if n != 1 else ''} {where}")
         self.status_label.setText("" if n is None else f"{n} object{'s' if n != 1 else ''}")
-        self.model.set_table(table or {}, in_3d)
+        self.model.set_table(table or {})
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
 
     def _show_histogram(self, areas: np.ndarray | None) -> None:

@@ -165,9 +165,8 @@ class ProjectCommands(QObject):
         if project is not None and project is self.session.project:
             self.session.set_model(model, self._kept_id)
             document = self.shown.document
-            if (document is not None and self.session.entry_id is not None and document.model is not model
-                    and document.reads(model)):
-                document.set_model(model)
+            if document is not None and self.session.entry_id is not None:
+                document.offer_model(model)
         self._kept_id = None
 
     # ---- whole-project jobs --------------------------------------------------------------

@@ -279,10 +279,10 @@ class TrainingController(QObject):
             self._keep_failed = True
             self.keep_failed.emit(update)
             return
+        if update.model is not None:
+            self._latest_model = update.model
         document = self._document_in_training
         if document is not self.document:
-            if update.model is not None:
-                self._latest_model = update.model
             return   # another image is shown: its panel does not show this run's last steps
         self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
         if update.message:
@@ -293,11 +293,9 @@ class TrainingController(QObject):
               and time.monotonic() >= self._message_until):
             self.panel.show_message(f"{self._run_note or 'Training.'} "
                                     "Keep painting where the prediction is wrong.")
-        if update.preview is not None and document is self.document:
+        if update.preview is not None:
             t, z, region, probabilities, mask, uncertainty, boundary = update.preview
             document.put_prediction(t, z, probabilities, mask, uncertainty, region, boundary)
-        if update.model is not None:
-            self._latest_model = update.model
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:

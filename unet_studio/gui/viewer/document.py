@@ -113,9 +113,17 @@ class ImageDocument(QObject):
         self.model_changed.emit()
 
     def reads(self, model) -> bool:
-        """Whether `model` reads this image (the same number of channels): a project's model
-        is given only to its images it can predict."""
+        """Whether `model` reads this image (the same number of channels)."""
         return model.in_channels == self.stack.n_c
+
+    def offer_model(self, model) -> bool:
+        """Use the project's `model` if it reads this image (a project's model is given only to
+        its images it can predict); whether it does."""
+        if not self.reads(model):
+            return False
+        if self.model is not model:
+            self.set_model(model)
+        return True
 
     def forget_model(self) -> None:
         """No model shown: its predictions go with it (the next training starts a new one)."""

@@ -214,7 +214,7 @@ class ObjectsController(QObject):
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
-                                where="in this time point, joined across slices", in_3d=True)
+                                where="in this time point, joined across slices")
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:

@@ -176,9 +176,7 @@ class MainWindow(QMainWindow):
         self._show_document(document)
         model = self.session.model
         if document is not None and entry_id is not None and model is not None:
-            if document.reads(model):
-                document.set_model(model)
-            else:
+            if not document.offer_model(model):
                 self.training.tell_model_not_read(model)
         return document
 
