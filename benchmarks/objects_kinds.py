@@ -14,6 +14,11 @@ object = 2) with a few scribbled training images and held-out images with instan
   36 px across, touching, with dim borders.
 - halo: cells as phase contrast shows them, each ringed by a bright halo 6-9 px wide outside
   it, which is background (the truth is the cell alone): a first model calls the halo cell.
+- em-cells: the cells between the membranes of the ISBI 2012 EM stack (../shared/data/isbi2012:
+  its scribbled slices 0 and 1 train, slices 10-29 are scored; each true cell a connected piece
+  of its cell interior). The classes as ISBI numbers them: membrane 1, cell interior 2, whose
+  objects are counted (the app's "Membranes (EM)" template counts its "cell interior" too).
+  The cells range from 10 px axons to 80 px dendrites, beside each other.
 - cells-borders: the same images as cells, painted with a third class, "border", on the dim
   borders between touching cells (the app's "Touching cells, with their borders" template);
   the cells are class 2's objects, parted by the border class.
@@ -33,12 +38,15 @@ from scipy import ndimage
 from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
-KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo")
+KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
+         "em-cells")
 
 
 def load_kind(name: str, data: Path) -> Task:
     if name == "dsb":
         return load_dsb(data)
+    if name == "em-cells":
+        return _em_cells(Path(data))
     if name in ("large", "colour", "small", "brightfield"):
         return _held_out(name, Path(data))
     return _synthetic(name, Path(data))
@@ -105,6 +113,18 @@ def _held_out(name: str, data: Path) -> Task:
     images = [_as_image(tifffile.imread(folder / "images" / n)) for n in names]
     instances = [tifffile.imread(folder / "instances" / n).astype(np.int32) for n in names]
     return _task(name, images, instances, data)
+
+
+def _em_cells(data: Path) -> Task:
+    folder = data / "isbi2012"
+    volume = tifffile.imread(folder / "train-volume.tif")
+    truth = tifffile.imread(folder / "truth.tif")
+    scribbles = tifffile.imread(folder / "scribbles.tif")
+    scored = range(10, 30)
+    return Task("em-cells", ["membrane", "cell interior"], 2, [volume[0], volume[1]], [scribbles[0], scribbles[1]],
+                [volume[z] for z in scored], [truth[z] for z in scored],
+                [ndimage.label(truth[z] == 2)[0].astype(np.int32) for z in scored],
+                train_truth=[truth[0], truth[1]])
 
 
 def _task(name: str, images: list[np.ndarray], instances: list[np.ndarray], data: Path,

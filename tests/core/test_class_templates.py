@@ -17,3 +17,11 @@ def test_the_counted_class_prefers_object_names_and_skips_borders():
     assert object_class(TEMPLATES["Touching cells, with their borders"]) == 2
     assert object_class(TEMPLATES["Mitochondria (EM)"]) == 2
     assert object_class(["background"]) == 1
+
+
+def test_the_cells_between_em_membranes_are_counted():
+    assert object_class(TEMPLATES["Membranes (EM)"]) == 1
+    assert object_class(["cell", "boundary"]) == 1
+    assert object_class(["Cell interior", "membrane", "mitochondrion"]) == 3   # an object class after it
+    assert object_class(["cell wall", "membrane"]) == 2     # class 1 itself lies between
+    assert object_class(["background", "membrane"]) == 2    # class 1 is not named like objects

@@ -88,6 +88,24 @@ def test_a_given_object_size_keeps_what_the_measured_one_drops():
     assert split_instances(fg, object_size=20).max() == 3
 
 
+def test_small_objects_the_network_is_sure_of_are_kept_beside_large_ones():
+    """Cells between EM membranes: 12 px axons beside 80 px dendrites. The measured size is the
+    large ones'; the small ones are objects all the same where the network is as sure of them,
+    while specks it is unsure of are dropped."""
+    shape = (200, 420)
+    large = discs(shape, [(55, 60), (55, 200), (55, 340)], 40)
+    small = discs(shape, [(140, 40 + 65 * i) for i in range(6)], 6)
+    specks = discs(shape, [(185, 30 + 60 * i) for i in range(6)], 4)
+    mask = large | small | specks
+    probability = np.where(large | small, 0.97, 0.03).astype(np.float32)
+    probability[specks] = 0.7
+    assert find_objects(mask).max() == 3                    # the mask alone: small ones are specks
+    labels = find_objects(mask, probability)
+    assert labels.max() == 9
+    assert not labels[specks].any()
+    assert len(np.unique(labels[small])) == 6
+
+
 def test_min_size_is_a_floor_whatever_the_object_size():
     fg = discs((40, 40), [(20, 20)], 3)
     assert find_objects(fg, object_size=4, min_size=4).max() == 1

@@ -124,16 +124,21 @@ def test_predict_stack_can_be_cancelled_between_tiles(trained_model):
 def test_touching_discs_become_two_instances():
     yy, xx = np.mgrid[:60, :90]
     fg = ((yy - 30) ** 2 + (xx - 30) ** 2 <= 15 ** 2) | ((yy - 30) ** 2 + (xx - 56) ** 2 <= 13 ** 2)
-    fg |= (yy - 8) ** 2 + (xx - 80) ** 2 <= 4 ** 2
+    speck = (yy - 8) ** 2 + (xx - 80) ** 2 <= 4 ** 2
+    fg |= speck
     # The 8 px disc is a speck beside the 26-30 px ones (ml/objects.py), unless the user says
     # objects are about 20 px across.
     assert split_instances(fg).max() == 2
     labels = split_instances(fg, object_size=20)
     assert labels.max() == 3
     assert len(np.unique(labels[fg])) == 3 and (labels[~fg] == 0).all()
-    pred = Prediction(np.stack([~fg, fg]).astype(np.float32))
+    # A prediction unsure of the speck drops it; one as sure of it as of the discs keeps it.
+    probability = np.where(speck, 0.7, fg).astype(np.float32)
+    pred = Prediction(np.stack([1 - probability, probability]))
     assert pred.instances(2).max() == 2
-    assert pred.instances(2, object_size=20).max() == 3
+    sure = Prediction(np.stack([~fg, fg]).astype(np.float32))
+    assert sure.instances(2).max() == 3
+    assert sure.instances(2, object_size=20).max() == 3
     with pytest.raises(ValueError):
         pred.instances(3)
 

@@ -3,7 +3,8 @@ the classes read "background / nucleus" instead of "background / foreground".
 
 The first class is what surrounds the objects (the exported masks hold it as 0), the second
 the objects (what the Objects panel counts), a third the borders between touching objects
-where the template has one. Applying a template renames the classes it names and adds the
+where the template has one. In an EM image of membranes the objects are the cells the
+membranes enclose: the first class, "cell interior", is what the Objects panel counts. Applying a template renames the classes it names and adds the
 ones missing; classes beyond it stay, with their strokes.
 """
 from __future__ import annotations
@@ -38,13 +39,24 @@ def border_class(names: list[str]) -> int | None:
 OBJECT_WORDS = ("nucleus", "nuclei", "cell", "object", "foreground", "mitochondri", "organelle")
 
 
+# Names of classes that lie between the objects of class 1, as membranes between cells.
+BETWEEN_WORDS = ("membrane", "wall", "border", "boundar")
+
+
 def object_class(names: list[str]) -> int:
     """The class (1-based) whose objects are counted unless the user picks another: the first
-    after class 1 named like an object (nucleus, cell, ...), else the last that is not a border
-    class (class 1 being what surrounds the objects)."""
+    after class 1 named like an object (nucleus, cell, ...); else class 1 where it is named like
+    one and a later class lies between its pieces (cell interior and membrane); else the last
+    that is not a border class (class 1 being what surrounds the objects)."""
+    def named(name: str, words) -> bool:
+        return any(word in str(name).lower() for word in words)
+
     for k, name in enumerate(names, start=1):
-        if k > 1 and any(word in str(name).lower() for word in OBJECT_WORDS):
+        if k > 1 and named(name, OBJECT_WORDS):
             return k
+    if names and named(names[0], OBJECT_WORDS) and not named(names[0], BETWEEN_WORDS) \
+            and any(named(name, BETWEEN_WORDS) for name in names[1:]):
+        return 1
     border = border_class(names)
     others = [k for k in range(2, len(names) + 1) if k != border]
     return others[-1] if others else max(len(names), 1)

@@ -4,14 +4,17 @@ Every step is measured in units of one typical object diameter d, in pixels: mea
 mask itself (measure_object_size) unless the user gives it (like Cellpose's "diameter"), so the
 same defaults hold for 10 px nuclei and 110 px nuclei alike:
 
-- islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask);
+- islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask),
+  unless the network is sure of them: their mean probability stands KEPT of the way from unsure
+  (SURE) to 1. Where objects vary tenfold in size (cells between the membranes of an EM image:
+  axons beside dendrites), the small ones are as sure as the large; a false speck is not;
 - holes smaller than one object are filled;
 - touching objects are split by a watershed from the maxima of the distance to the background,
   smoothed over SMOOTH * d and standing out by HEIGHT * d above the seam to each neighbour
   (objects whose seam is shallower are one); where the object probability is given,
   the distance is weighted by how sure the network is, so the less certain seam between two
   touching objects is where they part;
-- pieces under SPECK * d left by the split are dropped;
+- pieces under SPECK * d left by the split are dropped (but the sure islands);
 - where the object probability is given, objects the network believes far less than the
   plane's surest objects are dropped: their mean probability stands less than CORE as far above
   unsure (SURE) as that of the plane's surest objects (the 90th percentile over objects) does:
@@ -45,6 +48,8 @@ SMOOTH = 0.05    # the distance map is smoothed over this many object diameters 
 HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
 SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
 GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
+KEPT = 0.8       # an island under SPECK * d whose mean probability stands this share of the way
+                 # from SURE to 1 (0.9) is an object all the same: the network is sure of it
 CORE = 0.5       # an object's mean probability must stand this share as far above SURE as the
                  # plane's surest objects' (0.7 when theirs is 0.9)
 CLUMPED = 1.5    # the mask's pieces this many times as wide as the objects the kept boundary
@@ -153,8 +158,9 @@ def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size:
     its objects, before any is dropped): find_objects' `surest`, measured once for a plane
     whose pieces are split apart. None where there are no objects."""
     parting = _parting(probability, boundary)
-    labels = _split(parted(foreground, parting)[0], parting, float(object_size), None, min_size)
-    mean, present = _object_means(labels, np.asarray(probability, np.float32))
+    probability = np.asarray(probability, np.float32)
+    labels = _split(parted(foreground, parting)[0], (probability, parting), float(object_size), None, min_size)
+    mean, present = _object_means(labels, probability)
     return float(np.percentile(mean[present], 90)) if present.any() else None
 
 
@@ -223,12 +229,15 @@ def _fill_holes(foreground: np.ndarray, size: float, z_spacing: float | None) ->
     return ~_drop_small(~foreground, limit)
 
 
-def _drop_small(labels: np.ndarray, smallest: float) -> np.ndarray:
+def _drop_small(labels: np.ndarray, smallest: float, spared: np.ndarray | None = None) -> np.ndarray:
     """Labels (or a mask: its connected pieces) with the pieces under `smallest` px set to 0
-    (scikit-image's remove_small_objects, whose size parameter differs between versions)."""
+    (scikit-image's remove_small_objects, whose size parameter differs between versions),
+    but those within the `spared` pixels."""
     pieces = ndimage.label(labels)[0] if labels.dtype == bool else labels
     small = np.bincount(pieces.ravel()) < smallest
     small[0] = False
+    if spared is not None and spared.any():
+        small[np.unique(pieces[spared])] = False
     return np.where(small[pieces], 0, labels).astype(labels.dtype)
 
 
@@ -242,7 +251,7 @@ def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
 
     probability, parting = probabilities
     probability = None if probability is None else np.asarray(probability, np.float32)
-    labels = _split(foreground, parting, size, z_spacing, min_size)
+    labels = _split(foreground, (probability, parting), size, z_spacing, min_size)
     if probability is not None:
         labels = _drop_unsure(labels, probability, surest)
     labels = relabel_sequential(labels)[0].astype(np.int32)
@@ -250,15 +259,19 @@ def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
     return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
 
 
-def _split(foreground: np.ndarray, probability: np.ndarray | None, size: float,
+def _split(foreground: np.ndarray, probabilities: tuple, size: float,
            z_spacing: float | None, min_size: int) -> np.ndarray:
-    """Clean, seed, split and drop specks: the objects before any is judged unsure."""
+    """Clean, seed, split and drop specks: the objects before any is judged unsure.
+    probabilities: (the class's, the one objects part by), or (None, None)."""
     from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
 
+    belief, probability = probabilities
     sampling = _sampling(foreground.ndim, z_spacing)
     smallest = max(float(min_size), object_volume(SPECK * size, foreground.ndim, z_spacing))
-    mask = _drop_small(_fill_holes(foreground, size, z_spacing), smallest)
+    mask = _fill_holes(foreground, size, z_spacing)
+    sure = _sure_islands(mask, belief, smallest)
+    mask = _drop_small(mask, smallest, sure)
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
     height = ndimage.distance_transform_edt(mask, sampling=sampling).astype(np.float32)
@@ -272,7 +285,23 @@ def _split(foreground: np.ndarray, probability: np.ndarray | None, size: float,
     # Pieces with no seed of their own (thin ones) are still objects.
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
-    return _drop_small(labels, smallest)
+    return _drop_small(labels, smallest, sure)
+
+
+def _sure_islands(mask: np.ndarray, probability: np.ndarray | None, smallest: float) -> np.ndarray | None:
+    """The pixels of the mask in islands of the class (its probability over SURE, not pieces
+    the kept boundary cut off a larger one) under `smallest` px whose mean `probability` stands
+    KEPT of the way from SURE to 1 (None without a probability, or where there are none)."""
+    if probability is None:
+        return None
+    pieces, n = ndimage.label(probability >= SURE)
+    if n == 0:
+        return None
+    mean, present = _object_means(pieces, probability)
+    area = np.bincount(pieces.ravel(), minlength=n + 1)[1:]
+    sure = np.concatenate([[False], present & (area < smallest) & (mean >= SURE + KEPT * (1 - SURE))])
+    return sure[pieces] & mask if sure.any() else None
+
 
 
 def _joined_where_shallow(labels: np.ndarray, height: np.ndarray, h: float) -> np.ndarray:
