@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.ml.data import TrainingSet
-from unet_studio.ml.stroke_trust import AIM, REACH, stroke_trust
+from unet_studio.ml.stroke_trust import AIM, REACH, stroke_trust, updated_trust
 
 
 def test_a_wide_stroke_counts_more_at_its_centre_line_than_at_its_edges():
@@ -120,3 +120,50 @@ def test_the_weights_kept_are_bounded_and_a_plane_that_left_is_weighed_the_same_
     assert len(data._weights) <= 2
     data._weights.clear()
     np.testing.assert_array_equal(data.sample(np.random.default_rng(3), 8, 48, trust_centres=3.0)[2], first)
+
+
+def _boxes(labels: np.ndarray, rng: np.random.Generator, n: int, classes: int, longest: int) -> None:
+    """Paint n boxes of random classes (0: erase) into labels, some running over its edges."""
+    height, width = labels.shape
+    for _ in range(n):
+        y, x = int(rng.integers(-8, height)), int(rng.integers(-8, width))
+        labels[max(y, 0):y + int(rng.integers(1, longest)), max(x, 0):x + int(rng.integers(1, 2 * longest))] = \
+            rng.integers(0, classes + 1)
+
+
+def test_trust_updated_where_the_strokes_changed_is_the_whole_plane_computed_again():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        labels = np.zeros(tuple(int(v) for v in rng.integers(30, 160, 2)), np.uint8)
+        _boxes(labels, rng, int(rng.integers(1, 8)), 3, 30)
+        power = float(rng.choice([0.5, 1.0, 2.0]))
+        trust = stroke_trust(labels, power)
+        painted = labels.copy()
+        _boxes(painted, rng, int(rng.integers(1, 3)), 3, 20)
+        np.testing.assert_array_equal(updated_trust(trust, labels, painted, power), stroke_trust(painted, power))
+
+
+def test_painting_while_training_updates_the_weights_near_the_new_stroke_only(monkeypatch):
+    from unet_studio.ml import data as data_module
+
+    image = np.random.default_rng(0).normal(size=(256, 256)).astype(np.float32)
+    labels = np.zeros((256, 256), np.uint8)
+    labels[20:29, 10:240] = 2
+    labels[200, 10:240] = 1
+    data = TrainingSet([image], [labels], n_classes=2, seed=0)
+    data.sample(np.random.default_rng(0), 2, 64, trust_centres=1.0)
+    shapes = []
+    real = stroke_trust
+
+    def recorded(labels, power):
+        shapes.append(labels.shape)
+        return real(labels, power)
+
+    monkeypatch.setattr(data_module, "stroke_trust", recorded)                      # a whole plane
+    monkeypatch.setattr("unet_studio.ml.stroke_trust.stroke_trust", recorded)      # a window of it
+    labels[120:129, 100:140] = 1                  # a new stroke, painted into the live labels
+    assert data.refresh(force=True)
+    _, lab, w = data.sample(np.random.default_rng(1), 8, 64, trust_centres=1.0)
+    assert shapes and all(height < 128 and width < 128 for height, width in shapes)
+    fresh = TrainingSet([image], [labels.copy()], n_classes=2, seed=0)
+    np.testing.assert_array_equal(w, fresh.sample(np.random.default_rng(1), 8, 64, trust_centres=1.0)[2])

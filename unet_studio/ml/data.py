@@ -23,12 +23,13 @@ import numpy as np
 from unet_studio.core.errors import TrainingInputError
 from unet_studio.ml.loss import border_weight_map
 from unet_studio.ml.normalise import Normalisation, measure_normalisation
-from unet_studio.ml.stroke_trust import stroke_trust
+from unet_studio.ml.stroke_trust import stroke_trust, updated_trust
 
 # Labeled planes kept normalised in memory (float32) so patches cost a slice, not a file read.
 _PLANE_CACHE_BYTES = 1 << 30
-# Pixel weights of the planes patches came from lately, kept until the labels change (a plane's
-# is recomputed when it has left: tens of ms).
+# Pixel weights of the planes patches came from lately, with the labels they were computed from:
+# when the labels change, stroke trust is recomputed only where they did (a plane's is computed
+# whole when it has left: tens of ms, over half a second at 2048²).
 _WEIGHT_CACHE_BYTES = 1 << 28
 # While the user paints, the version changes with every mouse move: re-index at most this often.
 _REINDEX_EVERY_S = 0.5
@@ -102,6 +103,7 @@ class TrainingSet:
         self._last_index_time = -np.inf
         self._planes = _Recent(_PLANE_CACHE_BYTES)
         self._weights = _Recent(_WEIGHT_CACHE_BYTES)
+        self._weights_checked: set[tuple] = set()   # kept weights whose labels were compared since the last re-index
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
@@ -143,7 +145,7 @@ class TrainingSet:
         self.classes = new
         self._versions = versions
         self._last_index_time = time.monotonic()
-        self._weights.clear()
+        self._weights_checked = set()
         return True
 
     def _fresh_in(self, k: int, now: _ClassIndex) -> _ClassIndex:
@@ -267,17 +269,37 @@ class TrainingSet:
         return plane
 
     def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float) -> np.ndarray:
-        """A plane's pixel weights, kept until the labels change (the latest few planes')."""
+        """A plane's pixel weights, kept for the latest few planes. After a re-index they are
+        compared with the labels once: stroke trust is updated where the labels changed (the
+        border weight of the paper's loss is recomputed whole)."""
         key = (img_i, plane_idx, border, trust_centres)
-        weight = self._weights.get(key)
-        if weight is None:
-            labels = np.array(self.labels[img_i].data[plane_idx])
+        kept = self._weights.get(key)
+        if kept is not None and key in self._weights_checked:
+            return kept.weight
+        labels = np.array(self.labels[img_i].data[plane_idx])
+        if kept is not None and not border:
+            weight = updated_trust(kept.weight, kept.labels, labels, trust_centres)
+        elif kept is not None and np.array_equal(kept.labels, labels):
+            weight = kept.weight
+        else:
             weight = stroke_trust(labels, trust_centres)
             if border:
                 objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
                 weight *= 1.0 + border_weight_map(labels, objects)
-            self._weights.put(key, weight)
+        self._weights.put(key, _PlaneWeights(labels, weight))
+        self._weights_checked.add(key)
         return weight
+
+
+class _PlaneWeights:
+    """A plane's pixel weights and the labels they were computed from."""
+
+    def __init__(self, labels: np.ndarray, weight: np.ndarray):
+        self.labels, self.weight = labels, weight
+
+    @property
+    def nbytes(self) -> int:
+        return self.labels.nbytes + self.weight.nbytes
 
 
 def _labeled_pixels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,8 +317,8 @@ def _labeled_pixels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Recent:
-    """Arrays by key, up to `limit` bytes: the least recently used go first (the latest one
-    always stays)."""
+    """Arrays (or anything with `nbytes`) by key, up to `limit` bytes: the least recently used
+    go first (the latest one always stays)."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -313,6 +335,8 @@ class _Recent:
         return item
 
     def put(self, key: tuple, item: np.ndarray) -> np.ndarray:
+        if key in self._items:
+            self._bytes -= self._items.pop(key).nbytes
         self._items[key] = item
         self._bytes += item.nbytes
         while self._bytes > self.limit and len(self._items) > 1:
