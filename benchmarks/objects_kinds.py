@@ -15,10 +15,13 @@ object = 2) with a few scribbled training images and held-out images with instan
 - halo: cells as phase contrast shows them, each ringed by a bright halo 6-9 px wide outside
   it, which is background (the truth is the cell alone): a first model calls the halo cell.
 - em-cells: the cells between the membranes of the ISBI 2012 EM stack (../shared/data/isbi2012:
-  its scribbled slices 0 and 1 train, slices 10-29 are scored; each true cell a connected piece
-  of its cell interior). The classes as ISBI numbers them: membrane 1, cell interior 2, whose
-  objects are counted (the app's "Membranes (EM)" template counts its "cell interior" too).
-  The cells range from 10 px axons to 80 px dendrites, beside each other.
+  its scribbled slices 0 and 1 train, slices 10-29 are scored). Each true cell is a connected
+  piece of its cell interior grown into the membrane pixels around it (each to the nearest
+  cell), as EM neuron labels are drawn (SNEMI3D, CREMI). The classes as ISBI numbers them:
+  membrane 1 (a border class by its name), cell interior 2, whose objects are counted (the
+  app's "Membranes (EM)" template counts its "cell interior"). The cells range from 10 px
+  axons to 80 px dendrites, beside each other. em-cells-hand: the same, its strokes painted as
+  hands paint them (3x as wide, off-centre: quality_tasks.hand_painted).
 - cells-borders: the same images as cells, painted with a third class, "border", on the dim
   borders between touching cells (the app's "Touching cells, with their borders" template);
   the cells are class 2's objects, parted by the border class.
@@ -39,7 +42,7 @@ from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
 KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
-         "em-cells")
+         "em-cells", "em-cells-hand")
 
 
 def load_kind(name: str, data: Path) -> Task:
@@ -47,6 +50,8 @@ def load_kind(name: str, data: Path) -> Task:
         return load_dsb(data)
     if name == "em-cells":
         return _em_cells(Path(data))
+    if name == "em-cells-hand":
+        return _em_cells(Path(data)).with_hand_strokes(3.0)
     if name in ("large", "colour", "small", "brightfield"):
         return _held_out(name, Path(data))
     return _synthetic(name, Path(data))
@@ -123,8 +128,17 @@ def _em_cells(data: Path) -> Task:
     scored = range(10, 30)
     return Task("em-cells", ["membrane", "cell interior"], 2, [volume[0], volume[1]], [scribbles[0], scribbles[1]],
                 [volume[z] for z in scored], [truth[z] for z in scored],
-                [ndimage.label(truth[z] == 2)[0].astype(np.int32) for z in scored],
+                [_grown_cells(truth[z]) for z in scored],
                 train_truth=[truth[0], truth[1]])
+
+
+def _grown_cells(truth: np.ndarray) -> np.ndarray:
+    """The cells of an ISBI truth plane (1 membrane, 2 cell interior): each interior piece grown
+    into the membrane pixels nearest to it."""
+    from skimage.segmentation import expand_labels
+
+    interior = ndimage.label(truth == 2)[0].astype(np.int32)
+    return np.where(truth == 1, expand_labels(interior, distance=max(truth.shape)), interior)
 
 
 def _task(name: str, images: list[np.ndarray], instances: list[np.ndarray], data: Path,

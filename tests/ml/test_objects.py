@@ -1,6 +1,7 @@
 """Objects from masks (ml/objects.py): counts that hold for small and large objects alike."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from unet_studio.ml.objects import find_objects, measure_object_size, object_probability
 from unet_studio.ml.predict import Prediction, split_instances
@@ -213,6 +214,24 @@ def test_a_prediction_with_a_border_class_gives_grown_objects():
     prediction = Prediction(probabilities)
     assert (prediction.instances(2) > 0).sum() == 800
     assert (prediction.instances(2, border_class=3) > 0).sum() == 840
+
+
+def test_cells_a_border_class_encloses_are_not_split_by_their_shape():
+    """Cells between EM membranes: a dumbbell-shaped cell (two wide parts, a narrow neck) and a
+    small one beside a large one. Without a border class the shape splits the dumbbell and
+    drops the small cell as a speck; enclosed by membranes, each piece is one cell."""
+    shape = (120, 200)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    dumbbell = discs(shape, [(60, 40), (60, 110)], 28) | ((np.abs(yy - 60) <= 6) & (xx >= 40) & (xx <= 110))
+    small = discs(shape, [(60, 175)], 6)
+    cells = dumbbell | small
+    membrane = ndimage.binary_dilation(cells, iterations=3) & ~cells
+    assert find_objects(cells).max() == 2                  # the dumbbell in two, the small cell dropped
+    labels = find_objects(cells, borders=membrane)
+    assert labels.max() == 2
+    assert len(np.unique(labels[dumbbell])) == 1 and len(np.unique(labels[small])) == 1
+    assert labels[dumbbell].min() > 0 and labels[small].min() > 0
+    assert np.array_equal(labels > 0, cells | membrane)     # the membranes shared out between them
 
 
 def _clump_of_cells():

@@ -22,9 +22,10 @@ TEMPLATES: dict[str, list[str]] = {
 }
 
 
-# A class of one of these names marks the borders between touching objects: the objects it
-# parts grow into its pixels (ml/objects.py).
-BORDER_NAMES = ("border", "borders", "boundary", "boundaries")
+# A class of one of these names marks the borders between touching objects: the objects are
+# the pieces it encloses, and they grow into its pixels (ml/objects.py). The membranes of an EM
+# image are such borders between cells.
+BORDER_NAMES = ("border", "borders", "boundary", "boundaries", "membrane", "membranes")
 
 
 def border_class(names: list[str]) -> int | None:
@@ -39,23 +40,18 @@ def border_class(names: list[str]) -> int | None:
 OBJECT_WORDS = ("nucleus", "nuclei", "cell", "object", "foreground", "mitochondri", "organelle")
 
 
-# Names of classes that lie between the objects of class 1, as membranes between cells.
-BETWEEN_WORDS = ("membrane", "wall", "border", "boundar")
-
-
 def object_class(names: list[str]) -> int:
     """The class (1-based) whose objects are counted unless the user picks another: the first
     after class 1 named like an object (nucleus, cell, ...); else class 1 where it is named like
-    one and a later class lies between its pieces (cell interior and membrane); else the last
-    that is not a border class (class 1 being what surrounds the objects)."""
-    def named(name: str, words) -> bool:
-        return any(word in str(name).lower() for word in words)
+    one and a border class encloses its pieces (cell interior and membrane); else the last that
+    is not a border class (class 1 being what surrounds the objects)."""
+    def named_like_objects(name: str) -> bool:
+        return any(word in str(name).lower() for word in OBJECT_WORDS)
 
     for k, name in enumerate(names, start=1):
-        if k > 1 and named(name, OBJECT_WORDS):
+        if k > 1 and named_like_objects(name):
             return k
-    if names and named(names[0], OBJECT_WORDS) and not named(names[0], BETWEEN_WORDS) \
-            and any(named(name, BETWEEN_WORDS) for name in names[1:]):
+    if names and named_like_objects(names[0]) and border_class(names) not in (None, 1):
         return 1
     border = border_class(names)
     others = [k for k in range(2, len(names) + 1) if k != border]

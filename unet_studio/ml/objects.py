@@ -20,7 +20,10 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   unsure (SURE) as that of the plane's surest objects (the 90th percentile over objects) does:
   a darker patch of cytoplasm, a fold, a smear. Measured against the plane's own objects, a
   model early in training, sure of nothing yet, keeps its objects;
-- where the user has a class for the borders between touching objects, the objects it parts
+- where the user has a class for the borders between touching objects (painted borders, the
+  membranes of an EM image), the objects are the pieces it encloses: they are not split by
+  their shape (which cuts elongated and irregular cells), and a piece is a speck only under
+  ENCLOSED_SPECK * d (cells between membranes range from thin axons to wide dendrites). They
   grow into the border pixels next to them (each to the nearest object, at most GROW * d), so
   their areas hold their share of the border, as the truth of touching cells does;
 - the pixels of the mask the object probability puts under SURE part objects the same way. A
@@ -44,6 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
+ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
 SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
 HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
 SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
@@ -120,6 +124,7 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     object_size: the typical object diameter in pixels (None: measured from the mask).
     min_size: no object is smaller than this many pixels, whatever the object size.
     borders: the pixels of a border class between touching objects, same shape (optional):
+    given, the objects are the pieces they enclose, not split by their shape;
     the objects grow into them, as into the mask's pixels the object probability puts under
     SURE. surest: the mean probability of the surest objects, which sets the bar for dropping
     unsure ones (None: measured on these objects; surest_objects measures it where one plane
@@ -132,18 +137,20 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
             raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
         raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
+    enclosed = borders is not None   # a border class: the objects are the pieces it encloses
     parting = _parting(probability, boundary)
     foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
     if size is None or not foreground.any():
         return np.zeros(foreground.shape, np.int32)
     if z_spacing is not None or foreground.ndim == 2:
-        return _objects(foreground, (probability, parting), float(size), z_spacing, min_size, borders, surest)
+        return _objects(foreground, (probability, parting), float(size), z_spacing, min_size, borders, surest,
+                        enclosed)
     out = np.zeros(foreground.shape, np.int32)
     for index in np.ndindex(foreground.shape[:-2]):
         both = (None, None) if probability is None else (probability[index], parting[index])
         out[index] = _objects(foreground[index], both, float(size), None, min_size,
-                              None if borders is None else borders[index])
+                              None if borders is None else borders[index], enclosed=enclosed)
     return out
 
 
@@ -243,15 +250,15 @@ def _drop_small(labels: np.ndarray, smallest: float, spared: np.ndarray | None =
 
 def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
              z_spacing: float | None, min_size: int, borders: np.ndarray | None = None,
-             surest: float | None = None) -> np.ndarray:
+             surest: float | None = None, enclosed: bool = False) -> np.ndarray:
     """One plane (or one 3-D volume with z_spacing): clean, seed, split, drop specks and unsure
     objects, grow into the borders. probabilities: (the class's, the one objects part by), or
-    (None, None)."""
+    (None, None). enclosed: a border class encloses the objects (see find_objects)."""
     from skimage.segmentation import relabel_sequential
 
     probability, parting = probabilities
     probability = None if probability is None else np.asarray(probability, np.float32)
-    labels = _split(foreground, (probability, parting), size, z_spacing, min_size)
+    labels = _split(foreground, (probability, parting), size, z_spacing, min_size, enclosed)
     if probability is not None:
         labels = _drop_unsure(labels, probability, surest)
     labels = relabel_sequential(labels)[0].astype(np.int32)
@@ -260,20 +267,24 @@ def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
 
 
 def _split(foreground: np.ndarray, probabilities: tuple, size: float,
-           z_spacing: float | None, min_size: int) -> np.ndarray:
+           z_spacing: float | None, min_size: int, enclosed: bool = False) -> np.ndarray:
     """Clean, seed, split and drop specks: the objects before any is judged unsure.
-    probabilities: (the class's, the one objects part by), or (None, None)."""
+    probabilities: (the class's, the one objects part by), or (None, None). enclosed: the
+    pieces are the objects (a border class encloses them), with specks under ENCLOSED_SPECK."""
     from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
 
     belief, probability = probabilities
     sampling = _sampling(foreground.ndim, z_spacing)
-    smallest = max(float(min_size), object_volume(SPECK * size, foreground.ndim, z_spacing))
+    speck = ENCLOSED_SPECK if enclosed else SPECK
+    smallest = max(float(min_size), object_volume(speck * size, foreground.ndim, z_spacing))
     mask = _fill_holes(foreground, size, z_spacing)
     sure = _sure_islands(mask, belief, smallest)
     mask = _drop_small(mask, smallest, sure)
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
+    if enclosed:
+        return ndimage.label(mask)[0].astype(np.int32)
     height = ndimage.distance_transform_edt(mask, sampling=sampling).astype(np.float32)
     if probability is not None:
         height *= np.clip((probability - SURE) / (1 - SURE), 0, 1)
