@@ -23,7 +23,8 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
 - where the user has a class for the borders between touching objects (painted borders, the
   membranes of an EM image), the objects are the pieces it encloses: they are not split by
   their shape (which cuts elongated and irregular cells), and a piece is a speck only under
-  ENCLOSED_SPECK * d (cells between membranes range from thin axons to wide dendrites). They
+  ENCLOSED_SPECK * d (cells between membranes range from thin axons to wide dendrites); 3-D
+  objects are split as any (pieces join through the gaps between slices). They
   grow into the border pixels next to them (each to the nearest object, at most GROW * d), so
   their areas hold their share of the border, as the truth of touching cells does;
 - the pixels of the mask the object probability puts under SURE part objects the same way. A
@@ -124,7 +125,7 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     object_size: the typical object diameter in pixels (None: measured from the mask).
     min_size: no object is smaller than this many pixels, whatever the object size.
     borders: the pixels of a border class between touching objects, same shape (optional):
-    given, the objects are the pieces they enclose, not split by their shape;
+    given, the objects of a plane are the pieces they enclose, not split by their shape;
     the objects grow into them, as into the mask's pixels the object probability puts under
     SURE. surest: the mean probability of the surest objects, which sets the bar for dropping
     unsure ones (None: measured on these objects; surest_objects measures it where one plane
@@ -137,7 +138,9 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
             raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
         raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
-    enclosed = borders is not None   # a border class: the objects are the pieces it encloses
+    # A border class: the objects are the pieces it encloses, in a plane (in a volume they join
+    # through the gaps between slices: split as any).
+    enclosed = borders is not None and z_spacing is None
     parting = _parting(probability, boundary)
     foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
