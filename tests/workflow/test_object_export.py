@@ -114,3 +114,16 @@ def test_plane_objects_grow_into_the_border_class():
     grown = plane_objects(mask, None, None, 2, object_size=20, border_class=3)
     assert sorted(alone.table["area_px"]) == [400, 400]
     assert sorted(grown.table["area_px"]) == [420, 420]
+
+
+def test_the_confidence_of_a_grown_object_is_read_on_its_own_pixels():
+    """Cells grown into the membranes between them: their confidence is how sure the network is
+    of the cells, not lowered by the membrane pixels they took their share of."""
+    mask = np.ones((40, 64), np.uint8)
+    mask[10:30, 10:30] = mask[10:30, 32:52] = 2
+    mask[10:30, 30:32] = 3
+    probabilities = np.stack([mask == k for k in (1, 2, 3)]).astype(np.float32) * 0.7 + 0.1
+    probabilities[1][mask == 2] = 0.95
+    grown = plane_objects(mask, probabilities, None, 2, object_size=20, border_class=3)
+    assert sorted(grown.table["area_px"]) == [420, 420]
+    np.testing.assert_allclose(grown.table["confidence"], [0.95, 0.95], atol=1e-6)

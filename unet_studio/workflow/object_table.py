@@ -35,8 +35,8 @@ def object_table(instances: np.ndarray, axes: str, *, image: np.ndarray | None =
 
     instances: int labels with `axes` (e.g. "TZYX"). image: intensities with the same axes, or
     with a channel axis before Y X (axes[:-2] + "CYX"). probabilities: (axes[:-2] + "KYX") class
-    probabilities; with object_class k the mean probability of class k inside each object is its
-    confidence. pixel_size: µm per pixel, (y, x) or one number; with in_3d also the z step:
+    probabilities; with object_class k the mean probability of class k over each object's
+    pixels of class k is its confidence (not over the border pixels it grew into). pixel_size: µm per pixel, (y, x) or one number; with in_3d also the z step:
     (z, y, x). None: the image is not calibrated and no µm columns are written.
     Columns: id, t, z (-1 where the axis is absent or the object spans slices), area_px (voxels
     in 3-D), area_um2 / volume_um3, centroid_*, bbox_* (start inclusive, stop exclusive),
@@ -81,18 +81,31 @@ def _channels_last(image, index, shape) -> np.ndarray | None:
     raise ValueError(f"the image's plane {part.shape} does not fit the instances' {shape}")
 
 
-def _confidence_of(probabilities, index, k) -> np.ndarray | None:
+def _confidence_of(probabilities, index, k) -> tuple[np.ndarray, np.ndarray] | None:
+    """(class k's probability, where class k is the most probable), ([Z,] Y, X) each."""
     if probabilities is None or k is None:
         return None
-    return np.take(np.asarray(probabilities[index], np.float32), k - 1, axis=-3)   # ([Z,] K, Y, X)
+    plane = np.asarray(probabilities[index], np.float32)   # ([Z,] K, Y, X)
+    return np.take(plane, k - 1, axis=-3), np.argmax(plane, axis=-3) == k - 1
 
 
-def _measure(labels: np.ndarray, intensity: np.ndarray | None, confidence: np.ndarray | None) -> Table:
+def _mean_where(labels: np.ndarray, values: np.ndarray, where: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Each object's (`ids`) mean of `values` over its pixels in `where` (all its pixels where
+    it has none there)."""
+    n = int(labels.max()) + 1
+    flat, values, where = labels.ravel(), values.ravel(), where.ravel()
+    total, count = (np.bincount(flat, weights=values, minlength=n), np.bincount(flat, minlength=n))
+    own_total = np.bincount(flat[where], weights=values[where], minlength=n)
+    own_count = np.bincount(flat[where], minlength=n)
+    mean = np.where(own_count > 0, own_total / np.maximum(own_count, 1), total / np.maximum(count, 1))
+    return mean[ids]
+
+
+def _measure(labels: np.ndarray, intensity: np.ndarray | None, confidence: tuple | None) -> Table:
     from skimage.measure import regionprops_table
 
-    extra = [] if confidence is None else [confidence[..., None]]
     channels = [] if intensity is None else [intensity]
-    stacked = np.concatenate(channels + extra, axis=-1) if channels or extra else None
+    stacked = np.concatenate(channels, axis=-1) if channels else None
     names = _SHAPE + (_INTENSITY if stacked is not None else ())
     raw = regionprops_table(labels, intensity_image=stacked, properties=names)
     n_channels = 0 if intensity is None else intensity.shape[-1]
@@ -107,7 +120,7 @@ def _measure(labels: np.ndarray, intensity: np.ndarray | None, confidence: np.nd
         for stat in ("mean", "min", "max"):
             out[f"{stat}_intensity_c{c + 1}"] = raw[f"intensity_{stat}-{c}"]
     if confidence is not None:
-        out["confidence"] = raw[f"intensity_mean-{n_channels}"]
+        out["confidence"] = _mean_where(labels, *confidence, np.asarray(raw["label"], np.intp))
     return out
 
 
