@@ -127,3 +127,7 @@ def test_the_confidence_of_a_grown_object_is_read_on_its_own_pixels():
     grown = plane_objects(mask, probabilities, None, 2, object_size=20, border_class=3)
     assert sorted(grown.table["area_px"]) == [420, 420]
     np.testing.assert_allclose(grown.table["confidence"], [0.95, 0.95], atol=1e-6)
+    # An export passes the class's probability alone: the same confidence.
+    from unet_studio.workflow.object_table import object_table
+    alone = object_table(grown.labels, "YX", probabilities=probabilities[1:2], object_class=1)
+    np.testing.assert_allclose(alone["confidence"], [0.95, 0.95], atol=1e-6)

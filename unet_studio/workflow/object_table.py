@@ -36,7 +36,8 @@ def object_table(instances: np.ndarray, axes: str, *, image: np.ndarray | None =
     instances: int labels with `axes` (e.g. "TZYX"). image: intensities with the same axes, or
     with a channel axis before Y X (axes[:-2] + "CYX"). probabilities: (axes[:-2] + "KYX") class
     probabilities; with object_class k the mean probability of class k over each object's
-    pixels of class k is its confidence (not over the border pixels it grew into). pixel_size: µm per pixel, (y, x) or one number; with in_3d also the z step:
+    pixels where it is at least one half is its confidence (not over the border pixels it grew
+    into). pixel_size: µm per pixel, (y, x) or one number; with in_3d also the z step:
     (z, y, x). None: the image is not calibrated and no µm columns are written.
     Columns: id, t, z (-1 where the axis is absent or the object spans slices), area_px (voxels
     in 3-D), area_um2 / volume_um3, centroid_*, bbox_* (start inclusive, stop exclusive),
@@ -82,11 +83,13 @@ def _channels_last(image, index, shape) -> np.ndarray | None:
 
 
 def _confidence_of(probabilities, index, k) -> tuple[np.ndarray, np.ndarray] | None:
-    """(class k's probability, where class k is the most probable), ([Z,] Y, X) each."""
+    """(class k's probability, where it is at least one half: the object's own pixels, not the
+    border pixels it grew into), ([Z,] Y, X) each. Read from class k's probability alone, as an
+    export passes it."""
     if probabilities is None or k is None:
         return None
-    plane = np.asarray(probabilities[index], np.float32)   # ([Z,] K, Y, X)
-    return np.take(plane, k - 1, axis=-3), np.argmax(plane, axis=-3) == k - 1
+    probability = np.take(np.asarray(probabilities[index], np.float32), k - 1, axis=-3)   # ([Z,] K, Y, X)
+    return probability, probability >= 0.5
 
 
 def _mean_where(labels: np.ndarray, values: np.ndarray, where: np.ndarray, ids: np.ndarray) -> np.ndarray:
