@@ -4,8 +4,9 @@ the classes read "background / nucleus" instead of "background / foreground".
 The first class is what surrounds the objects (the exported masks hold it as 0), the second
 the objects (what the Objects panel counts), a third the borders between touching objects
 where the template has one. In an EM image of membranes the objects are the cells the
-membranes enclose: the first class, "cell interior", is what the Objects panel counts. Applying a template renames the classes it names and adds the
-ones missing; classes beyond it stay, with their strokes.
+membranes enclose: the first class, "cell interior", is what the Objects panel counts, and the
+membranes are the borders between them. Applying a template renames the classes it names and
+adds the ones missing; classes beyond it stay, with their strokes.
 """
 from __future__ import annotations
 

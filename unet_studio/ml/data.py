@@ -103,7 +103,7 @@ class TrainingSet:
         self._last_index_time = -np.inf
         self._planes = _Recent(_PLANE_CACHE_BYTES)
         self._weights = _Recent(_WEIGHT_CACHE_BYTES)
-        self._weights_checked: set[tuple] = set()   # kept weights whose labels were compared since the last re-index
+        self._weights_checked: set[tuple] = set()   # kept weights compared with the labels since the last re-index
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training

@@ -49,7 +49,6 @@ def stroke_trust(labels: np.ndarray, power: float) -> np.ndarray:
     return trust
 
 
-
 def updated_trust(trust: np.ndarray, before: np.ndarray, now: np.ndarray, power: float) -> np.ndarray:
     """`trust` = stroke_trust(before, power), made stroke_trust(now, power) in place: recomputed
     only around the pixels whose label changed (the strokes painted or erased since). A pixel's

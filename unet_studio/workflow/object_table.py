@@ -97,7 +97,7 @@ def _mean_where(labels: np.ndarray, values: np.ndarray, where: np.ndarray, ids: 
     it has none there)."""
     n = int(labels.max()) + 1
     flat, values, where = labels.ravel(), values.ravel(), where.ravel()
-    total, count = (np.bincount(flat, weights=values, minlength=n), np.bincount(flat, minlength=n))
+    total, count = np.bincount(flat, weights=values, minlength=n), np.bincount(flat, minlength=n)
     own_total = np.bincount(flat[where], weights=values[where], minlength=n)
     own_count = np.bincount(flat[where], minlength=n)
     mean = np.where(own_count > 0, own_total / np.maximum(own_count, 1), total / np.maximum(count, 1))
