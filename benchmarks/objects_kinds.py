@@ -24,7 +24,8 @@ object = 2) with a few scribbled training images and held-out images with instan
   hands paint them (3x as wide, off-centre: quality_tasks.hand_painted).
 - cells-borders: the same images as cells, painted with a third class, "border", on the dim
   borders between touching cells (the app's "Touching cells, with their borders" template);
-  the cells are class 2's objects, parted by the border class.
+  the cells are class 2's objects, parted by the border class. cells-borders-hand: its strokes
+  painted as hands paint them (3x as wide, off-centre), the borders' too.
 Colour images are (C, Y, X) arrays (train_images and eval_images); greyscale ones (Y, X).
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ from quality_tasks import Task, load_dsb
 
 TRAIN, EVAL = 3, 20
 KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
-         "em-cells", "em-cells-hand")
+         "em-cells", "em-cells-hand", "cells-borders-hand")
 
 
 def load_kind(name: str, data: Path) -> Task:
@@ -52,6 +53,8 @@ def load_kind(name: str, data: Path) -> Task:
         return _em_cells(Path(data))
     if name == "em-cells-hand":
         return _em_cells(Path(data)).with_hand_strokes(3.0)
+    if name == "cells-borders-hand":
+        return _synthetic("cells-borders", Path(data)).with_hand_strokes(3.0)
     if name in ("large", "colour", "small", "brightfield"):
         return _held_out(name, Path(data))
     return _synthetic(name, Path(data))
