@@ -234,6 +234,32 @@ def test_cells_a_border_class_encloses_are_not_split_by_their_shape():
     assert np.array_equal(labels > 0, cells | membrane)     # the membranes shared out between them
 
 
+def test_cells_between_membranes_keep_one_id_from_slice_to_slice():
+    """A stack of EM sections: a dumbbell-shaped cell drifting 2 px per slice through six slices,
+    a round cell in the first three and another elsewhere in the last three. Each slice's cells
+    are the pieces the membranes enclose, linked to the piece they overlap in the next slice:
+    three cells, the dumbbell whole (a 3-D split by shape cut it at its neck)."""
+    n, shape = 6, (120, 260)
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    cells = np.zeros((n,) + shape, bool)
+    dumbbell, first, last = (np.zeros_like(cells) for _ in range(3))
+    for z in range(n):
+        dx = 2 * z
+        dumbbell[z] = discs(shape, [(40, 40 + dx), (40, 110 + dx)], 24) | \
+            ((np.abs(yy - 40) <= 5) & (xx >= 40 + dx) & (xx <= 110 + dx))
+        if z < 3:
+            first[z] = discs(shape, [(95, 200)], 16)
+        else:
+            last[z] = discs(shape, [(40, 220)], 16)
+    cells = dumbbell | first | last
+    membrane = np.stack([ndimage.binary_dilation(c, iterations=3) & ~c for c in cells])
+    labels = find_objects(cells, z_spacing=2.0, borders=membrane)
+    assert labels.max() == 3
+    for cell in (dumbbell, first, last):
+        assert len(np.unique(labels[cell])) == 1 and labels[cell].min() > 0
+    assert len({labels[dumbbell][0], labels[first][0], labels[last][0]}) == 3
+
+
 def _clump_of_cells():
     """3 x 3 cells of 20 px packed with no gap, one piece of the user's class, and the lines
     between them, where a kept starting model would see their boundaries."""

@@ -23,8 +23,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
 - where the user has a class for the borders between touching objects (painted borders, the
   membranes of an EM image), the objects are the pieces it encloses: they are not split by
   their shape (which cuts elongated and irregular cells), and a piece is a speck only under
-  ENCLOSED_SPECK * d (cells between membranes range from thin axons to wide dendrites); 3-D
-  objects are split as any (pieces join through the gaps between slices). They
+  ENCLOSED_SPECK * d (cells between membranes range from thin axons to wide dendrites); in 3-D
+  each slice's pieces are linked to those they overlap in the next (LINKED): as one volume they
+  would join through the gaps between slices. They
   grow into the border pixels next to them (each to the nearest object, at most GROW * d), so
   their areas hold their share of the border, as the truth of touching cells does;
 - the pixels of the mask the object probability puts under SURE part objects the same way. A
@@ -52,6 +53,8 @@ ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class enclose
 SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
 HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
 SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
+LINKED = 0.5     # pieces of neighbouring slices are one object where their overlap covers this
+                 # share of the smaller (3-D objects a border class encloses)
 GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
 KEPT = 0.8       # an island under SPECK * d whose mean probability stands this share of the way
                  # from SURE to 1 (0.9) is an object all the same: the network is sure of it
@@ -82,8 +85,10 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
     """(the kept boundary objects part along, or None; the typical object size find_objects
     measures with it) in a plane (or volume, with z_spacing; or the samples of one) whose mask of
     the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
-    joined objects into clumps (see the module docstring). Each size is measured once."""
+    joined objects into clumps (see the module docstring). Each size is measured once; in a
+    volume with a border class, in its slices (find_objects links their objects)."""
     boundary = kept_boundary(boundary, border_class)
+    z_spacing = _measured_spacing(z_spacing, bool(border_class))
     joined = measure_object_size(foreground, z_spacing)
     if boundary is not None and probability is not None:
         apart = measure_object_size(foreground, z_spacing, probability, boundary)
@@ -138,15 +143,17 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
             raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
         raise ValueError(f"a mask (Y, X), (..., Y, X) or (Z, Y, X) with a z spacing is needed, not {foreground.shape}")
-    # A border class: the objects are the pieces it encloses, in a plane (in a volume they join
-    # through the gaps between slices: split as any).
-    enclosed = borders is not None and z_spacing is None
+    # A border class: the objects are the pieces it encloses. In a volume they would join through
+    # the gaps between slices: each slice's are found, then linked across slices.
+    enclosed = borders is not None
+    linked = enclosed and z_spacing is not None
     parting = _parting(probability, boundary)
     foreground, borders = parted(foreground, parting, borders)
-    size = object_size if object_size is not None else measure_object_size(foreground, z_spacing)
+    size = object_size if object_size is not None else \
+        measure_object_size(foreground, _measured_spacing(z_spacing, enclosed))
     if size is None or not foreground.any():
         return np.zeros(foreground.shape, np.int32)
-    if z_spacing is not None or foreground.ndim == 2:
+    if not linked and (z_spacing is not None or foreground.ndim == 2):
         return _objects(foreground, (probability, parting), float(size), z_spacing, min_size, borders, surest,
                         enclosed)
     out = np.zeros(foreground.shape, np.int32)
@@ -154,7 +161,55 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
         both = (None, None) if probability is None else (probability[index], parting[index])
         out[index] = _objects(foreground[index], both, float(size), None, min_size,
                               None if borders is None else borders[index], enclosed=enclosed)
-    return out
+    return linked_across_slices(out) if linked else out
+
+
+def _measured_spacing(z_spacing: float | None, bordered: bool) -> float | None:
+    """The z spacing the object size is measured with: none (the slices' sizes, pooled) where a
+    border class encloses the objects, whose 3-D objects are linked from slice to slice."""
+    return None if bordered else z_spacing
+
+
+def linked_across_slices(slices: np.ndarray) -> np.ndarray:
+    """(Z, Y, X) objects numbered slice by slice -> int32, one id per object across slices: a
+    piece joins the piece of the next slice it overlaps most where that one overlaps it most
+    too, and their overlap covers at least LINKED of the smaller (as cells between EM membranes
+    are followed from section to section)."""
+    from skimage.segmentation import relabel_sequential
+
+    slices = np.asarray(slices)
+    counts = [int(s.max()) for s in slices]
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ids = np.where(slices > 0, slices + offsets[:, None, None], 0).astype(np.int64)
+    parent = np.arange(int(sum(counts)) + 1)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    n = len(parent)
+    area = np.bincount(ids.ravel(), minlength=n)
+    for z in range(len(slices) - 1):
+        a, b = ids[z], ids[z + 1]
+        both = (a > 0) & (b > 0)
+        if not both.any():
+            continue
+        pairs, overlap = np.unique(a[both] * n + b[both], return_counts=True)
+        first, second = pairs // n, pairs % n
+        best_of_first = {}
+        best_of_second = {}
+        for i, j, k in zip(first.tolist(), second.tolist(), overlap.tolist()):
+            if k > best_of_first.get(i, (0, 0))[1]:
+                best_of_first[i] = (j, k)
+            if k > best_of_second.get(j, (0, 0))[1]:
+                best_of_second[j] = (i, k)
+        for i, (j, k) in best_of_first.items():
+            if best_of_second[j][0] == i and k >= LINKED * min(area[i], area[j]):
+                parent[root(j)] = root(i)
+    roots = np.array([root(i) for i in range(n)])
+    return relabel_sequential(roots[ids])[0].astype(np.int32)
 
 
 def _parting(probability: np.ndarray | None, boundary: np.ndarray | None) -> np.ndarray | None:
