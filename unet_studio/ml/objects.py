@@ -48,6 +48,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
+
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
 ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
 SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
@@ -161,55 +163,13 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
         both = (None, None) if probability is None else (probability[index], parting[index])
         out[index] = _objects(foreground[index], both, float(size), None, min_size,
                               None if borders is None else borders[index], enclosed=enclosed)
-    return linked_across_slices(out) if linked else out
+    return linked_across_slices(out, LINKED) if linked else out
 
 
 def _measured_spacing(z_spacing: float | None, bordered: bool) -> float | None:
     """The z spacing the object size is measured with: none (the slices' sizes, pooled) where a
     border class encloses the objects, whose 3-D objects are linked from slice to slice."""
     return None if bordered else z_spacing
-
-
-def linked_across_slices(slices: np.ndarray) -> np.ndarray:
-    """(Z, Y, X) objects numbered slice by slice -> int32, one id per object across slices: a
-    piece joins the piece of the next slice it overlaps most where that one overlaps it most
-    too, and their overlap covers at least LINKED of the smaller (as cells between EM membranes
-    are followed from section to section)."""
-    from skimage.segmentation import relabel_sequential
-
-    slices = np.asarray(slices)
-    counts = [int(s.max()) for s in slices]
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    ids = np.where(slices > 0, slices + offsets[:, None, None], 0).astype(np.int64)
-    parent = np.arange(int(sum(counts)) + 1)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    n = len(parent)
-    area = np.bincount(ids.ravel(), minlength=n)
-    for z in range(len(slices) - 1):
-        a, b = ids[z], ids[z + 1]
-        both = (a > 0) & (b > 0)
-        if not both.any():
-            continue
-        pairs, overlap = np.unique(a[both] * n + b[both], return_counts=True)
-        first, second = pairs // n, pairs % n
-        best_of_first = {}
-        best_of_second = {}
-        for i, j, k in zip(first.tolist(), second.tolist(), overlap.tolist()):
-            if k > best_of_first.get(i, (0, 0))[1]:
-                best_of_first[i] = (j, k)
-            if k > best_of_second.get(j, (0, 0))[1]:
-                best_of_second[j] = (i, k)
-        for i, (j, k) in best_of_first.items():
-            if best_of_second[j][0] == i and k >= LINKED * min(area[i], area[j]):
-                parent[root(j)] = root(i)
-    roots = np.array([root(i) for i in range(n)])
-    return relabel_sequential(roots[ids])[0].astype(np.int32)
 
 
 def _parting(probability: np.ndarray | None, boundary: np.ndarray | None) -> np.ndarray | None:
@@ -350,7 +310,7 @@ def _split(foreground: np.ndarray, probabilities: tuple, size: float,
     height = ndimage.gaussian_filter(height, sigma)
     h = max(HEIGHT * size, 0.5)
     seeds, _ = ndimage.label(h_maxima(height, h) & mask)
-    labels = _joined_where_shallow(watershed(-height, seeds, mask=mask), height, h)
+    labels = joined_where_shallow(watershed(-height, seeds, mask=mask), height, h)
     # Pieces with no seed of their own (thin ones) are still objects.
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
@@ -371,58 +331,6 @@ def _sure_islands(mask: np.ndarray, probability: np.ndarray | None, smallest: fl
     sure = np.concatenate([[False], present & (area < smallest) & (mean >= SURE + KEPT * (1 - SURE))])
     return sure[pieces] & mask if sure.any() else None
 
-
-
-def _joined_where_shallow(labels: np.ndarray, height: np.ndarray, h: float) -> np.ndarray:
-    """`labels` (watershed regions of `height`) with the regions whose seam to a neighbour lies
-    less than h below the lower of their two tops joined: every region then stands h above the
-    seam to its neighbours, as its seed should. skimage's h_maxima keeps both of two tops of
-    equal height (to the last bits of a float) however shallow the seam between them: a
-    peanut-shaped nucleus, an organelle with two equally wide places, parted in two.
-
-    Seams are taken from the highest down, as h-maxima are: each joined region keeps the higher
-    top. A seam's height is the lower of two touching pixels of the two regions."""
-    n = int(labels.max())
-    if n < 2:
-        return labels
-    top = np.asarray(ndimage.maximum(height, labels, index=np.arange(n + 1)), np.float64)
-    first, second, seam = [], [], []
-    for axis in range(labels.ndim):
-        before = (slice(None),) * axis + (slice(None, -1),)    # views: no copy of a plane or volume
-        after = (slice(None),) * axis + (slice(1, None),)
-        a, b = labels[before], labels[after]
-        touching = a != b
-        touching &= a > 0
-        touching &= b > 0
-        where = np.nonzero(touching)
-        del touching
-        if not where[0].size:
-            continue
-        ha, hb = height[before][where], height[after][where]
-        la, lb = a[where], b[where]
-        first.append(np.minimum(la, lb))
-        second.append(np.maximum(la, lb))
-        seam.append(np.minimum(ha, hb))
-    if not first:
-        return labels
-    first, second, seam = np.concatenate(first), np.concatenate(second), np.concatenate(seam)
-    order = np.lexsort((-seam, second, first))            # each pair's highest seam first
-    pair = first[order].astype(np.int64) * (n + 1) + second[order]
-    highest = order[np.r_[True, pair[1:] != pair[:-1]]]
-    parent = np.arange(n + 1)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for k in highest[np.argsort(-seam[highest], kind="stable")]:
-        a, b = root(int(first[k])), root(int(second[k]))
-        if a != b and min(top[a], top[b]) - seam[k] < h:
-            parent[b], top[a] = a, max(top[a], top[b])
-    roots = np.array([root(i) for i in range(n + 1)])
-    return roots[labels].astype(labels.dtype)
 
 
 def _object_means(labels: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
