@@ -39,7 +39,7 @@ import numpy as np
 import tifffile
 from scipy import ndimage
 
-from quality_tasks import Task, load_dsb
+from quality_tasks import Task, load_dsb, load_isbi
 
 TRAIN, EVAL = 3, 20
 KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
@@ -124,14 +124,11 @@ def _held_out(name: str, data: Path) -> Task:
 
 
 def _em_cells(data: Path) -> Task:
-    folder = data / "isbi2012"
-    volume = tifffile.imread(folder / "train-volume.tif")
-    truth = tifffile.imread(folder / "truth.tif")
-    scribbles = tifffile.imread(folder / "scribbles.tif")
-    scored = range(10, 30)
+    """quality_tasks.load_isbi's stack: its two scribbled slices train, its scored slices' cells."""
+    isbi = load_isbi(data)
+    (volume,), (scribbles,), (truth,) = isbi.train_images, isbi.train_labels, isbi.train_truth
     return Task("em-cells", ["membrane", "cell interior"], 2, [volume[0], volume[1]], [scribbles[0], scribbles[1]],
-                [volume[z] for z in scored], [truth[z] for z in scored],
-                [_grown_cells(truth[z]) for z in scored],
+                isbi.eval_images, isbi.eval_truth, [_grown_cells(t) for t in isbi.eval_truth],
                 train_truth=[truth[0], truth[1]])
 
 

@@ -52,9 +52,9 @@ def object_class(names: list[str]) -> int:
     for k, name in enumerate(names, start=1):
         if k > 1 and named_like_objects(name):
             return k
-    if names and named_like_objects(names[0]) and border_class(names) not in (None, 1):
-        return 1
     border = border_class(names)
+    if names and named_like_objects(names[0]) and border not in (None, 1):
+        return 1
     others = [k for k in range(2, len(names) + 1) if k != border]
     return others[-1] if others else max(len(names), 1)
 
