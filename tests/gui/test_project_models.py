@@ -278,6 +278,41 @@ def test_a_run_s_loss_is_shown_with_two_significant_digits_and_never_as_zero():
     assert loss_text(None) == loss_text(float("nan")) == "–"
 
 
+def test_a_training_that_went_on_across_images_is_one_row_with_its_runs_under_it(qtbot):
+    """Runs that went on by themselves when the user showed another image are one training to
+    the user: one row, the latest model and the steps of all its runs; the earlier runs are
+    under it and can be chosen. A Train press after it is a row of its own."""
+    from PySide6.QtCore import Qt
+
+    from unet_studio.core.project_file import ModelEntry
+    from unet_studio.gui.panels.models_panel import CURRENT_MARK, ModelsPanel
+
+    def entry(name, steps, **info):
+        return ModelEntry(id=name, file=f"models/{name}.pt", time="2026-01-02T10:00:00", steps=steps, info=info)
+
+    first = entry("a", 300)
+    on_b = entry("b", 200, started_from="a", went_on=True)
+    on_c = entry("c", 100, started_from="b", went_on=True)
+    pressed = entry("d", 50, started_from="c")   # the user stopped, painted and pressed Train
+    first.current = True                           # the user went back to the first run's model
+    panel = ModelsPanel()
+    qtbot.addWidget(panel)
+    panel.set_models([first, on_b, on_c, pressed])
+    tree = panel.tree
+    assert tree.topLevelItemCount() == 2
+    newest, training = tree.topLevelItem(0), tree.topLevelItem(1)
+    assert newest.text(2) == "50" and newest.childCount() == 0
+    assert training.text(2) == "600" and training.data(0, Qt.ItemDataRole.UserRole) == "c"
+    assert [training.child(i).data(0, Qt.ItemDataRole.UserRole) for i in range(2)] == ["b", "a"]
+    assert training.isExpanded() and tree.currentItem() is training.child(1)
+    assert training.child(1).text(0) == CURRENT_MARK and panel.current_id == "a"
+    chosen = []
+    panel.model_chosen.connect(chosen.append)
+    tree.setCurrentItem(training.child(0))
+    panel.use_button.click()
+    assert chosen == ["b"]
+
+
 def test_a_run_an_error_stops_whose_model_cannot_be_kept_does_not_say_it_is_kept(window, qtbot, tmp_path, dialogs,
                                                                                monkeypatch):
     """The same error, and the project cannot keep the model either: the model stays in use,
@@ -353,8 +388,12 @@ def test_showing_another_image_while_training_goes_on_training_there(window, qtb
     wait_idle(qtbot, window)
     assert window.document is document and not dialogs.errors()
     second = window.session.project.models.current
-    assert second.id != first.id and second.info["started_from"] == first.id
+    assert second.id != first.id and second.info["started_from"] == first.id and second.info["went_on"]
     assert window.session.model_id == second.id and document.model is window.session.model
+    # One training to the user: one row in the models list, the first run's model under it.
+    tree = window.models_panel.tree
+    assert tree.topLevelItemCount() == 1 and tree.topLevelItem(0).childCount() == 1
+    assert tree.topLevelItem(0).text(2) == str(first.steps + second.steps)
 
 
 def test_training_does_not_go_on_by_itself_on_an_image_of_another_kind(window, qtbot, tmp_path, dialogs):

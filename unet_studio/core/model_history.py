@@ -73,6 +73,25 @@ class ModelHistory:
         self.set_current(entry.id)
 
 
+def trainings(entries: list[ModelEntry]) -> list[list[ModelEntry]]:
+    """The entries (oldest first) as the trainings the user started: each a list, oldest
+    first, of a run the user started and the runs that went on from it by themselves when
+    the user showed another image (info "went_on", "started_from" the run before). To the user
+    that is one training; each run's model is still its own entry."""
+    chains: list[list[ModelEntry]] = []
+    chain_of: dict[str, list[ModelEntry]] = {}
+    for entry in entries:
+        info = entry.info or {}
+        before = chain_of.get(info.get("started_from")) if info.get("went_on") else None
+        if before is not None and before[-1].id == info.get("started_from"):
+            before.append(entry)
+            chain_of[entry.id] = before
+        else:
+            chains.append([entry])
+            chain_of[entry.id] = chains[-1]
+    return chains
+
+
 def append_log(path: Path, record: dict) -> None:
     """Append `record` as one JSON line (with "time" unless given), synced to disk.
 

@@ -20,7 +20,9 @@ from unet_studio.core.errors import UnetStudioError
 @dataclass
 class RunPlan:
     """What a run trains on. `others`: project ImageEntry objects with labels (not the one
-    shown); `started_from`: the history entry of the model the run continues, if any."""
+    shown); `started_from`: the history entry of the model the run continues, if any;
+    `went_on`: the run goes on by itself from the one the user started, after the user showed
+    another image (no Train pressed: to the user it is the same training)."""
 
     stack: Any
     labels: Any
@@ -30,6 +32,7 @@ class RunPlan:
     project: Any = None
     others: list = field(default_factory=list)
     started_from: Any = None
+    went_on: bool = False
 
 
 def _gather(plan: RunPlan, opened: list) -> tuple[list, list, list[str]]:
@@ -125,6 +128,8 @@ def _kept(plan: RunPlan, progress, last_loss: float, names: list[str], error: st
     if plan.started_from is not None:
         info["started_from"] = plan.started_from.id
         info["started_from_time"] = plan.started_from.time
+        if plan.went_on:
+            info["went_on"] = True
     if error is not None:
         info["stopped_by_error"] = error[:300]
     try:

@@ -1,4 +1,5 @@
-"""The models trained in this project, newest first: when, how many steps, final loss; the
+"""The models trained in this project, newest first: when, how many steps, final loss (a
+training that went on by itself across images is one row, its runs' models under it); the
 current one is marked, and going back to an earlier one is a click on "Use this model";
 "Start a new model" makes the next training start afresh from the built-in starting model."""
 from __future__ import annotations
@@ -19,7 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.core.model_history import trainings
+
 CURRENT_MARK = "●"
+
+
+def _total_steps(chain: list) -> int | None:
+    """The steps of a training's runs together (None if no run says)."""
+    steps = [e.steps for e in chain if e.steps is not None]
+    return sum(steps) if steps else None
 
 
 def when(iso_time: str, today=None) -> str:
@@ -109,31 +118,57 @@ class ModelsPanel(QWidget):
         self.set_models([])
 
     def set_models(self, entries: list) -> None:
-        """Show ModelEntry objects (oldest first, as in the project); the newest on top."""
+        """Show ModelEntry objects (oldest first, as in the project); the newest training on
+        top. A training that went on by itself across images (core.model_history.trainings) is
+        one row: its latest model, the steps of all its runs; the earlier runs' models are
+        under it, to go back to."""
         self.tree.clear()
         self.current_id = None
-        for entry in reversed(entries):
-            loss = loss_text(entry.loss)
-            steps = "–" if entry.steps is None else str(entry.steps)
-            item = QTreeWidgetItem([CURRENT_MARK if entry.current else "", when(entry.time), steps, loss])
-            item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
-            for column in (2, 3):
-                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = describe_info(entry)
-            for column in range(4):
-                item.setToolTip(column, tip)
-            if entry.current:
-                self.current_id = entry.id
-                font = QFont(item.font(0))
-                font.setBold(True)
+        chains = trainings(entries)
+        for chain in reversed(chains):
+            head = self._item(chain[-1], _total_steps(chain))
+            if len(chain) > 1:
                 for column in range(4):
-                    item.setFont(column, font)
-            self.tree.addTopLevelItem(item)
-            if entry.current:
+                    head.setToolTip(column, f"one training, on as you showed other images "
+                                            f"({len(chain)} runs; the earlier ones are under it)\n"
+                                            + head.toolTip(column))
+            self.tree.addTopLevelItem(head)
+            for entry in reversed(chain[:-1]):
+                head.addChild(self._item(entry, entry.steps))
+        self.tree.setRootIsDecorated(any(len(chain) > 1 for chain in chains))
+        for item in self._items():
+            if item.data(0, Qt.ItemDataRole.UserRole) == self.current_id:
+                if item.parent() is not None:
+                    item.parent().setExpanded(True)
                 self.tree.setCurrentItem(item)
         self.tree.setVisible(bool(entries))
         self.empty.setVisible(not entries)
         self._sync_button()
+
+    def _item(self, entry, steps: int | None) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([CURRENT_MARK if entry.current else "", when(entry.time),
+                                "–" if steps is None else str(steps), loss_text(entry.loss)])
+        item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+        for column in (2, 3):
+            item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        tip = describe_info(entry)
+        for column in range(4):
+            item.setToolTip(column, tip)
+        if entry.current:
+            self.current_id = entry.id
+            font = QFont(item.font(0))
+            font.setBold(True)
+            for column in range(4):
+                item.setFont(column, font)
+        return item
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        """Every row, the runs under a training included."""
+        items = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            items += [top] + [top.child(j) for j in range(top.childCount())]
+        return items
 
     def set_training(self, running: bool) -> None:
         """While a run trains and no model is listed yet, say so rather than "No model yet"."""
@@ -145,7 +180,7 @@ class ModelsPanel(QWidget):
 
     def _sync_button(self) -> None:
         selected = self.selected_id()
-        self.use_button.setVisible(self.tree.topLevelItemCount() > 1)
+        self.use_button.setVisible(len(self._items()) > 1)
         self.use_button.setEnabled(selected is not None and selected != self.current_id)
         self.new_button.setVisible(self.tree.topLevelItemCount() > 0)
         self.new_button.setEnabled(self.current_id is not None)

@@ -190,17 +190,22 @@ class TrainingController(QObject):
             return
         self._go_on_from = None
         if self.document.stack.n_c == self._go_on_channels:   # (another kind of image: Train decides)
-            self.start()
+            self._start(went_on=True)
 
     def toggle(self) -> None:
         (self.stop if self.running else self.start)()
 
     @Slot()
     def start(self) -> None:
+        self._start(went_on=False)
+
+    def _start(self, went_on: bool) -> None:
+        """went_on: the run goes on by itself after the user showed another image."""
         document = self.document
         if document is None or self.running:
             return
         plan = self._plan(document)
+        plan.went_on = went_on and plan.started_from is not None
         share_cores = self.share_cores
 
         def make_generator():
