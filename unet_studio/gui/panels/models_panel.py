@@ -8,7 +8,7 @@ import math
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -134,7 +134,11 @@ class ModelsPanel(QWidget):
                                             + head.toolTip(column))
             self.tree.addTopLevelItem(head)
             for entry in reversed(chain[:-1]):
-                head.addChild(self._item(entry, entry.steps))
+                run = self._item(entry, entry.steps)
+                if not entry.current:   # a step on the way: quieter than the trainings
+                    for column in range(4):
+                        run.setForeground(column, QColor("#777"))
+                head.addChild(run)
         self.tree.setRootIsDecorated(any(len(chain) > 1 for chain in chains))
         for item in self._items():
             if item.data(0, Qt.ItemDataRole.UserRole) == self.current_id:
