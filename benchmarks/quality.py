@@ -236,10 +236,10 @@ def _run_corrections(task: Task, name: str, seed: int, args, options: dict, load
     images = [Stack.from_array(im, "ZYX" if im.ndim == 3 else "YX") for im in task.train_images]
     snapshots, painted, shown = unet_with_corrections(task, seed, args.times, args.correct_at,
                                                args.correction_fraction, _config("starting", seed, options),
-                                               images, args.stop_to_correct, args.hand_strokes)
+                                               images, args.stop_to_correct, args.hand_strokes, args.by_steps)
     for (seconds, steps, rounds, model), t in zip(snapshots, sorted(args.times)):
         row = dict(common, method="unet", init="starting", label=args.label, options=options, time=t,
-                   unit="s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],
+                   unit="steps" if args.by_steps else "s", elapsed=seconds, steps=steps, rounds=rounds, painted=painted[:rounds],
                    shown_after_10s=shown[:rounds],
                    threads=torch.get_num_threads(), load=round(os.getloadavg()[0], 2),
                    scores=evaluate_model(task, model, images))

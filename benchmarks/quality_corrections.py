@@ -7,9 +7,10 @@ current mask gets wrong on the painted planes and that carry no label yet: at mo
 of a plane's pixels per class. The random forest gets the same kind of round (fit, predict
 the painted planes, add strokes where it is wrong, fit again), so the two stay comparable.
 
-Whether a round is seen to work: `SHOWN_AFTER` seconds of training after each round, the
-share of that round's stroke pixels the model shown to the user (the live preview: one view)
-gives the class they were painted (the issue's "a pixel painted as k is shown as k").
+Whether a round is seen to work: `SHOWN_AFTER` seconds of training after each round
+(`SHOWN_AFTER_STEPS` steps, when rounds are counted in steps), the share of that round's
+stroke pixels the model shown to the user (the live preview: one view) gives the class they
+were painted (the issue's "a pixel painted as k is shown as k").
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from quality_tasks import DEFAULT_DATA, Task, forest_masks, hand_painted
 SIMULATOR = DEFAULT_DATA.parent / "tools" / "simulate_scribbles.py"
 MIN_WIDTH = 5  # px: wrong regions thinner than this get no correction strokes
 SHOWN_AFTER = 10.0   # s of training after a round at which its strokes' pixels are checked
+SHOWN_AFTER_STEPS = 70   # about 10 s of the app's training on a 2-core CPU
 
 
 @functools.cache
@@ -120,14 +122,16 @@ def shown_share(task: Task, model, norms: list, strokes: list[np.ndarray]) -> fl
 
 def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at: list[float],
                           fraction: float, config, images: list, stop_to_correct: bool = False,
-                          widen: float | None = None) -> tuple[list, list[int], list[float]]:
+                          widen: float | None = None, by_steps: bool = False) -> tuple[list, list[int], list[float]]:
     """Train, open-ended, from the starting model; at each of `correct_at` seconds of training,
     predict the painted planes with the model the user sees and add correction strokes.
     Training goes on meanwhile (the app's live loop), or with `stop_to_correct` the user stops,
     paints and clicks Train again: a new run from the model shown (the app's init). Returns
     [(seconds, steps, rounds so far, model copy)] at each of `times`, and the pixels painted
     per round, and the share of each round's pixels shown as painted `SHOWN_AFTER` seconds
-    later. Seconds and steps count training only (not the pauses to correct or check)."""
+    later. Seconds and steps count training only (not the pauses to correct or check).
+    by_steps: `times` and `correct_at` are optimiser steps (fair comparisons on a busy
+    machine, but blind to what a term's cost does to the steps a user gets)."""
     from unet_studio.ml.normalise import measure_normalisation
     from unet_studio.ml.predict import predict_plane
     from unet_studio.ml.train import train
@@ -139,22 +143,25 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
     snapshots, painted, paused = [], [], 0.0
     shown, checks = [], []   # checks: (seconds of training, that round's strokes) still to check
     before_seconds, before_steps = 0.0, 0   # of the runs stopped to correct
+    if by_steps:
+        config.report_every = 0.0  # a report after every step, so a round lands on its step
     run = train(images, live, task.classes, config, should_stop=lambda: False)
     try:
         while True:
             progress = next(run)
             trained = before_seconds + progress.elapsed - paused
             steps = before_steps + progress.step
-            while snapshots_todo and trained >= snapshots_todo[0]:
+            clock = steps if by_steps else trained
+            while snapshots_todo and clock >= snapshots_todo[0]:
                 snapshots.append((round(trained, 1), steps, len(painted), progress.model.copy()))
                 snapshots_todo.pop(0)
-            if checks and trained >= checks[0][0]:
+            if checks and clock >= checks[0][0]:
                 start = time.perf_counter()
                 shown.append(round(shown_share(task, progress.model, norms, checks.pop(0)[1]), 4))
                 paused += time.perf_counter() - start
             if not snapshots_todo:
                 break
-            if corrections_todo and trained >= corrections_todo[0]:
+            if corrections_todo and clock >= corrections_todo[0]:
                 start = time.perf_counter()
                 # What the user corrects is the live preview during training: one view.
                 masks = [predict_plane(progress.model, plane(task.train_images[i], z),
@@ -162,7 +169,7 @@ def unet_with_corrections(task: Task, seed: int, times: list[float], correct_at:
                 strokes = []
                 painted.append(add_corrections(task, [lab.data for lab in live], masks, fraction, rng,
                                                painted_now=strokes, widen=widen))
-                checks.append((trained + SHOWN_AFTER, strokes))
+                checks.append((clock + (SHOWN_AFTER_STEPS if by_steps else SHOWN_AFTER), strokes))
                 for lab in live:
                     lab.version += 1
                 corrections_todo.pop(0)
