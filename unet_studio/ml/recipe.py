@@ -43,7 +43,7 @@ class Recipe:
     from the strokes on the starting model's features, shown before the first step in place of
     the network's undecided one. The network itself still trains from its undecided layer:
     started from the read layer, it learned faster in its first 80 steps but its correction
-    rounds lost up to 0.05 F1 (benchmarks/README.md)."""
+    rounds lost up to 0.05 F1 (benchmarks/levers.md)."""
     lr: float
     terms: list[Term] = field(default_factory=list)
     said: str = ""
