@@ -85,6 +85,23 @@ def test_the_loss_counts_unlabeled_pixels_where_the_kept_model_was_sure():
     assert _loss(unsure, x, other, unlabeled) is None
 
 
+def test_asked_every_other_step_the_kept_answers_count_twice():
+    """The kept copy's forward pass is a third of a step: asked every `every` steps, its loss
+    counts as many times, so over the steps it pulls as hard as when asked at each."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 16, 16)
+    net = _net().train()
+    each, other = Corrections(2.0, sure=0.0), Corrections(2.0, sure=0.0, every=2)
+    for term in (each, other):
+        term.strokes_changed(net)
+    assert [other.applies(step) for step in range(4)] == [True, False, True, False]
+    assert all(each.applies(step) for step in range(4))
+    logits = net(x) + torch.linspace(-2, 2, 2).view(1, 2, 1, 1)
+    unlabeled = torch.full((1, 16, 16), -1)
+    assert torch.allclose(_loss(other, x, logits, unlabeled), 2 * _loss(each, x, logits, unlabeled))
+    assert TrainConfig().keep_before_every == 2
+
+
 def _train_and_correct(stop_to_correct=False, **options) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train on blobs; after 60 steps the user marks the largest blob as background, a
     correction nothing else in the image supports (every blob looks the same), while training

@@ -73,6 +73,8 @@ class RecipeTerms:
                                     # earlier runs count; ml/consistency.py)
     keep_before_corrections: float = 3.0   # strokes painted while training: how strongly the
                                     # answer shown before them is kept elsewhere (ml/corrections.py)
+    keep_before_every: int = 2      # ... asked every this many steps, weighted as many times:
+                                    # its forward pass costs a third of a step (ml/corrections.py)
 
 
 @dataclass

@@ -78,7 +78,7 @@ def build_recipe(config: TrainConfig, model: Model, starting: Remembering | None
         RememberStartingModel(starting, config.remember * starting.trust if trusted else 0.0,
                               from_the_start=painted_since, head_weight=config.remember),
         Corrections(0.0 if _has_batchnorm(model.net) else config.keep_before_corrections,
-                    from_the_start=painted_since),
+                    from_the_start=painted_since, every=config.keep_before_every),
         FlipConsistency(config.flip_consistency, after_steps=config.consistency_after - trained_before),
         Smoothness(config.smoothness_weight if fine_tuning else 0.0, config.smoothness_sigma),
         AnchorPull(config.anchor if trusted else 0.0),
