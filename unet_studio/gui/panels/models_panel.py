@@ -129,8 +129,8 @@ class ModelsPanel(QWidget):
             head = self._item(chain[-1], _total_steps(chain))
             if len(chain) > 1:
                 for column in range(4):
-                    head.setToolTip(column, f"one training, on as you showed other images "
-                                            f"({len(chain)} runs; the earlier ones are under it)\n"
+                    head.setToolTip(column, f"one training: it went on as you showed other images "
+                                            f"({len(chain)} runs, the earlier ones under it)\n"
                                             + head.toolTip(column))
             self.tree.addTopLevelItem(head)
             for entry in reversed(chain[:-1]):
