@@ -394,6 +394,8 @@ def test_showing_another_image_while_training_goes_on_training_there(window, qtb
     tree = window.models_panel.tree
     assert tree.topLevelItemCount() == 1 and tree.topLevelItem(0).childCount() == 1
     assert tree.topLevelItem(0).text(2) == str(first.steps + second.steps)
+    # ... and the training panel counts the same steps, on from the first run's.
+    assert window.training_panel.step.text() == str(first.steps + second.steps)
 
 
 def test_training_does_not_go_on_by_itself_on_an_image_of_another_kind(window, qtbot, tmp_path, dialogs):

@@ -145,6 +145,9 @@ class TrainingController(QObject):
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
         self._message_until = 0.0
+        # A run that went on by itself continues the user's training: its steps count on from
+        # the runs before it, as the Models list sums them.
+        self._steps_before = self._last_step = 0
         panel.train_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
 
@@ -230,6 +233,8 @@ class TrainingController(QObject):
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
         self._message_until = 0.0
+        self._steps_before = self._steps_before + self._last_step if plan.went_on else 0
+        self._last_step = 0
         self.panel.clear()
         self.panel.set_running(True)
         self.panel.show_message("Starting… (the first start loads PyTorch)")
@@ -286,10 +291,11 @@ class TrainingController(QObject):
             return
         if update.model is not None:
             self._latest_model = update.model
+        self._last_step = update.step
         document = self._document_in_training
         if document is not self.document:
             return   # another image is shown: its panel does not show this run's last steps
-        self.panel.show_progress(update.step, update.loss, update.patches_per_s, update.device)
+        self.panel.show_progress(self._steps_before + update.step, update.loss, update.patches_per_s, update.device)
         if update.message:
             # Held a while: the next update comes within a fraction of a second.
             self._message_until = time.monotonic() + MESSAGE_HOLD_S
