@@ -109,6 +109,29 @@ def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
     assert all(np.array_equal(a, b) for a, b in zip(plain[:2], asked[:2]))
 
 
+def test_fresh_pixels_weigh_more_while_they_are_asked_for():
+    image, live = _two_strokes()
+    data = TrainingSet([image], [live], 2)
+    live.data[30, 40:45] = 1
+    live.version += 1
+    data.refresh(force=True)
+    _, labels, weights = data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0, fresh_weight=4.0)
+    for patch, weight in zip(labels, weights):
+        # Each patch holds the new stroke and no old one (test above): it counts 4 times.
+        assert 1 <= (patch > 0).sum() <= 5 and np.all(weight[patch > 0] == 4.0)
+    # Pixel trust and the new strokes' weight multiply (strokes 1 px wide are fully trusted).
+    _, _, trusted = data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0, trust_centres=3.0,
+                                fresh_weight=4.0)
+    assert np.array_equal(trusted[labels > 0], weights[labels > 0])
+    # Patches around the old strokes too: those count once.
+    _, labels, weights = data.sample(np.random.default_rng(1), 200, 16, fresh_share=0.5, fresh_weight=4.0)
+    assert sorted(set(weights[labels > 0].tolist())) == [1.0, 4.0]
+    # No weight asked, or nothing fresh: no weights, as before.
+    assert data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0)[2] is None
+    data.forget_fresh()
+    assert data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0, fresh_weight=4.0)[2] is None
+
+
 def test_the_shown_average_follows_new_strokes_at_once():
     def shown_after_new_strokes(follow: bool) -> float:
         net = torch.nn.Linear(1, 1, bias=False)
@@ -134,9 +157,10 @@ def test_training_asks_for_the_new_strokes_for_a_while_after_they_change(blob_tr
     shares = []
     sample = TrainingSet.sample
 
-    def recorded(self, rng, batch, size, border_weights=False, fresh_share=0.0, trust_centres=0.0):
+    def recorded(self, rng, batch, size, border_weights=False, fresh_share=0.0, trust_centres=0.0,
+                 fresh_weight=1.0):
         shares.append(fresh_share)
-        return sample(self, rng, batch, size, border_weights, fresh_share, trust_centres)
+        return sample(self, rng, batch, size, border_weights, fresh_share, trust_centres, fresh_weight)
 
     monkeypatch.setattr(TrainingSet, "sample", recorded)
     # No class shares: they draw patches of their own, on a clock.

@@ -43,6 +43,8 @@ class Optimisation:
     warmup_steps: int = 20
     new_strokes_share: float = 0.5  # strokes painted while training: this share of the patches
     new_strokes_steps: int = 60     # centres on them for this many steps after the latest change
+    new_strokes_weight: float = 4.0 # ... and their pixels count this many times meanwhile: a
+                                    # round of corrections is shown sooner (benchmarks/README.md)
     augment: bool = True
     elastic: bool = True
 

@@ -7,7 +7,8 @@ with a few thin strokes is seen as often as one with many. Each painted pixel ca
 weight: how much it is trusted (a stroke's centre more than its edges, ml/stroke_trust.py)
 times one plus the paper's border weight. Strokes painted while training
 (`fresh`: the pixels added since the first index) can be asked for more often for a while,
-so a correction is learned sooner instead of drowning among the old strokes. Geometry and
+and their pixels weighted more meanwhile, so a correction is learned sooner instead of
+drowning among the old strokes of its class. Geometry and
 intensity augmentation run on the whole batch at once in torch (see ml/augment.py).
 """
 from __future__ import annotations
@@ -188,8 +189,8 @@ class TrainingSet:
 
     # -- sampling --------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch: int, size: int,
-               border_weights: bool = False, fresh_share: float = 0.0, trust_centres: float = 0.0
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+               border_weights: bool = False, fresh_share: float = 0.0, trust_centres: float = 0.0,
+               fresh_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """A batch of patches: images (B, C, size, size) float32 normalised, labels (B, size,
         size) uint8 (0 unlabeled), and pixel weights (B, size, size) float32, None when neither
         `border_weights` (1 + the border weight) nor `trust_centres` (the power of
@@ -198,14 +199,16 @@ class TrainingSet:
         Each patch: pick a labeled class uniformly, a labeled pixel of it uniformly across all
         images, centre the patch near it (jitter of a quarter patch), random flip/rot90. With
         `fresh_share`, that share of the patches (on average) picks among the fresh strokes
-        instead, when there are any.
+        instead, when there are any, and the fresh pixels of every patch weigh `fresh_weight`
+        times as much as the others (the weights are then never None).
         """
         present = [k for k, c in enumerate(self.classes) if c.total > 0]
         fresh = [k for k, c in enumerate(self.fresh) if c.total > 0] if fresh_share > 0 else []
         images = np.empty((batch, self.in_channels, size, size), np.float32)
         labels = np.zeros((batch, size, size), np.uint8)
         weighted = (border_weights, trust_centres) if border_weights or trust_centres > 0 else None
-        weights = np.zeros((batch, size, size), np.float32) if weighted else None
+        boost = fresh_weight if fresh and fresh_weight != 1.0 else None
+        weights = np.zeros((batch, size, size), np.float32) if weighted or boost else None
         for b in range(batch):
             if not present:
                 # Everything was erased meanwhile: an unlabeled patch trains nothing but keeps going.
@@ -225,6 +228,9 @@ class TrainingSet:
             cx += int(rng.integers(-jitter, jitter + 1))
             y0, x0 = cy - size // 2, cx - size // 2
             img_patch, lab_patch, w_patch = self._crop(img_i, plane_idx, y0, x0, size, weighted)
+            if boost:
+                w_patch = np.ones((size, size), np.float32) if w_patch is None else w_patch
+                w_patch = w_patch * np.where(self._fresh_mask(img_i, plane_idx, y0, x0, size), boost, 1.0)
             # Strokes of a class added after the start (the live array may hold them before the
             # next re-index notices) have no output in this run's network: unlabeled here.
             lab_patch[lab_patch > self.n_classes] = 0
@@ -235,6 +241,19 @@ class TrainingSet:
             if weights is not None:
                 weights[b] = _orient(w_patch, k, flip)
         return images, labels, weights
+
+    def _fresh_mask(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int) -> np.ndarray:
+        """(size, size) bool: the fresh stroke pixels in the patch at (y0, x0) of a plane."""
+        out = np.zeros((size, size), bool)
+        flat = [c.per_image[img_i] for c in self.fresh if c.total > 0]
+        if not flat:
+            return out
+        pos = np.unravel_index(np.concatenate(flat), self.images[img_i].label_shape)
+        inside = ((pos[-2] >= y0) & (pos[-2] < y0 + size) & (pos[-1] >= x0) & (pos[-1] < x0 + size))
+        for axis, index in enumerate(plane_idx):
+            inside &= pos[axis] == index
+        out[pos[-2][inside] - y0, pos[-1][inside] - x0] = True
+        return out
 
     def image_patch(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int) -> np.ndarray:
         """(C, size, size) float32 normalised image from (y0, x0) of a plane, mirrored beyond it."""

@@ -141,7 +141,7 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
                     reports.say("a new class was painted: stop and train again to learn it")
             share = config.new_strokes_share if trainer.step < fresh_until else 0.0
             images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight, share,
-                                                     config.trust_stroke_centres)
+                                                     config.trust_stroke_centres, config.new_strokes_weight)
             try:
                 loss = trainer.train_on(images, labels, weights, time.perf_counter() - began)
             except RuntimeError as e:
