@@ -87,12 +87,18 @@ def test_strokes_painted_from_another_thread_while_the_labels_are_indexed_do_not
         assert np.array_equal(np.sort(data.classes[k - 1].per_image[0]), np.flatnonzero(live.data == k))
 
 
-def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
+def _with_a_new_stroke() -> TrainingSet:
+    """Two strokes training started with, and one of class 1 painted since (5 px)."""
     image, live = _two_strokes()
     data = TrainingSet([image], [live], 2)
     live.data[30, 40:45] = 1
     live.version += 1
     data.refresh(force=True)
+    return data
+
+
+def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
+    data = _with_a_new_stroke()
     # All of them: every patch holds the new stroke (5 px; the first class-1 stroke, 15 px
     # long and 25 rows away, is never in a patch of 16 with the new one).
     _, labels, _ = data.sample(np.random.default_rng(1), 32, 16, fresh_share=1.0)
@@ -110,11 +116,7 @@ def test_a_share_of_the_patches_is_drawn_around_the_fresh_strokes():
 
 
 def test_fresh_pixels_weigh_more_while_they_are_asked_for():
-    image, live = _two_strokes()
-    data = TrainingSet([image], [live], 2)
-    live.data[30, 40:45] = 1
-    live.version += 1
-    data.refresh(force=True)
+    data = _with_a_new_stroke()
     _, labels, weights = data.sample(np.random.default_rng(1), 8, 16, fresh_share=1.0, fresh_weight=4.0)
     for patch, weight in zip(labels, weights):
         # Each patch holds the new stroke and no old one (test above): it counts 4 times.
