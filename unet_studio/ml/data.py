@@ -107,6 +107,7 @@ class TrainingSet:
         self._weights_checked: set[tuple] = set()   # kept weights compared with the labels since the last re-index
         self.classes: list[_ClassIndex] = []
         self.fresh: list[_ClassIndex] = []   # per class: pixels painted since the last forget_fresh
+        self._fresh_at: dict[int, tuple] = {}   # per image: the fresh pixels' coordinates, once per index
         self.new_classes_seen = False   # strokes of a class beyond n_classes appeared while training
         self.refresh(force=True)
         self._last_index_time = -np.inf  # the first stroke after the start is used at once
@@ -143,6 +144,7 @@ class TrainingSet:
         new = [_index(idx) for idx in per_class]
         if self.classes:   # not the first index: what was painted since is fresh
             self.fresh = [self._fresh_in(k, c) for k, c in enumerate(new)]
+            self._fresh_at = {}
         self.classes = new
         self._versions = versions
         self._last_index_time = time.monotonic()
@@ -159,6 +161,7 @@ class TrainingSet:
     def forget_fresh(self) -> None:
         """The strokes painted so far are no longer new."""
         self.fresh = []
+        self._fresh_at = {}
 
     def labeled_counts(self) -> np.ndarray:
         """(K,) labeled pixels per class (index k-1 for class k)."""
@@ -245,10 +248,11 @@ class TrainingSet:
     def _fresh_mask(self, img_i: int, plane_idx: tuple, y0: int, x0: int, size: int) -> np.ndarray:
         """(size, size) bool: the fresh stroke pixels in the patch at (y0, x0) of a plane."""
         out = np.zeros((size, size), bool)
-        flat = [c.per_image[img_i] for c in self.fresh if c.total > 0]
-        if not flat:
-            return out
-        pos = np.unravel_index(np.concatenate(flat), self.images[img_i].label_shape)
+        pos = self._fresh_at.get(img_i)
+        if pos is None:
+            flat = [c.per_image[img_i] for c in self.fresh if c.total > 0]
+            pos = self._fresh_at[img_i] = np.unravel_index(
+                np.concatenate(flat) if flat else np.zeros(0, np.int64), self.images[img_i].label_shape)
         inside = ((pos[-2] >= y0) & (pos[-2] < y0 + size) & (pos[-1] >= x0) & (pos[-1] < x0 + size))
         for axis, index in enumerate(plane_idx):
             inside &= pos[axis] == index
