@@ -92,6 +92,21 @@ def trainings(entries: list[ModelEntry]) -> list[list[ModelEntry]]:
     return chains
 
 
+def training_steps(chain: list[ModelEntry]) -> int | None:
+    """The steps of a training's runs together (None if no run says)."""
+    steps = [e.steps for e in chain if e.steps is not None]
+    return sum(steps) if steps else None
+
+
+def steps_up_to(entries: list[ModelEntry], entry_id: str) -> int:
+    """The steps of the training run `entry_id` belongs to, up to and including that run."""
+    for chain in trainings(entries):
+        ids = [e.id for e in chain]
+        if entry_id in ids:
+            return training_steps(chain[:ids.index(entry_id) + 1]) or 0
+    return 0
+
+
 def append_log(path: Path, record: dict) -> None:
     """Append `record` as one JSON line (with "time" unless given), synced to disk.
 

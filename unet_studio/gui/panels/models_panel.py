@@ -8,7 +8,7 @@ import math
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -20,15 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from unet_studio.core.model_history import trainings
+from unet_studio.core.model_history import training_steps, trainings
 
 CURRENT_MARK = "●"
-
-
-def _total_steps(chain: list) -> int | None:
-    """The steps of a training's runs together (None if no run says)."""
-    steps = [e.steps for e in chain if e.steps is not None]
-    return sum(steps) if steps else None
 
 
 def when(iso_time: str, today=None) -> str:
@@ -126,7 +120,7 @@ class ModelsPanel(QWidget):
         self.current_id = None
         chains = trainings(entries)
         for chain in reversed(chains):
-            head = self._item(chain[-1], _total_steps(chain))
+            head = self._item(chain[-1], training_steps(chain))
             if len(chain) > 1:
                 for column in range(4):
                     head.setToolTip(column, f"one training: it went on as you showed other images "
@@ -135,9 +129,10 @@ class ModelsPanel(QWidget):
             self.tree.addTopLevelItem(head)
             for entry in reversed(chain[:-1]):
                 run = self._item(entry, entry.steps)
-                if not entry.current:   # a step on the way: quieter than the trainings
+                if not entry.current:   # a step on the way: quieter than the trainings (as the theme greys)
+                    grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
                     for column in range(4):
-                        run.setForeground(column, QColor("#777"))
+                        run.setForeground(column, grey)
                 head.addChild(run)
         self.tree.setRootIsDecorated(any(len(chain) > 1 for chain in chains))
         for item in self._items():

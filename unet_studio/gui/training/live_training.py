@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.model_history import steps_up_to
 from unet_studio.gui.errors import show_error
 from unet_studio.workflow.training_run import RunPlan, training_run
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
@@ -147,7 +148,7 @@ class TrainingController(QObject):
         self._message_until = 0.0
         # A run that went on by itself continues the user's training: its steps count on from
         # the runs before it, as the Models list sums them.
-        self._steps_before = self._last_step = 0
+        self._steps_before = 0
         panel.train_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
 
@@ -233,8 +234,7 @@ class TrainingController(QObject):
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
         self._message_until = 0.0
-        self._steps_before = self._steps_before + self._last_step if plan.went_on else 0
-        self._last_step = 0
+        self._steps_before = steps_up_to(list(plan.project.models), plan.started_from.id) if plan.went_on else 0
         self.panel.clear()
         self.panel.set_running(True)
         self.panel.show_message("Starting… (the first start loads PyTorch)")
@@ -291,7 +291,6 @@ class TrainingController(QObject):
             return
         if update.model is not None:
             self._latest_model = update.model
-        self._last_step = update.step
         document = self._document_in_training
         if document is not self.document:
             return   # another image is shown: its panel does not show this run's last steps
