@@ -305,3 +305,29 @@ def test_the_boundary_is_not_read_where_the_mask_gives_objects_at_their_size():
     assert Prediction(probabilities, boundary=boundary).objects_boundary(2) is None
     # Told to, find_objects parts them all the same.
     assert find_objects(cells, probabilities[1], object_size=20, boundary=boundary).max() == 2
+
+
+def test_a_boundary_seen_inside_a_nucleus_does_not_cut_off_a_crescent():
+    """The starting model's boundary, seen a few pixels inside an isolated nucleus's edge, cuts
+    it into a core and a crescent. Nothing there parts two objects: each nucleus stays one,
+    while the clump beside them still parts along its lines."""
+    cells, lines = _clump_of_cells()
+    mask, boundary = np.pad(cells, ((0, 0), (0, 100))), np.pad(lines, ((0, 0), (0, 100)))
+    yy, xx = np.mgrid[:mask.shape[0], :mask.shape[1]]
+    nuclei = []
+    for cy, cx in ((14, 110), (42, 160), (70, 110)):
+        nucleus = np.hypot(yy - cy, xx - cx) <= 12
+        off_centre = np.hypot(yy - cy - 4, xx - cx)      # a ring 4 px off the nucleus's centre
+        mask |= nucleus
+        boundary |= nucleus & (off_centre >= 8) & (off_centre <= 9.5)
+        nuclei.append(nucleus)
+    probabilities = np.stack([~mask, mask]).astype(np.float32) * 0.9 + 0.05
+    object_probability_ = np.minimum(probabilities[1], 1 - np.where(boundary, 0.9, 0.05))
+    assert ndimage.label(mask & (object_probability_ >= 0.5))[1] == 9 + 2 * 3   # cores and crescents
+    prediction = Prediction(probabilities, boundary=np.where(boundary, 0.9, 0.05).astype(np.float32))
+    assert prediction.objects_boundary(2) is not None        # the clump is read as one
+    objects = prediction.instances(2)
+    assert objects.max() == 9 + 3
+    for nucleus in nuclei:
+        assert len(np.unique(objects[nucleus])) == 1
+        assert objects[nucleus].min() > 0

@@ -36,7 +36,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   an object is believed is judged on the class's own probability. It is read only where the
   mask has joined objects into clumps (`parting`): where the mask's pieces are CLUMPED
   times as wide as the objects the boundary leaves. Elsewhere the mask already gives objects
-  at their size, and the boundary would only cut them (thin, elongated ones into pieces).
+  at their size, and the boundary would only cut them (thin, elongated ones into pieces). Nor
+  is it read in a piece of the mask it only shaves: cut into one object and thin rims or
+  crescents (ml/object_shavings.py), an isolated nucleus whose edge it sees inside its own.
 
 A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
 a z spacing, into 3-D objects that keep one id across slices.
@@ -49,6 +51,7 @@ import numpy as np
 from scipy import ndimage
 
 from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
+from unet_studio.ml.object_shavings import only_shaved
 
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
 ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
@@ -113,7 +116,7 @@ def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
     the median is taken over pixels, so a piece counts by its area and specks hardly at all.
     Holes smaller than an object are filled first (a ragged mask's holes would shrink it).
     """
-    foreground = parted(foreground, _parting(probability, boundary))[0]
+    foreground = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
     size = _inscribed_diameter(foreground, z_spacing)
     if size is None:
         return None
@@ -149,7 +152,7 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     # the gaps between slices: each slice's are found, then linked across slices.
     enclosed = borders is not None
     linked = enclosed and z_spacing is not None
-    parting = _parting(probability, boundary)
+    parting = _parting(foreground, probability, boundary, None if linked else z_spacing)
     foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else \
         measure_object_size(foreground, _measured_spacing(z_spacing, enclosed))
@@ -172,9 +175,18 @@ def _measured_spacing(z_spacing: float | None, bordered: bool) -> float | None:
     return None if bordered else z_spacing
 
 
-def _parting(probability: np.ndarray | None, boundary: np.ndarray | None) -> np.ndarray | None:
-    """The object probability objects part by (None without a probability)."""
-    return None if probability is None else object_probability(probability, boundary)
+def _parting(foreground: np.ndarray, probability: np.ndarray | None, boundary: np.ndarray | None,
+             z_spacing: float | None = None) -> np.ndarray | None:
+    """The object probability objects part by (None without a probability): the boundary is
+    not read in the pieces of the mask it only shaves (ml/object_shavings.py). z_spacing:
+    `foreground` is one volume (Z, Y, X), not planes."""
+    if probability is None:
+        return None
+    parting = object_probability(probability, boundary)
+    if boundary is None:
+        return parting
+    shaved = only_shaved(foreground, foreground & (parting < SURE), z_spacing)
+    return np.where(shaved, np.asarray(probability, np.float32), parting) if shaved.any() else parting
 
 
 def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size: float,
@@ -182,7 +194,7 @@ def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size:
     """The mean probability of the surest objects of a (Y, X) mask (the 90th percentile over
     its objects, before any is dropped): find_objects' `surest`, measured once for a plane
     whose pieces are split apart. None where there are no objects."""
-    parting = _parting(probability, boundary)
+    parting = _parting(foreground, probability, boundary)
     probability = np.asarray(probability, np.float32)
     labels = _split(parted(foreground, parting)[0], (probability, parting), float(object_size), None, min_size)
     mean, present = _object_means(labels, probability)
