@@ -36,9 +36,10 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   an object is believed is judged on the class's own probability. It is read only where the
   mask has joined objects into clumps (`parting`): where the mask's pieces are CLUMPED
   times as wide as the objects the boundary leaves. Elsewhere the mask already gives objects
-  at their size, and the boundary would only cut them (thin, elongated ones into pieces). Nor
-  is it read in a piece of the mask it only shaves: cut into one object and thin rims or
-  crescents (ml/object_shavings.py), an isolated nucleus whose edge it sees inside its own.
+  at their size, and the boundary would only cut them (thin, elongated ones into pieces).
+  Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
+  isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
+  objects: the object grows into them as into the boundary.
 
 A (Z, Y, X) mask is split plane by plane (one size for the whole stack, ids per plane), or, with
 a z spacing, into 3-D objects that keep one id across slices.
@@ -51,7 +52,7 @@ import numpy as np
 from scipy import ndimage
 
 from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
-from unet_studio.ml.object_shavings import only_shaved
+from unet_studio.ml.object_shavings import shavings
 
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
 ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
@@ -177,16 +178,16 @@ def _measured_spacing(z_spacing: float | None, bordered: bool) -> float | None:
 
 def _parting(foreground: np.ndarray, probability: np.ndarray | None, boundary: np.ndarray | None,
              z_spacing: float | None = None) -> np.ndarray | None:
-    """The object probability objects part by (None without a probability): the boundary is
-    not read in the pieces of the mask it only shaves (ml/object_shavings.py). z_spacing:
+    """The object probability objects part by (None without a probability): none where the
+    boundary shaves a piece of the mask it does not part (ml/object_shavings.py). z_spacing:
     `foreground` is one volume (Z, Y, X), not planes."""
     if probability is None:
         return None
     parting = object_probability(probability, boundary)
     if boundary is None:
         return parting
-    shaved = only_shaved(foreground, foreground & (parting < SURE), z_spacing)
-    return np.where(shaved, np.asarray(probability, np.float32), parting) if shaved.any() else parting
+    shaved = shavings(foreground, foreground & (parting < SURE), z_spacing)
+    return np.where(shaved, np.float32(0), parting) if shaved.any() else parting
 
 
 def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size: float,
