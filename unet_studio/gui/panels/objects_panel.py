@@ -105,8 +105,10 @@ class ObjectsPanel(QWidget):
         self.size.setDecimals(1)
         self.size.setSuffix(" px")
         self.size.setKeyboardTracking(False)
-        self.size.setToolTip("Typical object diameter: specks much smaller are dropped, touching "
-                             "objects split at this scale. Change it to re-split the shown plane.")
+        self.size.setToolTip("Typical object width (its widest inscribed circle; the table's diameter is "
+                             "that of a disc of the same area, a little larger): specks much smaller "
+                             "are dropped, touching objects split at this scale. Change it to re-split "
+                             "the shown plane.")
         self.size.valueChanged.connect(self._size_edited)
         self.measured_button = QPushButton("Measured")
         self.measured_button.setToolTip("Use the size measured from the prediction")
