@@ -1,7 +1,8 @@
 """The kinds of objects benchmarks/objects.py scores: each a quality_tasks.Task (background = 1,
 object = 2) with a few scribbled training images and held-out images with instance truth.
 
-- dsb: the DSB 2018 dev set of ../shared/data (quality_tasks.load_dsb).
+- dsb: the DSB 2018 dev set of ../shared/data (quality_tasks.load_dsb). dsb-hand: the same, its
+  strokes painted as hands paint them (3x as wide, off-centre, spilling over the nuclei's edges).
 - large, colour, small, brightfield: held-out groups of ../shared/data/pretrain-dsb2018 -
   fluorescence (greyscale, dark background) images whose median nucleus is over 40 px across
   (360², 520 x 696 and the 1040 x 1388 image), colour-stained tissue (RGB, 256 x 320),
@@ -43,12 +44,14 @@ from quality_tasks import Task, load_dsb, load_isbi
 
 TRAIN, EVAL = 3, 20
 KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
-         "em-cells", "em-cells-hand", "cells-borders-hand")
+         "em-cells", "em-cells-hand", "cells-borders-hand", "dsb-hand")
 
 
 def load_kind(name: str, data: Path) -> Task:
     if name == "dsb":
         return load_dsb(data)
+    if name == "dsb-hand":
+        return load_dsb(data).with_hand_strokes(3.0)
     if name == "em-cells":
         return _em_cells(Path(data))
     if name == "em-cells-hand":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from torch.nn import functional as F
 
 from unet_studio.ml import starting_model as sm
@@ -302,3 +303,25 @@ def test_an_untrusted_fine_tuning_keeps_no_boundary():
     for done in train([image], [labels], ["left", "right"], TrainConfig(steps=2, seed=0, **QUICK)):
         pass
     assert done.model.net.starting_head is None and "starting_head" not in done.model.arch
+
+
+def test_where_a_wide_brush_spilled_over_an_edge_the_starting_model_is_not_held_to_it():
+    """Nuclei painted with a brush wider than their rim: each stroke covers its nucleus and
+    spills 3 px onto the background around it. The starting model reads the spill as
+    background, rightly; counted like the stroke's centre, that reads as a model that does not
+    know nuclei. Each painted pixel counts as training trusts it: the agreement is measured
+    mostly on the centres."""
+    image, truth = blobs(128, n=10, seed=6)
+    labels = np.where(ndimage.binary_dilation(truth, iterations=3), 2, 0).astype(np.uint8)
+    background = np.zeros_like(truth)
+    background[2:6, :] = background[:, 2:6] = background[-6:-2, :] = True
+    labels[background & (labels == 0)] = 1
+    assert (labels == 1).any() and ((labels == 2) & ~truth).sum() > 0.3 * (labels == 2).sum()
+
+    def agreement_with(power: float) -> float:
+        config = TrainConfig(steps=1, seed=0, trust_stroke_centres=power, **QUICK)
+        return list(train([image], [labels], ["background", "nucleus"], config))[-1].model.summary[
+            "starting_model_agreement"]
+
+    alike, centres = agreement_with(0.0), agreement_with(3.0)
+    assert alike <= NO_TRUST_BELOW < centres        # pixels alike: not trusted at all

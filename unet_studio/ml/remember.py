@@ -12,7 +12,8 @@ That is only right where the starting model is right: on images it has never see
 microscopy) it holds the fine-tuned network back. So the pull is weighted by `trust`: how
 well the untouched model already explains the strokes. Each of its classes is read as the
 user class whose strokes it covers most, and `agreement` is the mean over user classes of the
-share of their stroke pixels it gets right. Full weight at agreement 1, none at 0.9 or less
+share of their stroke pixels it gets right, each pixel counted as training trusts it (a
+stroke's centre more than its edges: ml/stroke_trust.py). Full weight at agreement 1, none at 0.9 or less
 (set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
 fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only where training starts.
 
@@ -79,19 +80,22 @@ class Remembering:
         self._strokes: list[tuple[torch.Tensor, torch.Tensor]] = []  # stroke pixels, for read_strokes
 
     @torch.no_grad()
-    def measure_trust(self, batches: list[tuple[torch.Tensor, torch.Tensor]], n_user_classes: int) -> float:
-        """Measure agreement and trust on patches (x, target) with target -1 where unlabeled;
-        returns the agreement (see module docstring)."""
+    def measure_trust(self, batches: list[tuple], n_user_classes: int) -> float:
+        """Measure agreement and trust on patches (x, target[, weight]) with target -1 where
+        unlabeled; a stroke pixel counts its weight (None or absent: 1); returns the agreement
+        (see module docstring)."""
         counts = torch.zeros(n_user_classes, self.head.out_channels, dtype=torch.float64)
         gen = torch.Generator().manual_seed(0)
         self._sample, self._strokes = [], []
-        for x, target in batches:
+        for x, target, *weight in batches:
+            weight = weight[0] if weight else None
             features = self.teacher.features(x.contiguous(memory_format=self.layout))
             probs = F.softmax(self.teacher.outc(features).float(), 1)
             for k in range(n_user_classes):
                 at = target == k
                 if at.any():
-                    counts[k] += probs.permute(1, 0, 2, 3)[:, at].sum(1).double().cpu()
+                    read = probs.permute(1, 0, 2, 3)[:, at]
+                    counts[k] += (read if weight is None else read * weight[at]).sum(1).double().cpu()
             painted = target >= 0
             self._strokes.append((features.permute(0, 2, 3, 1)[painted].float(), target[painted]))
             # A sample of pixels, (P, C) features and (P, S) answers, for start_head: picked by
@@ -150,9 +154,13 @@ class Remembering:
         return _fit_layer(head, features, lambda logits: -(target * F.log_softmax(logits, 1)).sum(1).mean(),
                           steps)
 
-    def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device) -> float:
+    def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device,
+                         trust_centres: float = 0.0) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
-        drawn with their own generator so the training batches stay the same.
+        drawn with their own generator so the training batches stay the same. trust_centres:
+        each stroke pixel counts as training trusts it (ml/stroke_trust.py's power; 0: alike),
+        so the starting model is not held to where a wide brush spilled over an edge: a
+        nucleus painted over its rim would otherwise read as a model that does not know nuclei.
 
         Training again from the user's model keeps the agreement it was first fine-tuned with:
         trust says whether the starting model suits these images, and strokes painted since
@@ -164,11 +172,13 @@ class Remembering:
         rng = np.random.default_rng([seed, 1])
         batches = []
         for _ in range(max(1, 32 // batch)):
-            images, labels, _ = data.sample(rng, batch, in_size)
+            images, labels, weights = data.sample(rng, batch, in_size, trust_centres=trust_centres)
             y = torch.from_numpy(labels).to(device)
+            w = None if weights is None else torch.from_numpy(weights).to(device)
             if margin:
                 y = y[:, margin:-margin, margin:-margin]
-            batches.append((torch.from_numpy(images).to(device), labels_to_target(y)))
+                w = None if w is None else w[:, margin:-margin, margin:-margin]
+            batches.append((torch.from_numpy(images).to(device), labels_to_target(y), w))
         measured = self.measure_trust(batches, data.n_classes)
         if self.agreement_before is not None:   # measured for the reading; the agreement is kept
             return self._agree(float(self.agreement_before))

@@ -195,7 +195,8 @@ def _prepared_trainer(data: TrainingSet, start: RunStart, config: TrainConfig, s
     if starting is not None:
         margin = net.margin()
         in_size = net.input_size_for(config.patch + 2 * margin)
-        agreement = starting.measure_trust_on(data, seed, config.batch, in_size, margin, start.device)
+        agreement = starting.measure_trust_on(data, seed, config.batch, in_size, margin, start.device,
+                                              config.trust_stroke_centres)
     recipe = build_recipe(config, start.model, starting, painted_since, trained_before)
     if recipe.said:
         message = f"{message}; {recipe.said}"
