@@ -12,7 +12,7 @@ objects half as wide as they are. A piece so cut is
   across: an object;
 - a crumb: across, under CRUMB times the width of the widest piece cut from the same piece.
 
-Where the boundary cuts a piece of the mask into at most one object and shavings or crumbs, it
+Where the boundary cuts a piece of the mask into one object and shavings or crumbs, it
 parts no two objects there: its shavings and crumbs are not objects, and the object grows into
 them as into the boundary (at most GROW diameters). Where it cuts two objects or more, it is read
 as it is, and its shavings stay pieces (a thin cell squeezed between touching ones is a shaving
@@ -32,7 +32,7 @@ CRUMB = 0.5      # a crumb is across under this share of the width of the widest
 
 def shavings(foreground: np.ndarray, unsure: np.ndarray, z_spacing: float | None = None) -> np.ndarray:
     """The shavings and crumbs (bool, shaped like `foreground`) that a mask's `unsure` pixels
-    (those parting objects) cut off its pieces where they part no two objects. foreground: a
+    (those parting objects) cut off its pieces where they leave one object. foreground: a
     mask (Y, X), (..., Y, X) planes, or (Z, Y, X) with z_spacing (one volume)."""
     foreground, unsure = np.asarray(foreground, bool), np.asarray(unsure, bool)
     if foreground.ndim > 2 and z_spacing is None:
@@ -64,7 +64,8 @@ def _shavings(foreground: np.ndarray, unsure: np.ndarray, sampling: tuple[float,
 
 def _shaved_off(whole: np.ndarray, kept: np.ndarray, pieces: np.ndarray, sampling: tuple[float, ...]) -> np.ndarray:
     """The ids of the shavings and crumbs `kept` leaves of one piece of the mask, `whole` (in
-    a box around it), where it leaves at most one object; none otherwise."""
+    a box around it), where it leaves one object beside them; none otherwise (two objects or
+    more are parted; with none, there is nothing to grow into them)."""
     kept = kept & whole
     pieces = np.where(kept, pieces, 0)
     ids = np.unique(pieces[kept])
@@ -73,7 +74,7 @@ def _shaved_off(whole: np.ndarray, kept: np.ndarray, pieces: np.ndarray, samplin
     width = 2 * np.asarray(ndimage.maximum(distance, np.pad(pieces, 1), ids), float)
     across = _equivalent_diameter(np.asarray(ndimage.sum(kept, pieces, ids), float) * math.prod(sampling), kept.ndim)
     shaved = ((width < THIN * whole_width) & (width < COMPACT * across)) | (across < CRUMB * width.max())
-    return ids[shaved] if (~shaved).sum() <= 1 else ids[:0]
+    return ids[shaved] if (~shaved).sum() == 1 else ids[:0]
 
 
 def _equivalent_diameter(volume: np.ndarray, ndim: int) -> np.ndarray:

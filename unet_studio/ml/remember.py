@@ -13,8 +13,8 @@ microscopy) it holds the fine-tuned network back. So the pull is weighted by `tr
 well the untouched model already explains the strokes. Each of its classes is read as the
 user class whose strokes it covers most, and `agreement` is the mean over user classes of the
 share of their stroke pixels it gets right, each pixel counted as training trusts it (a
-stroke's centre more than its edges: ml/stroke_trust.py). Full weight at agreement 1, none at 0.9 or less
-(set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
+stroke's centre more than its edges: ml/stroke_trust.py). Full weight at agreement 1, none at
+0.9 or less (set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
 fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only where training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
