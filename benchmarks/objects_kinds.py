@@ -3,6 +3,9 @@ object = 2) with a few scribbled training images and held-out images with instan
 
 - dsb: the DSB 2018 dev set of ../shared/data (quality_tasks.load_dsb). dsb-hand: the same, its
   strokes painted as hands paint them (3x as wide, off-centre, spilling over the nuclei's edges).
+  dsb-across: a stroke across each nucleus painted, to its edges (the brush's round ends spill
+  past them), with a brush 0.4 of its diameter (Task.with_strokes_across): a 9 px brush on
+  20 px nuclei, as people paint them in the app.
 - large, colour, small, brightfield: held-out groups of ../shared/data/pretrain-dsb2018 -
   fluorescence (greyscale, dark background) images whose median nucleus is over 40 px across
   (360², 520 x 696 and the 1040 x 1388 image), colour-stained tissue (RGB, 256 x 320),
@@ -44,7 +47,8 @@ from quality_tasks import Task, load_dsb, load_isbi
 
 TRAIN, EVAL = 3, 20
 KINDS = ("dsb", "large", "colour", "small", "brightfield", "blobs", "organelles", "cells", "cells-borders", "halo",
-         "em-cells", "em-cells-hand", "cells-borders-hand", "dsb-hand")
+         "em-cells", "em-cells-hand", "cells-borders-hand", "dsb-hand",
+         "dsb-across")
 
 
 def load_kind(name: str, data: Path) -> Task:
@@ -52,6 +56,8 @@ def load_kind(name: str, data: Path) -> Task:
         return load_dsb(data)
     if name == "dsb-hand":
         return load_dsb(data).with_hand_strokes(3.0)
+    if name == "dsb-across":
+        return load_dsb(data).with_strokes_across()
     if name == "em-cells":
         return _em_cells(Path(data))
     if name == "em-cells-hand":

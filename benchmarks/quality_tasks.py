@@ -65,6 +65,36 @@ class Task:
         return dataclasses.replace(self, name=f"{self.name} (strokes x{widen:g} wide, off-centre)",
                                    train_labels=hand)
 
+    def with_strokes_across(self, brush: float = 0.4, spill: float = 0.0, seed: int = 0) -> "Task":
+        """This task's strokes as people paint small objects (a 2-D task with train_truth): each
+        object of the object class a scribble touches gets one straight stroke across it through
+        its centre, at a random angle, with a brush `brush` times its diameter, reaching `spill`
+        times its diameter past its edge at both ends (0: to its edge, where the brush's round end
+        spills past it); the other classes' strokes painted as hands
+        paint them (with_hand_strokes), under the objects' strokes."""
+        import dataclasses
+
+        from scipy import ndimage
+
+        from unet_studio.ml.objects import find_objects
+        rng = np.random.default_rng(seed)
+        painted = []
+        for labels, truth in zip(self.train_labels, self.train_truth):
+            out = hand_painted(np.where(labels == self.object_class, 0, labels), 3.0, rng)
+            objects = find_objects(truth == self.object_class)    # touching objects apart
+            yy, xx = np.mgrid[:labels.shape[0], :labels.shape[1]]
+            for i in np.unique(objects[labels == self.object_class]):
+                if i == 0:
+                    continue
+                cy, cx = ndimage.center_of_mass(objects == i)
+                diameter = 2 * np.sqrt((objects == i).sum() / np.pi)
+                angle, reach = rng.uniform(0, np.pi), (0.5 + spill) * diameter
+                t = np.clip(((yy - cy) * np.sin(angle) + (xx - cx) * np.cos(angle)) / reach, -1, 1) * reach
+                off = np.hypot(yy - (cy + t * np.sin(angle)), xx - (cx + t * np.cos(angle)))
+                out[off <= brush * diameter / 2] = self.object_class
+            painted.append(out)
+        return dataclasses.replace(self, name=f"{self.name} (strokes across the objects)", train_labels=painted)
+
     def with_scribbled_planes(self, n: int, data: Path) -> "Task":
         """A stack task (ISBI) with scribbles on its first n planes: the data's own where it has
         them, the others simulated from the truth by ../shared/tools/simulate_scribbles.py with

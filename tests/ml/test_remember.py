@@ -305,23 +305,70 @@ def test_an_untrusted_fine_tuning_keeps_no_boundary():
     assert done.model.net.starting_head is None and "starting_head" not in done.model.arch
 
 
-def test_where_a_wide_brush_spilled_over_an_edge_the_starting_model_is_not_held_to_it():
-    """Nuclei painted with a brush wider than their rim: each stroke covers its nucleus and
-    spills 3 px onto the background around it. The starting model reads the spill as
-    background, rightly; counted like the stroke's centre, that reads as a model that does not
-    know nuclei. Each painted pixel counts as training trusts it: the agreement is measured
-    mostly on the centres."""
-    image, truth = blobs(128, n=10, seed=6)
-    labels = np.where(ndimage.binary_dilation(truth, iterations=3), 2, 0).astype(np.uint8)
-    background = np.zeros_like(truth)
-    background[2:6, :] = background[:, 2:6] = background[-6:-2, :] = True
-    labels[background & (labels == 0)] = 1
-    assert (labels == 1).any() and ((labels == 2) & ~truth).sum() > 0.3 * (labels == 2).sum()
+def _painted_across(truth: np.ndarray, brush: float = 0.4, past: float = 0.0) -> np.ndarray:
+    """Each blob painted as people paint small objects: one stroke across it through its
+    centre, `past` of its radius past its edges, with a brush `brush` of its diameter whose
+    round ends spill further; background strokes along the image's edges."""
+    labels = np.zeros(truth.shape, np.uint8)
+    labels[2:6, :] = labels[:, 2:6] = labels[-6:-2, :] = 1
+    blobs_, n = ndimage.label(truth)
+    yy, xx = np.mgrid[:truth.shape[0], :truth.shape[1]]
+    for i in range(1, n + 1):
+        cy, cx = ndimage.center_of_mass(blobs_ == i)
+        radius = np.sqrt((blobs_ == i).sum() / np.pi)
+        along = np.clip(xx - cx, -(1 + past) * radius, (1 + past) * radius)   # a horizontal stroke
+        labels[np.hypot(yy - cy, xx - (cx + along)) <= brush * radius] = 2
+    labels[(labels == 1) & truth] = 0
+    return labels
 
-    def agreement_with(power: float) -> float:
+
+def test_the_starting_models_agreement_is_measured_where_the_hand_aimed():
+    """Nuclei painted with a brush wider than their rim: across each, its round ends spilling
+    past the nucleus, or all around it. The starting model reads the spill as background,
+    rightly; counted like the stroke's centre, that reads as a model that does not know
+    nuclei. The agreement is measured on the pixels training trusts fully: where the hand aimed."""
+    image, truth = blobs(128, n=10, seed=6)
+    around = np.where(ndimage.binary_dilation(truth, iterations=3), 2, 0).astype(np.uint8)
+    border = np.zeros_like(truth)
+    border[2:6, :] = border[:, 2:6] = border[-6:-2, :] = True
+    around[border & (around == 0)] = 1
+
+    def agreement_with(labels, power: float) -> float:
         config = TrainConfig(steps=1, seed=0, trust_stroke_centres=power, **QUICK)
         return list(train([image], [labels], ["background", "nucleus"], config))[-1].model.summary[
             "starting_model_agreement"]
 
-    alike, centres = agreement_with(0.0), agreement_with(3.0)
-    assert alike <= NO_TRUST_BELOW < centres        # pixels alike: not trusted at all
+    for labels in (around, _painted_across(truth, brush=0.6)):
+        assert ((labels == 2) & ~truth).sum() > 0.15 * (labels == 2).sum()    # spilled
+        alike, aimed = agreement_with(labels, 0.0), agreement_with(labels, 3.0)
+        assert alike <= NO_TRUST_BELOW < aimed        # pixels alike: not trusted at all
+
+
+class _OnePatch:
+    """A TrainingSet's `sample` for measure_trust_on: the same whole image every time, and the
+    pixels' stroke trust (`trust`) as their weights when asked for."""
+    n_classes = 2
+
+    def __init__(self, image: np.ndarray, labels: np.ndarray, trust: np.ndarray):
+        self.image, self.labels, self.trust = _normalised(image).numpy(), labels, trust
+
+    def sample(self, rng, batch, size, trust_centres=0.0, **_):
+        return self.image, self.labels[None], (self.trust[None] if trust_centres > 0 else None)
+
+
+def test_pixels_trusted_less_than_fully_do_not_count_in_the_agreement():
+    """Strokes inside each blob, trusted fully, and spill onto the background around them,
+    trusted half: the agreement is that of the strokes without the spill."""
+    image, truth = blobs(128, n=10, seed=6)
+    inside = scribbles(truth, seed=6)
+    spill = ndimage.binary_dilation(truth, iterations=2) & ~truth
+    labels = np.where(spill, 2, inside).astype(np.uint8)
+    trust = np.where(spill, 0.5, labels > 0).astype(np.float32)
+
+    def agreement_on(labels, power):
+        starting = Remembering(sm.load_starting_model(3, 1).net, torch.device("cpu"))
+        return starting.measure_trust_on(_OnePatch(image, labels, trust), 0, 1, 128, 0, torch.device("cpu"), power)
+
+    aimed, without_spill = agreement_on(labels, 3.0), agreement_on(inside, 0.0)
+    assert aimed == pytest.approx(without_spill, abs=1e-6)
+    assert agreement_on(labels, 0.0) < aimed - 0.05

@@ -12,9 +12,9 @@ That is only right where the starting model is right: on images it has never see
 microscopy) it holds the fine-tuned network back. So the pull is weighted by `trust`: how
 well the untouched model already explains the strokes. Each of its classes is read as the
 user class whose strokes it covers most, and `agreement` is the mean over user classes of the
-share of their stroke pixels it gets right, each pixel counted as training trusts it (a
-stroke's centre more than its edges: ml/stroke_trust.py). Full weight at agreement 1, none at
-0.9 or less (set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
+share of their stroke pixels it gets right, counted where the hand aimed (the pixels training
+trusts fully: ml/stroke_trust.py), not where a wide brush spilled over. Full weight at agreement
+1, none at 0.9 or less (set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
 fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only where training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
@@ -54,6 +54,7 @@ from unet_studio.ml.loss import labels_to_target
 from unet_studio.ml.terms import Batch, Term
 
 NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
+AIMED = 0.999    # a stroke pixel trusted this much is where the hand aimed (stroke_trust's 1)
 PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
 STROKE_PIXELS = 65536     # stroke pixels at most that an untrusted model's new layer reads
 
@@ -158,9 +159,11 @@ class Remembering:
                          trust_centres: float = 0.0) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
         drawn with their own generator so the training batches stay the same. trust_centres:
-        each stroke pixel counts as training trusts it (ml/stroke_trust.py's power; 0: alike),
-        so the starting model is not held to where a wide brush spilled over an edge: a
-        nucleus painted over its rim would otherwise read as a model that does not know nuclei.
+        the power of ml/stroke_trust.py training weighs the strokes with (0: every pixel alike);
+        the agreement is measured on the stroke pixels it trusts fully (the centre line of a
+        stroke and AIM either side, not its sides nor its round ends), so the starting model is not
+        held to where a wide brush spilled over an edge: nuclei painted across, over their rims,
+        would otherwise read as a model that does not know nuclei (the threshold is the same).
 
         Training again from the user's model keeps the agreement it was first fine-tuned with:
         trust says whether the starting model suits these images, and strokes painted since
@@ -174,7 +177,7 @@ class Remembering:
         for _ in range(max(1, 32 // batch)):
             images, labels, weights = data.sample(rng, batch, in_size, trust_centres=trust_centres)
             y = torch.from_numpy(labels).to(device)
-            w = None if weights is None else torch.from_numpy(weights).to(device)
+            w = None if weights is None else torch.from_numpy((weights >= AIMED).astype(np.float32)).to(device)
             if margin:
                 y = y[:, margin:-margin, margin:-margin]
                 w = None if w is None else w[:, margin:-margin, margin:-margin]
