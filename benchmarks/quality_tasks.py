@@ -70,8 +70,8 @@ class Task:
         object of the object class a scribble touches gets one straight stroke across it through
         its centre, at a random angle, with a brush `brush` times its diameter, reaching `spill`
         times its diameter past its edge at both ends (0: to its edge, where the brush's round end
-        spills past it); the other classes' strokes painted as hands
-        paint them (with_hand_strokes), under the objects' strokes."""
+        spills past it); the other classes' strokes painted as hands paint them
+        (with_hand_strokes), under the objects' strokes."""
         import dataclasses
 
         from scipy import ndimage
