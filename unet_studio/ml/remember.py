@@ -13,9 +13,10 @@ microscopy) it holds the fine-tuned network back. So the pull is weighted by `tr
 well the untouched model already explains the strokes. Each of its classes is read as the
 user class whose strokes it covers most, and `agreement` is the mean over user classes of the
 share of their stroke pixels it gets right, counted where the hand aimed (the pixels training
-trusts fully: ml/stroke_trust.py), not where a wide brush spilled over. Full weight at agreement
-1, none at 0.9 or less (set on the two data sets of benchmarks/README.md). Trust also chooses the rest of the
-fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only where training starts.
+trusts fully: ml/stroke_trust.py), not where a wide brush spilled over. Full weight at
+agreement 1, none at 0.9 or less (set on the two data sets of benchmarks/README.md). Trust also
+chooses the rest of the fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only
+where training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
 layer is fitted, before the first step, to the untouched model's answer read in the user's
