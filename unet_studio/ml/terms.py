@@ -79,8 +79,8 @@ class Term:
 class LabeledStrokes(Term):
     """Cross-entropy on the painted pixels (ml/loss.py), optionally classes balanced and each
     pixel weighted (TrainingSet.sample: the trust in it, times 1 + the border weight, times
-    the new strokes' weight while they are new; scaled to a mean of 1 per batch). Always used: it is what the user's strokes teach, and the loss
-    the user sees."""
+    the new strokes' weight while they are new; scaled to a mean of 1 per batch). Always used:
+    it is what the user's strokes teach, and the loss the user sees."""
     name = "strokes"
     weight = 1.0
 
