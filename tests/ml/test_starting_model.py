@@ -191,6 +191,8 @@ def test_training_again_after_corrections_keeps_the_trust_it_started_with(blob_t
     assert started_with > NO_TRUST_BELOW
     corrected = labels.copy()
     corrected[truth & (labels == 0)] = 1   # "background" painted over the blobs
+    band = corrected[44:50]                  # and "blob" across the background
+    band[~truth[44:50] & (band == 0)] = 2
     # Measured afresh on these strokes, the starting model would not be trusted...
     for fresh in train([image], [corrected], classes, TrainConfig(steps=1, **options)):
         pass

@@ -14,9 +14,11 @@ well the untouched model already explains the strokes. Each of its classes is re
 user class whose strokes it covers most, and `agreement` is the mean over user classes of the
 share of their stroke pixels it gets right, counted where the hand aimed (the pixels training
 trusts fully: ml/stroke_trust.py), not where a wide brush spilled over. Full weight at
-agreement 1, none at 0.9 or less (set on the two data sets of benchmarks/README.md). Trust also
-chooses the rest of the fine-tuning recipe (ml/recipe.py): untrusted, the starting model is only
-where training starts.
+agreement 1, none at NO_TRUST_BELOW or less: between the images it has never seen (EM membranes
+and cells, 0.80-0.84), which keeping it holds back, and those it knows only roughly (nuclei
+painted across their rims, brightfield nuclei, blobs: 0.88-0.94), which keeping it helps even
+at low trust (benchmarks/README.md). Trust also chooses the rest of the fine-tuning recipe
+(ml/recipe.py): untrusted, the starting model is only where training starts.
 
 A trusted starting model also gives the user's new output layer its start (`start_head`): the
 layer is fitted, before the first step, to the untouched model's answer read in the user's
@@ -54,7 +56,7 @@ from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
 from unet_studio.ml.terms import Batch, Term
 
-NO_TRUST_BELOW = 0.9   # agreement at or below which the starting model is not kept at all
+NO_TRUST_BELOW = 0.87  # agreement at or below which the starting model is not kept at all
 AIMED = 0.999    # a stroke pixel trusted this much is where the hand aimed (stroke_trust's 1)
 PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
 STROKE_PIXELS = 65536     # stroke pixels at most that an untrusted model's new layer reads
