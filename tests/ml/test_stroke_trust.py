@@ -1,5 +1,6 @@
 """Painted pixels are trusted by how far inside their stroke they lie: where a wide brush spilled
-over counts less than where it aimed, a thin stroke counts fully."""
+over counts less than where it aimed, a thin stroke counts fully; and a stroke's edges count
+less again where they look unlike where the hand aimed."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,6 +21,29 @@ def test_a_wide_stroke_counts_more_at_its_centre_line_than_at_its_edges():
     assert (trust[labels == 0] == 0).all()
     squared = stroke_trust(labels, power=2.0)[10:19, 30]
     np.testing.assert_allclose(squared, across ** 2, rtol=1e-6)
+
+
+def test_a_strokes_edge_spilled_onto_what_looks_different_counts_less_again():
+    """A bright nucleus painted across with a brush that spills onto the dark background at the
+    stroke's round end: compared with the pixels where the hand aimed, the spilled ones count
+    far less; the edge pixels still on the nucleus keep their trust, the centre stays whole."""
+    yy, xx = np.mgrid[:60, :80]
+    nucleus = np.hypot(yy - 30, xx - 40) <= 15
+    image = np.where(nucleus, 0.8, 0.1).astype(np.float32)[None]
+    image += np.random.default_rng(0).normal(0, 0.02, image.shape).astype(np.float32)
+    along = np.clip(xx, 26, 54)                  # the centre line, to the nucleus's edges
+    labels = np.where(np.hypot(yy - 30, xx - along) <= 4.5, 2, 0).astype(np.uint8)   # a 9 px brush
+    geometric = stroke_trust(labels, power=1.0)
+    compared = stroke_trust(labels, power=1.0, image=image, looks=0.1)
+    edge = (labels == 2) & (geometric < 1.0)
+    spilled, on_nucleus = edge & ~nucleus, edge & nucleus
+    assert spilled.sum() > 20 and on_nucleus.sum() > 20
+    assert (compared[spilled] < 0.01 * geometric[spilled]).all()
+    assert (compared[on_nucleus] > 0.8 * geometric[on_nucleus]).all()
+    np.testing.assert_array_equal(compared[geometric == 1.0], 1.0)
+    np.testing.assert_array_equal(stroke_trust(labels, 1.0, image, looks=0.0), geometric)
+    for colour in (np.concatenate([image, image]), np.concatenate([image, 1 - image])):
+        assert (stroke_trust(labels, 1.0, colour, 0.1)[spilled] < 0.01 * geometric[spilled]).all()
 
 
 def test_thin_strokes_count_fully_and_power_zero_trusts_every_painted_pixel():
@@ -137,10 +161,13 @@ def test_trust_updated_where_the_strokes_changed_is_the_whole_plane_computed_aga
         labels = np.zeros(tuple(int(v) for v in rng.integers(30, 160, 2)), np.uint8)
         _boxes(labels, rng, int(rng.integers(1, 8)), 3, 30)
         power = float(rng.choice([0.5, 1.0, 2.0]))
-        trust = stroke_trust(labels, power)
+        image = rng.random((int(rng.integers(1, 3)),) + labels.shape).astype(np.float32)
+        looks = float(rng.choice([0.0, 0.1, 0.3]))
+        trust = stroke_trust(labels, power, image, looks)
         painted = labels.copy()
         _boxes(painted, rng, int(rng.integers(1, 3)), 3, 20)
-        np.testing.assert_array_equal(updated_trust(trust, labels, painted, power), stroke_trust(painted, power))
+        np.testing.assert_array_equal(updated_trust(trust, labels, painted, power, image, looks),
+                                      stroke_trust(painted, power, image, looks))
 
 
 def test_painting_while_training_updates_the_weights_near_the_new_stroke_only(monkeypatch):
@@ -155,9 +182,9 @@ def test_painting_while_training_updates_the_weights_near_the_new_stroke_only(mo
     shapes = []
     real = stroke_trust
 
-    def recorded(labels, power):
+    def recorded(labels, power, *compared):
         shapes.append(labels.shape)
-        return real(labels, power)
+        return real(labels, power, *compared)
 
     monkeypatch.setattr(data_module, "stroke_trust", recorded)                      # a whole plane
     monkeypatch.setattr("unet_studio.ml.stroke_trust.stroke_trust", recorded)      # a window of it

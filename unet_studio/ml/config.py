@@ -57,6 +57,10 @@ class RecipeTerms:
                                     # the stroke's half-width) ** this: where a wide brush spilled
                                     # over counts less than where it aimed (ml/stroke_trust.py);
                                     # strokes up to 3 px wide count fully; 0: all pixels alike
+    trust_stroke_looks: float = 0.1  # ... and a pixel trusted less than fully counts less again
+                                    # the less it looks like where the hand aimed near it: by
+                                    # exp(-d² / 2 this²), d its distance in normalised intensity
+                                    # (0-1: the image's 1-99.8 % range); 0: not compared
     balance_classes: bool = True    # weight classes by inverse label frequency in each batch
     class_shares: bool = True       # an output layer learned from the strokes alone predicts
                                     # with the images' class shares (ml/class_shares.py)

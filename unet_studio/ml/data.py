@@ -193,11 +193,11 @@ class TrainingSet:
     # -- sampling --------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch: int, size: int,
                border_weights: bool = False, fresh_share: float = 0.0, trust_centres: float = 0.0,
-               fresh_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+               fresh_weight: float = 1.0, trust_looks: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """A batch of patches: images (B, C, size, size) float32 normalised, labels (B, size,
         size) uint8 (0 unlabeled), and pixel weights (B, size, size) float32, None when neither
         `border_weights` (1 + the border weight) nor `trust_centres` (the power of
-        ml/stroke_trust.py) asks for them.
+        ml/stroke_trust.py; with `trust_looks`, its `looks`) asks for them.
 
         Each patch: pick a labeled class uniformly, a labeled pixel of it uniformly across all
         images, centre the patch near it (jitter of a quarter patch), random flip/rot90. With
@@ -209,7 +209,7 @@ class TrainingSet:
         fresh = [k for k, c in enumerate(self.fresh) if c.total > 0] if fresh_share > 0 else []
         images = np.empty((batch, self.in_channels, size, size), np.float32)
         labels = np.zeros((batch, size, size), np.uint8)
-        weighted = (border_weights, trust_centres) if border_weights or trust_centres > 0 else None
+        weighted = (border_weights, trust_centres, trust_looks) if border_weights or trust_centres > 0 else None
         boost = fresh_weight if fresh and fresh_weight != 1.0 else None
         weights = np.zeros((batch, size, size), np.float32) if weighted or boost else None
         for b in range(batch):
@@ -291,21 +291,23 @@ class TrainingSet:
             plane = self._planes.put(key, self.normalisations[img_i].apply(img.plane(t, z)))
         return plane
 
-    def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float) -> np.ndarray:
+    def _weight_map(self, img_i: int, plane_idx: tuple, border: bool, trust_centres: float,
+                    looks: float = 0.0) -> np.ndarray:
         """A plane's pixel weights, kept for the latest few planes. After a re-index they are
         compared with the labels once: stroke trust is updated where the labels changed (the
         border weight of the paper's loss is recomputed whole)."""
-        key = (img_i, plane_idx, border, trust_centres)
+        key = (img_i, plane_idx, border, trust_centres, looks)
         kept = self._weights.get(key)
         if kept is not None and key in self._weights_checked:
             return kept.weight
         labels = np.array(self.labels[img_i].data[plane_idx])
+        image = self._normalised_plane(img_i, plane_idx) if looks > 0 and trust_centres > 0 else None
         if kept is not None and not border:
-            weight = updated_trust(kept.weight, kept.labels, labels, trust_centres)
+            weight = updated_trust(kept.weight, kept.labels, labels, trust_centres, image, looks)
         elif kept is not None and np.array_equal(kept.labels, labels):
             weight = kept.weight
         else:
-            weight = stroke_trust(labels, trust_centres)
+            weight = stroke_trust(labels, trust_centres, image, looks)
             if border:
                 objects = self.border_classes if self.border_classes is not None else list(range(2, self.n_classes + 1))
                 weight *= 1.0 + border_weight_map(labels, objects)

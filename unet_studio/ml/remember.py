@@ -54,10 +54,10 @@ from torch.nn import functional as F
 from unet_studio.ml.corrected_look import CorrectedLook, contradicted
 from unet_studio.ml.device import training_memory_format
 from unet_studio.ml.loss import labels_to_target
+from unet_studio.ml.stroke_trust import AIMED
 from unet_studio.ml.terms import Batch, Term
 
 NO_TRUST_BELOW = 0.87  # agreement at or below which the starting model is not kept at all
-AIMED = 0.999    # a stroke pixel trusted this much is where the hand aimed (stroke_trust's 1)
 PIXELS_PER_BATCH = 4096   # pixels of each trust batch the user's new output layer is fitted on
 STROKE_PIXELS = 65536     # stroke pixels at most that an untrusted model's new layer reads
 
@@ -159,7 +159,7 @@ class Remembering:
                           steps)
 
     def measure_trust_on(self, data, seed: int, batch: int, in_size: int, margin: int, device,
-                         trust_centres: float = 0.0) -> float:
+                         trust_centres: float = 0.0, trust_looks: float = 0.0) -> float:
         """`measure_trust` on 32 training patches around the strokes of `data` (a TrainingSet),
         drawn with their own generator so the training batches stay the same. trust_centres:
         the power of ml/stroke_trust.py training weighs the strokes with (0: every pixel alike);
@@ -167,6 +167,7 @@ class Remembering:
         stroke and AIM either side, not its sides nor its round ends), so the starting model is not
         held to where a wide brush spilled over an edge: nuclei painted across, over their rims,
         would otherwise read as a model that does not know nuclei (the threshold is the same).
+        trust_looks: as training weighs them (it leaves the pixels trusted fully as they are).
 
         Training again from the user's model keeps the agreement it was first fine-tuned with:
         trust says whether the starting model suits these images, and strokes painted since
@@ -178,7 +179,8 @@ class Remembering:
         rng = np.random.default_rng([seed, 1])
         batches = []
         for _ in range(max(1, 32 // batch)):
-            images, labels, weights = data.sample(rng, batch, in_size, trust_centres=trust_centres)
+            images, labels, weights = data.sample(rng, batch, in_size, trust_centres=trust_centres,
+                                                     trust_looks=trust_looks)
             y = torch.from_numpy(labels).to(device)
             w = None if weights is None else torch.from_numpy((weights >= AIMED).astype(np.float32)).to(device)
             if margin:

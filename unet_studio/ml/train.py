@@ -141,7 +141,8 @@ def _run(data: TrainingSet, start: RunStart, config: TrainConfig, seed: int, ask
                     reports.say("a new class was painted: stop and train again to learn it")
             share = config.new_strokes_share if trainer.step < fresh_until else 0.0
             images, labels, weights = data.sample(rng, batch, trainer.in_size, config.border_weight, share,
-                                                     config.trust_stroke_centres, config.new_strokes_weight)
+                                                     config.trust_stroke_centres, config.new_strokes_weight,
+                                                     config.trust_stroke_looks)
             try:
                 loss = trainer.train_on(images, labels, weights, time.perf_counter() - began)
             except RuntimeError as e:
@@ -196,7 +197,7 @@ def _prepared_trainer(data: TrainingSet, start: RunStart, config: TrainConfig, s
         margin = net.margin()
         in_size = net.input_size_for(config.patch + 2 * margin)
         agreement = starting.measure_trust_on(data, seed, config.batch, in_size, margin, start.device,
-                                              config.trust_stroke_centres)
+                                              config.trust_stroke_centres, config.trust_stroke_looks)
     recipe = build_recipe(config, start.model, starting, painted_since, trained_before)
     if recipe.said:
         message = f"{message}; {recipe.said}"
@@ -275,6 +276,7 @@ def _summarise(data: TrainingSet, config: TrainConfig, trainer: Trainer, run: tu
         "strokes_digest": data.strokes_digest(),
         "border_weight": config.border_weight,
         "trust_stroke_centres": config.trust_stroke_centres,
+        "trust_stroke_looks": config.trust_stroke_looks,
     })
     if previous_steps is not None:
         summary["fine_tuned_after_steps"] = previous_steps
