@@ -159,10 +159,9 @@ def test_training_asks_for_the_new_strokes_for_a_while_after_they_change(blob_tr
     shares = []
     sample = TrainingSet.sample
 
-    def recorded(self, rng, batch, size, border_weights=False, fresh_share=0.0, trust_centres=0.0,
-                 fresh_weight=1.0):
+    def recorded(self, rng, batch, size, border_weights=False, fresh_share=0.0, *rest, **named):
         shares.append(fresh_share)
-        return sample(self, rng, batch, size, border_weights, fresh_share, trust_centres, fresh_weight)
+        return sample(self, rng, batch, size, border_weights, fresh_share, *rest, **named)
 
     monkeypatch.setattr(TrainingSet, "sample", recorded)
     # No class shares: they draw patches of their own, on a clock.
