@@ -147,12 +147,14 @@ def test_a_failure_between_renames_never_leaves_a_new_file_beside_an_old_one(mod
 
 def test_the_next_run_removes_temporary_files_of_a_dead_run_only(model, tmp_path):
     dead = tmp_path / f".cells_mask.tif.{dead_pid()}-0123abcd.tmp"
+    # killed while writing its set's marker (itself written through a temporary file)
+    marker = tmp_path / f"..cells_mask.tif.{dead_pid()}-0123abcd.set.tmp.89abcdef.tmp"
     live = tmp_path / f".cells_mask.tif.{os.getppid()}-0123abcd.tmp"   # a run still writing
     other = tmp_path / ".notes.txt.tmp"                                 # not ours
-    for path in (dead, live, other):
+    for path in (dead, marker, live, other):
         path.write_bytes(b"partial")
     export(model, Stack.from_array(volume(5), "ZYX", name="cells.tif"), tmp_path, kinds=(MASK,))
-    assert not dead.exists() and live.exists() and other.exists()
+    assert not dead.exists() and not marker.exists() and live.exists() and other.exists()
 
 
 def test_a_cancelled_export_leaves_the_old_files_and_no_temporary_file(model, tmp_path):

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from unet_studio.core.atomic import atomic_write_bytes, fsync_folder
 
-_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}(\.[a-z]+)*\.tmp$")
+# Our temporary files, the markers, and a marker's own temporary file (core/atomic.py: `.<marker>.<random>.tmp`).
+_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}(\.[a-z]+)*\.tmp(\.[0-9a-f]{8}\.tmp)?$")
 _MARKER_ENDING = ".set.tmp"
 
 
