@@ -27,7 +27,9 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
+# What a temporary adds to its target's name (with a leading dot): `.<target>.<random>.tmp`.
+TEMP_ENDING = r"\.[0-9a-f]{8}\.tmp"
+_TEMP_NAME = re.compile(rf"^\..+{TEMP_ENDING}$")
 # A temporary this young may be one whose writer has created it but not locked it yet.
 _YOUNGEST_LEFTOVER = 2.0 if fcntl is not None else 3600.0
 # Temporaries this process is writing: on file systems that emulate flock with per-process

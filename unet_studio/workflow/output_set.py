@@ -21,10 +21,10 @@ import secrets
 import shutil
 from pathlib import Path
 
-from unet_studio.core.atomic import atomic_write_bytes, fsync_folder
+from unet_studio.core.atomic import TEMP_ENDING, atomic_write_bytes, fsync_folder
 
-# Our temporary files, the markers, and a marker's own temporary file (core/atomic.py: `.<marker>.<random>.tmp`).
-_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}(\.[a-z]+)*\.tmp(\.[0-9a-f]{8}\.tmp)?$")
+# Our temporary files, the markers, and a marker's own temporary file (written by atomic_write_bytes).
+_TEMP = re.compile(rf"^\..+\.(\d+)-[0-9a-f]{{8}}(\.[a-z]+)*\.tmp({TEMP_ENDING})?$")
 _MARKER_ENDING = ".set.tmp"
 
 
