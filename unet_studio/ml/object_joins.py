@@ -4,7 +4,8 @@ pieces' ids."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+
+from unet_studio.ml.label_maxima import label_maxima
 
 
 class _Joins:
@@ -40,7 +41,7 @@ def joined_where_shallow(labels: np.ndarray, height: np.ndarray, h: float) -> np
     n = int(labels.max())
     if n < 2:
         return labels
-    top = np.asarray(ndimage.maximum(height, labels, index=np.arange(n + 1)), np.float64)
+    top = label_maxima(height, labels, n)
     first, second, seam = [], [], []
     for axis in range(labels.ndim):
         before = (slice(None),) * axis + (slice(None, -1),)    # views: no copy of a plane or volume

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from unet_studio.ml.label_maxima import label_maxima
+
 THIN = 1 / 3     # a shaving is under this share of the width of the mask's piece it was cut from ...
 COMPACT = 0.5    # ... and under this share of its own equivalent diameter (a rim, a crescent)
 CRUMB = 0.5      # a crumb is across under this share of the width of the widest piece beside it
@@ -52,7 +54,7 @@ def _shavings(foreground: np.ndarray, unsure: np.ndarray, sampling: tuple[float,
     pieces, n = ndimage.label(kept)
     if n == 0:
         return found
-    cut_from = np.asarray(ndimage.maximum(whole, pieces, np.arange(1, n + 1)), int)  # each piece's piece of the mask
+    cut_from = label_maxima(whole, pieces, n)[1:].astype(int)  # each piece's piece of the mask
     boxes = ndimage.find_objects(whole)
     for i in np.flatnonzero(np.bincount(cut_from, minlength=n_whole + 1) >= 2):
         box = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in boxes[i - 1])

@@ -51,6 +51,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from unet_studio.ml.label_maxima import label_maxima
 from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
 from unet_studio.ml.object_shavings import shavings
 
@@ -254,8 +255,7 @@ def _piece_widths(foreground: np.ndarray, z_spacing: float | None) -> tuple[np.n
     """(2 x largest distance to the background, area) of each connected piece."""
     pieces, n = ndimage.label(foreground)
     distance = ndimage.distance_transform_edt(foreground, sampling=_sampling(foreground.ndim, z_spacing))
-    index = np.arange(1, n + 1)
-    widths = 2 * np.asarray(ndimage.maximum(distance, pieces, index), float)
+    widths = 2 * label_maxima(distance, pieces, n)[1:]
     return widths, np.bincount(pieces.ravel(), minlength=n + 1)[1:].astype(float)
 
 
