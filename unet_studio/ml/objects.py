@@ -54,6 +54,7 @@ from scipy import ndimage
 from unet_studio.ml.label_maxima import label_maxima
 from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
 from unet_studio.ml.object_shavings import shavings
+from unet_studio.ml.piece_maxima import h_maxima
 
 SPECK = 0.3      # islands narrower than this many object diameters are not objects
 ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
@@ -96,14 +97,15 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
     volume with a border class, in its slices (find_objects links their objects)."""
     boundary = kept_boundary(boundary, border_class)
     z_spacing = _measured_spacing(z_spacing, bool(border_class))
-    joined = measure_object_size(foreground, z_spacing)
+    joined = None
     if boundary is not None and probability is not None:
+        joined = measure_object_size(foreground, z_spacing)
         apart = measure_object_size(foreground, z_spacing, probability, boundary)
         if joined and apart and joined >= CLUMPED * apart:
             return boundary, apart
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
-    return None, joined
+    return None, joined if joined is not None else measure_object_size(foreground, z_spacing)
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
@@ -302,7 +304,6 @@ def _split(foreground: np.ndarray, probabilities: tuple, size: float,
     """Clean, seed, split and drop specks: the objects before any is judged unsure.
     probabilities: (the class's, the one objects part by), or (None, None). enclosed: the
     pieces are the objects (a border class encloses them), with specks under ENCLOSED_SPECK."""
-    from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
 
     belief, probability = probabilities
