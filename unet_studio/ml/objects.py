@@ -254,10 +254,20 @@ def _inscribed_diameter(foreground: np.ndarray, z_spacing: float | None) -> floa
 
 
 def _piece_widths(foreground: np.ndarray, z_spacing: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """(2 x largest distance to the background, area) of each connected piece."""
+    """(2 x largest distance to the background, area) of each connected piece.
+
+    Where the pieces' boxes cover under half the image, each is measured in its box grown by a
+    pixel, the same distances: from any pixel of a piece, the first pixel past its edge along
+    each axis is background (else the piece would reach it), and lies in that box."""
     pieces, n = ndimage.label(foreground)
-    distance = ndimage.distance_transform_edt(foreground, sampling=_sampling(foreground.ndim, z_spacing))
-    widths = 2 * label_maxima(distance, pieces, n)[1:]
+    sampling = _sampling(foreground.ndim, z_spacing)
+    boxes = [tuple(slice(max(s.start - 1, 0), min(s.stop + 1, size)) for s, size in zip(box, foreground.shape))
+             for box in ndimage.find_objects(pieces)]
+    if sum(math.prod(s.stop - s.start for s in box) for box in boxes) < foreground.size / 2:
+        widths = np.array([2 * ndimage.distance_transform_edt(foreground[box], sampling=sampling)[pieces[box] == i].max()
+                           for i, box in enumerate(boxes, start=1)])
+    else:
+        widths = 2 * label_maxima(ndimage.distance_transform_edt(foreground, sampling=sampling), pieces, n)[1:]
     return widths, np.bincount(pieces.ravel(), minlength=n + 1)[1:].astype(float)
 
 
