@@ -49,3 +49,10 @@ def test_nothing_above_zero_has_no_maxima():
 def test_a_height_map_with_negative_values_is_found_whole():
     height = _heights(np.random.default_rng(5), (40, 60), 8, 1.0) - 0.3
     np.testing.assert_array_equal(h_maxima(height, 1.0), whole_h_maxima(height, 1.0))
+
+
+def test_a_height_map_above_zero_everywhere_and_flatter_than_h_has_no_maxima():
+    height = 5 + _heights(np.random.default_rng(6), (30, 40), 6, 1.0) * 0.1   # one piece, the whole map
+    h = float(np.ptp(height)) + 0.01
+    np.testing.assert_array_equal(h_maxima(height, h), whole_h_maxima(height, h))
+    np.testing.assert_array_equal(h_maxima(height, 0.5), whole_h_maxima(height, 0.5))

@@ -30,7 +30,9 @@ def h_maxima(height: np.ndarray, h: float) -> np.ndarray:
     from skimage.morphology import h_maxima as whole_h_maxima
 
     height = np.asarray(height)
-    if height.size and height.min() < 0:
+    if not height.size or h > np.ptp(height):   # scikit-image's own shortcut, also where nothing is 0
+        return np.zeros(height.shape, np.uint8)
+    if height.min() < 0:
         return whole_h_maxima(height, h)
     pieces, n = ndimage.label(height > 0, structure=np.ones((3,) * height.ndim))
     if n == 0:
