@@ -80,8 +80,8 @@ def whole_plane_steps():
         distance = ndimage.distance_transform_edt(foreground, sampling=objects._sampling(foreground.ndim, z_spacing))
         return 2 * maxima(distance, pieces, n)[1:], np.bincount(pieces.ravel(), minlength=n + 1)[1:].astype(float)
 
-    saved = [(objects, "h_maxima"), (objects, "_piece_widths"), (objects, "label_maxima"),
-             (object_joins, "label_maxima"), (object_shavings, "label_maxima")]
+    saved = [(objects, "h_maxima"), (objects, "_piece_widths"), (object_joins, "label_maxima"),
+             (object_shavings, "label_maxima")]
     before = [getattr(module, name) for module, name in saved]
     for module, name in saved:
         setattr(module, name, {"h_maxima": h_maxima, "_piece_widths": piece_widths}.get(name, maxima))
