@@ -315,3 +315,26 @@ def test_cells_painted_as_one_class_part_along_the_kept_boundary(window, qtbot):
     settled(window, qtbot)
     assert window.objects_panel.count.text() == "4 objects in this plane"
     assert sum(int(float(window.objects_panel.model.value(r, "area_px"))) for r in range(4)) == cells.sum()
+
+
+def test_a_piece_the_network_is_unsure_of_is_shown_grey_and_said_not_counted(window, qtbot):
+    """A nucleus in the mask that the network believes far less than the others is not counted:
+    the view shows it grey and the panel says so, so the user knows where to paint."""
+    document = shown(window, qtbot)
+    foreground = discs()
+    p = np.where(foreground, 0.95, 0.05).astype(np.float32)
+    y, x, r = DISCS[1]
+    doubted = discs(spec=[DISCS[1]])
+    p[doubted] = 0.6
+    document.put_prediction(0, 0, np.stack([1 - p, p]), np.where(foreground, 2, 1).astype(np.uint8),
+                            np.zeros(foreground.shape, np.float32))
+    settled(window, qtbot)
+    panel = window.objects_panel
+    assert panel.count.text() == "2 objects in this plane; 1 piece of the mask not counted (grey)"
+    assert panel.status_label.text() == "2 objects (1 not counted)"
+    assert "less surely" in panel.count.toolTip()
+    picture = window.objects.layer.image
+    assert tuple(picture[y, x, :3]) == (150, 150, 150) and 0 < picture[y, x, 3] < 255
+    assert picture[y, x - r, 3] == 255                         # outlined like the objects
+    counted = DISCS[0]
+    assert len(set(picture[counted[0], counted[1], :3])) > 1   # a counted object keeps its colour

@@ -9,17 +9,21 @@ import numpy as np
 
 from unet_studio.core.stack import plane_in_parts
 from unet_studio.ml.objects import border_pixels, find_objects, kept_boundary, parting
+from unet_studio.ml.uncounted import count_pieces, uncounted_pieces
 from unet_studio.workflow.object_table import Table, object_table
 from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
 
 @dataclass
 class PlaneObjects:
-    """The objects of one plane: labels (Y, X) int32 (0 = none), their table, and the object
-    diameter in px they were split with (measured from the mask unless given)."""
+    """The objects of one plane: labels (Y, X) int32 (0 = none), their table, the object
+    diameter in px they were split with (measured from the mask unless given), and the pieces
+    of the class's mask as large as an object that none holds (ml/uncounted.py), with their number."""
     labels: np.ndarray
     table: Table
     object_size: float | None
+    uncounted: np.ndarray | None = None
+    n_uncounted: int = 0
 
 
 def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.ndarray | None,
@@ -57,4 +61,5 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
                          class_name=class_name, pixel_size=pixel_size)
     if probabilities is None:
         table["class"] = np.full(len(table["id"]), class_name or str(object_class), dtype=object)
-    return PlaneObjects(labels, table, size)
+    uncounted = uncounted_pieces(foreground, labels, size)
+    return PlaneObjects(labels, table, size, uncounted, count_pieces(uncounted))

@@ -27,6 +27,9 @@ SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²", "volume_um3
          "equivalent_diameter_px": "diameter px", "confidence": "confidence",
          "centroid_z": "z", "centroid_y": "y", "centroid_x": "x"}
 SHOWN_3D = {**SHOWN, "area_px": "volume voxels"}   # objects joined across slices
+UNCOUNTED_HINT = ("Grey on the image: the network predicts this class there, but less surely than "
+                  "on the objects it counts, so they are left out of the count, the table and "
+                  "exports. Paint them (as this class, or as what they really are) and train on.")
 
 
 class ObjectTableModel(QAbstractTableModel):
@@ -213,9 +216,10 @@ class ObjectsPanel(QWidget):
 
     # ---- what was found -----------------------------------------------------------------
     def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "",
-                     where: str = "in this plane") -> None:
+                     where: str = "in this plane", uncounted: int = 0) -> None:
         """The objects of the shown plane, or of its time point's slices joined (`where` says
-        which; table None: no prediction for it)."""
+        which; table None: no prediction for it); `uncounted`: the pieces of the mask as large
+        as an object that none holds (shown grey)."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -225,9 +229,12 @@ class ObjectsPanel(QWidget):
         self.size_um.setText(f"= {size * float(np.mean(pixel_size)):.3g} {unit}"
                              if size is not None and pixel_size is not None else "")
         n = None if table is None else len(table["id"])
+        objects = "" if n is None else f"{n} object{'s' if n != 1 else ''}"
+        left = f"{uncounted} piece{'s' if uncounted != 1 else ''} of the mask not counted" if uncounted else ""
         self.count.setText("No prediction for this plane yet" if n is None else
-                           f"{n} object{'s' if n != 1 else ''} {where}")
-        self.status_label.setText("" if n is None else f"{n} object{'s' if n != 1 else ''}")
+                           f"{objects} {where}" + (f"; {left} (grey)" if left else ""))
+        self.count.setToolTip(UNCOUNTED_HINT if left else "")
+        self.status_label.setText(objects + (f" ({uncounted} not counted)" if left else ""))
         self.model.set_table(table or {})
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
 

@@ -18,12 +18,19 @@ from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 FILL_ALPHA, OUTLINE_ALPHA = 70, 255
+UNCOUNTED_GREY, UNCOUNTED_ALPHA = 150, 110
 
 
-def object_colours(labels: np.ndarray) -> np.ndarray:
+def object_colours(labels: np.ndarray, uncounted: np.ndarray | None = None) -> np.ndarray:
     """(Y, X, 4) uint8 picture of the objects: each its own colour (hues a golden angle apart),
-    filled see-through with an opaque outline; transparent outside."""
+    filled see-through with an opaque outline; the `uncounted` pixels (pieces of the mask no
+    object holds: ml/uncounted.py) grey; transparent elsewhere."""
     labels = np.asarray(labels)
+    if uncounted is not None and uncounted.any():
+        rgba = object_colours(np.where(uncounted, int(labels.max()) + 1, labels))
+        rgba[uncounted, :3] = UNCOUNTED_GREY
+        rgba[uncounted, 3] = np.where(rgba[uncounted, 3] == OUTLINE_ALPHA, OUTLINE_ALPHA, UNCOUNTED_ALPHA)
+        return rgba
     hues = (np.arange(int(labels.max()) + 1) * 0.618034) % 1.0
     lut = np.zeros((len(hues), 4), np.uint8)
     lut[:, :3] = _hsv_to_rgb(hues)
@@ -54,7 +61,7 @@ def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, nam
 
     found = plane_objects(mask, probabilities, image, k, object_size=size, pixel_size=pixel_size,
                           class_name=names[k - 1], border_class=border_class(names), boundary=boundary)
-    yield (key, found, object_colours(found.labels))
+    yield (key, found, object_colours(found.labels, found.uncounted))
 
 
 def find_time_point_objects(key, plane_key, model, stack, t: int, k: int, size) -> Iterator:
@@ -224,7 +231,8 @@ class ObjectsController(QObject):
         self.labels, self.labels_plane = found.labels, (t, z)
         self.layer.set_picture(picture)
         stack = document.stack
-        self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit)
+        self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
+                                uncounted=found.n_uncounted)
 
     @Slot()
     def _on_finished(self) -> None:
