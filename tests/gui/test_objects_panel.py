@@ -338,3 +338,13 @@ def test_a_piece_the_network_is_unsure_of_is_shown_grey_and_said_not_counted(win
     assert picture[y, x - r, 3] == 255                         # outlined like the objects
     counted = DISCS[0]
     assert len(set(picture[counted[0], counted[1], :3])) > 1   # a counted object keeps its colour
+    # Under the mouse, with the objects shown: which object, or that the grey piece is not counted.
+    window.status_line.show_pixel((y, x))
+    assert "not counted" not in window.statusBar().currentMessage()   # the objects are not shown yet
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    window.status_line.show_pixel((y, x))
+    assert window.statusBar().currentMessage().endswith("not counted")
+    window.status_line.show_pixel(counted[:2])
+    assert window.statusBar().currentMessage().endswith(f"object {window.objects.labels[counted[:2]]}")
+    window.status_line.show_pixel((0, 0))
+    assert "object" not in window.statusBar().currentMessage()

@@ -129,6 +129,7 @@ class ObjectsPanel(QWidget):
         self.across_slices_box.toggled.connect(self.joined_changed)
         self.size_um = QLabel("")
         self.count = QLabel("No prediction yet")
+        self.count.setWordWrap(True)
         self.view = QTableView()
         self.model = ObjectTableModel(self)
         self.view.setModel(self.model)

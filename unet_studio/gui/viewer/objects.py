@@ -97,7 +97,8 @@ class ObjectsLayer(pg.ImageItem):
 
 class ObjectsController(QObject):
     """Finds the shown plane's objects for the objects panel; `labels` holds the latest ones
-    ((Y, X) int32, or None) for the plane `labels_plane`."""
+    ((Y, X) int32, or None) for the plane `labels_plane`, `uncounted` the pieces of the mask
+    they leave out ((Y, X) bool, or None)."""
 
     def __init__(self, pool: WorkerPool, panel, canvas, parent=None):
         super().__init__(parent)
@@ -105,7 +106,7 @@ class ObjectsController(QObject):
         self.panel = panel
         self.canvas = canvas
         self.document = None
-        self.labels = None
+        self.labels = self.uncounted = None
         self.labels_plane = None
         self._worker: GeneratorWorker | None = None
         self._pending = False
@@ -128,7 +129,7 @@ class ObjectsController(QObject):
         if self._worker is not None:
             self._worker.stop()
         self.document = document
-        self.labels = self.labels_plane = self._joined = None
+        self.labels = self.labels_plane = self.uncounted = self._joined = None
         self.layer.set_picture(None)
         if document is not None:
             document.plane_changed.connect(self.request)
@@ -168,7 +169,7 @@ class ObjectsController(QObject):
             return
         mask = document.predictions.mask(t, z)
         if mask is None or not 1 <= k <= len(document.labels.classes):
-            self.labels = self.labels_plane = None
+            self.labels = self.labels_plane = self.uncounted = None
             self.layer.set_picture(None)
             self.panel.show_objects(None, None)
             return
@@ -190,7 +191,7 @@ class ObjectsController(QObject):
         at the shown slice."""
         model = document.model
         if model is None:
-            self.labels = self.labels_plane = None
+            self.labels = self.labels_plane = self.uncounted = None
             self.layer.set_picture(None)
             self.panel.show_objects(None, None)
             self.panel.count.setText("3-D objects need a model: train, or choose one")
@@ -217,7 +218,7 @@ class ObjectsController(QObject):
         self._joined = (key, found)
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request shows the new one
-        self.labels, self.labels_plane = found.labels[z], (t, z)
+        self.labels, self.labels_plane, self.uncounted = found.labels[z], (t, z), None
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
@@ -228,7 +229,7 @@ class ObjectsController(QObject):
         (document, t, z), found, picture = item
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request finds the new one
-        self.labels, self.labels_plane = found.labels, (t, z)
+        self.labels, self.labels_plane, self.uncounted = found.labels, (t, z), found.uncounted
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
@@ -240,6 +241,15 @@ class ObjectsController(QObject):
         if self._pending:
             self._pending = False
             self.request()
+
+    def describe(self, t: int, z: int, y: int, x: int) -> str:
+        """The status bar's word on pixel (y, x) of plane (t, z) while the objects are shown:
+        "object 12", "not counted" (a grey piece) or nothing."""
+        if not self.layer.isVisible() or self.labels is None or self.labels_plane != (t, z):
+            return ""
+        if self.labels[y, x]:
+            return f"object {int(self.labels[y, x])}"
+        return "not counted" if self.uncounted is not None and self.uncounted[y, x] else ""
 
     @Slot(bool)
     def show_layer(self, shown: bool) -> None:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.stack_jobs = StackJobs(pool, self.predict_panel, self)
         self.overlay = OverlayPresenter(self.canvas, self.overlay_panel, self)
         self.objects = ObjectsController(pool, self.objects_panel, self.canvas, self)
+        self.status_line.objects = self.objects
         self.exporter = Exporter(self)
         self.dialogs = ProjectDialogs(self)
         self.editing = Editing(shown, session, self)

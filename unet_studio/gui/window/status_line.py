@@ -9,12 +9,14 @@ from unet_studio.gui.viewer.cursor_readout import describe_pixel
 
 class StatusLine(QObject):
     """Shows controller messages and, under the mouse, the pixel's position and values in the
-    plane shown (`refresh` after the plane changes keeps it true)."""
+    plane shown (`refresh` after the plane changes keeps it true), and the object there while
+    the objects are shown (`objects`: gui/viewer/objects.py's controller, once there is one)."""
 
     def __init__(self, bar: QStatusBar, shown, parent=None):
         super().__init__(parent)
         self.bar = bar
         self.shown = shown
+        self.objects = None
         self._pixel = None   # (y, x) under the mouse
 
     @Slot(str, int)
@@ -31,7 +33,9 @@ class StatusLine(QObject):
         if document is None or pixel is None:
             self.bar.clearMessage()
             return
-        self.bar.showMessage(describe_pixel(document, *pixel))
+        text = describe_pixel(document, *pixel)
+        word = self.objects.describe(document.t, document.z, *pixel) if self.objects is not None else ""
+        self.bar.showMessage(f"{text}   {word}" if text and word else text)
 
     @Slot()
     def refresh(self) -> None:
