@@ -17,19 +17,7 @@ from unet_studio.workflow.export_meta import class_names_in
 from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError, PredictionOptions,
                                          output_name, output_stem, predict_to_files)
 
-CLASSES = ["background", "nuclei", "edges"]
-
-
-@pytest.fixture(scope="module")
-def model():
-    """An untrained 3-class network (the files are checked, not the quality)."""
-    import torch
-
-    from unet_studio.ml.model_file import Model, class_dicts
-    from unet_studio.ml.unet import UNet
-
-    torch.manual_seed(0)
-    return Model(UNet(1, 3, depth=2, width=4).eval(), class_dicts(CLASSES))
+from tests.workflow.conftest import CLASSES
 
 
 def volume(seed=0, shape=(3, 40, 48)):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.workflow.test_export_files import CLASSES, export, model, volume  # noqa: F401 (fixture)
+from tests.workflow.conftest import CLASSES
+from tests.workflow.test_export_files import export, volume
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow.export_meta import Calibration
 from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIES, PredictionOptions,
@@ -18,7 +19,7 @@ from unet_studio.workflow.export import (INSTANCES, MASK, OME_ZARR, PROBABILITIE
 zarr = pytest.importorskip("zarr")   # the optional [zarr] extra; the test extras install it
 
 
-def test_ome_zarr_files_hold_what_the_tiffs_hold(model, tmp_path):  # noqa: F811
+def test_ome_zarr_files_hold_what_the_tiffs_hold(model, tmp_path):
     stack = Stack.from_array(volume(), "ZYX", pixel_size=(0.25, 0.4), z_spacing=1.5, unit="um",
                              name="cells.tif")
     export(model, stack, tmp_path)   # the TIFFs
@@ -38,7 +39,7 @@ def test_ome_zarr_files_hold_what_the_tiffs_hold(model, tmp_path):  # noqa: F811
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]     # no temporary left
 
 
-def test_a_second_run_replaces_the_folder_and_a_cancelled_one_leaves_it(model, tmp_path):  # noqa: F811
+def test_a_second_run_replaces_the_folder_and_a_cancelled_one_leaves_it(model, tmp_path):
     target = {MASK: tmp_path / "cells_mask.ome.zarr"}
     for seed in (0, 1):
         stack = Stack.from_array(volume(seed), "ZYX", name="cells.tif")

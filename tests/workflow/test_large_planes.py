@@ -8,7 +8,6 @@ import pytest
 import tifffile
 
 import unet_studio.core.stack as stack_module
-from tests.workflow.test_export_files import model  # noqa: F401 (fixture)
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow.export import (MASK, OBJECTS, OME_ZARR, PROBABILITIES, TIFF, PredictionOptions,
                                          output_name, predict_to_files)
@@ -29,7 +28,7 @@ def _slices():
                      for _ in range(SHAPE[0])])
 
 
-def _export(model, folder, fmt, in_parts, monkeypatch):  # noqa: F811
+def _export(model, folder, fmt, in_parts, monkeypatch):
     folder.mkdir()
     targets = {what: folder / output_name("slide", what, fmt) for what in (MASK, PROBABILITIES)}
     with monkeypatch.context() as patch:
@@ -45,7 +44,7 @@ def _export(model, folder, fmt, in_parts, monkeypatch):  # noqa: F811
 
 
 @pytest.mark.parametrize("fmt", [TIFF, OME_ZARR])
-def test_parts_write_the_files_a_whole_plane_writes(model, tmp_path, monkeypatch, fmt):  # noqa: F811
+def test_parts_write_the_files_a_whole_plane_writes(model, tmp_path, monkeypatch, fmt):
     import unet_studio.workflow.export_zarr as export_zarr
 
     monkeypatch.setattr(export_zarr, "CHUNK", 128)   # pyramid levels made in several pieces
@@ -71,7 +70,7 @@ def test_parts_write_the_files_a_whole_plane_writes(model, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("splitting", [False, True])   # cancelled while predicting, while splitting objects
-def test_a_cancelled_export_in_parts_leaves_nothing(model, tmp_path, monkeypatch, splitting):  # noqa: F811
+def test_a_cancelled_export_in_parts_leaves_nothing(model, tmp_path, monkeypatch, splitting):
     from unet_studio.workflow import objects_in_parts
     from unet_studio.workflow.export import INSTANCES
 
@@ -213,7 +212,7 @@ def test_objects_of_a_plane_in_parts_are_written_with_their_table_and_rois(train
     assert _matched(results["parts"], results["whole"]) >= 0.95
 
 
-def test_predict_on_the_command_line_goes_part_by_part(model, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_predict_on_the_command_line_goes_part_by_part(model, tmp_path, monkeypatch, capsys):
     from unet_studio.cli import main
     from unet_studio.ml.model_file import save_model
 
