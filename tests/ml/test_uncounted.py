@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.ml.objects import find_objects
-from unet_studio.ml.uncounted import count_pieces, uncounted_pieces
+from unet_studio.ml.uncounted import uncounted_pieces
 
 
 def disc(shape, y, x, r) -> np.ndarray:
@@ -23,8 +23,8 @@ def test_an_object_the_network_hesitates_over_is_an_uncounted_piece_and_a_speck_
     probability[speck] = 0.7       # a false speck: too small to be an object
     labels = find_objects(foreground, probability)
     assert labels.max() == 3 and not labels[doubted].any()
-    pieces = uncounted_pieces(foreground, labels, 24.0)
-    assert count_pieces(pieces) == 1
+    pieces, n = uncounted_pieces(foreground, labels, 24.0)
+    assert n == 1
     np.testing.assert_array_equal(pieces, doubted)      # the whole doubted disc, not the speck
 
 
@@ -32,5 +32,7 @@ def test_nothing_is_uncounted_where_every_piece_is_an_object():
     foreground = disc((64, 64), 32, 32, 10)
     labels = find_objects(foreground, np.where(foreground, 0.9, 0.1).astype(np.float32))
     assert labels.max() == 1
-    assert not uncounted_pieces(foreground, labels, 20.0).any()
-    assert not uncounted_pieces(foreground, np.zeros_like(labels), None).any()   # nothing split
+    pieces, n = uncounted_pieces(foreground, labels, 20.0)
+    assert n == 0 and not pieces.any()
+    pieces, n = uncounted_pieces(foreground, np.zeros_like(labels), None)   # nothing split
+    assert n == 0 and not pieces.any()

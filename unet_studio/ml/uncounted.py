@@ -13,20 +13,15 @@ from scipy import ndimage
 from unet_studio.ml.objects import SPECK, object_volume
 
 
-def uncounted_pieces(foreground: np.ndarray, labels: np.ndarray, object_size: float | None) -> np.ndarray:
-    """(Y, X) bool: the connected pieces of `foreground` (the class's mask) outside every object
-    of `labels` whose area is at least that of a disc SPECK * `object_size` px across (no
-    pieces where there is no size: nothing was split)."""
+def uncounted_pieces(foreground: np.ndarray, labels: np.ndarray, object_size: float | None) -> tuple[np.ndarray, int]:
+    """((Y, X) bool, how many): the connected pieces of `foreground` (the class's mask) outside
+    every object of `labels` whose area is at least that of a disc SPECK * `object_size` px
+    across (none where there is no size: nothing was split)."""
     foreground = np.asarray(foreground, bool)
     left = foreground & (np.asarray(labels) == 0)
     if object_size is None or not left.any():
-        return np.zeros(foreground.shape, bool)
+        return np.zeros(foreground.shape, bool), 0
     pieces, _ = ndimage.label(left)
     large = np.bincount(pieces.ravel()) >= object_volume(SPECK * float(object_size))
     large[0] = False
-    return large[pieces]
-
-
-def count_pieces(pieces: np.ndarray) -> int:
-    """How many connected pieces a bool mask holds."""
-    return int(ndimage.label(np.asarray(pieces, bool))[1])
+    return large[pieces], int(large.sum())

@@ -9,7 +9,7 @@ import numpy as np
 
 from unet_studio.core.stack import plane_in_parts
 from unet_studio.ml.objects import border_pixels, find_objects, kept_boundary, parting
-from unet_studio.ml.uncounted import count_pieces, uncounted_pieces
+from unet_studio.ml.uncounted import uncounted_pieces
 from unet_studio.workflow.object_table import Table, object_table
 from unet_studio.workflow.objects_in_parts import assembled, plane_measures, windows
 
@@ -61,5 +61,4 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
                          class_name=class_name, pixel_size=pixel_size)
     if probabilities is None:
         table["class"] = np.full(len(table["id"]), class_name or str(object_class), dtype=object)
-    uncounted = uncounted_pieces(foreground, labels, size)
-    return PlaneObjects(labels, table, size, uncounted, count_pieces(uncounted))
+    return PlaneObjects(labels, table, size, *uncounted_pieces(foreground, labels, size))
