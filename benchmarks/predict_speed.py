@@ -98,7 +98,7 @@ def network_share(model) -> dict:
 
     inf = prepare_inference(model.net, "cpu", views=1)
     x = np.random.default_rng(0).random((model.in_channels, 1024, 1024), np.float32)
-    out = np.empty((model.n_classes, 1024, 1024), np.float32)
+    out = np.empty((model.net.n_outputs, 1024, 1024), np.float32)
     for _ in iter_predict(inf, x, out):
         pass
     start = time.perf_counter()
