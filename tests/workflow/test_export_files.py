@@ -166,3 +166,28 @@ def test_instances_past_65535_widen_to_32_bits(tmp_path):
     data = tifffile.imread(tmp_path / "i.tif")
     assert data.dtype == np.uint32 and data[:, 0, 0].tolist() == [7, 70_000, 3]
     assert [p.name for p in tmp_path.iterdir()] == ["i.tif"]
+
+
+def test_a_batch_prepares_the_network_once_and_writes_what_each_image_alone_writes(model, tmp_path, monkeypatch):
+    """Preparing the network (a copy, folded, converted) costs more than a small image's
+    prediction: a batch does it once for all its images, with the same files as one by one."""
+    from unet_studio.ml import tiling
+    from unet_studio.workflow.batch import predict_image, predict_images
+
+    sources = []
+    for i in range(3):
+        sources.append(tmp_path / f"image{i}.tif")
+        tifffile.imwrite(sources[-1], volume(seed=i, shape=(40, 48)))
+    calls = []
+    prepare = tiling.prepare_inference
+    monkeypatch.setattr(tiling, "prepare_inference", lambda *a, **k: calls.append(1) or prepare(*a, **k))
+    batch = plan_outputs(sources, tmp_path / "batch", [MASK, PROBABILITIES])
+    steps = list(predict_images(model, batch))
+    assert len(calls) == 1
+    assert len([step for step in steps if step.written]) == 3 and not any(step.skipped for step in steps)
+    alone = plan_outputs(sources, tmp_path / "alone", [MASK, PROBABILITIES])
+    for item in alone:
+        list(predict_image(model, item))
+    for a, b in zip(batch, alone):
+        for what in (MASK, PROBABILITIES):
+            np.testing.assert_array_equal(tifffile.imread(a.targets[what]), tifffile.imread(b.targets[what]))

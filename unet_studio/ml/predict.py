@@ -203,16 +203,17 @@ class PlaneProgress:
 
 def predict_planes(model, stack, *, device: Any = None, normalisation: Normalisation | None = None,
                    views: int = KEPT_VIEWS, in_parts: bool = False,
-                   planes: list[tuple[int, int]] | None = None) -> Iterator[PlaneProgress]:
+                   planes: list[tuple[int, int]] | None = None, inference=None) -> Iterator[PlaneProgress]:
     """Predict every (t, z) plane of `stack` in order (t-major), yielding progress after each
     batch of tiles and each finished plane's Prediction; nothing is kept between planes, so
     memory stays at one plane whatever the stack's length. in_parts: planes too large to read
     whole (stack.read_in_parts) come as PlaneParts instead, the same numbers (ml/plane_parts.py),
     with memory bounded by the plane's width. planes: only these (t, z) (None: all); the
-    fractions are of them. Stop iterating to cancel."""
+    fractions are of them. inference: a prepared InferenceNet of `model` to reuse (a batch of
+    images prepares one; `device` and `views` are its own then). Stop iterating to cancel."""
     _check_channels(model, stack.n_c)
     norm = normalisation or normalisation_for(model, stack)
-    inf = prepare_inference(model.net, device, views=views)
+    inf = inference or prepare_inference(model.net, device, views=views)
     planes = planes if planes is not None else [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)]
     for i, (t, z) in enumerate(planes):
         if in_parts and stack.read_in_parts:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.workflow.export import TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files
+from unet_studio.workflow.export import (TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files,
+                                         prepared)
 from unet_studio.workflow.image_paths import FoundImage
 
 
@@ -110,16 +111,17 @@ def predict_images(model, plan: list[ImageOutputs], options: PredictionOptions =
     """Predict every image of `plan` and write its outputs as a set. An image that cannot be
     read or does not fit the model is skipped (BatchStep.skipped); the others go on."""
     n = len(plan)
+    inference = prepared(model, options, device) if plan else None
     for i, item in enumerate(plan):
-        for fraction, written, skipped in predict_image(model, item, options, device=device):
+        for fraction, written, skipped in predict_image(model, item, options, device=device, inference=inference):
             yield BatchStep((i + fraction) / n, i, written=written, skipped=skipped)
 
 
 def predict_image(model, item: ImageOutputs, options: PredictionOptions = PredictionOptions(), *,
-                  device: Any = None) -> Iterator[tuple[float, list[Path] | None, str | None]]:
+                  device: Any = None, inference=None) -> Iterator[tuple[float, list[Path] | None, str | None]]:
     """Predict one image into its set of files: (fraction of this image, written paths at the
     end, None) items, or one (1.0, None, why it failed in one line) when it cannot be read or
-    does not fit."""
+    does not fit. inference: the model prepared once for a batch (workflow/export.prepared)."""
     from unet_studio.core.stack import open_stack
 
     try:
@@ -132,7 +134,7 @@ def predict_image(model, item: ImageOutputs, options: PredictionOptions = Predic
             yield 1.0, None, f"{item.source.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
             return
         make_folder(next(iter(item.targets.values())).parent)
-        for step in predict_to_files(model, stack, item.targets, options, device=device):
+        for step in predict_to_files(model, stack, item.targets, options, device=device, inference=inference):
             yield step.fraction, step.written, None
     except UnetStudioError as e:
         yield 1.0, None, f"{item.source.name}: {e}"

@@ -21,11 +21,12 @@ from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
 from unet_studio.workflow.batch import BatchStep, ImageOutputs, predict_image
-from unet_studio.workflow.export import OME_ZARR, PredictionOptions
+from unet_studio.workflow.export import OME_ZARR, PredictionOptions, prepared
 
 INSTALL_HINT = "--workers and --scheduler need the optional packages: pip install 'unet_studio[cluster]'"
 # Models loaded in this (worker) process, by the digest of their file's bytes.
 _LOADED: dict[str, Any] = {}
+_PREPARED: dict[tuple, Any] = {}   # (digest, views) -> the model's InferenceNet, in a worker
 
 
 def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
@@ -106,7 +107,8 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
     torch.set_num_threads(threads)
     item = ImageOutputs(Path(source), {what: Path(p) for what, p in targets.items()})
     written = failure = None
-    for _, written, failure in predict_image(_model(blob, digest), item, options):
+    model = _model(blob, digest)
+    for _, written, failure in predict_image(model, item, options, inference=_prepared(model, digest, options)):
         pass
     return ([str(p) for p in written] if written else None), failure
 
@@ -179,3 +181,12 @@ def _model(blob: bytes, digest: str):
         _LOADED.clear()
         _LOADED[digest] = model
     return _LOADED[digest]
+
+
+def _prepared(model, digest: str, options: PredictionOptions):
+    """The model prepared for prediction with the options' views, once per worker process."""
+    key = (digest, options.views)
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = prepared(model, options)
+    return _PREPARED[key]

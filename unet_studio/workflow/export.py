@@ -301,13 +301,23 @@ class PredictionOptions:
     objects_3d: bool = False
 
 
+def prepared(model, options: PredictionOptions = PredictionOptions(), device: Any = None):
+    """`model`'s network prepared for prediction (ml/tiling.py's InferenceNet) with the options'
+    views, once for the images of a batch (a copy of the network, folded and converted, per
+    image costs more than a small image's prediction)."""
+    from unet_studio.ml.tiling import prepare_inference
+
+    return prepare_inference(model.net, device, **({"views": options.views} if options.views else {}))
+
+
 def predict_to_files(model, stack, targets: dict[str, Path],
                      options: PredictionOptions = PredictionOptions(), *,
-                     device: Any = None) -> Iterator[ExportStep]:
+                     device: Any = None, inference=None) -> Iterator[ExportStep]:
     """Predict every plane of `stack` with `model` and write `targets` (what -> path) as a set;
     yields ExportStep progress, the last one with the written paths. Stop iterating to cancel:
     nothing is written then. With options.objects_3d, VolumeTooLarge before any work where a
-    time point does not fit in memory."""
+    time point does not fit in memory. inference: `model` prepared for prediction
+    (`prepared`), shared by the images of a batch."""
     from unet_studio.ml.predict import predict_planes
 
     from unet_studio.core.errors import ModelError
@@ -317,7 +327,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
             object_class and 1 <= object_class <= model.n_classes):
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
-    views = {"views": options.views} if options.views else {}
+    views = {"inference": inference or prepared(model, options, device)}
     meta = ExportMeta.of(stack, model.classes, object_class, options.object_size, options.format,
                          options.objects_3d)
     objects = any(what in targets for what in NEEDS_OBJECT_CLASS)
@@ -328,7 +338,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
         check_fits(meta.shape, model.n_outputs)
 
     def planes():
-        for step in predict_planes(model, stack, device=device, in_parts=not objects, **views):
+        for step in predict_planes(model, stack, in_parts=not objects, **views):
             if step.part is not None:
                 yield PredictedPart.of(step.part)
             elif step.prediction is not None:
@@ -342,7 +352,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
     elif objects and stack.read_in_parts:
         from unet_studio.workflow.objects_in_parts import objects_in_parts
 
-        predicted = objects_in_parts(predict_planes(model, stack, device=device, in_parts=True, **views),
+        predicted = objects_in_parts(predict_planes(model, stack, in_parts=True, **views),
                                      stack, meta, Path(next(iter(targets.values()))).parent,
                                      image=OBJECTS in targets, part_item=PredictedPart.of, progress=ExportStep)
     else:
