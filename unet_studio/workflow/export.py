@@ -327,7 +327,9 @@ def predict_to_files(model, stack, targets: dict[str, Path],
             object_class and 1 <= object_class <= model.n_classes):
         raise ModelError(f"class {object_class} does not exist in this model (1..{model.n_classes})")
     _refuse_replacing_the_source(stack, targets)
-    views = {"inference": inference or prepared(model, options, device)}
+    how = {"views": options.views} if options.views else {}
+    if inference is not None:
+        how["inference"] = inference
     meta = ExportMeta.of(stack, model.classes, object_class, options.object_size, options.format,
                          options.objects_3d)
     objects = any(what in targets for what in NEEDS_OBJECT_CLASS)
@@ -338,7 +340,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
         check_fits(meta.shape, model.n_outputs)
 
     def planes():
-        for step in predict_planes(model, stack, in_parts=not objects, **views):
+        for step in predict_planes(model, stack, device=device, in_parts=not objects, **how):
             if step.part is not None:
                 yield PredictedPart.of(step.part)
             elif step.prediction is not None:
@@ -352,7 +354,7 @@ def predict_to_files(model, stack, targets: dict[str, Path],
     elif objects and stack.read_in_parts:
         from unet_studio.workflow.objects_in_parts import objects_in_parts
 
-        predicted = objects_in_parts(predict_planes(model, stack, in_parts=True, **views),
+        predicted = objects_in_parts(predict_planes(model, stack, device=device, in_parts=True, **how),
                                      stack, meta, Path(next(iter(targets.values()))).parent,
                                      image=OBJECTS in targets, part_item=PredictedPart.of, progress=ExportStep)
     else:
