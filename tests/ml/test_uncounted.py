@@ -36,3 +36,23 @@ def test_nothing_is_uncounted_where_every_piece_is_an_object():
     assert n == 0 and not pieces.any()
     pieces, n = uncounted_pieces(foreground, np.zeros_like(labels), None)   # nothing split
     assert n == 0 and not pieces.any()
+
+
+def test_in_3d_the_pieces_are_counted_across_slices_and_as_large_as_a_ball():
+    shape = (24, 64, 64)
+    zz, yy, xx = np.mgrid[: shape[0], : shape[1], : shape[2]]
+
+    def ball(z, y, x, r):
+        return (zz - z) ** 2 + (yy - y) ** 2 + (xx - x) ** 2 <= r ** 2
+
+    sure = [ball(8, 16, 16, 6), ball(8, 16, 48, 6), ball(16, 48, 16, 6)]
+    doubted, crumb = ball(16, 48, 48, 6), ball(3, 40, 32, 1)
+    foreground = np.logical_or.reduce(sure + [doubted, crumb])
+    probability = np.where(foreground, 0.95, 0.05).astype(np.float32)
+    probability[doubted] = 0.6
+    probability[crumb] = 0.7
+    labels = find_objects(foreground, probability, object_size=12.0, z_spacing=1.0)
+    assert labels.max() == 3 and not labels[doubted].any()
+    pieces, n = uncounted_pieces(foreground, labels, 12.0, z_spacing=1.0)
+    assert n == 1
+    np.testing.assert_array_equal(pieces, doubted)    # one piece through its slices, not the crumb

@@ -13,15 +13,18 @@ from scipy import ndimage
 from unet_studio.ml.objects import SPECK, object_volume
 
 
-def uncounted_pieces(foreground: np.ndarray, labels: np.ndarray, object_size: float | None) -> tuple[np.ndarray, int]:
+def uncounted_pieces(foreground: np.ndarray, labels: np.ndarray, object_size: float | None,
+                     z_spacing: float | None = None) -> tuple[np.ndarray, int]:
     """((Y, X) bool, how many): the connected pieces of `foreground` (the class's mask) outside
     every object of `labels` whose area is at least that of a disc SPECK * `object_size` px
-    across (none where there is no size: nothing was split)."""
+    across (none where there is no size: nothing was split). With z_spacing (Z, Y, X): the
+    pieces in 3-D, at least a ball's volume, as 3-D objects are found (ml/objects.py)."""
     foreground = np.asarray(foreground, bool)
     left = foreground & (np.asarray(labels) == 0)
     if object_size is None or not left.any():
         return np.zeros(foreground.shape, bool), 0
     pieces, _ = ndimage.label(left)
-    large = np.bincount(pieces.ravel()) >= object_volume(SPECK * float(object_size))
+    ndim = 3 if z_spacing is not None else 2
+    large = np.bincount(pieces.ravel()) >= object_volume(SPECK * float(object_size), ndim, z_spacing)
     large[0] = False
     return large[pieces], int(large.sum())

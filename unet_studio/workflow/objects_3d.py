@@ -89,10 +89,13 @@ def volume_objects(predictions: list, meta: Any) -> tuple[np.ndarray, float | No
 class TimePointObjects:
     """The 3-D objects of one time point: `labels` (Z, Y, X) int32, one id across slices; their
     `table` (object_table, one row each, measured over its volume) and the diameter (px) they
-    were split with."""
+    were split with; the pieces of the class's mask as large as an object that none holds
+    (ml/uncounted.py, in 3-D) and their number."""
     labels: np.ndarray
     table: dict
     object_size: float | None
+    uncounted: np.ndarray | None = None
+    n_uncounted: int = 0
 
 
 def time_point_objects(model, stack, t: int, object_class: int, object_size: float | None = None,
@@ -101,6 +104,7 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     split in 3-D as an export with 3-D objects does, yielding the fraction done while slices are
     predicted, then TimePointObjects. VolumeTooLarge before any work where it does not fit."""
     from unet_studio.ml.predict import predict_planes
+    from unet_studio.ml.uncounted import uncounted_pieces
     from unet_studio.workflow.export_meta import ExportMeta
     from unet_studio.workflow.object_table import object_table
 
@@ -119,4 +123,5 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     probabilities = np.stack([p.probabilities for p in predictions])
     table = object_table(labels, "ZYX", image=images, probabilities=probabilities, object_class=k,
                          class_name=meta.classes[k - 1], pixel_size=meta.calibration.voxel_size, in_3d=True)
-    yield TimePointObjects(labels, table, size)
+    mask = np.stack([p.mask for p in predictions]) == k
+    yield TimePointObjects(labels, table, size, *uncounted_pieces(mask, labels, size, z_step_px(meta.calibration)))

@@ -73,12 +73,17 @@ def find_time_point_objects(key, plane_key, model, stack, t: int, k: int, size) 
         if isinstance(item, float):
             yield item
         else:
-            yield (key, plane_key, item, object_colours(item.labels[plane_key[2]]))
+            yield (key, plane_key, item, _slice_colours(item, plane_key[2]))
 
 
 def slice_of(key, plane_key, found) -> Iterator[tuple]:
     """Worker generator: slice plane_key's z of 3-D objects already found, coloured."""
-    yield (key, plane_key, found, object_colours(found.labels[plane_key[2]]))
+    yield (key, plane_key, found, _slice_colours(found, plane_key[2]))
+
+
+def _slice_colours(found, z: int) -> np.ndarray:
+    """The colour picture of slice z of 3-D objects (workflow/objects_3d.TimePointObjects)."""
+    return object_colours(found.labels[z], None if found.uncounted is None else found.uncounted[z])
 
 
 class ObjectsLayer(pg.ImageItem):
@@ -218,11 +223,12 @@ class ObjectsController(QObject):
         self._joined = (key, found)
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request shows the new one
-        self.labels, self.labels_plane, self.uncounted = found.labels[z], (t, z), None
+        self.labels, self.labels_plane = found.labels[z], (t, z)
+        self.uncounted = None if found.uncounted is None else found.uncounted[z]
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
-                                where="in this time point, joined across slices")
+                                where="in this time point, joined across slices", uncounted=found.n_uncounted)
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:
