@@ -27,7 +27,7 @@ SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²", "volume_um3
          "equivalent_diameter_px": "diameter px", "confidence": "confidence",
          "centroid_z": "z", "centroid_y": "y", "centroid_x": "x"}
 SHOWN_3D = {**SHOWN, "area_px": "volume voxels"}   # objects joined across slices
-UNCOUNTED_HINT = ("Grey on the image: the network predicts this class there, but less surely than "
+UNCOUNTED_HINT = ("Hatched grey on the image: the network predicts this class there, but less surely than "
                   "on the objects it counts, so they are left out of the count, the table and "
                   "exports. Paint them (as this class, or as what they really are) and train on.")
 
@@ -220,7 +220,7 @@ class ObjectsPanel(QWidget):
                      where: str = "in this plane", uncounted: int = 0) -> None:
         """The objects of the shown plane, or of its time point's slices joined (`where` says
         which; table None: no prediction for it); `uncounted`: the pieces of the mask as large
-        as an object that none holds (shown grey)."""
+        as an object that none holds (shown hatched)."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -233,7 +233,7 @@ class ObjectsPanel(QWidget):
         objects = "" if n is None else f"{n} object{'s' if n != 1 else ''}"
         left = f"{uncounted} piece{'s' if uncounted != 1 else ''} of the mask not counted" if uncounted else ""
         self.count.setText("No prediction for this plane yet" if n is None else
-                           f"{objects} {where}" + (f"; {left} (grey)" if left else ""))
+                           f"{objects} {where}" + (f"; {left} (hatched)" if left else ""))
         self.count.setToolTip(UNCOUNTED_HINT if left else "")
         self.status_label.setText(objects + (f" ({uncounted} not counted)" if left else ""))
         self.model.set_table(table or {})

@@ -18,18 +18,22 @@ from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 FILL_ALPHA, OUTLINE_ALPHA = 70, 255
-UNCOUNTED_GREY, UNCOUNTED_ALPHA = 150, 110
+# Pieces not counted: hatched, light and dark grey stripes STRIPE px wide, seen on any image.
+UNCOUNTED_LIGHT, UNCOUNTED_DARK, UNCOUNTED_ALPHA, STRIPE = 220, 60, 150, 3
 
 
 def object_colours(labels: np.ndarray, uncounted: np.ndarray | None = None) -> np.ndarray:
     """(Y, X, 4) uint8 picture of the objects: each its own colour (hues a golden angle apart),
     filled see-through with an opaque outline; the `uncounted` pixels (pieces of the mask no
-    object holds: ml/uncounted.py) grey; transparent elsewhere."""
+    object holds: ml/uncounted.py) hatched grey, outlined light; transparent elsewhere."""
     labels = np.asarray(labels)
     if uncounted is not None and uncounted.any():
         rgba = object_colours(np.where(uncounted, int(labels.max()) + 1, labels))
-        rgba[uncounted, :3] = UNCOUNTED_GREY
-        rgba[uncounted, 3] = np.where(rgba[uncounted, 3] == OUTLINE_ALPHA, OUTLINE_ALPHA, UNCOUNTED_ALPHA)
+        yy, xx = np.nonzero(uncounted)
+        light = ((yy + xx) // STRIPE) % 2 == 0
+        edge = rgba[yy, xx, 3] == OUTLINE_ALPHA
+        rgba[yy, xx, :3] = np.where(light | edge, UNCOUNTED_LIGHT, UNCOUNTED_DARK)[:, None]
+        rgba[yy, xx, 3] = np.where(edge, OUTLINE_ALPHA, UNCOUNTED_ALPHA)
         return rgba
     hues = (np.arange(int(labels.max()) + 1) * 0.618034) % 1.0
     lut = np.zeros((len(hues), 4), np.uint8)
@@ -250,7 +254,7 @@ class ObjectsController(QObject):
 
     def describe(self, t: int, z: int, y: int, x: int) -> str:
         """The status bar's word on pixel (y, x) of plane (t, z) while the objects are shown:
-        "object 12", "not counted" (a grey piece) or nothing."""
+        "object 12", "not counted" (a hatched piece) or nothing."""
         if not self.layer.isVisible() or self.labels is None or self.labels_plane != (t, z):
             return ""
         if self.labels[y, x]:
