@@ -267,6 +267,8 @@ def test_objects_3d_joins_the_slices_of_a_z_stack(files, tmp_path):
     assert "volume_um3" in reader.fieldnames and "centroid_z" in reader.fieldnames
     instances = tifffile.imread(tmp_path / "out" / "stack_instances.tif")
     assert len(rows) == len(np.unique(instances)) - 1
+    n = len(rows)   # and the count is said where the image's files are
+    assert re.search(rf"stack\.tif: [\d.]+ s, {n} object{'s' if n != 1 else ''} -> ", done.stderr), done.stderr
     for row in rows:
         assert row["z"] == "-1"
         voxels = int((instances == int(row["id"])).sum())

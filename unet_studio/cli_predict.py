@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from unet_studio.cli_progress import Progress, bar
 from unet_studio.core.class_templates import object_class as default_object_class
@@ -147,7 +148,7 @@ def _report(steps, plan: list, failed: list[str]) -> int:
             progress_line.finish(f"unet-studio: failed: {step.skipped}")
         elif step.written:
             written += 1
-            progress_line.finish(f"{name}: {time.perf_counter() - started:.1f} s -> "
+            progress_line.finish(f"{name}: {time.perf_counter() - started:.1f} s{_objects_in(plan[step.image])} -> "
                                  + ", ".join(str(p) for p in step.written))
             started = time.perf_counter()
         else:
@@ -155,3 +156,16 @@ def _report(steps, plan: list, failed: list[str]) -> int:
                                f"{step.fraction * 100:3.0f} %")
     return written
 
+
+def _objects_in(item) -> str:
+    """", 27 objects" where the image's object table was written (the rows of its CSV), else ""."""
+    import csv
+
+    from unet_studio.workflow.export import OBJECTS
+
+    table = item.targets.get(OBJECTS)
+    if table is None or not Path(table).is_file():
+        return ""
+    with open(table, newline="", encoding="utf-8") as f:
+        n = sum(1 for _ in csv.reader(f)) - 1
+    return f", {n} object{'s' if n != 1 else ''}"
