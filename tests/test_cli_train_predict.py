@@ -103,6 +103,13 @@ def test_train_then_predict_writes_masks_like_the_source(files, tmp_path):
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
     assert tifffile.imread(out / "stack_instances.tif").shape == (3, 64, 64)
     assert tifffile.imread(out / "cells_mask.tif").shape == (64, 64)
+    # Several images with their objects: one table of the counts per image, said on stderr.
+    assert "counts per image in objects_per_image.csv" in done.stderr
+    with open(out / "objects_per_image.csv", newline="") as f:
+        counts = {row["image"]: int(row["objects"]) for row in csv.DictReader(f)}
+    for name in ("stack", "cells"):
+        with open(out / f"{name}_objects.csv", newline="") as f:
+            assert counts[f"{name}.tif"] == len(list(csv.DictReader(f)))
     # One view instead of two: faster, the same files.
     done = run_cli("predict", model, files / "cells.tif", "--out", tmp_path / "quick", "--views", "1")
     assert done.returncode == 0, done.stderr

@@ -72,6 +72,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.ml.model_file import load_model
     from unet_studio.workflow.batch import check_writable_folder, plan_outputs
     from unet_studio.workflow.image_paths import find_images
+    from unet_studio.workflow.object_summary import write_summary
     from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS, PredictionOptions
 
     if args.objects_3d and not (args.instances or args.rois):
@@ -107,12 +108,14 @@ def run_predict(args: argparse.Namespace) -> int:
 
         steps = predict_images(model, todo, options, device=device)
     written = _report(steps, todo, failed)
+    table = write_summary(plan, args.out) if args.instances and len(plan) > 1 else None
     summary = f"{written} image{'s' if written != 1 else ''} predicted"
     if done:
         summary += f", {len(done)} already done (--overwrite predicts them again)"
     if failed:
         summary += f", {len(failed)} failed (named above)"
-    print(f"{summary}; files in {args.out}", file=sys.stderr)
+    print(f"{summary}; files in {args.out}" + (f", counts per image in {table.name}" if table else ""),
+          file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -2,6 +2,7 @@
 whole project can be predicted into a folder and exported as a reproducibility bundle."""
 from __future__ import annotations
 
+import csv
 import json
 import zipfile
 
@@ -177,7 +178,8 @@ def test_bundle_holds_labels_settings_log_and_model(window, qtbot, tmp_path, mon
     assert window.predict_panel.status.text() == "Saved cells-bundle.zip"
 
 
-def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, monkeypatch, dialogs):
+def test_predict_all_images_writes_each_image_s_mask_objects_and_the_counts_per_image(
+        window, qtbot, tmp_path, monkeypatch, dialogs):
     open_painted_image(window, qtbot, tmp_path, "a.tif")
     write_image(tmp_path / "more" / "a.tif", seed=4)     # same name, another folder
     write_image(tmp_path / "b.tif", seed=5, shape=(48, 80))
@@ -193,10 +195,19 @@ def test_predict_all_images_writes_one_mask_per_image(window, qtbot, tmp_path, m
     qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
     assert not dialogs.errors()
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["a-2_mask.tif", "a_mask.tif", "b_mask.tif"]   # the CLI's names
+    assert written == sorted(f"{stem}_{what}" for stem in ("a", "a-2", "b")   # the CLI's names
+                             for what in ("mask.tif", "instances.tif", "objects.csv")) + ["objects_per_image.csv"]
     assert tifffile.imread(out / "b_mask.tif").shape == (48, 80)
     assert set(np.unique(tifffile.imread(out / "a_mask.tif"))) <= {0, 1}  # background is 0
-    assert "3 images" in window.predict_panel.status.text()
+    status = window.predict_panel.status.text()
+    assert "3 images" in status and "objects_per_image.csv" in status
+    with open(out / "objects_per_image.csv", newline="") as f:
+        counts = list(csv.DictReader(f))
+    assert [(row["image"], row["table"]) for row in counts] == [
+        ("a.tif", "a_objects.csv"), ("a.tif", "a-2_objects.csv"), ("b.tif", "b_objects.csv")]
+    for row in counts:   # each image's count is the rows of its own table
+        with open(out / row["table"], newline="") as f:
+            assert int(row["objects"]) == len(list(csv.DictReader(f)))
 
 
 def test_dropping_images_on_the_window_adds_them_to_the_project(window, qtbot, tmp_path):

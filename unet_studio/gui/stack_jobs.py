@@ -48,19 +48,26 @@ def export_prediction(model, stack, path: Path, what: str, ready=None,
     yield ("written", str(written[0]))
 
 
-def predict_all_images(model, entries: list, folder: str | Path) -> Iterator[tuple]:
+def predict_all_images(model, entries: list, folder: str | Path,
+                       options: PredictionOptions = PredictionOptions()) -> Iterator[tuple]:
     """Worker generator: predict every image of the project (entries) into `folder`
-    (workflow/batch.py); ends with ("all_written", (number written, [skipped: reason], folder))."""
+    (workflow/batch.py): masks and, with options.object_class (the Objects panel's choice), each
+    image's objects and table, and the counts per image (workflow/object_summary.py); ends with
+    ("all_written", (number written, [skipped: reason], folder, the counts' file name or ""))."""
     from unet_studio.workflow.batch import plan_outputs, predict_images
+    from unet_studio.workflow.export import INSTANCES, OBJECTS
+    from unet_studio.workflow.object_summary import write_summary
 
-    plan = plan_outputs([entry.path for entry in entries], folder, [MASK])
+    kinds = [MASK, INSTANCES, OBJECTS] if options.object_class else [MASK]
+    plan = plan_outputs([entry.path for entry in entries], folder, kinds)
     written, skipped = 0, []
-    for step in predict_images(model, plan):
+    for step in predict_images(model, plan, options):
         yield ("progress", step.fraction)
         written += step.written is not None
         if step.skipped:
             skipped.append(step.skipped)
-    yield ("all_written", (written, skipped, str(folder)))
+    table = write_summary(plan, folder) if options.object_class else None
+    yield ("all_written", (written, skipped, str(folder), table.name if table else ""))
 
 
 def export_bundle(project, path: str | Path) -> Iterator[tuple]:
@@ -189,11 +196,13 @@ class StackJobs(QObject):
             model, stack = self.document.model, self.document.stack
             self._run(lambda: export_bioimageio(model, stack, Path(path), details), "Writing the package", model)
 
-    def predict_all_images(self, entries: list, folder: str | Path) -> None:
-        """Predict every image of the project (entries) and write their masks into `folder`."""
+    def predict_all_images(self, entries: list, folder: str | Path,
+                           options: PredictionOptions = PredictionOptions()) -> None:
+        """Predict every image of the project (entries) and write their masks into `folder`, with
+        their objects and the counts per image where options (the Objects panel's) name a class."""
         if self.ready_for_model_job():
             model = self.document.model
-            self._run(lambda: predict_all_images(model, entries, folder), "Predicting all images", model)
+            self._run(lambda: predict_all_images(model, entries, folder, options), "Predicting all images", model)
 
     def export_bundle(self, project, path: str | Path) -> None:
         if self.busy:
@@ -245,8 +254,11 @@ class StackJobs(QObject):
         elif kind == "busy":
             self.panel.show_fraction(None)
         elif kind == "all_written":
-            count, skipped, folder = value
-            text = f"Saved the masks of {count} image{'s' if count != 1 else ''} in {folder}."
+            count, skipped, folder, table = value
+            what = "masks and objects" if table else "masks"
+            text = f"Saved the {what} of {count} image{'s' if count != 1 else ''} in {folder}."
+            if table:
+                text += f" Counts per image: {table}."
             if skipped:
                 text += " Skipped: " + "; ".join(skipped)
             self.panel.show_status(text)

@@ -69,7 +69,9 @@ def connect_parts(window) -> None:
     projects.all_labels_written.connect(window.saved_state.note_saved)
     projects.save_copy_asked.connect(commands.save_as)
     commands.bundle_asked.connect(window.stack_jobs.export_bundle)
-    commands.images_prediction_asked.connect(window.stack_jobs.predict_all_images)
+    commands.images_prediction_asked.connect(   # with the objects the Objects panel counts
+        lambda entries, folder: window.stack_jobs.predict_all_images(entries, folder,
+                                                                     window.objects_panel.export_choice()))
     models.models_listed.connect(window.models_panel.set_models)
     window.models_panel.model_chosen.connect(models.use_model)
     window.models_panel.new_model_asked.connect(models.start_new_model)

@@ -1,0 +1,68 @@
+"""The numbers per image of a batch: one row per image with how many objects it holds and how
+large they are, read back from each image's object table (workflow/object_table.py), so a
+plate of images becomes one small table to compare conditions in a spreadsheet.
+
+    rows = summarise([("well_A1.tif", Path("out/well_A1_objects.csv")), ...])
+    write_objects_csv("out/objects_per_image.csv", rows)
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.workflow.object_table import Table, write_objects_csv
+
+SUMMARY_NAME = "objects_per_image.csv"   # beside the images' files in the output folder
+
+
+def write_summary(plan: list, folder: str | Path) -> Path | None:
+    """Write SUMMARY_NAME in `folder` for the images of `plan` (workflow/batch.ImageOutputs)
+    whose object table is there (written now or by an earlier run); None where none is."""
+    from unet_studio.workflow.export import OBJECTS
+
+    folder = Path(folder)
+    tables = [(item.source.name, Path(item.targets[OBJECTS])) for item in plan
+              if OBJECTS in item.targets and Path(item.targets[OBJECTS]).is_file()]
+    if not tables:
+        return None
+    return write_objects_csv(folder / SUMMARY_NAME, summarise(tables, folder))
+
+
+def summarise(tables: list[tuple[str, Path]], folder: Path | None = None) -> Table:
+    """One row per (image name, its objects CSV): image, its table (relative to `folder`, which
+    tells apart images of the same name in sub-folders), objects, and the mean and median of
+    the area (px, and µm² or µm³ where the image is calibrated) and of the diameter in px;
+    empty cells where an image has no objects."""
+    rows = [_row(name, _read(path)) | {"table": _relative(path, folder)} for name, path in tables]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    return {key: np.array([row.get(key, "") for row in rows], dtype=object) for key in columns}
+
+
+def _relative(path: Path, folder: Path | None) -> str:
+    try:
+        return path.relative_to(folder).as_posix() if folder is not None else path.name
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path) -> dict[str, list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns: dict[str, list[str]] = {name: [] for name in reader.fieldnames or []}
+        for row in reader:
+            for name in columns:
+                columns[name].append(row[name])
+    return columns
+
+
+def _row(name: str, columns: dict[str, list[str]]) -> dict:
+    n = len(columns.get("id", []))
+    row = {"image": name, "objects": n}
+    for column in ("area_px", "area_um2", "volume_um3", "equivalent_diameter_px"):
+        if column in columns:
+            values = np.array(columns[column], float) if n else np.zeros(0)
+            row[f"mean_{column}"] = float(values.mean()) if n else ""
+            row[f"median_{column}"] = float(np.median(values)) if n else ""
+    return row
