@@ -323,3 +323,15 @@ def test_an_ome_zarr_volume_in_and_out(files, tmp_path):
     again = run_cli("predict", files / "model.pt", data / "embryo.ome.zarr", "--format", "ome-zarr",
                     "--out", out, "--views", "1")
     assert again.returncode == 0 and "1 already done" in again.stderr
+
+
+def test_the_counts_per_image_leave_out_an_image_that_failed(files, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "broken.tif").write_bytes(b"not a tiff at all")
+    (out / "broken_objects.csv").write_text("id,area_px\n1,10\n")   # left by an earlier run
+    done = run_cli("predict", files / "model.pt", files / "stack.tif", files / "cells.tif", tmp_path / "broken.tif",
+                   "--out", out, "--instances", "--views", "1")
+    assert done.returncode == 1 and "broken.tif" in done.stderr
+    with open(out / "objects_per_image.csv", newline="") as f:
+        assert sorted(row["image"] for row in csv.DictReader(f)) == ["cells.tif", "stack.tif"]

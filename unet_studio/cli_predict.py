@@ -71,9 +71,9 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.ml.device import pick_device
     from unet_studio.ml.model_file import load_model
     from unet_studio.workflow.batch import check_writable_folder, plan_outputs
+    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS, PredictionOptions
     from unet_studio.workflow.image_paths import find_images
     from unet_studio.workflow.object_summary import write_summary
-    from unet_studio.workflow.export import INSTANCES, KINDS, MASK, OBJECTS, PROBABILITIES, ROIS, PredictionOptions
 
     if args.objects_3d and not (args.instances or args.rois):
         raise TrainingInputError("--objects-3d joins the objects of --instances or --rois across slices: give one")
@@ -108,8 +108,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
         steps = predict_images(model, todo, options, device=device)
     written = _report(steps, todo, failed)
-    table = write_summary(plan, args.out) if args.instances and len(plan) > 1 else None
-    summary = f"{written} image{'s' if written != 1 else ''} predicted"
+    counted = done + written   # not an image that failed now, whatever an earlier run left
+    table = write_summary(counted, args.out) if args.instances and len(counted) > 1 else None
+    summary = f"{len(written)} image{'s' if len(written) != 1 else ''} predicted"
     if done:
         summary += f", {len(done)} already done (--overwrite predicts them again)"
     if failed:
@@ -138,19 +139,19 @@ def _readable(plan: list, model) -> tuple[list, list[str]]:
     return good, failed
 
 
-def _report(steps, plan: list, failed: list[str]) -> int:
+def _report(steps, plan: list, failed: list[str]) -> list:
     """Show `steps` (BatchStep items over `plan`) as a progress line over images and planes;
-    returns how many images were written, adding a line to `failed` for each that failed."""
+    returns the items of `plan` written, adding a line to `failed` for each that failed."""
     progress_line = Progress()
     started = time.perf_counter()
-    written = 0
+    written = []
     for step in steps:
         name = plan[step.image].source.name
         if step.skipped:
             failed.append(step.skipped)
             progress_line.finish(f"unet-studio: failed: {step.skipped}")
         elif step.written:
-            written += 1
+            written.append(plan[step.image])
             progress_line.finish(f"{name}: {time.perf_counter() - started:.1f} s{_objects_in(plan[step.image])} -> "
                                  + ", ".join(str(p) for p in step.written))
             started = time.perf_counter()

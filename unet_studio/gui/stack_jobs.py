@@ -60,14 +60,15 @@ def predict_all_images(model, entries: list, folder: str | Path,
 
     kinds = [MASK, INSTANCES, OBJECTS] if options.object_class else [MASK]
     plan = plan_outputs([entry.path for entry in entries], folder, kinds)
-    written, skipped = 0, []
+    written, skipped = [], []
     for step in predict_images(model, plan, options):
         yield ("progress", step.fraction)
-        written += step.written is not None
+        if step.written is not None:
+            written.append(plan[step.image])
         if step.skipped:
             skipped.append(step.skipped)
-    table = write_summary(plan, folder) if options.object_class else None
-    yield ("all_written", (written, skipped, str(folder), table.name if table else ""))
+    table = write_summary(written, folder) if options.object_class else None
+    yield ("all_written", (len(written), skipped, str(folder), table.name if table else ""))
 
 
 def export_bundle(project, path: str | Path) -> Iterator[tuple]:

@@ -18,8 +18,8 @@ SUMMARY_NAME = "objects_per_image.csv"   # beside the images' files in the outpu
 
 
 def write_summary(plan: list, folder: str | Path) -> Path | None:
-    """Write SUMMARY_NAME in `folder` for the images of `plan` (workflow/batch.ImageOutputs)
-    whose object table is there (written now or by an earlier run); None where none is."""
+    """Write SUMMARY_NAME in `folder` for the images of `plan` (workflow/batch.ImageOutputs:
+    those written now, or done by an earlier run) whose object table is there; None where none is."""
     from unet_studio.workflow.export import OBJECTS
 
     folder = Path(folder)
