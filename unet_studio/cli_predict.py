@@ -163,13 +163,11 @@ def _report(steps, plan: list, failed: list[str]) -> list:
 
 def _objects_in(item) -> str:
     """", 27 objects" where the image's object table was written (the rows of its CSV), else ""."""
-    import csv
-
     from unet_studio.workflow.export import OBJECTS
+    from unet_studio.workflow.object_summary import read_table
 
     table = item.targets.get(OBJECTS)
     if table is None or not Path(table).is_file():
         return ""
-    with open(table, newline="", encoding="utf-8") as f:
-        n = sum(1 for _ in csv.reader(f)) - 1
+    n = len(read_table(table).get("id", []))
     return f", {n} object{'s' if n != 1 else ''}"

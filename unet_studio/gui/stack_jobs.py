@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from unet_studio.gui.errors import show_error
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
-from unet_studio.workflow.export import MASK, PredictionOptions
+from unet_studio.workflow.export import INSTANCES, MASK, OBJECTS, PredictionOptions
 
 
 def predict_all(model, stack) -> Iterator[tuple]:
@@ -55,7 +55,6 @@ def predict_all_images(model, entries: list, folder: str | Path,
     image's objects and table, and the counts per image (workflow/object_summary.py); ends with
     ("all_written", (number written, [skipped: reason], folder, the counts' file name or ""))."""
     from unet_studio.workflow.batch import plan_outputs, predict_images
-    from unet_studio.workflow.export import INSTANCES, OBJECTS
     from unet_studio.workflow.object_summary import write_summary
 
     kinds = [MASK, INSTANCES, OBJECTS] if options.object_class else [MASK]

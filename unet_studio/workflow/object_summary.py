@@ -35,7 +35,7 @@ def summarise(tables: list[tuple[str, Path]], folder: Path | None = None) -> Tab
     tells apart images of the same name in sub-folders), objects, and the mean and median of
     the area (px, and µm² or µm³ where the image is calibrated) and of the diameter in px;
     empty cells where an image has no objects."""
-    rows = [_row(name, _read(path)) | {"table": _relative(path, folder)} for name, path in tables]
+    rows = [_row(name, read_table(path)) | {"table": _relative(path, folder)} for name, path in tables]
     columns = list(dict.fromkeys(key for row in rows for key in row))
     return {key: np.array([row.get(key, "") for row in rows], dtype=object) for key in columns}
 
@@ -47,7 +47,8 @@ def _relative(path: Path, folder: Path | None) -> str:
         return str(path)
 
 
-def _read(path: Path) -> dict[str, list[str]]:
+def read_table(path: str | Path) -> dict[str, list[str]]:
+    """An object table as written (workflow/object_table.py): column name -> its cells."""
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         columns: dict[str, list[str]] = {name: [] for name in reader.fieldnames or []}
