@@ -48,6 +48,8 @@ def main() -> int:
     parser.add_argument("--idle", action="store_true", help="no painting while training")
     parser.add_argument("--minimised", action="store_true",
                         help="the window minimised while it trains (no previews; implies --idle)")
+    parser.add_argument("--objects", action="store_true",
+                        help="the objects shown on the image while it trains (found from the previews)")
     parser.add_argument("--cli", action="store_true",
                         help="then train as long with `unet-studio train` on the strokes painted "
                              "before Train, and compare the steps")
@@ -111,9 +113,14 @@ def main() -> int:
                 if frame is not None:
                     culprits.append(where(frame))
                     # The GUI thread may be waiting for the GIL: where the training thread is.
-                    training = [f for ident, f in frames.items() if ident in training_threads()]
+                    trainers = training_threads()
+                    training = [f for ident, f in frames.items() if ident in trainers]
                     if training:
                         culprits.append(f"(training thread: {where(training[0])})")
+                    mine = threading.get_ident()
+                    culprits.extend(f"(other thread: {where(f)})" for ident, f in frames.items()
+                                    if ident not in trainers and ident not in (main_thread, mine)
+                                    and "objects" in where(f))
                 time.sleep(args.threshold_ms / 1000)
 
     def where(frame) -> str:
@@ -197,6 +204,10 @@ def main() -> int:
     if args.minimised:
         args.idle = True
         window.showMinimized()
+    found = [0]
+    if args.objects:
+        window.objects_panel.show_objects_box.setChecked(True)
+        window.objects_panel.model.modelReset.connect(lambda: found.__setitem__(0, found[0] + 1))
     window.training.start()
     gaps.clear()
     last[0] = time.perf_counter()
@@ -224,7 +235,8 @@ def main() -> int:
     late = [(t - training_started, g * 1000) for t, g in gaps[3:] if g * 1000 > args.threshold_ms]
     print(f"image {w}x{h}, trained {args.seconds:.0f} s on {device}"
           f"{f' beside {args.busy} busy process(es)' if args.busy else ''}: step {steps}, {speed}; "
-          f"strokes painted during training: {path_state['i']} mouse events")
+          f"strokes painted during training: {path_state['i']} mouse events"
+          + (f"; objects found {found[0]} times" if args.objects else ""))
     print(f"start-up: torch import + warm-up training in a background thread took {warm_up_s:.1f} s; "
           f"event-loop gaps meanwhile (opening the image, painting): p99 "
           f"{np.percentile(warm_up_gaps, 99):.1f} ms, max {warm_up_gaps.max():.1f} ms")

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.helpers import show_array
+from unet_studio.gui.viewer.objects import WAITING
 
 DISCS = [(30, 30, 12), (90, 40, 8), (60, 100, 10)]   # (y, x, radius), apart
 
@@ -49,7 +50,10 @@ def test_count_table_histogram_and_status_bar(window, qtbot):
     areas = sorted(float(panel.model.value(r, "area_px")) for r in range(3))
     assert areas == sorted(float(discs(spec=[d]).sum()) for d in DISCS)
     assert panel.size.value() > 10    # measured from the mask (discs 16-24 px across)
-    assert panel._bars is not None and sum(panel._bars.opts["height"]) == 3
+    assert panel._bars.isVisible() and sum(panel._bars.opts["height"]) == 3
+    predicted(document, discs(spec=DISCS[:2]))   # the histogram follows a new prediction
+    settled(window, qtbot)
+    assert sum(panel._bars.opts["height"]) == 2 and panel._bars.isVisible()
     headers = [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]
     assert {"id", "area px", "diameter px", "confidence"} <= set(headers)
     assert "area µm²" not in headers   # the image has no calibration
@@ -110,6 +114,11 @@ def test_sorting_by_area(window, qtbot):
     panel.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     areas = [float(panel.model.value(r, "area_px")) for r in range(3)]
     assert areas == sorted(areas, reverse=True) and areas[0] > areas[-1]
+    predicted(document, discs(spec=DISCS + [(110, 110, 14)]))   # a new prediction keeps the sort
+    settled(window, qtbot)
+    areas = [float(panel.model.value(r, "area_px")) for r in range(4)]
+    assert areas == sorted(areas, reverse=True) and areas[0] > areas[-1]
+    assert panel.view.horizontalHeader().sortIndicatorSection() == column
 
 
 def test_another_plane_shows_its_own_objects(window, qtbot):
@@ -273,17 +282,66 @@ def test_objects_view_colours_each_object_with_an_outline(window, qtbot):
     assert not layer.isVisible() and window.canvas.mask_layer.isVisible()
 
 
-def test_objects_wait_while_training_runs(window, qtbot):
+def test_objects_not_shown_wait_while_training_runs(window, qtbot):
     document = shown(window, qtbot)
     window.training.running_changed.emit(True)    # as when Train is pressed
     predicted(document, discs())                  # a training preview
     settled(window, qtbot)
     panel = window.objects_panel
-    assert panel.count.text() == "Objects are counted when training stops"
+    assert panel.count.text() == WAITING
     assert panel.model.rowCount() == 0
     window.training.running_changed.emit(False)
     settled(window, qtbot)
     assert panel.model.rowCount() == 3 and panel.status_label.text() == "3 objects"
+
+
+def test_objects_shown_follow_the_previews_while_training_runs(window, qtbot, monkeypatch):
+    """Shown on the image, the objects are found from the previews while training runs, a job
+    at most every so often: the time between jobs keeps them to LIVE_SHARE of it."""
+    import unet_studio.gui.viewer.objects as objects_module
+
+    clock = [100.0]
+    monkeypatch.setattr(objects_module.time, "monotonic", lambda: clock[0])
+    document = shown(window, qtbot)
+    panel, controller = window.objects_panel, window.objects
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    window.training.running_changed.emit(True)
+    predicted(document, discs(spec=DISCS[:2]))    # the first preview: found at once
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 2 and panel.count.text() == "2 objects in this plane"
+    assert controller.layer.image is not None and not window.canvas.mask_layer.isVisible()
+    predicted(document, discs())    # the job took no time on this clock: the next starts at once
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 3
+    # After a job of 1 s the next waits (1 - LIVE_SHARE) / LIVE_SHARE s, then finds the latest.
+    controller._started, clock[0] = clock[0], clock[0] + 1.0
+    controller._on_finished()
+    predicted(document, discs(spec=DISCS[:1]))
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 3 and controller._wait.isActive()
+    clock[0] += (1 - objects_module.LIVE_SHARE) / objects_module.LIVE_SHARE
+    controller._wait.timeout.emit()
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 1 and panel.count.text() == "1 object in this plane"
+    # Hidden again: the class overlay is back and the objects wait for training to stop.
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    predicted(document, discs())
+    settled(window, qtbot)
+    assert window.canvas.mask_layer.isVisible() and panel.count.text() == WAITING
+    assert panel.model.rowCount() == 1
+
+
+def test_objects_joined_across_slices_wait_while_training_runs(window, qtbot):
+    """3-D objects predict every slice with the model: not while it trains."""
+    from unet_studio.gui.viewer.objects import WAITING_3D
+
+    shown(window, qtbot, data=np.stack([(discs() * 150 + 30).astype(np.uint8)] * 3))
+    panel = window.objects_panel
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    window.training.running_changed.emit(True)
+    panel.across_slices_box.setChecked(True)
+    settled(window, qtbot)
+    assert panel.count.text() == WAITING_3D and window.pool.idle
 
 
 def test_cells_take_their_share_of_a_border_class(window, qtbot):
@@ -351,3 +409,34 @@ def test_a_piece_the_network_is_unsure_of_is_shown_grey_and_said_not_counted(win
     assert window.statusBar().currentMessage().endswith(f"object {window.objects.labels[counted[:2]]}")
     window.status_line.show_pixel((0, 0))
     assert "object" not in window.statusBar().currentMessage()
+
+
+def test_objects_keep_their_colours_when_a_new_prediction_renumbers_them(window, qtbot):
+    """Each new prediction numbers the objects afresh; an object keeps its colour all the same
+    (training refines the objects every few seconds: colours must not jump)."""
+    document = shown(window, qtbot)
+    panel, layer = window.objects_panel, window.objects.layer
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    predicted(document, discs())
+    settled(window, qtbot)
+    before = {(y, x): tuple(layer.image[y, x, :3]) for y, x, _ in DISCS}
+    # A new disc above the others: it is object 1 now, and every other id moves up.
+    predicted(document, discs(spec=[(10, 100, 6)] + DISCS))
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 4
+    after = {(y, x): tuple(layer.image[y, x, :3]) for y, x, _ in DISCS}
+    assert after == before
+    assert tuple(layer.image[10, 100, :3]) not in set(before.values())
+
+
+def test_following_hues_go_with_the_largest_overlap():
+    from unet_studio.gui.viewer.objects import following_hues
+
+    old = np.zeros((10, 20), np.int32)
+    old[:, :10], old[:, 10:] = 1, 2
+    new = np.zeros_like(old)
+    new[:, 10:], new[:, :4], new[:, 4:10] = 1, 2, 3    # 1 is the old 2; 2 and 3 split the old 1
+    hues = following_hues(new, (old, np.array([0.0, 0.25, 0.5])))
+    assert hues[1] == 0.5 and hues[3] == 0.25          # the larger piece keeps the colour
+    assert hues[2] not in (0.25, 0.5)
+    assert len(set(following_hues(new, None)[1:])) == 3   # without earlier objects: all apart

@@ -33,7 +33,8 @@ UNCOUNTED_HINT = ("Hatched grey on the image: the network predicts this class th
 
 
 class ObjectTableModel(QAbstractTableModel):
-    """A table (column name -> array, workflow/object_table.py) for a QTableView; sorts itself."""
+    """A table (column name -> array, workflow/object_table.py) for a QTableView; sorts itself,
+    and keeps the user's sort when a new table of the same plane comes (training refines it)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -41,6 +42,7 @@ class ObjectTableModel(QAbstractTableModel):
         self.columns: list[str] = []
         self.headers = SHOWN
         self.order = np.zeros(0, int)   # row r shows object self.order[r]
+        self.sorted_by: tuple[str, bool] | None = None   # (column, descending) the user chose
 
     def set_table(self, table: dict) -> None:
         self.beginResetModel()
@@ -50,8 +52,15 @@ class ObjectTableModel(QAbstractTableModel):
         first = [c for c in ("id", "area_px", "area_um2", "volume_um3", "equivalent_diameter_px") if c in table]
         last = [c for c in ("confidence", "centroid_z", "centroid_y", "centroid_x") if c in table]
         self.columns = first + intensity + last
-        self.order = np.arange(len(table.get("id", ())))
+        self.order = self._ordered()
         self.endResetModel()
+
+    def _ordered(self) -> np.ndarray:
+        """The rows in the order the user sorted them by (the order of the ids where unsorted)."""
+        if self.sorted_by is None or self.sorted_by[0] not in self.table:
+            return np.arange(len(self.table.get("id", ())))
+        order = np.argsort(np.asarray(self.table[self.sorted_by[0]]), kind="stable")
+        return order[::-1] if self.sorted_by[1] else order
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.order)
@@ -80,10 +89,8 @@ class ObjectTableModel(QAbstractTableModel):
         if not 0 <= column < len(self.columns):
             return
         self.layoutAboutToBeChanged.emit()
-        values = np.asarray(self.table[self.columns[column]])
-        self.order = np.argsort(values, kind="stable")
-        if order == Qt.SortOrder.DescendingOrder:
-            self.order = self.order[::-1]
+        self.sorted_by = (self.columns[column], order == Qt.SortOrder.DescendingOrder)
+        self.order = self._ordered()
         self.layoutChanged.emit()
 
 
@@ -146,7 +153,11 @@ class ObjectsPanel(QWidget):
         self.histogram.setLabel("bottom", "area (px)")
         self.histogram.setMouseEnabled(False, False)
         self.histogram.hideButtons()
-        self._bars: pg.BarGraphItem | None = None
+        # One bar item, given new bars each time, made now: making and adding one costs a pause
+        # the objects found while training runs would show the user.
+        self._bars = pg.BarGraphItem(x0=[0.0], x1=[1.0], height=[0], brush="#4a90d9")
+        self._bars.setVisible(False)
+        self.histogram.addItem(self._bars)
         self.status_label = QLabel("")   # the count, for the window's status bar
         self._user_size: float | None = None
         self._showing = False
@@ -240,14 +251,12 @@ class ObjectsPanel(QWidget):
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
 
     def _show_histogram(self, areas: np.ndarray | None) -> None:
-        if self._bars is not None:
-            self.histogram.removeItem(self._bars)
-            self._bars = None
         if areas is None or not len(areas):
+            self._bars.setVisible(False)
             return
         counts, edges = np.histogram(areas, bins=min(20, max(1, len(areas))))
-        self._bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush="#4a90d9")
-        self.histogram.addItem(self._bars)
+        self._bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+        self._bars.setVisible(True)
 
     def _row_clicked(self, index) -> None:
         row = index.row()

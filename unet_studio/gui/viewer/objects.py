@@ -4,38 +4,54 @@ latest request next), and centres the view on an object the user clicks in the t
 slices joined, the shown time point's 3-D objects: every slice predicted with the current
 model and split in 3-D once, as an export does, then shown slice by slice.
 
-Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px): while
-training runs it waits, so as not to slow training, and counts the final prediction."""
+Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px), taken
+from training while it runs: then the objects follow the previews only while they are shown on
+the image, a job at most every so often, so that they take at most LIVE_SHARE of the time; 3-D
+objects, which predict every slice, and objects not shown wait until training stops."""
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Slot
+from PySide6.QtCore import QObject, QRectF, QTimer, Slot
 
 from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 
 FILL_ALPHA, OUTLINE_ALPHA = 70, 255
+# While training runs, finding the shown objects takes at most this share of the time.
+LIVE_SHARE = 0.2
+WAITING = "Objects are counted when training stops, and followed while shown on the image"
+WAITING_3D = "3-D objects are found when training stops"
 # Pieces not counted: hatched, light and dark grey stripes STRIPE px wide, seen on any image.
 UNCOUNTED_LIGHT, UNCOUNTED_DARK, UNCOUNTED_ALPHA, STRIPE = 220, 60, 150, 3
 
 
-def object_colours(labels: np.ndarray, uncounted: np.ndarray | None = None) -> np.ndarray:
-    """(Y, X, 4) uint8 picture of the objects: each its own colour (hues a golden angle apart),
-    filled see-through with an opaque outline; the `uncounted` pixels (pieces of the mask no
-    object holds: ml/uncounted.py) hatched grey, outlined light; transparent elsewhere."""
+GOLDEN = 0.618034   # object i's hue is i golden ratios round the colour wheel: neighbours differ
+
+
+def object_colours(labels: np.ndarray, uncounted: np.ndarray | None = None,
+                   hues: np.ndarray | None = None) -> np.ndarray:
+    """(Y, X, 4) uint8 picture of the objects: each its own colour (`hues[i]` in [0, 1) for
+    object i; by default hues a golden angle apart), filled see-through with an opaque outline;
+    the `uncounted` pixels (pieces of the mask no object holds: ml/uncounted.py) hatched grey,
+    outlined light; transparent elsewhere."""
     labels = np.asarray(labels)
     if uncounted is not None and uncounted.any():
-        rgba = object_colours(np.where(uncounted, int(labels.max()) + 1, labels))
+        extra = int(labels.max()) + 1
+        if hues is not None:
+            hues = np.append(np.asarray(hues, float)[:extra], 0.0)
+        rgba = object_colours(np.where(uncounted, extra, labels), hues=hues)
         yy, xx = np.nonzero(uncounted)
         light = ((yy + xx) // STRIPE) % 2 == 0
         edge = rgba[yy, xx, 3] == OUTLINE_ALPHA
         rgba[yy, xx, :3] = np.where(light | edge, UNCOUNTED_LIGHT, UNCOUNTED_DARK)[:, None]
         rgba[yy, xx, 3] = np.where(edge, OUTLINE_ALPHA, UNCOUNTED_ALPHA)
         return rgba
-    hues = (np.arange(int(labels.max()) + 1) * 0.618034) % 1.0
+    if hues is None:
+        hues = (np.arange(int(labels.max()) + 1) * GOLDEN) % 1.0
     lut = np.zeros((len(hues), 4), np.uint8)
     lut[:, :3] = _hsv_to_rgb(hues)
     lut[:, 3] = FILL_ALPHA
@@ -56,16 +72,41 @@ def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
     return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
 
 
+def following_hues(labels: np.ndarray, before: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """The hue of each object of `labels` (index 0 unused): that of the object it overlaps most
+    in `before` ((labels, hues) of the same plane's last objects; None: none), so an object keeps
+    its colour while training refines it; where two take the same one, the larger overlap keeps
+    it. New objects take hues further round the wheel than any used."""
+    n = int(labels.max())
+    used = 0 if before is None else len(before[1])
+    hues = ((np.arange(n + 1) + used) * GOLDEN) % 1.0
+    if before is None or n == 0 or before[0].shape != labels.shape:
+        return hues
+    old, old_hues = before
+    both = (labels > 0) & (old > 0)
+    m = int(old.max()) + 1
+    pairs = np.bincount(labels[both].astype(np.int64) * m + old[both], minlength=(n + 1) * m).reshape(n + 1, m)
+    best, overlap = pairs.argmax(axis=1), pairs.max(axis=1)
+    taken = set()
+    for new in np.argsort(-overlap, kind="stable"):
+        if new and overlap[new] and best[new] not in taken and best[new] < len(old_hues):
+            hues[new] = old_hues[best[new]]
+            taken.add(best[new])
+    return hues
+
+
 def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, names,
-                       boundary=None) -> Iterator[tuple]:
-    """Worker generator: one item (key, PlaneObjects, their colour picture); names: the classes';
-    boundary: the prediction's (gui/viewer/predictions.py)."""
+                       boundary=None, before=None) -> Iterator[tuple]:
+    """Worker generator: one item (key, PlaneObjects, their colour picture, their hues); names:
+    the classes'; boundary: the prediction's (gui/viewer/predictions.py); before: the (labels,
+    hues) last shown for this plane, whose colours the objects keep (following_hues)."""
     from unet_studio.core.class_templates import border_class
     from unet_studio.workflow.object_export import plane_objects
 
     found = plane_objects(mask, probabilities, image, k, object_size=size, pixel_size=pixel_size,
                           class_name=names[k - 1], border_class=border_class(names), boundary=boundary)
-    yield (key, found, object_colours(found.labels, found.uncounted))
+    hues = following_hues(found.labels, before)
+    yield (key, found, object_colours(found.labels, found.uncounted, hues), hues)
 
 
 def find_time_point_objects(key, plane_key, model, stack, t: int, k: int, size) -> Iterator:
@@ -116,10 +157,15 @@ class ObjectsController(QObject):
         self.canvas = canvas
         self.document = None
         self.labels = self.uncounted = None
+        self._hues = None    # the colours of the objects in `labels`, for the next ones to keep
         self.labels_plane = None
         self._worker: GeneratorWorker | None = None
         self._pending = False
-        self.paused = False
+        self.training = False
+        self._live_after = 0.0    # time.monotonic() before which no objects are found while training
+        self._started = 0.0
+        self._wait = QTimer(self, singleShot=True)
+        self._wait.timeout.connect(self.request)
         self._disconnect = None
         self.layer = ObjectsLayer()
         self.layer.setVisible(False)
@@ -137,6 +183,7 @@ class ObjectsController(QObject):
             self._disconnect = None
         if self._worker is not None:
             self._worker.stop()
+        self._wait.stop()
         self.document = document
         self.labels = self.labels_plane = self.uncounted = self._joined = None
         self.layer.set_picture(None)
@@ -155,25 +202,38 @@ class ObjectsController(QObject):
         self.request()
 
     @Slot(bool)
-    def set_paused(self, paused: bool) -> None:
-        """True while training runs: requests wait until it stops."""
-        self.paused = paused
-        if paused:
-            self.panel.count.setText("Objects are counted when training stops")
-        else:
-            self.request()
+    def set_training(self, running: bool) -> None:
+        """True while training runs: objects are found only while shown, paced (module docstring)."""
+        self.training = running
+        self._wait.stop()
+        self._live_after = 0.0
+        if running and not self.layer.isVisible():
+            self.panel.count.setText(WAITING)
+        elif not running:
+            self.request()   # the objects shown are the prediction's: the previews bring new ones
 
     @Slot()
     def request(self, *_args) -> None:
         """Find the objects of the shown plane again (after the running job, if any)."""
         document = self.document
-        if document is None or self.paused:
+        if document is None:
+            return
+        if self.training and not self.layer.isVisible():
+            self.panel.count.setText(WAITING)
             return
         if self._worker is not None:
             self._pending = True
             return
         t, z, k = document.t, document.z, self.panel.chosen_class
-        if self.panel.joins_slices and 1 <= k <= len(document.labels.classes):
+        joined = self.panel.joins_slices and 1 <= k <= len(document.labels.classes)
+        if self.training and joined:
+            self.panel.count.setText(WAITING_3D)
+            return
+        if self.training and time.monotonic() < self._live_after:
+            self._wait.start(max(1, int(1000 * (self._live_after - time.monotonic()))))
+            return
+        self._started = time.monotonic()
+        if joined:
             self._request_joined(document, t, z, k)
             return
         mask = document.predictions.mask(t, z)
@@ -187,8 +247,10 @@ class ObjectsController(QObject):
         stack = document.stack
         pixel_size = stack.pixel_size or None
         boundary = entry.boundary if probabilities is not None else None
+        before = (self.labels, self._hues) if self.labels_plane == (t, z) and self._hues is not None else None
         arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
-                     self.panel.object_size, pixel_size, [c.name for c in document.labels.classes], boundary)
+                     self.panel.object_size, pixel_size, [c.name for c in document.labels.classes], boundary,
+                     before)
         worker = GeneratorWorker(lambda: find_plane_objects(*arguments), name="find-objects")
         worker.yielded.connect(self._on_result)
         worker.finished.connect(self._on_finished)
@@ -227,7 +289,7 @@ class ObjectsController(QObject):
         self._joined = (key, found)
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request shows the new one
-        self.labels, self.labels_plane = found.labels[z], (t, z)
+        self.labels, self.labels_plane, self._hues = found.labels[z], (t, z), None
         self.uncounted = None if found.uncounted is None else found.uncounted[z]
         self.layer.set_picture(picture)
         stack = document.stack
@@ -236,10 +298,11 @@ class ObjectsController(QObject):
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:
-        (document, t, z), found, picture = item
+        (document, t, z), found, picture, hues = item
         if document is not self.document or (t, z) != (document.t, document.z):
             return   # the plane moved on: the pending request finds the new one
         self.labels, self.labels_plane, self.uncounted = found.labels, (t, z), found.uncounted
+        self._hues = hues
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
@@ -248,6 +311,9 @@ class ObjectsController(QObject):
     @Slot()
     def _on_finished(self) -> None:
         self._worker = None
+        if self.training:
+            now = time.monotonic()
+            self._live_after = now + (now - self._started) * (1 - LIVE_SHARE) / LIVE_SHARE
         if self._pending:
             self._pending = False
             self.request()
@@ -266,6 +332,8 @@ class ObjectsController(QObject):
         """The objects view: each object its own colour over the image, instead of the classes."""
         self.layer.setVisible(shown)
         self.canvas.mask_layer.setVisible(not shown)
+        if self.training:
+            self.request()
 
     @Slot(dict)
     def centre_on(self, row: dict) -> None:

@@ -54,7 +54,7 @@ def connect_parts(window) -> None:
     window.training.keep_failed.connect(commands.keep_failed)
     window.training.running_changed.connect(window.plane_predictor.set_paused)
     window.training.running_changed.connect(window.stack_jobs.set_training)
-    window.training.running_changed.connect(window.objects.set_paused)
+    window.training.running_changed.connect(window.objects.set_training)
     window.training.running_changed.connect(window.models_panel.set_training)
     for controller in (projects, images, commands, window.editing):
         controller.status_message.connect(window.status_line.show_message)
