@@ -440,3 +440,25 @@ def test_following_hues_go_with_the_largest_overlap():
     assert hues[1] == 0.5 and hues[3] == 0.25          # the larger piece keeps the colour
     assert hues[2] not in (0.25, 0.5)
     assert len(set(following_hues(new, None)[1:])) == 3   # without earlier objects: all apart
+
+
+def test_another_plane_while_training_shows_its_own_objects_at_once(window, qtbot, monkeypatch):
+    import unet_studio.gui.viewer.objects as objects_module
+
+    monkeypatch.setattr(objects_module.time, "monotonic", lambda: 100.0)
+    volume = np.stack([discs(), discs(spec=DISCS[:1])]).astype(np.uint8) * 100
+    document = shown(window, qtbot, volume)
+    panel, controller = window.objects_panel, window.objects
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    predicted(document, discs(), z=0)
+    predicted(document, discs(spec=DISCS[:1]), z=1)
+    document.set_plane(0, 0)
+    window.training.running_changed.emit(True)
+    settled(window, qtbot)
+    controller._live_after = 1000.0    # the last job was long: this plane's next one waits
+    predicted(document, discs(spec=DISCS[:2]), z=0)
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 3 and controller._wait.isActive()
+    document.set_plane(0, 1)
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 1 and controller.labels_plane == (0, 1)

@@ -7,7 +7,8 @@ model and split in 3-D once, as an export does, then shown slice by slice.
 Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px), taken
 from training while it runs: then the objects follow the previews only while they are shown on
 the image, a job at most every so often, so that they take at most LIVE_SHARE of the time; 3-D
-objects, which predict every slice, and objects not shown wait until training stops."""
+objects, which predict every slice, and objects not shown wait until training stops. Another
+plane's objects are found at once: those shown would not be its own."""
 from __future__ import annotations
 
 import time
@@ -229,7 +230,7 @@ class ObjectsController(QObject):
         if self.training and joined:
             self.panel.count.setText(WAITING_3D)
             return
-        if self.training and time.monotonic() < self._live_after:
+        if self.training and self.labels_plane == (t, z) and time.monotonic() < self._live_after:
             self._wait.start(max(1, int(1000 * (self._live_after - time.monotonic()))))
             return
         self._started = time.monotonic()
