@@ -301,7 +301,7 @@ def test_objects_shown_follow_the_previews_while_training_runs(window, qtbot, mo
     import unet_studio.gui.viewer.objects as objects_module
 
     clock = [100.0]
-    monkeypatch.setattr(objects_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(objects_module, "_now", lambda: clock[0])
     document = shown(window, qtbot)
     panel, controller = window.objects_panel, window.objects
     qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
@@ -445,7 +445,7 @@ def test_following_hues_go_with_the_largest_overlap():
 def test_another_plane_while_training_shows_its_own_objects_at_once(window, qtbot, monkeypatch):
     import unet_studio.gui.viewer.objects as objects_module
 
-    monkeypatch.setattr(objects_module.time, "monotonic", lambda: 100.0)
+    monkeypatch.setattr(objects_module, "_now", lambda: 100.0)
     volume = np.stack([discs(), discs(spec=DISCS[:1])]).astype(np.uint8) * 100
     document = shown(window, qtbot, volume)
     panel, controller = window.objects_panel, window.objects

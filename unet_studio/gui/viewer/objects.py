@@ -33,6 +33,11 @@ UNCOUNTED_LIGHT, UNCOUNTED_DARK, UNCOUNTED_ALPHA, STRIPE = 220, 60, 150, 3
 GOLDEN = 0.618034   # object i's hue is i golden ratios round the colour wheel: neighbours differ
 
 
+def _now() -> float:
+    """The clock the pace of objects found while training keeps to (tests set it)."""
+    return time.monotonic()
+
+
 def object_colours(labels: np.ndarray, uncounted: np.ndarray | None = None,
                    hues: np.ndarray | None = None) -> np.ndarray:
     """(Y, X, 4) uint8 picture of the objects: each its own colour (`hues[i]` in [0, 1) for
@@ -163,7 +168,7 @@ class ObjectsController(QObject):
         self._worker: GeneratorWorker | None = None
         self._pending = False
         self.training = False
-        self._live_after = 0.0    # time.monotonic() before which no objects are found while training
+        self._live_after = 0.0    # _now() before which no objects are found while training
         self._started = 0.0
         self._wait = QTimer(self, singleShot=True)
         self._wait.timeout.connect(self.request)
@@ -230,10 +235,10 @@ class ObjectsController(QObject):
         if self.training and joined:
             self.panel.count.setText(WAITING_3D)
             return
-        if self.training and self.labels_plane == (t, z) and time.monotonic() < self._live_after:
-            self._wait.start(max(1, int(1000 * (self._live_after - time.monotonic()))))
+        if self.training and self.labels_plane == (t, z) and _now() < self._live_after:
+            self._wait.start(max(1, int(1000 * (self._live_after - _now()))))
             return
-        self._started = time.monotonic()
+        self._started = _now()
         if joined:
             self._request_joined(document, t, z, k)
             return
@@ -313,7 +318,7 @@ class ObjectsController(QObject):
     def _on_finished(self) -> None:
         self._worker = None
         if self.training:
-            now = time.monotonic()
+            now = _now()
             self._live_after = now + (now - self._started) * (1 - LIVE_SHARE) / LIVE_SHARE
         if self._pending:
             self._pending = False
