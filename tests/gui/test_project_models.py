@@ -499,3 +499,31 @@ def test_opening_an_image_of_another_project_while_training_goes_on_starts_nothi
     qtbot.wait(300)
     assert starts == [True] and not window.training.running
     assert window.session.project is not first_project and len(first_project.models) == 1
+
+
+def test_the_system_quitting_during_training_keeps_the_run_without_asking(make_window, qtbot, tmp_path,
+                                                                            dialogs):
+    """SIGTERM (the session ends) while training runs: the window quits without a question and
+    the run's model is in the project, as with File > Quit."""
+    import signal
+
+    from PySide6.QtWidgets import QApplication
+
+    from unet_studio.gui.app import quit_on_signals
+
+    window = make_window()
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        quit_on_signals(QApplication.instance(), window)
+        open_painted_image(window, qtbot, tmp_path)
+        training_runs_until_stopped(window, qtbot)
+        signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)   # what the signal runs
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+    assert not window.pool.running and not dialogs.questions()
+    again = make_window()
+    again.open_files([str(tmp_path / "cells.tif")])
+    wait_showing(qtbot, again, "cells.tif")
+    assert len(again.session.project.models) == 1 and again.session.project.models.current.steps >= 1

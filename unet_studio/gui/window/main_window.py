@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings or QSettings()
+        self._asking = True   # quitting asks before it stops training (not when the system quits it)
         self.shown = ShownImage()
         self.session = ProjectSession(self)
         self.pool = WorkerPool(self)
@@ -288,13 +289,24 @@ class MainWindow(QMainWindow):
             self.training.out_of_sight = self.isMinimized()
         super().changeEvent(event)
 
+    def quit_without_questions(self) -> None:
+        """Quit as File > Quit does, asking nothing (the system ends the session, or Ctrl+C in
+        the terminal it was started from): training stops and keeps its model, the strokes are
+        written as far as the disk lets them."""
+        self._asking = False
+        self.close()
+
     def closeEvent(self, event) -> None:
-        if not self.may_leave_image("quit"):
+        asking = self._asking
+        if asking and not self.may_leave_image("quit"):
             event.ignore()
             return
+        if not asking:
+            self.training.forget_going_on()
+            self.training.stop()
         self.statusBar().showMessage("Stopping…")
         self.pool.stop_all()   # training keeps its last model in the project before it ends
-        if not self.session.flush() and not ask_yes_no(
+        if not self.session.flush() and asking and not ask_yes_no(
                 self, "Labels not saved",
                 f"Your latest strokes could not be written: "
                 f"{self.session.autosaver.last_error or 'the disk is too slow'}.\n\n"
