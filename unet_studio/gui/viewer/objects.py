@@ -148,7 +148,7 @@ class ObjectsLayer(pg.ImageItem):
         if rgba is None:
             self.clear()
         else:
-            self.setImage(rgba, levels=(0, 255), autoLevels=False)
+            self.setImage(rgba, autoLevels=False, levels=None)   # uint8 RGBA as it is: no rescaling pass
 
 
 class ObjectsController(QObject):
