@@ -296,8 +296,9 @@ def test_objects_not_shown_wait_while_training_runs(window, qtbot):
 
 
 def test_objects_shown_follow_the_previews_while_training_runs(window, qtbot, monkeypatch):
-    """Shown on the image, the objects are found from the previews while training runs, a job
-    at most every so often: the time between jobs keeps them to LIVE_SHARE of it."""
+    """Shown on the image, the objects are found from the previews while training runs, from
+    LIVE_FROM s after it started and a job at most every so often: the time between jobs keeps
+    them to LIVE_SHARE of it."""
     import unet_studio.gui.viewer.objects as objects_module
 
     clock = [100.0]
@@ -306,7 +307,11 @@ def test_objects_shown_follow_the_previews_while_training_runs(window, qtbot, mo
     panel, controller = window.objects_panel, window.objects
     qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
     window.training.running_changed.emit(True)
-    predicted(document, discs(spec=DISCS[:2]))    # the first preview: found at once
+    predicted(document, discs(spec=DISCS[:2]))    # the first preview: found once training is going
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 0 and controller._wait.isActive()
+    clock[0] += objects_module.LIVE_FROM
+    controller._wait.timeout.emit()
     settled(window, qtbot)
     assert panel.model.rowCount() == 2 and panel.count.text() == "2 objects in this plane"
     assert controller.layer.image is not None and not window.canvas.mask_layer.isVisible()

@@ -28,7 +28,8 @@ def _warm_up_torch() -> None:
     Besides `import torch` (seconds), torch imports some 800 more modules lazily on the first
     optimiser step (torch._dynamo, sympy, ...). Imports hold the GIL, so done during the first
     real training they would make painting stutter; done here, right after the window shows,
-    the first Train starts at once and stays smooth.
+    the first Train starts at once and stays smooth. The objects of a tiny mask are found too,
+    for the same reason: the Objects panel's first objects import scikit-image's measuring.
     """
     try:
         import numpy as np
@@ -44,6 +45,11 @@ def _warm_up_torch() -> None:
                              preview_every=0.0, seed=0)
         for _ in train([image], [labels], ["a", "b"], config, preview_request=lambda: (0, 0, 0)):
             pass
+        from unet_studio.workflow.object_export import plane_objects
+
+        disc = np.hypot(*np.mgrid[-16:16, -16:16]) < 8
+        plane_objects(np.where(disc, 2, 1).astype(np.uint8), np.stack([~disc, disc]).astype(np.float32),
+                      image[None], 2, class_name="b")
     except Exception:  # the first Train will report any real problem in a dialog
         pass
 

@@ -32,6 +32,9 @@ UNCOUNTED_HINT = ("Hatched grey on the image: the network predicts this class th
                   "exports. Paint them (as this class, or as what they really are) and train on.")
 
 
+SIZED_ROWS = 100   # rows the table's column widths are measured on
+
+
 class ObjectTableModel(QAbstractTableModel):
     """A table (column name -> array, workflow/object_table.py) for a QTableView; sorts itself,
     and keeps the user's sort when a new table of the same plane comes (training refines it)."""
@@ -145,6 +148,10 @@ class ObjectsPanel(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Column widths from the first rows, not all: numbers of one column are alike in width,
+        # and a new table of thousands of objects (every few seconds while training) would
+        # otherwise ask for every cell of it (0.1 s for 1,000 objects).
+        self.view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
         self.view.setMinimumHeight(160)
         self.view.clicked.connect(self._row_clicked)
         self.histogram = pg.PlotWidget(background="w")

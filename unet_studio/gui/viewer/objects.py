@@ -7,8 +7,8 @@ model and split in 3-D once, as an export does, then shown slice by slice.
 Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 1024 px), taken
 from training while it runs: then the objects follow the previews only while they are shown on
 the image, a job at most every so often, so that they take at most LIVE_SHARE of the time; 3-D
-objects, which predict every slice, and objects not shown wait until training stops. Another
-plane's objects are found at once: those shown would not be its own."""
+objects, which predict every slice, and objects not shown wait until training stops. Where the
+objects shown are another plane's, the shown plane's are found at once."""
 from __future__ import annotations
 
 import time
@@ -24,6 +24,8 @@ from unet_studio.gui.workers import GeneratorWorker, WorkerPool
 FILL_ALPHA, OUTLINE_ALPHA = 70, 255
 # While training runs, finding the shown objects takes at most this share of the time.
 LIVE_SHARE = 0.2
+# ... and begins this many seconds after it started, once its own start-up work is done.
+LIVE_FROM = 5.0
 WAITING = "Objects are counted when training stops, and followed while shown on the image"
 WAITING_3D = "3-D objects are found when training stops"
 # Pieces not counted: hatched, light and dark grey stripes STRIPE px wide, seen on any image.
@@ -212,7 +214,7 @@ class ObjectsController(QObject):
         """True while training runs: objects are found only while shown, paced (module docstring)."""
         self.training = running
         self._wait.stop()
-        self._live_after = 0.0
+        self._live_after = _now() + LIVE_FROM if running else 0.0
         if running and not self.layer.isVisible():
             self.panel.count.setText(WAITING)
         elif not running:
@@ -235,7 +237,8 @@ class ObjectsController(QObject):
         if self.training and joined:
             self.panel.count.setText(WAITING_3D)
             return
-        if self.training and self.labels_plane == (t, z) and _now() < self._live_after:
+        other_plane = self.labels_plane is not None and self.labels_plane != (t, z)
+        if self.training and not other_plane and _now() < self._live_after:
             self._wait.start(max(1, int(1000 * (self._live_after - _now()))))
             return
         self._started = _now()
