@@ -307,6 +307,26 @@ def test_the_boundary_is_not_read_where_the_mask_gives_objects_at_their_size():
     assert find_objects(cells, probabilities[1], object_size=20, boundary=boundary).max() == 2
 
 
+def test_a_faint_boundary_between_nuclei_pressed_into_chains_parts_them():
+    """Pairs of nuclei pressed together into chains as wide as one, with no neck: the mask has
+    not joined them into clumps wider than an object, but the starting model sees a faint
+    boundary between them that cuts no piece apart. Read, it guides the seam: two nuclei each."""
+    mask, seam = np.zeros((60, 200), bool), np.zeros((60, 200), bool)
+    yy, xx = np.mgrid[:60, :200]
+    for cx in (25, 75, 125, 175):
+        pair = (np.hypot(yy - 30, xx - cx + 6) < 10) | (np.hypot(yy - 30, xx - cx - 6) < 10)
+        chain = ndimage.binary_dilation(pair, iterations=2)
+        mask |= chain
+        seam |= chain & (np.abs(xx - cx) <= 1)
+    probabilities = np.stack([~mask, mask]).astype(np.float32) * 0.9 + 0.05
+    boundary = np.where(seam, 0.45, 0.05).astype(np.float32)
+    assert ndimage.label(mask & (object_probability(probabilities[1], boundary) >= 0.5))[1] == 4   # uncut
+    assert Prediction(probabilities).instances(2).max() == 4          # the shape alone: one per chain
+    prediction = Prediction(probabilities, boundary=boundary)
+    assert prediction.objects_boundary(2) is boundary
+    assert prediction.instances(2).max() == 8
+
+
 def test_a_boundary_seen_inside_the_mask_of_a_nucleus_does_not_cut_off_its_halo_as_an_object():
     """A mask that spills over each isolated nucleus's edge on one side (a halo): the starting
     model sees the nucleus's edge inside the mask, cutting it into the nucleus, a crescent of

@@ -6,7 +6,7 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
 
 - islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask),
   unless the network is sure of them: their mean probability stands KEPT of the way from unsure
-  (SURE) to 1. Where objects vary tenfold in size (cells between the membranes of an EM image:
+  (SURE) to 1 (ml/object_belief.py, as CORE below). Where objects vary tenfold in size (cells between the membranes of an EM image:
   axons beside dendrites), the small ones are as sure as the large; a false speck is not;
 - holes smaller than one object are filled;
 - touching objects are split by a watershed from the maxima of the distance to the background,
@@ -33,10 +33,13 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   given as `boundary`, it lowers the object probability where it sees a boundary between
   objects (`object_probability`), so touching cells the user painted as one class, with no
   border class, still come apart. It decides where objects part and where seams run; whether
-  an object is believed is judged on the class's own probability. It is read only where the
-  mask has joined objects into clumps (`parting`): where the mask's pieces are CLUMPED
-  times as wide as the objects the boundary leaves. Elsewhere the mask already gives objects
-  at their size, and the boundary would only cut them (thin, elongated ones into pieces).
+  an object is believed is judged on the class's own probability. It is read (`parting`)
+  where the mask has joined objects into clumps: where the mask's pieces are CLUMPED times as
+  wide as the objects the boundary leaves; and where it cuts few pieces of the mask apart
+  (under CUT times as many pieces of a quarter object or more): there it parts no object but
+  guides the seams between touching ones, as in chains of nuclei pressed together, as wide as
+  one. Elsewhere the boundary cuts objects of a kind the starting model does not know (thin,
+  elongated ones into pieces), and the mask already gives objects at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
   isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
   objects: the object grows into them as into the boundary.
@@ -52,6 +55,7 @@ import numpy as np
 from scipy import ndimage
 
 from unet_studio.ml.label_maxima import label_maxima
+from unet_studio.ml.object_belief import SURE, drop_unsure, object_means, sure_islands
 from unet_studio.ml.object_joins import joined_where_shallow, linked_across_slices
 from unet_studio.ml.object_shavings import shavings
 from unet_studio.ml.piece_maxima import h_maxima
@@ -60,16 +64,13 @@ SPECK = 0.3      # islands narrower than this many object diameters are not obje
 ENCLOSED_SPECK = 0.1   # ... or this many, for the pieces a border class encloses
 SMOOTH = 0.05    # the distance map is smoothed over this many object diameters ...
 HEIGHT = 0.07    # ... and a seed must stand this many diameters above the seam to its neighbour
-SURE = 0.5       # object probability at which the network is unsure (the mask's edge)
 LINKED = 0.5     # pieces of neighbouring slices are one object where their overlap covers this
                  # share of the smaller (3-D objects a border class encloses)
 GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
-KEPT = 0.8       # an island under SPECK * d whose mean probability stands this share of the way
-                 # from SURE to 1 (0.9) is an object all the same: the network is sure of it
-CORE = 0.5       # an object's mean probability must stand this share as far above SURE as the
-                 # plane's surest objects' (0.7 when theirs is 0.9)
 CLUMPED = 1.5    # the mask's pieces this many times as wide as the objects the kept boundary
                  # leaves: the mask has joined them, the boundary parts them
+CUT = 1.2        # the boundary leaves this many times as many pieces of a quarter object or
+                 # more as the mask has: it cuts objects it does not know
 
 
 def object_probability(probability: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
@@ -93,19 +94,35 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
     """(the kept boundary objects part along, or None; the typical object size find_objects
     measures with it) in a plane (or volume, with z_spacing; or the samples of one) whose mask of
     the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
-    joined objects into clumps (see the module docstring). Each size is measured once; in a
+    joined objects into clumps or where it cuts few pieces apart (see the module docstring). Each size is measured once; in a
     volume with a border class, in its slices (find_objects links their objects)."""
     boundary = kept_boundary(boundary, border_class)
     z_spacing = _measured_spacing(z_spacing, bool(border_class))
     joined = None
     if boundary is not None and probability is not None:
         joined = measure_object_size(foreground, z_spacing)
-        apart = measure_object_size(foreground, z_spacing, probability, boundary)
-        if joined and apart and joined >= CLUMPED * apart:
+        apart_mask = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
+        apart = _size_of(apart_mask, z_spacing)
+        if joined and apart and (joined >= CLUMPED * apart
+                                 or _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT):
             return boundary, apart
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
     return None, joined if joined is not None else measure_object_size(foreground, z_spacing)
+
+
+def _pieces_cut(foreground: np.ndarray, apart: np.ndarray, size: float, z_spacing: float | None) -> float:
+    """How many times as many pieces of a quarter object (`size` across) or more the mask the
+    boundary parted (`apart`) has as the mask (per plane in a stack of planes without z_spacing)."""
+    smallest = object_volume(size, foreground.ndim if z_spacing else 2, z_spacing) / 4
+
+    def pieces(mask: np.ndarray) -> int:
+        if mask.ndim > 2 and z_spacing is None:
+            return sum(pieces(plane) for plane in mask.reshape((-1,) + mask.shape[-2:]))
+        labels, _ = ndimage.label(mask)
+        return int((np.bincount(labels.ravel())[1:] >= smallest).sum())
+
+    return pieces(apart) / max(pieces(np.asarray(foreground, bool)), 1)
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
@@ -120,7 +137,11 @@ def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
     the median is taken over pixels, so a piece counts by its area and specks hardly at all.
     Holes smaller than an object are filled first (a ragged mask's holes would shrink it).
     """
-    foreground = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
+    return _size_of(parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0], z_spacing)
+
+
+def _size_of(foreground: np.ndarray, z_spacing: float | None) -> float | None:
+    """measure_object_size of a mask already parted."""
     size = _inscribed_diameter(foreground, z_spacing)
     if size is None:
         return None
@@ -201,7 +222,7 @@ def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size:
     parting = _parting(foreground, probability, boundary)
     probability = np.asarray(probability, np.float32)
     labels = _split(parted(foreground, parting)[0], (probability, parting), float(object_size), None, min_size)
-    mean, present = _object_means(labels, probability)
+    mean, present = object_means(labels, probability)
     return float(np.percentile(mean[present], 90)) if present.any() else None
 
 
@@ -303,7 +324,7 @@ def _objects(foreground: np.ndarray, probabilities: tuple, size: float,
     probability = None if probability is None else np.asarray(probability, np.float32)
     labels = _split(foreground, (probability, parting), size, z_spacing, min_size, enclosed)
     if probability is not None:
-        labels = _drop_unsure(labels, probability, surest)
+        labels = drop_unsure(labels, probability, surest)
     labels = relabel_sequential(labels)[0].astype(np.int32)
     sampling = _sampling(foreground.ndim, z_spacing)
     return labels if borders is None else _grown_into(labels, np.asarray(borders, bool), size, sampling)
@@ -321,7 +342,7 @@ def _split(foreground: np.ndarray, probabilities: tuple, size: float,
     speck = ENCLOSED_SPECK if enclosed else SPECK
     smallest = max(float(min_size), object_volume(speck * size, foreground.ndim, z_spacing))
     mask = _fill_holes(foreground, size, z_spacing)
-    sure = _sure_islands(mask, belief, smallest)
+    sure = sure_islands(mask, belief, smallest)
     mask = _drop_small(mask, smallest, sure)
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
@@ -339,43 +360,6 @@ def _split(foreground: np.ndarray, probabilities: tuple, size: float,
     leftover, _ = ndimage.label(mask & (labels == 0))
     labels = np.where(leftover > 0, leftover + labels.max(), labels)
     return _drop_small(labels, smallest, sure)
-
-
-def _sure_islands(mask: np.ndarray, probability: np.ndarray | None, smallest: float) -> np.ndarray | None:
-    """The pixels of the mask in islands of the class (its probability over SURE, not pieces
-    the kept boundary cut off a larger one) under `smallest` px whose mean `probability` stands
-    KEPT of the way from SURE to 1 (None without a probability, or where there are none)."""
-    if probability is None:
-        return None
-    pieces, n = ndimage.label(probability >= SURE)
-    if n == 0:
-        return None
-    mean, present = _object_means(pieces, probability)
-    area = np.bincount(pieces.ravel(), minlength=n + 1)[1:]
-    sure = np.concatenate([[False], present & (area < smallest) & (mean >= SURE + KEPT * (1 - SURE))])
-    return sure[pieces] & mask if sure.any() else None
-
-
-
-def _object_means(labels: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ids 1..n of `labels`: each object's mean probability, and whether it is present."""
-    n = int(labels.max())
-    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    mean = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=n + 1)[1:] / np.maximum(area, 1)
-    return mean, area > 0
-
-
-def _drop_unsure(labels: np.ndarray, probability: np.ndarray, surest: float | None = None) -> np.ndarray:
-    """`labels` without the objects believed far less than the surest ones (CORE); `surest`:
-    their mean probability (None: measured on these objects, when there are two or more)."""
-    n = int(labels.max())
-    if n < 1 or (surest is None and n < 2):
-        return labels
-    mean, present = _object_means(labels, probability)
-    if surest is None:
-        surest = float(np.percentile(mean[present], 90))
-    unsure = np.concatenate([[False], (mean - SURE) < CORE * (surest - SURE)])
-    return np.where(unsure[labels], 0, labels)
 
 
 def _grown_into(labels: np.ndarray, borders: np.ndarray, size: float, sampling) -> np.ndarray:
