@@ -35,10 +35,10 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   border class, still come apart. It decides where objects part and where seams run; whether
   an object is believed is judged on the class's own probability. It is read (`parting`)
   where the mask has joined objects into clumps: where the mask's pieces are CLUMPED times as
-  wide as the objects the boundary leaves; and where it cuts few pieces of the mask apart
-  (under CUT times as many pieces of a quarter object or more): there it parts no object but
-  guides the seams between touching ones, as in chains of nuclei pressed together, as wide as
-  one. Elsewhere the boundary cuts objects of a kind the starting model does not know (thin,
+  wide as the objects the boundary leaves; and where it leaves them narrower but cuts few
+  pieces of the mask apart (under CUT times as many pieces of a quarter object or more): there
+  it parts no object but guides the seams between touching ones, as in chains of nuclei
+  pressed together, as wide as one. Elsewhere the boundary cuts objects of a kind the starting model does not know (thin,
   elongated ones into pieces), and the mask already gives objects at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
   isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
@@ -103,8 +103,8 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
         joined = measure_object_size(foreground, z_spacing)
         apart_mask = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
         apart = _size_of(apart_mask, z_spacing)
-        if joined and apart and (joined >= CLUMPED * apart
-                                 or _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT):
+        if joined and apart and (joined >= CLUMPED * apart or (
+                apart < joined and _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
             return boundary, apart
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
