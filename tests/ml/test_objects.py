@@ -309,8 +309,9 @@ def test_the_boundary_is_not_read_where_the_mask_gives_objects_at_their_size():
 
 def test_a_faint_boundary_between_nuclei_pressed_into_chains_parts_them():
     """Pairs of nuclei pressed together into chains as wide as one, with no neck: the mask has
-    not joined them into clumps wider than an object, but the starting model sees a faint
-    boundary between them that cuts no piece apart. Read, it guides the seam: two nuclei each."""
+    not joined them into clumps wider than an object, but the starting model sees their rims
+    (where the mask spills past them) and a faint boundary between them: it leaves the pieces
+    narrower and cuts none apart. Read, it guides the seam: two nuclei each."""
     mask, seam = np.zeros((60, 200), bool), np.zeros((60, 200), bool)
     yy, xx = np.mgrid[:60, :200]
     for cx in (25, 75, 125, 175):
@@ -319,7 +320,8 @@ def test_a_faint_boundary_between_nuclei_pressed_into_chains_parts_them():
         mask |= chain
         seam |= chain & (np.abs(xx - cx) <= 1)
     probabilities = np.stack([~mask, mask]).astype(np.float32) * 0.9 + 0.05
-    boundary = np.where(seam, 0.45, 0.05).astype(np.float32)
+    rim = mask & ~ndimage.binary_erosion(mask)
+    boundary = np.where(rim, 0.6, np.where(seam, 0.45, 0.05)).astype(np.float32)
     assert ndimage.label(mask & (object_probability(probabilities[1], boundary) >= 0.5))[1] == 4   # uncut
     assert Prediction(probabilities).instances(2).max() == 4          # the shape alone: one per chain
     prediction = Prediction(probabilities, boundary=boundary)
