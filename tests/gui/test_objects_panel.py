@@ -467,3 +467,21 @@ def test_another_plane_while_training_shows_its_own_objects_at_once(window, qtbo
     document.set_plane(0, 1)
     settled(window, qtbot)
     assert panel.model.rowCount() == 1 and controller.labels_plane == (0, 1)
+
+
+def test_a_new_object_size_while_training_splits_the_plane_at_once(window, qtbot, monkeypatch):
+    """The pace holds back the previews' objects, not what the user asks for."""
+    import unet_studio.gui.viewer.objects as objects_module
+
+    monkeypatch.setattr(objects_module, "_now", lambda: 100.0)
+    document = shown(window, qtbot)
+    panel, controller = window.objects_panel, window.objects
+    qtbot.mouseClick(panel.show_objects_box, Qt.MouseButton.LeftButton)
+    predicted(document, discs(spec=[(64, 44, 16), (64, 80, 16), (20, 20, 3), (110, 110, 3)]))
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 2
+    window.training.running_changed.emit(True)
+    controller._live_after = 1000.0
+    panel.size.setValue(8.0)   # objects as small as the specks
+    settled(window, qtbot)
+    assert panel.model.rowCount() == 4 and not controller._wait.isActive()

@@ -8,7 +8,8 @@ Finding the objects of a big plane takes seconds of CPU (about 3 s for 1024 x 10
 from training while it runs: then the objects follow the previews only while they are shown on
 the image, a job at most every so often, so that they take at most LIVE_SHARE of the time; 3-D
 objects, which predict every slice, and objects not shown wait until training stops. Where the
-objects shown are another plane's, the shown plane's are found at once."""
+objects shown are another plane's, or the user changes the class or the size, they are found
+at once."""
 from __future__ import annotations
 
 import time
@@ -179,10 +180,10 @@ class ObjectsController(QObject):
         self.layer.setVisible(False)
         canvas.view.addItem(self.layer)
         panel.shown_changed.connect(self.show_layer)
-        panel.class_chosen.connect(self.request)
-        panel.size_changed.connect(self.request)
+        panel.class_chosen.connect(self.request_now)
+        panel.size_changed.connect(self.request_now)
         panel.object_clicked.connect(self.centre_on)
-        panel.joined_changed.connect(self.request)
+        panel.joined_changed.connect(self.request_now)
         self._joined = None   # (key, TimePointObjects): the 3-D objects last found
 
     def set_document(self, document) -> None:
@@ -219,6 +220,12 @@ class ObjectsController(QObject):
             self.panel.count.setText(WAITING)
         elif not running:
             self.request()   # the objects shown are the prediction's: the previews bring new ones
+
+    @Slot()
+    def request_now(self, *_args) -> None:
+        """`request`, not held back by the pace while training runs: the user asked."""
+        self._live_after = 0.0
+        self.request()
 
     @Slot()
     def request(self, *_args) -> None:
@@ -342,7 +349,7 @@ class ObjectsController(QObject):
         self.layer.setVisible(shown)
         self.canvas.mask_layer.setVisible(not shown)
         if self.training:
-            self.request()
+            self.request_now()
 
     @Slot(dict)
     def centre_on(self, row: dict) -> None:
