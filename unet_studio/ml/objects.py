@@ -6,8 +6,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
 
 - islands whose equivalent diameter is under SPECK * d are dropped (false specks of the mask),
   unless the network is sure of them: their mean probability stands KEPT of the way from unsure
-  (SURE) to 1 (ml/object_belief.py, as CORE below). Where objects vary tenfold in size (cells between the membranes of an EM image:
-  axons beside dendrites), the small ones are as sure as the large; a false speck is not;
+  (SURE) to 1 (ml/object_belief.py, as CORE below). Where objects vary tenfold in size (cells
+  between the membranes of an EM image: axons beside dendrites), the small ones are as sure as
+  the large; a false speck is not;
 - holes smaller than one object are filled;
 - touching objects are split by a watershed from the maxima of the distance to the background,
   smoothed over SMOOTH * d and standing out by HEIGHT * d above the seam to each neighbour
@@ -38,8 +39,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   wide as the objects the boundary leaves; and where it leaves them narrower but cuts few
   pieces of the mask apart (under CUT times as many pieces of a quarter object or more): there
   it parts no object but guides the seams between touching ones, as in chains of nuclei
-  pressed together, as wide as one. Elsewhere the boundary cuts objects of a kind the starting model does not know (thin,
-  elongated ones into pieces), and the mask already gives objects at their size.
+  pressed together, as wide as one. Elsewhere the boundary cuts objects of a kind the starting
+  model does not know (thin, elongated ones into pieces), and the mask already gives objects
+  at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
   isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
   objects: the object grows into them as into the boundary.
@@ -94,8 +96,9 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
     """(the kept boundary objects part along, or None; the typical object size find_objects
     measures with it) in a plane (or volume, with z_spacing; or the samples of one) whose mask of
     the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
-    joined objects into clumps or where it cuts few pieces apart (see the module docstring). Each size is measured once; in a
-    volume with a border class, in its slices (find_objects links their objects)."""
+    joined objects into clumps or where it cuts few pieces apart (see the module docstring).
+    Each size is measured once; in a volume with a border class, in its slices (find_objects
+    links their objects)."""
     boundary = kept_boundary(boundary, border_class)
     z_spacing = _measured_spacing(z_spacing, bool(border_class))
     joined = None
