@@ -37,11 +37,11 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   an object is believed is judged on the class's own probability. It is read (`parting`)
   where the mask has joined objects into clumps: where the mask's pieces are CLUMPED times as
   wide as the objects the boundary leaves; and where it leaves them narrower but cuts few
-  pieces of the mask apart (under CUT times as many pieces of a quarter object or more): there
-  it parts no object but guides the seams between touching ones, as in chains of nuclei
-  pressed together, as wide as one. Elsewhere the boundary cuts objects of a kind the starting
-  model does not know (thin, elongated ones into pieces), and the mask already gives objects
-  at their size.
+  pieces of the mask apart and eats few away (the pieces of a quarter object or more number
+  between 1 / CUT and CUT times the mask's): there it parts no object but guides the seams
+  between touching ones, as in chains of nuclei pressed together, as wide as one. Elsewhere
+  the boundary carves objects of a kind the starting model does not know (thin, elongated
+  ones into pieces; cytoplasm into crumbs), and the mask already gives objects at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
   isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
   objects: the object grows into them as into the boundary.
@@ -72,7 +72,8 @@ GROW = 0.15      # objects grow at most this many diameters into the border clas
 CLUMPED = 1.5    # the mask's pieces this many times as wide as the objects the kept boundary
                  # leaves: the mask has joined them, the boundary parts them
 CUT = 1.2        # the boundary leaves this many times as many pieces of a quarter object or
-                 # more as the mask has: it cuts objects it does not know
+                 # more as the mask has (or this many times fewer): it carves objects it does
+                 # not know
 
 
 def object_probability(probability: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
@@ -107,7 +108,7 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
         apart_mask = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
         apart = _size_of(apart_mask, z_spacing)
         if joined and apart and (joined >= CLUMPED * apart or (
-                apart < joined and _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
+                apart < joined and 1 / CUT <= _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
             return boundary, apart
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
