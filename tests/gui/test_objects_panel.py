@@ -485,3 +485,15 @@ def test_a_new_object_size_while_training_splits_the_plane_at_once(window, qtbot
     panel.size.setValue(8.0)   # objects as small as the specks
     settled(window, qtbot)
     assert panel.model.rowCount() == 4 and not controller._wait.isActive()
+
+
+def test_new_objects_take_hues_no_object_shown_took():
+    from unet_studio.gui.viewer.objects import GOLDEN, following_hues
+
+    old = np.zeros((10, 20), np.int32)
+    old[:, :10] = 1
+    new = np.zeros_like(old)
+    new[:, :10], new[:, 12:] = 1, 2
+    kept = np.array([0.0, 0.7])              # object 1 kept a hue from an earlier step
+    hues = following_hues(new, (old, kept), first=5)
+    assert hues[1] == 0.7 and hues[2] == (7 * GOLDEN) % 1.0

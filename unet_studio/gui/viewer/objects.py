@@ -81,14 +81,17 @@ def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
     return ((1 - 0.8 * np.clip(np.minimum(k, 4 - k), 0, 1)) * 255).astype(np.uint8)
 
 
-def following_hues(labels: np.ndarray, before: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+def following_hues(labels: np.ndarray, before: tuple[np.ndarray, np.ndarray] | None,
+                   first: int | None = None) -> np.ndarray:
     """The hue of each object of `labels` (index 0 unused): that of the object it overlaps most
     in `before` ((labels, hues) of the same plane's last objects; None: none), so an object keeps
     its colour while training refines it; where two take the same one, the larger overlap keeps
-    it. New objects take hues further round the wheel than any used."""
+    it. The others take the golden-ratio steps from `first` on (the first step no object shown
+    so far took; None: as many as `before` has hues)."""
     n = int(labels.max())
-    used = 0 if before is None else len(before[1])
-    hues = ((np.arange(n + 1) + used) * GOLDEN) % 1.0
+    if first is None:
+        first = 0 if before is None else len(before[1])
+    hues = ((np.arange(n + 1) + first) * GOLDEN) % 1.0
     if before is None or n == 0 or before[0].shape != labels.shape:
         return hues
     old, old_hues = before
@@ -105,16 +108,17 @@ def following_hues(labels: np.ndarray, before: tuple[np.ndarray, np.ndarray] | N
 
 
 def find_plane_objects(key, mask, probabilities, image, k, size, pixel_size, names,
-                       boundary=None, before=None) -> Iterator[tuple]:
+                       boundary=None, before=None, first: int = 0) -> Iterator[tuple]:
     """Worker generator: one item (key, PlaneObjects, their colour picture, their hues); names:
-    the classes'; boundary: the prediction's (gui/viewer/predictions.py); before: the (labels,
-    hues) last shown for this plane, whose colours the objects keep (following_hues)."""
+    the classes'; boundary: the prediction's (gui/viewer/predictions.py); before, first: the
+    (labels, hues) last shown for this plane, whose colours the objects keep, and the first hue
+    step new ones take (following_hues)."""
     from unet_studio.core.class_templates import border_class
     from unet_studio.workflow.object_export import plane_objects
 
     found = plane_objects(mask, probabilities, image, k, object_size=size, pixel_size=pixel_size,
                           class_name=names[k - 1], border_class=border_class(names), boundary=boundary)
-    hues = following_hues(found.labels, before)
+    hues = following_hues(found.labels, before, first)
     yield (key, found, object_colours(found.labels, found.uncounted, hues), hues)
 
 
@@ -167,6 +171,7 @@ class ObjectsController(QObject):
         self.document = None
         self.labels = self.uncounted = None
         self._hues = None    # the colours of the objects in `labels`, for the next ones to keep
+        self._next_hue = 0   # the first golden-ratio hue step no object shown has taken
         self.labels_plane = None
         self._worker: GeneratorWorker | None = None
         self._pending = False
@@ -266,7 +271,7 @@ class ObjectsController(QObject):
         before = (self.labels, self._hues) if self.labels_plane == (t, z) and self._hues is not None else None
         arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
                      self.panel.object_size, pixel_size, [c.name for c in document.labels.classes], boundary,
-                     before)
+                     before, self._next_hue)
         worker = GeneratorWorker(lambda: find_plane_objects(*arguments), name="find-objects")
         worker.yielded.connect(self._on_result)
         worker.finished.connect(self._on_finished)
@@ -319,6 +324,7 @@ class ObjectsController(QObject):
             return   # the plane moved on: the pending request finds the new one
         self.labels, self.labels_plane, self.uncounted = found.labels, (t, z), found.uncounted
         self._hues = hues
+        self._next_hue += len(hues)
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
