@@ -507,14 +507,12 @@ def test_the_system_quitting_during_training_keeps_the_run_without_asking(make_w
     the run's model is in the project, as with File > Quit."""
     import signal
 
-    from PySide6.QtWidgets import QApplication
-
     from unet_studio.gui.app import quit_on_signals
 
     window = make_window()
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        quit_on_signals(QApplication.instance(), window)
+        quit_on_signals(window)
         open_painted_image(window, qtbot, tmp_path)
         training_runs_until_stopped(window, qtbot)
         signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)   # what the signal runs

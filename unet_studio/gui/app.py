@@ -79,11 +79,12 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
-def quit_on_signals(app, window) -> None:
+def quit_on_signals(window) -> None:
     """SIGTERM (the session ends, the system shuts down, `kill`) and SIGINT (Ctrl+C in the
     terminal) quit the window without questions (MainWindow.quit_without_questions), instead
     of ending the process with a training run's model and the latest strokes unsaved. Python
-    runs a signal handler only between its own instructions: a timer lets it run while Qt waits."""
+    runs a signal handler only between its own instructions: while Qt waits, the garbage
+    collector's timer (gui/garbage.py, every half second) gives it that chance."""
     import signal
 
     from PySide6.QtCore import QTimer
@@ -93,9 +94,6 @@ def quit_on_signals(app, window) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, handle)
-    wake = QTimer(app)
-    wake.timeout.connect(lambda: None)
-    wake.start(250)
 
 
 def _icon():
@@ -133,7 +131,7 @@ def run(files: list[str]) -> int:
     window = MainWindow()
     window.show()
     _install_excepthook(window)
-    quit_on_signals(app, window)
+    quit_on_signals(window)
     files = list(files or [])
     if files:
         QTimer.singleShot(0, lambda: window.open_files(files))
