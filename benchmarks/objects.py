@@ -170,8 +170,9 @@ def methods(object_size: float | None = None, border: int | None = None) -> dict
         return border_pixels(f, border, 2)
 
     def ours(p, b, k):
-        boundary, measured = parting(k, border, p > 0.5, p)
-        return find_objects(p > 0.5, p, object_size=object_size or measured, borders=b, boundary=boundary)
+        parts = parting(k, border, p > 0.5, p)
+        return find_objects(p > 0.5, p, object_size=object_size or parts.size, borders=b, boundary=parts.boundary,
+                            parted_by=parts.parted_by)
 
     return {
         "unet old split": lambda p, f, b, k: old_split(p > 0.5),

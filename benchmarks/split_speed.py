@@ -60,8 +60,9 @@ def predictions(images: dict[str, np.ndarray]) -> dict[str, tuple]:
 def split(foreground, probability, boundary) -> np.ndarray:
     from unet_studio.ml import objects
 
-    kept, size = objects.parting(boundary, None, foreground, probability)
-    return objects.find_objects(foreground, probability, object_size=size, boundary=kept)
+    parts = objects.parting(boundary, None, foreground, probability)
+    return objects.find_objects(foreground, probability, object_size=parts.size, boundary=parts.boundary,
+                                parted_by=parts.parted_by)
 
 
 @contextmanager

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from unet_studio.ml.objects import find_objects, measure_object_size, object_probability
+from unet_studio.ml.objects import find_objects, measure_object_size, object_probability, parting
 from unet_studio.ml.predict import Prediction, split_instances
 
 
@@ -359,3 +359,11 @@ def test_a_boundary_seen_inside_the_mask_of_a_nucleus_does_not_cut_off_its_halo_
         assert len(inside) == 1 and inside[0] > 0
         found = objects == inside[0]
         assert (found & nucleus).sum() / (found | nucleus).sum() > 0.5   # matched, as benchmarks match
+    # What parting computed (the object probability, its shavings set apart) is handed on, not
+    # computed again by find_objects: the same objects.
+    parts = parting(boundary, None, mask, probabilities[1])
+    assert parts.boundary is boundary and parts.size == pytest.approx(16, abs=5)
+    shaved = parts.parted_by < object_probability(probabilities[1], boundary)
+    assert shaved.sum() > 0 and not (shaved & ~mask).any()
+    assert np.array_equal(find_objects(mask, probabilities[1], object_size=parts.size, boundary=boundary,
+                                       parted_by=parts.parted_by), objects)

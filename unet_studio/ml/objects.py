@@ -52,6 +52,7 @@ a z spacing, into 3-D objects that keep one id across slices.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -92,11 +93,18 @@ def kept_boundary(boundary: np.ndarray | None, border_class: int | None) -> np.n
     return None if border_class else boundary
 
 
+class Parting(NamedTuple):
+    """How the objects of a mask part: what `parting` decides, for find_objects."""
+    boundary: np.ndarray | None     # the kept boundary objects part along, or None
+    size: float | None              # the typical object size find_objects measures with it
+    parted_by: np.ndarray | None    # with a boundary: the object probability objects part by
+                                    # (find_objects' parted_by: it is not computed again)
+
+
 def parting(boundary: np.ndarray | None, border_class: int | None, foreground: np.ndarray,
-            probability: np.ndarray | None, z_spacing: float | None = None) -> tuple[np.ndarray | None, float | None]:
-    """(the kept boundary objects part along, or None; the typical object size find_objects
-    measures with it) in a plane (or volume, with z_spacing; or the samples of one) whose mask of
-    the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
+            probability: np.ndarray | None, z_spacing: float | None = None) -> Parting:
+    """How objects part in a plane (or volume, with z_spacing; or the samples of one) whose mask
+    of the object class is `foreground`. The boundary: the `kept_boundary`, where the mask has
     joined objects into clumps or where it cuts few pieces apart (see the module docstring).
     Each size is measured once; in a volume with a border class, in its slices (find_objects
     links their objects)."""
@@ -105,14 +113,15 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
     joined = None
     if boundary is not None and probability is not None:
         joined = measure_object_size(foreground, z_spacing)
-        apart_mask = parted(foreground, _parting(foreground, probability, boundary, z_spacing))[0]
+        parted_by = _parting(foreground, probability, boundary, z_spacing)
+        apart_mask = parted(foreground, parted_by)[0]
         apart = _size_of(apart_mask, z_spacing)
         if joined and apart and (joined >= CLUMPED * apart or (
                 apart < joined and 1 / CUT <= _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
-            return boundary, apart
+            return Parting(boundary, apart, parted_by)
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
-        return None, measure_object_size(foreground, z_spacing, probability)   # parts by it alone
-    return None, joined if joined is not None else measure_object_size(foreground, z_spacing)
+        return Parting(None, measure_object_size(foreground, z_spacing, probability), None)   # parts by it alone
+    return Parting(None, joined if joined is not None else measure_object_size(foreground, z_spacing), None)
 
 
 def _pieces_cut(foreground: np.ndarray, apart: np.ndarray, size: float, z_spacing: float | None) -> float:
@@ -155,7 +164,8 @@ def _size_of(foreground: np.ndarray, z_spacing: float | None) -> float | None:
 def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, *,
                  object_size: float | None = None, z_spacing: float | None = None,
                  min_size: int = 4, borders: np.ndarray | None = None,
-                 surest: float | None = None, boundary: np.ndarray | None = None) -> np.ndarray:
+                 surest: float | None = None, boundary: np.ndarray | None = None,
+                 parted_by: np.ndarray | None = None) -> np.ndarray:
     """Objects of a mask: int32 labels shaped like `foreground`, 0 = background, 1..n.
 
     foreground: (Y, X) bool, or (..., Y, X) planes (split one by one, numbered per plane), or
@@ -169,10 +179,12 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     SURE. surest: the mean probability of the surest objects, which sets the bar for dropping
     unsure ones (None: measured on these objects; surest_objects measures it where one plane
     is split in pieces). boundary: the starting model's boundary the network kept, same shape
-    (optional; with a probability; see the module docstring).
+    (optional; with a probability; see the module docstring). parted_by: `parting`'s, for this
+    mask, probability, boundary and z spacing (None: computed here).
     """
     foreground = np.asarray(foreground, bool)
-    for name, other in (("probability", probability), ("borders", borders), ("boundary", boundary)):
+    for name, other in (("probability", probability), ("borders", borders), ("boundary", boundary),
+                        ("parted_by", parted_by)):
         if other is not None and np.shape(other) != foreground.shape:
             raise ValueError(f"{name} {np.shape(other)} and mask {foreground.shape} differ in shape")
     if foreground.ndim < 2 or (z_spacing is not None and foreground.ndim != 3):
@@ -181,7 +193,8 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     # the gaps between slices: each slice's are found, then linked across slices.
     enclosed = borders is not None
     linked = enclosed and z_spacing is not None
-    parting = _parting(foreground, probability, boundary, None if linked else z_spacing)
+    parting = parted_by if parted_by is not None and boundary is not None else \
+        _parting(foreground, probability, boundary, None if linked else z_spacing)
     foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else \
         measure_object_size(foreground, _measured_spacing(z_spacing, enclosed))

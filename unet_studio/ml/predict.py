@@ -14,7 +14,7 @@ import numpy as np
 
 from unet_studio.core.errors import ModelError
 from unet_studio.ml.normalise import HIGH_PCT, LOW_PCT, Normalisation, measure_normalisation
-from unet_studio.ml.objects import border_pixels, find_objects, parting
+from unet_studio.ml.objects import Parting, border_pixels, find_objects, parting
 from unet_studio.ml.tiling import KEPT_VIEWS, iter_predict, prepare_inference
 
 
@@ -42,9 +42,9 @@ class Prediction:
 
     def objects_boundary(self, k: int, border_class: int | None = None) -> np.ndarray | None:
         """The boundary find_objects parts the objects of class k along (ml/objects.py's parting)."""
-        return self._parting(k, border_class)[0]
+        return self._parting(k, border_class).boundary
 
-    def _parting(self, k: int, border_class: int | None) -> tuple[np.ndarray | None, float | None]:
+    def _parting(self, k: int, border_class: int | None) -> Parting:
         return parting(self.boundary, border_class, self.mask == k, self.probabilities[k - 1])
 
     @property
@@ -64,10 +64,11 @@ class Prediction:
         the class of the borders between them, if there is one)."""
         if not 1 <= k <= self.n_classes:
             raise ValueError(f"class {k} does not exist (1..{self.n_classes})")
-        boundary, measured = self._parting(k, border_class)
+        parts = self._parting(k, border_class)
         return find_objects(self.mask == k, self.probabilities[k - 1],
-                            object_size=measured if object_size is None else object_size,
-                            borders=border_pixels(self.mask, border_class, k), boundary=boundary)
+                            object_size=parts.size if object_size is None else object_size,
+                            borders=border_pixels(self.mask, border_class, k), boundary=parts.boundary,
+                            parted_by=parts.parted_by)
 
 
 def entropy_map(probabilities: np.ndarray) -> np.ndarray:

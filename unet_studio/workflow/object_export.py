@@ -52,10 +52,11 @@ def plane_objects(mask: np.ndarray, probabilities: np.ndarray | None, image: np.
         size = measured[0]
         labels = assembled(windows(read, foreground.shape, *measured), foreground.shape).astype(np.int32)
     else:
-        boundary, measured = parting(boundary, border_class, foreground, probability)
-        size = object_size if object_size is not None else measured
+        parts = parting(boundary, border_class, foreground, probability)
+        size = object_size if object_size is not None else parts.size
         labels = find_objects(foreground, probability, object_size=size,
-                              borders=border_pixels(mask, border_class, object_class), boundary=boundary)
+                              borders=border_pixels(mask, border_class, object_class), boundary=parts.boundary,
+                              parted_by=parts.parted_by)
     table = object_table(labels, "YX", image=image, probabilities=probabilities,
                          object_class=object_class if probabilities is not None else None,
                          class_name=class_name, pixel_size=pixel_size)

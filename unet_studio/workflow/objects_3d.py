@@ -78,11 +78,12 @@ def volume_objects(predictions: list, meta: Any) -> tuple[np.ndarray, float | No
     mask = np.stack([p.mask for p in predictions])
     probability = np.stack([p.probabilities[k - 1] for p in predictions])
     kept = [p.boundary for p in predictions]
-    boundary, measured = parting(None if any(b is None for b in kept) else np.stack(kept), meta.border_class,
-                                 mask == k, probability, z_step)
-    size = meta.object_size or measured
+    parts = parting(None if any(b is None for b in kept) else np.stack(kept), meta.border_class,
+                    mask == k, probability, z_step)
+    size = meta.object_size or parts.size
     return find_objects(mask == k, probability, object_size=size, z_spacing=z_step,
-                        borders=border_pixels(mask, meta.border_class, k), boundary=boundary), size
+                        borders=border_pixels(mask, meta.border_class, k), boundary=parts.boundary,
+                        parted_by=parts.parted_by), size
 
 
 @dataclass

@@ -118,10 +118,10 @@ def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int]
     from unet_studio.ml.objects import parting, surest_objects
 
     foreground, probability, boundary = _samples(read, shape)
-    boundary, measured = parting(boundary, None, foreground, probability)
-    size = object_size or measured
-    return (size, surest_objects(foreground, probability, size, boundary=boundary) if size else None,
-            boundary is not None)
+    parts = parting(boundary, None, foreground, probability)
+    size = object_size or parts.size
+    return (size, surest_objects(foreground, probability, size, boundary=parts.boundary) if size else None,
+            parts.boundary is not None)
 
 
 def windows(read: Callable[[slice, slice], tuple], shape: tuple[int, int], object_size: float | None,
