@@ -307,6 +307,29 @@ def test_the_boundary_is_not_read_where_the_mask_gives_objects_at_their_size():
     assert find_objects(cells, probabilities[1], object_size=20, boundary=boundary).max() == 2
 
 
+def test_a_boundary_that_eats_objects_away_without_parting_any_is_not_read():
+    """Cells the starting model does not know: the boundary it sees runs inside each cell's rim
+    and covers two cells whole. The cores it leaves are far narrower than the mask's pieces
+    (as in a clump), but it parts no piece in two: it is not read, and each cell is one object.
+    Read, it would lose the two cells it covers."""
+    yy, xx = np.mgrid[:120, :240]
+    mask, covered = np.zeros((120, 240), bool), np.zeros((120, 240), bool)
+    for n, (cy, cx) in enumerate(((30, 40), (30, 120), (30, 200), (90, 40), (90, 120), (90, 200))):
+        cell = ((xx - cx) / 34) ** 2 + ((yy - cy) / 12) ** 2 <= 1
+        mask |= cell
+        covered |= cell if n in (1, 4) else False
+    probabilities = np.stack([~mask, mask]).astype(np.float32) * 0.9 + 0.05
+    rim = mask & (ndimage.distance_transform_edt(mask) <= 5)
+    boundary = np.where(rim | covered, 0.8, 0.05).astype(np.float32)
+    cores = measure_object_size(mask, probability=probabilities[1], boundary=boundary)
+    assert measure_object_size(mask) >= 1.5 * cores                   # as narrow as in a clump
+    assert find_objects(mask, probabilities[1], object_size=cores, boundary=boundary).max() == 4   # read: 2 lost
+    prediction = Prediction(probabilities, boundary=boundary)
+    assert prediction.objects_boundary(2) is None
+    objects = prediction.instances(2)
+    assert objects.max() == 6 and np.array_equal(objects > 0, mask)
+
+
 def test_a_faint_boundary_between_nuclei_pressed_into_chains_parts_them():
     """Pairs of nuclei pressed together into chains as wide as one, with no neck: the mask has
     not joined them into clumps wider than an object, but the starting model sees their rims

@@ -36,7 +36,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   border class, still come apart. It decides where objects part and where seams run; whether
   an object is believed is judged on the class's own probability. It is read (`parting`)
   where the mask has joined objects into clumps: where the mask's pieces are CLUMPED times as
-  wide as the objects the boundary leaves; and where it leaves them narrower but cuts few
+  wide as the objects the boundary leaves, and it leaves CUT times as many pieces of a quarter
+  of those objects or more (a boundary that eats objects down to cores, or away, parts no
+  clump: brightfield cells, which the starting model does not know); and where it leaves them narrower but cuts few
   pieces of the mask apart and eats few away (the pieces of a quarter object or more number
   between 1 / CUT and CUT times the mask's): there it parts no object but guides the seams
   between touching ones, as in chains of nuclei pressed together, as wide as one. Elsewhere
@@ -71,7 +73,8 @@ LINKED = 0.5     # pieces of neighbouring slices are one object where their over
                  # share of the smaller (3-D objects a border class encloses)
 GROW = 0.15      # objects grow at most this many diameters into the border class (borders are thin)
 CLUMPED = 1.5    # the mask's pieces this many times as wide as the objects the kept boundary
-                 # leaves: the mask has joined them, the boundary parts them
+                 # leaves, and CUT times as many of them: the mask has joined them, the
+                 # boundary parts them
 CUT = 1.2        # the boundary leaves this many times as many pieces of a quarter object or
                  # more as the mask has (or this many times fewer): it carves objects it does
                  # not know
@@ -116,8 +119,9 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
         parted_by = _parting(foreground, probability, boundary, z_spacing)
         apart_mask = parted(foreground, parted_by)[0]
         apart = _size_of(apart_mask, z_spacing)
-        if joined and apart and (joined >= CLUMPED * apart or (
-                apart < joined and 1 / CUT <= _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
+        if joined and apart and (
+                (joined >= CLUMPED * apart and _pieces_cut(foreground, apart_mask, apart, z_spacing) >= CUT) or
+                (apart < joined and 1 / CUT <= _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
             return Parting(boundary, apart, parted_by)
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return Parting(None, measure_object_size(foreground, z_spacing, probability), None)   # parts by it alone
