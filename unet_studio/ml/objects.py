@@ -236,11 +236,14 @@ def _parting(foreground: np.ndarray, probability: np.ndarray | None, boundary: n
 
 
 def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size: float,
-                   min_size: int = 4, boundary: np.ndarray | None = None) -> float | None:
+                   min_size: int = 4, boundary: np.ndarray | None = None,
+                   parted_by: np.ndarray | None = None) -> float | None:
     """The mean probability of the surest objects of a (Y, X) mask (the 90th percentile over
     its objects, before any is dropped): find_objects' `surest`, measured once for a plane
-    whose pieces are split apart. None where there are no objects."""
-    parting = _parting(foreground, probability, boundary)
+    whose pieces are split apart. None where there are no objects. parted_by: as for
+    find_objects."""
+    parting = parted_by if parted_by is not None and boundary is not None else \
+        _parting(foreground, probability, boundary)
     probability = np.asarray(probability, np.float32)
     labels = _split(parted(foreground, parting)[0], (probability, parting), float(object_size), None, min_size)
     mean, present = object_means(labels, probability)

@@ -120,7 +120,8 @@ def plane_measures(read: Callable[[slice, slice], tuple], shape: tuple[int, int]
     foreground, probability, boundary = _samples(read, shape)
     parts = parting(boundary, None, foreground, probability)
     size = object_size or parts.size
-    return (size, surest_objects(foreground, probability, size, boundary=parts.boundary) if size else None,
+    return (size, surest_objects(foreground, probability, size, boundary=parts.boundary,
+                                 parted_by=parts.parted_by) if size else None,
             parts.boundary is not None)
 
 
