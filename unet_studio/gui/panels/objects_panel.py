@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyle,
     QTableView,
     QWidget,
 )
@@ -77,7 +78,11 @@ class ObjectTableModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
             return None
-        value = self.value(index.row(), self.columns[index.column()])
+        return self.text(index.row(), index.column())
+
+    def text(self, row: int, column: int) -> str:
+        """The cell as shown."""
+        value = self.value(row, self.columns[column])
         if isinstance(value, (float, np.floating)):
             return f"{float(value):.3g}" if abs(value) < 1000 else f"{float(value):.0f}"
         return str(value)
@@ -147,11 +152,11 @@ class ObjectsPanel(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # Column widths from the first rows, not all: numbers of one column are alike in width,
-        # and a new table of thousands of objects (every few seconds while training) would
-        # otherwise ask for every cell of it (0.1 s for 1,000 objects).
-        self.view.horizontalHeader().setResizeContentsPrecision(SIZED_ROWS)
+        # Column widths are measured here on each new table (_fit_columns), not by the header
+        # resizing to its contents: that asks the model for every role of every cell it
+        # measures, a Python call each, 30 ms for a table of 100 rows, every few seconds
+        # while training, in one pause the user would feel.
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.setMinimumHeight(160)
         self.view.clicked.connect(self._row_clicked)
         self.histogram = pg.PlotWidget(background="w")
@@ -255,7 +260,19 @@ class ObjectsPanel(QWidget):
         self.count.setToolTip(UNCOUNTED_HINT if left else "")
         self.status_label.setText(objects + (f" ({uncounted} not counted)" if left else ""))
         self.model.set_table(table or {})
+        self._fit_columns()
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its header and the widest of its first SIZED_ROWS cells (the
+        numbers of one column are alike in width)."""
+        header, metrics = self.view.horizontalHeader(), self.view.fontMetrics()
+        margin = 2 * (self.view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.view) + 1) + 2
+        rows = range(min(SIZED_ROWS, self.model.rowCount()))
+        for column in range(self.model.columnCount()):
+            cells = (self.model.text(row, column) for row in rows)
+            widest = max((metrics.horizontalAdvance(text) for text in cells), default=0)
+            header.resizeSection(column, max(widest + margin, header.sectionSizeFromContents(column).width()))
 
     def _show_histogram(self, areas: np.ndarray | None) -> None:
         if areas is None or not len(areas):
