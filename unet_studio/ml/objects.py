@@ -38,10 +38,11 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   where the mask has joined objects into clumps: where the mask's pieces are CLUMPED times as
   wide as the objects the boundary leaves, and it leaves CUT times as many pieces of a quarter
   of those objects or more (a boundary that eats objects down to cores, or away, parts no
-  clump: brightfield cells, which the starting model does not know); and where it leaves them narrower but cuts few
-  pieces of the mask apart and eats few away (the pieces of a quarter object or more number
-  between 1 / CUT and CUT times the mask's): there it parts no object but guides the seams
-  between touching ones, as in chains of nuclei pressed together, as wide as one. Elsewhere
+  clump: so on brightfield images, which the starting model does not know); and where it
+  leaves them narrower but cuts few pieces of the mask apart and eats few away (the pieces of
+  a quarter object or more number between 1 / CUT and CUT times the mask's): there it parts
+  no object but guides the seams between touching ones, as in chains of nuclei pressed
+  together, as wide as one. Elsewhere
   the boundary carves objects of a kind the starting model does not know (thin, elongated
   ones into pieces; cytoplasm into crumbs), and the mask already gives objects at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
