@@ -50,6 +50,9 @@ def main() -> int:
                         help="the window minimised while it trains (no previews; implies --idle)")
     parser.add_argument("--objects", action="store_true",
                         help="the objects shown on the image while it trains (found from the previews)")
+    parser.add_argument("--events", action="store_true",
+                        help="time every Qt event the GUI thread handles and name those over half the "
+                             "threshold (what the watchdog cannot see: time spent inside Qt)")
     parser.add_argument("--cli", action="store_true",
                         help="then train as long with `unet-studio train` on the strokes painted "
                              "before Train, and compare the steps")
@@ -62,7 +65,11 @@ def main() -> int:
     # The sample's strokes and models live in a per-user folder (XDG on Linux): a fresh one,
     # so this run neither adds to the user's own sample project nor starts from its strokes.
     os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-stall-")
-    app = QApplication(sys.argv[:1])
+    slow_events: list[tuple[float, float, str]] = []   # (time, seconds, what)
+    app = (_timed_application(QApplication, args.threshold_ms / 2000, slow_events) if args.events
+           else QApplication)(sys.argv[:1])
+    from unet_studio.gui.garbage import collect_garbage_in_gui_thread
+    collector = collect_garbage_in_gui_thread(app)   # as the app does (gui/app.py)
     from unet_studio.core.stack import Stack
     from unet_studio.gui.app import configure_pyqtgraph, start_torch_warm_up
     from unet_studio.workflow.loaded_image import prepare
@@ -98,7 +105,7 @@ def main() -> int:
     probe.setInterval(10)
     probe.timeout.connect(tick)
     probe.start()
-    warm_up = start_torch_warm_up()
+    warm_up = start_torch_warm_up(collector)
     warm_up_started = time.perf_counter()
 
     stop_watchdog = threading.Event()
@@ -247,11 +254,31 @@ def main() -> int:
         print(f"  {g:6.1f} ms at {t:5.1f} s after Train")
     for c in sorted(set(culprits))[:10]:
         print(f"  GUI thread during a long gap: {c}")
+    for t, seconds, what in slow_events:
+        print(f"  Qt event of {seconds * 1000:6.1f} ms at {t - start - training_started:6.1f} s after Train: {what}")
     if args.cli:
         cli_steps = _cli_steps(shown, strokes, args.seconds)
         print(f"the command line on the same strokes: step {cli_steps} in {args.seconds:.0f} s; "
               f"the app's steps are {int(steps) / max(cli_steps, 1):.0%} of its")
     return 0 if not late else 1
+
+
+def _timed_application(base, slowest: float, slow: list):
+    """A QApplication class that notes, in `slow`, each event it dispatches that takes over
+    `slowest` seconds: (when, seconds, receiver and event type; nested events count in their
+    parents' time too)."""
+    class TimedApplication(base):
+        def notify(self, receiver, event):
+            started = time.perf_counter()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                took = time.perf_counter() - started
+                if took > slowest:
+                    parent = receiver.parent() if hasattr(receiver, "parent") else None
+                    slow.append((started, took, f"{type(receiver).__name__} in {type(parent).__name__}, "
+                                                f"{event.type().name}"))
+    return TimedApplication
 
 
 def _cli_steps(plane: np.ndarray, strokes: np.ndarray, seconds: float) -> int:

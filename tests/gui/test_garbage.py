@@ -59,3 +59,45 @@ def test_collection_turned_back_on_by_a_library_is_turned_off_again(qapp, qtbot)
         qtbot.waitUntil(lambda: not gc.isenabled(), timeout=2_000)
     finally:
         collector.stop()
+
+
+
+def test_a_paused_collector_collects_nothing_until_resumed(qapp):
+    collector = GuiThreadGarbageCollector()   # collect_due called by hand, not by its timer
+    collector.start()
+    try:
+        Cycle.collected_in.clear()
+        collector.pause()
+        assert collector.paused
+        make_garbage_in_a_worker()
+        collector.collect_due()
+        assert Cycle.collected_in == []
+        collector.resume()
+        collector.collect_due()
+        assert Cycle.collected_in and set(Cycle.collected_in) == {threading.main_thread().name}
+    finally:
+        collector.stop()
+    gc.collect()
+
+
+def test_the_torch_warm_up_pauses_the_collector_then_sets_aside_what_lives(qapp):
+    """While torch is imported and warmed up nothing is collected; then what lives (the
+    libraries' objects) is frozen out of the collector's sight, and it goes on."""
+    import torch
+
+    from unet_studio.gui.app import start_torch_warm_up
+
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    threads = torch.get_num_threads()   # the warm-up leaves a core for the window
+    gc.unfreeze()
+    try:
+        warm_up = start_torch_warm_up(collector)
+        assert collector.paused
+        warm_up.join(120)
+        assert not warm_up.is_alive() and not collector.paused
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        collector.stop()
+        gc.unfreeze()   # the other tests' objects back in sight
+        torch.set_num_threads(threads)

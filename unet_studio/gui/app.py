@@ -22,7 +22,7 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
-def _warm_up_torch() -> None:
+def _warm_up_torch(collector=None) -> None:
     """Import torch and run two steps of a tiny training with a preview, in a daemon thread.
 
     Besides `import torch` (seconds), torch imports some 800 more modules lazily on the first
@@ -30,6 +30,8 @@ def _warm_up_torch() -> None:
     real training they would make painting stutter; done here, right after the window shows,
     the first Train starts at once and stays smooth. The objects of a tiny mask are found too,
     for the same reason: the Objects panel's first objects import scikit-image's measuring.
+    Then what they made, which lives as long as the program, is set aside from the garbage
+    collector, and `collector` (gui/garbage.py; paused meanwhile, if given) goes on.
     """
     try:
         import numpy as np
@@ -52,10 +54,21 @@ def _warm_up_torch() -> None:
                       image[None], 2, class_name="b")
     except Exception:  # the first Train will report any real problem in a dialog
         pass
+    finally:
+        from unet_studio.gui.garbage import set_aside_what_lives_now
+
+        set_aside_what_lives_now()
+        if collector is not None:
+            collector.resume()
 
 
-def start_torch_warm_up() -> threading.Thread:
-    thread = threading.Thread(target=_warm_up_torch, name="unet_studio-torch-import", daemon=True)
+def start_torch_warm_up(collector=None) -> threading.Thread:
+    """The warm-up (_warm_up_torch) in a daemon thread; `collector` (the GUI thread's garbage
+    collector) collects nothing until it ends."""
+    if collector is not None:
+        collector.pause()
+    thread = threading.Thread(target=_warm_up_torch, args=(collector,), name="unet_studio-torch-import",
+                              daemon=True)
     thread.start()
     return thread
 
@@ -124,7 +137,7 @@ def run(files: list[str]) -> int:
     app.setWindowIcon(_icon())
     from unet_studio.gui.garbage import collect_garbage_in_gui_thread
 
-    collect_garbage_in_gui_thread(app)
+    collector = collect_garbage_in_gui_thread(app)
 
     from unet_studio.gui.window.main_window import MainWindow
 
@@ -135,5 +148,5 @@ def run(files: list[str]) -> int:
     files = list(files or [])
     if files:
         QTimer.singleShot(0, lambda: window.open_files(files))
-    QTimer.singleShot(50, start_torch_warm_up)
+    QTimer.singleShot(50, lambda: start_torch_warm_up(collector))
     return app.exec()

@@ -7,6 +7,12 @@ connection lock taken in the worker while the GUI thread, holding the GIL, waits
 crash. So automatic collection is turned off and a timer in the GUI thread collects by the
 same thresholds, the way pyqtgraph's GarbageCollector does. Reference counting, which frees
 almost everything, is not affected.
+
+What the libraries make as they are imported (torch, Qt, scikit-image: some 200,000 objects)
+lives as long as the program, but each collection that reaches it scans it all, holding the
+GUI thread 40-260 ms: one due as Train was pressed froze the brush for a quarter of a second.
+So while torch is imported and warmed up (gui/app.py) the collector waits (`pause`), and
+then what lives is set aside for good (`set_aside_what_lives_now`: gc.freeze) and it goes on.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ class GuiThreadGarbageCollector(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.collect_due)
         self._was_enabled = gc.isenabled()
+        self._paused = False
 
     def start(self) -> None:
         self._was_enabled = gc.isenabled()
@@ -35,12 +42,25 @@ class GuiThreadGarbageCollector(QObject):
         if self._was_enabled:
             gc.enable()
 
+    def pause(self) -> None:
+        """Collect nothing until resume() (any thread may call either)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def collect_due(self) -> None:
         """Collect the generations whose counts passed Python's thresholds (as gc would). A
         library that turned automatic collection back on meanwhile is overruled: a collection in
         a worker that frees a Qt object deadlocks against the GUI thread."""
         if gc.isenabled():
             gc.disable()
+        if self._paused:
+            return
         counts, thresholds = gc.get_count(), gc.get_threshold()
         generation = -1
         for g in range(3):
@@ -49,6 +69,12 @@ class GuiThreadGarbageCollector(QObject):
             generation = g
         if generation >= 0:
             gc.collect(generation)
+
+
+def set_aside_what_lives_now() -> None:
+    """Move every object alive now out of the collector's sight (gc.freeze), for good: for
+    once the libraries are imported. Reference counting still frees them if they die."""
+    gc.freeze()
 
 
 def collect_garbage_in_gui_thread(parent: QObject) -> GuiThreadGarbageCollector:

@@ -65,7 +65,7 @@ class _Run:
         # earlier run do not appear in this shot.
         os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="unet_studio-shot-")
         self.app = QApplication(sys.argv[:1])
-        collect_garbage_in_gui_thread(self.app)
+        self.collector = collect_garbage_in_gui_thread(self.app)
         configure_pyqtgraph()
         self.app.setWindowIcon(_icon())
         settings_file = tempfile.NamedTemporaryFile(suffix=".ini", delete=False)  # not the user's recent files
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = _Run(args.size)
     window = run.window
-    warm_up = start_torch_warm_up()
+    warm_up = start_torch_warm_up(run.collector)
     window.open_files([str(sample_image_path())])
     while window.document is None:
         run.wait(0.05)
