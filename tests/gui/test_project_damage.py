@@ -127,3 +127,34 @@ def test_a_read_only_project_says_so_and_offers_save_as(window, qtbot, tmp_path,
     question = [d for d in dialogs.questions() if d[1] == "The project folder is read-only"]
     assert len(question) == 1 and str(folder) in question[0][2] and "Save Project As" in question[0][2]
     assert np.count_nonzero(window.document.labels.data) > 0   # it still opens, labels and all
+
+
+def test_a_project_open_in_another_window_opens_read_only_and_says_why(window, qtbot, tmp_path, dialogs):
+    """A second unet_studio on a project the first holds (core/project_lock.py): it opens, says
+    the other window has it, and offers Save As; strokes painted here do not reach its files."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from unet_studio.core import project_lock
+
+    folder = make_project(tmp_path, names=("a",))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (folder / project_lock.LOCK_FILE).write_text(json.dumps({"pid": other.pid, "host": socket.gethostname()}))
+        labels_file = folder / "labels" / "a.tif"
+        strokes = labels_file.read_bytes()
+        dialogs.answer_yes = False
+        window.projects.open_project(str(folder))
+        wait_showing(qtbot, window, "a.tif")
+        question = [d for d in dialogs.questions() if d[1] == "The project is open in another window"]
+        assert len(question) == 1 and f"process {other.pid}" in question[0][2] and "Save Project As" in question[0][2]
+        assert window.session.project.read_only
+        drag(qtbot, window.canvas, [(10, 10), (30, 30)])
+        qtbot.waitUntil(lambda: window.session.autosaver.last_error is not None, timeout=10_000)
+        assert "open in another unet_studio window" in str(window.session.autosaver.last_error)
+        assert labels_file.read_bytes() == strokes
+    finally:
+        other.kill()
+        other.wait()

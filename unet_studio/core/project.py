@@ -7,7 +7,9 @@
       training-log.jsonl     one JSON record per line, append-only
 
 Every file is written atomically, so a crash leaves the old or the new version of each file.
-core/image_project.py gives the project used for an image opened on its own.
+core/image_project.py gives the project used for an image opened on its own. One unet_studio
+at a time changes a project (core/project_lock.py): opened while another holds it, it is
+read-only, and saving raises ProjectError (Save As keeps the changes elsewhere).
 
 Threads: `save_labels` may run on an autosave thread while the GUI thread calls the other
 methods; project state is guarded by a lock and label writes are serialised.
@@ -27,6 +29,7 @@ from unet_studio.core.labels import LabelVolume
 from unet_studio.core.model_history import ModelHistory, ProjectModelsMixin
 from unet_studio.core.project_classes import ProjectClassesMixin
 from unet_studio.core.project_labels import ProjectLabelsMixin
+from unet_studio.core import project_lock
 from unet_studio.core.project_file import (
     PROJECT_FILE,
     ImageEntry,
@@ -64,6 +67,8 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         self.models = ModelHistory(self._data.models)
         self.exists = (self.folder / PROJECT_FILE).is_file()
         self.read_only = False
+        self.open_elsewhere: str | None = None   # who else holds it (read-only here), in words
+        self._holding = False                     # this process holds it (core/project_lock.py)
         self.problems: list[str] = []  # one-line messages about what could not be loaded
         self.note = ""  # e.g. why the project is not beside its image
         self._labels: dict[str, LabelVolume] = {}
@@ -98,8 +103,17 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         if not folder_is_writable(folder):
             project.read_only = True
             project.problems.append(f"the folder {folder} is read-only: use Save As to keep changes")
+        elif (holder := project_lock.held_elsewhere(folder)) is not None:
+            project.read_only, project.open_elsewhere = True, holder
+            project.problems.append(f"the project is open in {holder}: it is read-only here, "
+                                    "use Save As to keep changes")
         else:
             remove_stale_temp_files(folder)
+            try:
+                project_lock.take(folder)
+                project._holding = True
+            except OSError:   # a folder that takes no new file: saving will say so
+                pass
             if problems:  # keep the repaired paths, so later label saves find them again
                 project._write_project_json()
         return project
@@ -151,7 +165,10 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
                 copy_own_file(self.folder, new, model.file, f"model {model.id}")
             copy_own_file(self.folder, new, TRAINING_LOG, "the training log")
             write_project_file(new, self._snapshot_data())
-            self.folder, self.exists, self.read_only = new, True, False
+            self.close()
+            project_lock.take(new)
+            self.folder, self.exists, self.read_only, self.open_elsewhere = new, True, False, None
+            self._holding = True
             self._saved_version = {i: v.version for i, v in self._labels.items()}
 
     # ---- images --------------------------------------------------------------------------
@@ -269,7 +286,16 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         with self._saving(self.folder, "the project"):
             (self.folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
             write_project_file(self.folder, self._snapshot_data())
+            if not self._holding:
+                project_lock.take(self.folder)
+                self._holding = True
         self.exists = True
+
+    def close(self) -> None:
+        """Hold the project no more: another unet_studio may change it (core/project_lock.py)."""
+        if self._holding:
+            project_lock.release(self.folder)
+            self._holding = False
 
     def _save_structure(self) -> None:
         # Structural changes (images, models) are saved at once if the project is on disk;
@@ -277,8 +303,15 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         if self.exists:
             self._write_project_json()
 
+    def _may_save(self, folder: Path, what: str) -> None:
+        """ProjectError where another unet_studio holds this project (core/project_lock.py)."""
+        if self.open_elsewhere and folder == self.folder:
+            raise ProjectError(f"cannot save {what} in {folder}: the project is open in "
+                               f"{self.open_elsewhere}; use Save As")
+
     @contextmanager
     def _saving(self, folder: Path, what: str) -> Iterator[None]:
+        self._may_save(folder, what)
         try:
             yield
         except OSError as e:

@@ -1,7 +1,7 @@
 """The labels of a project's images: loaded on first use, written when they changed.
 
 A mixin for Project (it uses the project's folder, _data, _labels, _saved_version, the state
-and write locks, problems, image(), ensure_created() and _saving()). Labels are loaded
+and write locks, problems, image(), ensure_created(), _may_save() and _saving()). Labels are loaded
 lazily, fitted to the project's class list, and written only when their version moved; a
 damaged labels file is kept aside, never overwritten.
 """
@@ -84,6 +84,7 @@ class ProjectLabelsMixin:
         version = labels.version
         if self._saved_version.get(image_id) == version:
             return  # unchanged since loaded, created empty, or last written
+        self._may_save(self.folder, "the labels")
         path = labels_target(self.folder, self.image(image_id), self._data.images)
         self.ensure_created()
         data, axes, classes = labels.snapshot()

@@ -223,9 +223,12 @@ class ProjectController(QObject):
                  "Their labels are safe. Select one in the Images list and press Locate… to show "
                  "where it is now; images moved to the same folder are found together.")
         if project.read_only:
-            if ask_yes_no(self.parent_widget, "The project folder is read-only",
-                          f"Changes cannot be saved in {project.folder}.\n\n"
-                          "Save a copy of the project in another folder now (Save Project As)?"):
+            title, why = (("The project is open in another window",
+                           f"It is open in {project.open_elsewhere}, which may change it: changes here "
+                           f"cannot be saved in {project.folder}.") if project.open_elsewhere else
+                          ("The project folder is read-only", f"Changes cannot be saved in {project.folder}."))
+            if ask_yes_no(self.parent_widget, title,
+                          f"{why}\n\nSave a copy of the project in another folder now (Save Project As)?"):
                 self.save_copy_asked.emit()
 
     # ---- what the window shows -----------------------------------------------------------

@@ -131,12 +131,14 @@ class ProjectSession(QObject):
         return self.autosaver is None or self.autosaver.flush(timeout)
 
     def close(self) -> bool:
-        """Write what is pending, stop the autosave thread; False if something was not written."""
+        """Write what is pending, stop the autosave thread, let the project go; False if
+        something was not written."""
         self.watch(None)
         autosaver, self.autosaver = self.autosaver, None
-        if autosaver is None:
-            return True
-        return autosaver.close()
+        written = autosaver is None or autosaver.close()
+        if self.project is not None:
+            self.project.close()   # another unet_studio may change it now (core/project_lock.py)
+        return written
 
     def _saved_on_thread(self, labels) -> None:
         # The autosave thread counts, so a big stack does not cost the GUI thread.
