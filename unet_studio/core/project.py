@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from unet_studio.core import project_lock
 from unet_studio.core.errors import LabelsError, ProjectError, UnetStudioError
 from unet_studio.core.label_classes import DEFAULT_CLASSES, LabelClass
 from unet_studio.core.label_file import peek_labels_shape, write_labels
@@ -29,7 +30,6 @@ from unet_studio.core.labels import LabelVolume
 from unet_studio.core.model_history import ModelHistory, ProjectModelsMixin
 from unet_studio.core.project_classes import ProjectClassesMixin
 from unet_studio.core.project_labels import ProjectLabelsMixin
-from unet_studio.core import project_lock
 from unet_studio.core.project_file import (
     PROJECT_FILE,
     ImageEntry,

@@ -1,9 +1,9 @@
 """The labels of a project's images: loaded on first use, written when they changed.
 
 A mixin for Project (it uses the project's folder, _data, _labels, _saved_version, the state
-and write locks, problems, image(), ensure_created(), _may_save() and _saving()). Labels are loaded
-lazily, fitted to the project's class list, and written only when their version moved; a
-damaged labels file is kept aside, never overwritten.
+and write locks, problems, image(), ensure_created(), _may_save() and _saving()). Labels are
+loaded lazily, fitted to the project's class list, and written only when their version moved;
+a damaged labels file is kept aside, never overwritten.
 """
 from __future__ import annotations
 

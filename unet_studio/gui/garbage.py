@@ -72,7 +72,7 @@ class GuiThreadGarbageCollector(QObject):
 
 
 def set_aside_what_lives_now() -> None:
-    """Move every object alive now out of the collector's sight (gc.freeze), for good: for
+    """Move every object alive now out of the collector's sight for good (gc.freeze): called
     once the libraries are imported. Reference counting still frees them if they die."""
     gc.freeze()
 
