@@ -254,6 +254,35 @@ def test_models_are_kept_with_time_steps_loss_and_one_current(tmp_path):
     assert [m.id for m in reopened.models] == [first.id, second.id]
 
 
+def test_models_in_the_folder_that_the_project_does_not_list_are_listed_again(tmp_path):
+    """A model written whose entry never reached project.json (a crash, or another window's
+    older project.json written over it) is listed again on opening, with its steps and loss
+    from the training log; none becomes current, and nothing outside models/ is taken."""
+    project = Project.create(tmp_path / "proj")
+    kept = project.add_model(lambda p: write_fake_model(p, "kept"), steps=100, loss=0.5)
+    lost = project.add_model(lambda p: write_fake_model(p, "lost"), steps=300, loss=0.25, info={"trust": 0.9})
+    project.log_training({"event": "training", "model": lost.id, "steps": 300, "loss": 0.25, "trust": 0.9})
+    project.set_current_model(kept.id)
+    data = json.loads((tmp_path / "proj" / "project.json").read_text())
+    data["models"] = [m for m in data["models"] if m["id"] != lost.id]   # what the other window wrote
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    write_fake_model(tmp_path / "proj" / "models" / "by-hand.pt", "unlogged")
+    (tmp_path / "outside.pt").write_text("not the project's")
+    (tmp_path / "proj" / "models" / "link.pt").symlink_to(tmp_path / "outside.pt")
+    project.close()
+
+    again = Project.open(tmp_path / "proj")
+    assert [m.id for m in again.models] == [kept.id, lost.id, "by-hand"]
+    back = again.models.get(lost.id)
+    assert (back.steps, back.loss, back.info["trust"], back.info["recovered"]) == (300, 0.25, 0.9, True)
+    assert again.models.current.id == kept.id and again.model_path(lost.id).read_text() == "lost"
+    assert again.models.get("by-hand").steps is None
+    assert any("2 model(s)" in p for p in again.problems)
+    assert [m.id for m in again.recovered_models] == [lost.id, "by-hand"]
+    again.close()
+    assert [m.id for m in Project.open(tmp_path / "proj").models] == [kept.id, lost.id, "by-hand"]   # kept
+
+
 def test_a_failed_model_save_leaves_the_history_as_it_was(tmp_path):
     project = Project.create(tmp_path / "proj")
     project.add_model(write_fake_model, steps=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from tests.gui.helpers import drag, wait_idle, wait_showing, write_image
 from unet_studio.core.errors import ProjectError
@@ -158,3 +159,15 @@ def test_a_project_open_in_another_window_opens_read_only_and_says_why(window, q
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_model_the_project_had_lost_from_its_list_is_back_and_said_so(window, qtbot, tmp_path):
+    folder = make_project(tmp_path, names=("a",))
+    (folder / "models").mkdir(exist_ok=True)
+    (folder / "models" / "20260101-120000.pt").write_bytes(b"weights")   # listed nowhere
+    window.projects.open_project(str(folder))
+    wait_showing(qtbot, window, "a.tif")
+    items = window.models_panel._items()
+    assert [item.data(0, Qt.ItemDataRole.UserRole) for item in items] == ["20260101-120000"]
+    assert "found again in the project folder" in items[0].toolTip(0)
+    assert "found in the project folder" in window.statusBar().currentMessage()

@@ -107,6 +107,11 @@ def steps_up_to(entries: list[ModelEntry], entry_id: str) -> int:
     return 0
 
 
+def _file_time(path: Path) -> str:
+    """When `path` was last written, as project.json writes times."""
+    return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+
+
 def append_log(path: Path, record: dict) -> None:
     """Append `record` as one JSON line (with "time" unless given), synced to disk.
 
@@ -180,6 +185,41 @@ class ProjectModelsMixin:
             self.ensure_created()
             with self._saving(self.folder, "the training log"):
                 append_log(inside_project(self.folder, TRAINING_LOG, "the training log"), record)
+
+    def recover_unlisted_models(self) -> list[ModelEntry]:
+        """Models in models/ that project.json does not list (written by a run whose entry a
+        crash, or another window, never let reach project.json) listed again, oldest first,
+        with their steps, loss and details from the training log where it has them; none
+        becomes current. Returns them (the caller saves)."""
+        with self._state_lock:
+            listed = {Path(e.file).as_posix() for e in self.models}
+            folder = self.folder / MODELS_DIR
+            files = sorted((p for p in folder.glob("*.pt") if p.is_file() and not p.is_symlink()),
+                           key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+            runs = {r.get("model"): r for r in self.training_log() if r.get("event") == "training"}
+            found = []
+            for path in files:
+                relative = f"{MODELS_DIR}/{path.name}"
+                if relative in listed:
+                    continue
+                run = runs.get(path.stem, {})
+                info = {k: v for k, v in run.items() if k not in ("time", "event", "model", "steps", "loss")}
+                entry = ModelEntry(id=self._free_id(path.stem), file=relative,
+                                   time=run.get("time") or _file_time(path),
+                                   steps=run.get("steps") if isinstance(run.get("steps"), int) else None,
+                                   loss=run.get("loss") if isinstance(run.get("loss"), (int, float)) else None,
+                                   info={**info, "recovered": True})
+                self.models.entries.append(entry)
+                found.append(entry)
+            return found
+
+    def _free_id(self, wanted: str) -> str:
+        taken = {e.id for e in self.models}
+        model_id, n = wanted, 1
+        while model_id in taken:
+            n += 1
+            model_id = f"{wanted}-{n}"
+        return model_id
 
     def training_log(self) -> list[dict]:
         """All records of the training log (a line cut short by a crash is skipped)."""

@@ -68,6 +68,7 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         self.exists = (self.folder / PROJECT_FILE).is_file()
         self.read_only = False
         self.open_elsewhere: str | None = None   # who else holds it (read-only here), in words
+        self.recovered_models: list = []         # models listed again on opening (recover_unlisted_models)
         self._holding = False                     # this process holds it (core/project_lock.py)
         self.problems: list[str] = []  # one-line messages about what could not be loaded
         self.note = ""  # e.g. why the project is not beside its image
@@ -114,7 +115,11 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
                 project._holding = True
             except OSError:   # a folder that takes no new file: saving will say so
                 pass
-            if problems:  # keep the repaired paths, so later label saves find them again
+            recovered = project.recovered_models = project.recover_unlisted_models()
+            if recovered:
+                project.problems.append(f"{len(recovered)} model(s) in models/ that the project did not list "
+                                        "are back in the Models list")
+            if problems or recovered:  # keep the repaired paths, so later label saves find them again
                 project._write_project_json()
         return project
 

@@ -19,6 +19,8 @@ import os
 import socket
 from pathlib import Path
 
+from unet_studio.core.atomic import atomic_write_bytes
+
 LOCK_FILE = ".open-in-unet_studio.json"
 
 
@@ -41,10 +43,8 @@ def held_elsewhere(folder: str | Path) -> str | None:
 
 def take(folder: str | Path) -> None:
     """Hold the project in `folder` for this process (atomically; OSError if it cannot)."""
-    folder = Path(folder)
-    temporary = folder / f"{LOCK_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
-    os.replace(temporary, folder / LOCK_FILE)
+    holder = {"pid": os.getpid(), "host": socket.gethostname()}
+    atomic_write_bytes(Path(folder) / LOCK_FILE, json.dumps(holder).encode("utf-8"))
 
 
 def release(folder: str | Path) -> None:

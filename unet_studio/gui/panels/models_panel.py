@@ -58,6 +58,8 @@ def describe_info(entry) -> str:
     if info.get("started_from"):
         parts.append(f"continued from the model of {when(info.get('started_from_time', ''))}"
                      if info.get("started_from_time") else f"continued from {info['started_from']}")
+    if info.get("recovered"):
+        parts.append("found again in the project folder: the project's list had lost it")
     return "\n".join(parts) or entry.file
 
 

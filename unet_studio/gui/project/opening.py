@@ -65,6 +65,7 @@ class ProjectController(QObject):
         self.pool = pool
         self._then_add: list[str] = []
         self._recent_file: str | None = None
+        self._said = False   # a message about what opened was shown since "Opening …"
 
     @property
     def project(self) -> Project | None:
@@ -127,6 +128,7 @@ class ProjectController(QObject):
         worker.failed.connect(self._open_failed)
         worker.finished.connect(self._open_finished)
         self.status_message.emit(f"Opening {name}…", 0)
+        self._said = False
         self.parent_widget.setCursor(Qt.CursorShape.BusyCursor)
         self.pool.start(worker)
 
@@ -187,7 +189,13 @@ class ProjectController(QObject):
     @Slot()
     def _open_finished(self) -> None:
         self.parent_widget.unsetCursor()
-        self.status_message.emit("", 0)
+        if not self._said:
+            self.status_message.emit("", 0)
+
+    def _say(self, text: str, milliseconds: int) -> None:
+        """A status bar message about what opened, kept when the opening ends."""
+        self._said = True
+        self.status_message.emit(text, milliseconds)
 
     # ---- the project ---------------------------------------------------------------------
     def _adopted(self, project: Project) -> None:
@@ -213,7 +221,11 @@ class ProjectController(QObject):
 
     def _report_problems(self, project: Project) -> None:
         if project.note:
-            self.status_message.emit(project.note, 15000)
+            self._say(project.note, 15000)
+        if project.recovered_models:
+            n = len(project.recovered_models)
+            self._say(f"{n} trained model{'s' if n != 1 else ''} found in the project folder, "
+                      "missing from its list, now back in the Models list", 15000)
         missing = project.missing_images()
         if missing:
             names = "\n".join(f"  • {e.name}  (expected in {e.path.parent})" for e in missing[:12])
