@@ -194,14 +194,13 @@ class ProjectModelsMixin:
         with self._state_lock:
             listed = {Path(e.file).as_posix() for e in self.models}
             folder = self.folder / MODELS_DIR
-            files = sorted((p for p in folder.glob("*.pt") if p.is_file() and not p.is_symlink()),
+            files = sorted((p for p in folder.glob("*.pt") if p.is_file() and not p.is_symlink()
+                            and f"{MODELS_DIR}/{p.name}" not in listed),
                            key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
-            runs = {r.get("model"): r for r in self.training_log() if r.get("event") == "training"}
+            runs = {r.get("model"): r for r in self.training_log() if r.get("event") == "training"} if files else {}
             found = []
             for path in files:
                 relative = f"{MODELS_DIR}/{path.name}"
-                if relative in listed:
-                    continue
                 run = runs.get(path.stem, {})
                 info = {k: v for k, v in run.items() if k not in ("time", "event", "model", "steps", "loss")}
                 entry = ModelEntry(id=self._free_id(path.stem), file=relative,
