@@ -49,12 +49,7 @@ class ModelHistory:
 
     def new_entry(self, folder: Path, *, steps=None, loss=None, info=None) -> ModelEntry:
         """An entry (not yet added) with a fresh file name models/<time>.pt under `folder`."""
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        taken = {e.id for e in self.entries}
-        model_id, n = stamp, 1
-        while model_id in taken or (folder / MODELS_DIR / f"{model_id}.pt").exists():
-            n += 1
-            model_id = f"{stamp}-{n}"
+        model_id = self.free_id(datetime.now().strftime("%Y%m%d-%H%M%S"), folder)
         if loss is not None:
             loss = float(loss)
             loss = loss if math.isfinite(loss) else None  # JSON has no NaN
@@ -66,6 +61,16 @@ class ModelHistory:
             loss=loss,
             info=dict(info or {}),
         )
+
+    def free_id(self, wanted: str, folder: Path | None = None) -> str:
+        """`wanted`, or `wanted`-2, -3, ...: an id no entry has (nor, with `folder`, a file
+        models/<id>.pt there)."""
+        taken = {e.id for e in self.entries}
+        model_id, n = wanted, 1
+        while model_id in taken or (folder is not None and (folder / MODELS_DIR / f"{model_id}.pt").exists()):
+            n += 1
+            model_id = f"{wanted}-{n}"
+        return model_id
 
     def add(self, entry: ModelEntry) -> None:
         """Append `entry` and make it the current model."""
@@ -203,7 +208,7 @@ class ProjectModelsMixin:
                 relative = f"{MODELS_DIR}/{path.name}"
                 run = runs.get(path.stem, {})
                 info = {k: v for k, v in run.items() if k not in ("time", "event", "model", "steps", "loss")}
-                entry = ModelEntry(id=self._free_id(path.stem), file=relative,
+                entry = ModelEntry(id=self.models.free_id(path.stem), file=relative,
                                    time=run.get("time") or _file_time(path),
                                    steps=run.get("steps") if isinstance(run.get("steps"), int) else None,
                                    loss=run.get("loss") if isinstance(run.get("loss"), (int, float)) else None,
@@ -211,14 +216,6 @@ class ProjectModelsMixin:
                 self.models.entries.append(entry)
                 found.append(entry)
             return found
-
-    def _free_id(self, wanted: str) -> str:
-        taken = {e.id for e in self.models}
-        model_id, n = wanted, 1
-        while model_id in taken:
-            n += 1
-            model_id = f"{wanted}-{n}"
-        return model_id
 
     def training_log(self) -> list[dict]:
         """All records of the training log (a line cut short by a crash is skipped)."""

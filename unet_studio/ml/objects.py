@@ -42,9 +42,9 @@ same defaults hold for 10 px nuclei and 110 px nuclei alike:
   leaves them narrower but cuts few pieces of the mask apart and eats few away (the pieces of
   a quarter object or more number between 1 / CUT and CUT times the mask's): there it parts
   no object but guides the seams between touching ones, as in chains of nuclei pressed
-  together, as wide as one. Elsewhere
-  the boundary carves objects of a kind the starting model does not know (thin, elongated
-  ones into pieces; cytoplasm into crumbs), and the mask already gives objects at their size.
+  together, as wide as one. Elsewhere the boundary carves objects of a kind the starting model
+  does not know (thin, elongated ones into pieces; cytoplasm into crumbs), and the mask already
+  gives objects at their size.
   Where it cuts a piece of the mask into one object and thin rims, crescents or crumbs (an
   isolated nucleus whose mask spills over its edge: ml/object_shavings.py), those are not
   objects: the object grows into them as into the boundary.
@@ -102,7 +102,6 @@ class Parting(NamedTuple):
     boundary: np.ndarray | None     # the kept boundary objects part along, or None
     size: float | None              # the typical object size find_objects measures with it
     parted_by: np.ndarray | None    # with a boundary: the object probability objects part by
-                                    # (find_objects' parted_by: it is not computed again)
 
 
 def parting(boundary: np.ndarray | None, border_class: int | None, foreground: np.ndarray,
@@ -120,27 +119,31 @@ def parting(boundary: np.ndarray | None, border_class: int | None, foreground: n
         parted_by = _parting(foreground, probability, boundary, z_spacing)
         apart_mask = parted(foreground, parted_by)[0]
         apart = _size_of(apart_mask, z_spacing)
-        if joined and apart and (
-                (joined >= CLUMPED * apart and _pieces_cut(foreground, apart_mask, apart, z_spacing) >= CUT) or
-                (apart < joined and 1 / CUT <= _pieces_cut(foreground, apart_mask, joined, z_spacing) < CUT)):
-            return Parting(boundary, apart, parted_by)
+        if joined and apart and apart < joined:
+            areas = _piece_areas(foreground, z_spacing), _piece_areas(apart_mask, z_spacing)
+            ndim = foreground.ndim if z_spacing else 2
+            if (joined >= CLUMPED * apart and _pieces_cut(*areas, apart, ndim, z_spacing) >= CUT) or \
+                    1 / CUT <= _pieces_cut(*areas, joined, ndim, z_spacing) < CUT:
+                return Parting(boundary, apart, parted_by)
     if probability is not None and (np.asarray(foreground, bool) & (np.asarray(probability) < SURE)).any():
         return Parting(None, measure_object_size(foreground, z_spacing, probability), None)   # parts by it alone
     return Parting(None, joined if joined is not None else measure_object_size(foreground, z_spacing), None)
 
 
-def _pieces_cut(foreground: np.ndarray, apart: np.ndarray, size: float, z_spacing: float | None) -> float:
+def _piece_areas(mask: np.ndarray, z_spacing: float | None) -> np.ndarray:
+    """The area (volume) of each connected piece of `mask` (each plane's, in a stack of planes
+    without z_spacing)."""
+    if np.ndim(mask) > 2 and z_spacing is None:
+        return np.concatenate([_piece_areas(plane, None) for plane in np.reshape(mask, (-1,) + np.shape(mask)[-2:])])
+    return np.bincount(ndimage.label(mask)[0].ravel())[1:]
+
+
+def _pieces_cut(mask_areas: np.ndarray, apart_areas: np.ndarray, size: float, ndim: int,
+                z_spacing: float | None) -> float:
     """How many times as many pieces of a quarter object (`size` across) or more the mask the
-    boundary parted (`apart`) has as the mask (per plane in a stack of planes without z_spacing)."""
-    smallest = object_volume(size, foreground.ndim if z_spacing else 2, z_spacing) / 4
-
-    def pieces(mask: np.ndarray) -> int:
-        if mask.ndim > 2 and z_spacing is None:
-            return sum(pieces(plane) for plane in mask.reshape((-1,) + mask.shape[-2:]))
-        labels, _ = ndimage.label(mask)
-        return int((np.bincount(labels.ravel())[1:] >= smallest).sum())
-
-    return pieces(apart) / max(pieces(np.asarray(foreground, bool)), 1)
+    boundary parted has (`apart_areas`: its pieces' areas) as the mask (`mask_areas`)."""
+    smallest = object_volume(size, ndim, z_spacing) / 4
+    return int((apart_areas >= smallest).sum()) / max(int((mask_areas >= smallest).sum()), 1)
 
 
 def measure_object_size(foreground: np.ndarray, z_spacing: float | None = None,
@@ -198,8 +201,7 @@ def find_objects(foreground: np.ndarray, probability: np.ndarray | None = None, 
     # the gaps between slices: each slice's are found, then linked across slices.
     enclosed = borders is not None
     linked = enclosed and z_spacing is not None
-    parting = parted_by if parted_by is not None and boundary is not None else \
-        _parting(foreground, probability, boundary, None if linked else z_spacing)
+    parting = _parting(foreground, probability, boundary, None if linked else z_spacing, parted_by)
     foreground, borders = parted(foreground, parting, borders)
     size = object_size if object_size is not None else \
         measure_object_size(foreground, _measured_spacing(z_spacing, enclosed))
@@ -223,10 +225,12 @@ def _measured_spacing(z_spacing: float | None, bordered: bool) -> float | None:
 
 
 def _parting(foreground: np.ndarray, probability: np.ndarray | None, boundary: np.ndarray | None,
-             z_spacing: float | None = None) -> np.ndarray | None:
+             z_spacing: float | None = None, given: np.ndarray | None = None) -> np.ndarray | None:
     """The object probability objects part by (None without a probability): none where the
     boundary shaves a piece of the mask it does not part (ml/object_shavings.py). z_spacing:
-    `foreground` is one volume (Z, Y, X), not planes."""
+    `foreground` is one volume, not planes. given: Parting.parted_by of the same, as it is."""
+    if given is not None and boundary is not None:
+        return given
     if probability is None:
         return None
     parting = object_probability(probability, boundary)
@@ -243,8 +247,7 @@ def surest_objects(foreground: np.ndarray, probability: np.ndarray, object_size:
     its objects, before any is dropped): find_objects' `surest`, measured once for a plane
     whose pieces are split apart. None where there are no objects. parted_by: as for
     find_objects."""
-    parting = parted_by if parted_by is not None and boundary is not None else \
-        _parting(foreground, probability, boundary)
+    parting = _parting(foreground, probability, boundary, given=parted_by)
     probability = np.asarray(probability, np.float32)
     labels = _split(parted(foreground, parting)[0], (probability, parting), float(object_size), None, min_size)
     mean, present = object_means(labels, probability)
