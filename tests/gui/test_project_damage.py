@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 from PySide6.QtCore import Qt
 
+from tests.another_window import window_holding
 from tests.gui.helpers import drag, wait_idle, wait_showing, write_image
 from unet_studio.core.errors import ProjectError
 from unet_studio.core.labels import LabelVolume
@@ -21,6 +22,7 @@ def make_project(tmp_path, names=("a", "b")):
         entry = project.add_image(path)
         project.labels_for(entry).paint_disc(0, 0, 8, 8, 3, 1)
     project.save()
+    project.close()
     return tmp_path / "proj"
 
 
@@ -133,17 +135,8 @@ def test_a_read_only_project_says_so_and_offers_save_as(window, qtbot, tmp_path,
 def test_a_project_open_in_another_window_opens_read_only_and_says_why(window, qtbot, tmp_path, dialogs):
     """A second unet_studio on a project the first holds (core/project_lock.py): it opens, says
     the other window has it, and offers Save As; strokes painted here do not reach its files."""
-    import json
-    import socket
-    import subprocess
-    import sys
-
-    from unet_studio.core import project_lock
-
     folder = make_project(tmp_path, names=("a",))
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    try:
-        (folder / project_lock.LOCK_FILE).write_text(json.dumps({"pid": other.pid, "host": socket.gethostname()}))
+    with window_holding(folder) as other:
         labels_file = folder / "labels" / "a.tif"
         strokes = labels_file.read_bytes()
         dialogs.answer_yes = False
@@ -156,9 +149,6 @@ def test_a_project_open_in_another_window_opens_read_only_and_says_why(window, q
         qtbot.waitUntil(lambda: window.session.autosaver.last_error is not None, timeout=10_000)
         assert "open in another unet_studio window" in str(window.session.autosaver.last_error)
         assert labels_file.read_bytes() == strokes
-    finally:
-        other.kill()
-        other.wait()
 
 
 def test_a_model_the_project_had_lost_from_its_list_is_back_and_said_so(window, qtbot, tmp_path):

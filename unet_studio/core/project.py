@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -69,7 +70,7 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         self.read_only = False
         self.open_elsewhere: str | None = None   # who else holds it (read-only here), in words
         self.recovered_models: list = []         # models listed again on opening (recover_unlisted_models)
-        self._holding = False                     # this process holds it (core/project_lock.py)
+        self._hold: weakref.finalize | None = None   # lets go of the project (core/project_lock.py)
         self.problems: list[str] = []  # one-line messages about what could not be loaded
         self.note = ""  # e.g. why the project is not beside its image
         self._labels: dict[str, LabelVolume] = {}
@@ -101,20 +102,17 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         project.problems += problems
         for entry in project.missing_images():
             project.problems.append(f"image {entry.name} is missing (expected at {entry.path})")
-        if not folder_is_writable(folder):
+        writable = folder_is_writable(folder)
+        holder = project._hold_folder(folder) if writable else None
+        if not writable:
             project.read_only = True
             project.problems.append(f"the folder {folder} is read-only: use Save As to keep changes")
-        elif (holder := project_lock.held_elsewhere(folder)) is not None:
+        elif holder is not None:
             project.read_only, project.open_elsewhere = True, holder
             project.problems.append(f"the project is open in {holder}: it is read-only here, "
                                     "use Save As to keep changes")
         else:
             remove_stale_temp_files(folder)
-            try:
-                project_lock.take(folder)
-                project._holding = True
-            except OSError:   # a folder that takes no new file: saving will say so
-                pass
             recovered = project.recovered_models = project.recover_unlisted_models()
             if recovered:
                 project.problems.append(f"{len(recovered)} model(s) in models/ that the project did not list "
@@ -170,10 +168,9 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
                 copy_own_file(self.folder, new, model.file, f"model {model.id}")
             copy_own_file(self.folder, new, TRAINING_LOG, "the training log")
             write_project_file(new, self._snapshot_data())
-            self.close()
-            project_lock.take(new)
+            if (holder := self._hold_folder(new)) is not None:
+                raise ProjectError(f"{new} was just opened in {holder}; choose another folder")
             self.folder, self.exists, self.read_only, self.open_elsewhere = new, True, False, None
-            self._holding = True
             self._saved_version = {i: v.version for i, v in self._labels.items()}
 
     # ---- images --------------------------------------------------------------------------
@@ -290,17 +287,29 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
     def _write_project_json(self) -> None:
         with self._saving(self.folder, "the project"):
             (self.folder / LABELS_DIR).mkdir(parents=True, exist_ok=True)
+            if self._hold is None and (holder := self._hold_folder(self.folder)) is not None:
+                raise ProjectError(f"cannot save the project in {self.folder}: it was just opened in {holder}")
             write_project_file(self.folder, self._snapshot_data())
-            if not self._holding:
-                project_lock.take(self.folder)
-                self._holding = True
         self.exists = True
+
+    def _hold_folder(self, folder: Path) -> str | None:
+        """Hold the project in `folder` (core/project_lock.py) until close() or until this Project
+        is gone, and the folder held before no more: None where it now does, else who does. A
+        folder that takes no new file holds nothing: saving will say so."""
+        try:
+            holder = project_lock.claim(folder)
+        except OSError:
+            return None
+        if holder is None:
+            self.close()
+            self._hold = weakref.finalize(self, project_lock.release, folder)
+        return holder
 
     def close(self) -> None:
         """Hold the project no more: another unet_studio may change it (core/project_lock.py)."""
-        if self._holding:
-            project_lock.release(self.folder)
-            self._holding = False
+        if self._hold is not None:
+            self._hold()
+            self._hold = None
 
     def _save_structure(self) -> None:
         # Structural changes (images, models) are saved at once if the project is on disk;
@@ -324,3 +333,4 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
             raise ProjectError(f"cannot save {what} in {folder}: {reason}; use Save As") from None
         except LabelsError as e:
             raise ProjectError(f"{e}; use Save As") from None
+
