@@ -441,10 +441,10 @@ def test_following_hues_go_with_the_largest_overlap():
     old[:, :10], old[:, 10:] = 1, 2
     new = np.zeros_like(old)
     new[:, 10:], new[:, :4], new[:, 4:10] = 1, 2, 3    # 1 is the old 2; 2 and 3 split the old 1
-    hues = following_hues(new, (old, np.array([0.0, 0.25, 0.5])))
+    hues = following_hues(new, (old, np.array([0.0, 0.25, 0.5])), first=3)
     assert hues[1] == 0.5 and hues[3] == 0.25          # the larger piece keeps the colour
     assert hues[2] not in (0.25, 0.5)
-    assert len(set(following_hues(new, None)[1:])) == 3   # without earlier objects: all apart
+    assert len(set(following_hues(new, None, first=0)[1:])) == 3   # without earlier objects: all apart
 
 
 def test_another_plane_while_training_shows_its_own_objects_at_once(window, qtbot, monkeypatch):

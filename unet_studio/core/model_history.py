@@ -72,10 +72,11 @@ class ModelHistory:
             model_id = f"{wanted}-{n}"
         return model_id
 
-    def add(self, entry: ModelEntry) -> None:
-        """Append `entry` and make it the current model."""
+    def add(self, entry: ModelEntry, *, current: bool = True) -> None:
+        """Append `entry` and (unless `current` is False) make it the current model."""
         self.entries.append(entry)
-        self.set_current(entry.id)
+        if current:
+            self.set_current(entry.id)
 
 
 def trainings(entries: list[ModelEntry]) -> list[list[ModelEntry]]:
@@ -213,7 +214,7 @@ class ProjectModelsMixin:
                                    steps=run.get("steps") if isinstance(run.get("steps"), int) else None,
                                    loss=run.get("loss") if isinstance(run.get("loss"), (int, float)) else None,
                                    info={**info, "recovered": True})
-                self.models.entries.append(entry)
+                self.models.add(entry, current=False)
                 found.append(entry)
             return found
 

@@ -82,15 +82,13 @@ def _hsv_to_rgb(hues: np.ndarray) -> np.ndarray:
 
 
 def following_hues(labels: np.ndarray, before: tuple[np.ndarray, np.ndarray] | None,
-                   first: int | None = None) -> np.ndarray:
+                   first: int) -> np.ndarray:
     """The hue of each object of `labels` (index 0 unused): that of the object it overlaps most
     in `before` ((labels, hues) of the same plane's last objects; None: none), so an object keeps
     its colour while training refines it; where two take the same one, the larger overlap keeps
     it. The others take the golden-ratio steps from `first` on (the first step no object shown
-    so far took; None: as many as `before` has hues)."""
+    so far took)."""
     n = int(labels.max())
-    if first is None:
-        first = 0 if before is None else len(before[1])
     hues = ((np.arange(n + 1) + first) * GOLDEN) % 1.0
     if before is None or n == 0 or before[0].shape != labels.shape:
         return hues
