@@ -19,7 +19,7 @@ from unet_studio.core.errors import TrainingInputError
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="a model file written by train or the app")
     parser.add_argument("images", nargs="+", metavar="PATH",
-                        help="images to segment (TIFF stacks of any axes, PNG, JPEG): files, folders "
+                        help="images to segment (TIFF stacks of any axes, CZI, PNG, JPEG): files, folders "
                              "(each image in them, predicted on its own) or quoted glob patterns "
                              "such as 'plate*/*.tif'; every plane of each image is predicted")
     parser.add_argument("--recursive", action="store_true",

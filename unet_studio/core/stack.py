@@ -1,8 +1,9 @@
 """An image stack with named axes (T, Z, C, Y, X), read lazily one plane at a time.
 
 `open_stack(path)` reads TIFF (plain multi-page, ImageJ hyperstack, OME-TIFF, BigTIFF, RGB/RGBA),
-PNG/JPEG, OME-Zarr (core/stack_zarr.py), or a folder of same-size TIFFs (one Z slice per file). Whatever goes wrong, it raises
-StackError with one line naming the file and the reason in plain words.
+PNG/JPEG, OME-Zarr (core/stack_zarr.py), Zeiss CZI (core/stack_czi.py, with pylibCZIrw), or a
+folder of same-size TIFFs (one Z slice per file). Whatever goes wrong, it raises StackError with
+one line naming the file and the reason in plain words.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # What the name of an image (file or OME-Zarr folder) ends in, longest first: taken off to name
 # what belongs to it (its project folder, its outputs).
 IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
-                 ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif")
+                 ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif", ".czi")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
 # A plane of more pixels than this is read and predicted in parts (Stack.read_in_parts): it may
@@ -185,9 +186,26 @@ def _open(path: Path) -> Stack:
         return _open_tiff(path)
     if head.startswith(_PICTURE_MAGIC):
         return _open_picture(path)
+    if head.startswith(b"ZISRAWFI"):
+        from unet_studio.core.stack_czi import open_czi
+        return open_czi(path)
+    if (other := _other_microscope_file(path, head)) is not None:
+        raise StackError(f"{path}: a {other} file, which is not read here: save it as OME-TIFF "
+                         "(Fiji: File > Import > Bio-Formats, then File > Save As > OME-TIFF)")
     if path.name.lower().endswith(TIFF_SUFFIXES):
         raise StackError(f"{path}: not a TIFF file (it does not start like one)")
     raise StackError(f"{path}: not a TIFF file (nor a PNG, JPEG, BMP or GIF picture)")
+
+
+def _other_microscope_file(path: Path, head: bytes) -> str | None:
+    """The kind of a microscope vendor's file not read here (Nikon, Leica, Olympus, ...)."""
+    if head.startswith(b"\xda\xce\xbe\x0a") or path.suffix.lower() == ".nd2":
+        return "Nikon ND2"
+    if path.suffix.lower() in (".lif", ".lof", ".lifext"):
+        return "Leica LIF"
+    names = {".oib": "Olympus OIB", ".oir": "Olympus OIR", ".vsi": "Olympus VSI", ".ims": "Imaris",
+             ".ics": "ICS", ".dv": "DeltaVision", ".sld": "SlideBook"}
+    return names.get(path.suffix.lower())
 
 
 def _open_tiff(path: Path) -> Stack:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-IMAGE_FILTER = "Images (*.tif *.tiff *.btf *.png *.jpg *.jpeg);;All files (*)"
+IMAGE_FILTER = "Images (*.tif *.tiff *.btf *.czi *.png *.jpg *.jpeg);;All files (*)"
 BUNDLE_FILTER = "Zip files (*.zip)"
 MODEL_FILTER = "Models: unet_studio (*.pt) or bioimage.io packages (*.zip) (*.pt *.zip)"
 
