@@ -2,6 +2,7 @@
 holds nothing, and letting it go frees it."""
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -150,6 +151,17 @@ def test_a_project_nobody_closed_is_let_go_once_it_is_gone(project_folder):
     gc.collect()
     with window_holding(project_folder):
         pass
+
+
+@pytest.mark.skipif(project_lock.fcntl is None, reason="flock: not on Windows")
+def test_a_folder_whose_file_system_keeps_no_locks_still_opens_for_changes(project_folder, monkeypatch):
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(project_lock.fcntl, "flock", no_locks)
+    project = Project.open(project_folder)
+    assert not project.read_only and held_here(project_folder)
+    project.save()
 
 
 def test_a_holder_on_another_computer_holds_it_and_says_how_to_free_it(project_folder):

@@ -18,6 +18,7 @@ computer holds the project until that window closes it, or until the user delete
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -91,14 +92,18 @@ def release(folder: str | Path) -> None:
 
 
 def _lock(fh) -> bool:
+    """Lock the open lock file for this process: False where another holds it."""
     try:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:
             fh.seek(_WINDOWS_LOCKED_BYTE)
             msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
+    except OSError as error:
+        if fcntl is None or error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        # A file system that keeps no locks (some network or FUSE mounts): nobody can hold the
+        # project there, and locking the user out of it would be worse than two windows.
     return True
 
 
