@@ -86,3 +86,14 @@ def test_a_czi_declaring_a_plane_far_larger_than_its_bytes_is_refused_before_rea
         writer.write(data=np.ones((8, 8), np.uint16), plane={"C": 0}, location=(400_000, 400_000))
     with pytest.raises(StackError, match="GB plane cannot fit in"):
         open_stack(path)
+
+
+def test_planes_read_from_several_threads_at_once_are_whole(time_lapse):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_stack(time_lapse) as stack:
+        wanted = [(t, z) for t in range(2) for z in range(3)] * 8
+        with ThreadPoolExecutor(4) as pool:
+            planes = list(pool.map(lambda tz: stack.plane(*tz), wanted))
+    for (t, z), plane in zip(wanted, planes):
+        assert np.array_equal(plane, np.stack([pixels(t, z, 0), pixels(t, z, 1)]))

@@ -10,6 +10,7 @@ The pixel size and Z step come from the file's scaling (metres in the file, µm 
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ def open_czi(path: Path):
 class _CziReader:
     def __init__(self, path: Path, document):
         self.document = document
+        self._lock = threading.Lock()   # the app reads from several threads; libCZI's file reads may not be safe so
         box = document.total_bounding_box
         self.n_t, self.n_z, self.channels = (_extent(box, a) for a in "TZC")
         self.first = {a: int(box.get(a, (0, 1))[0]) for a in "TZC"}   # where the file's indices start
@@ -92,13 +94,15 @@ class _CziReader:
         roi = (self.area.x + x, self.area.y + y, w, h)
         for c in range(self.channels):
             plane = {"T": self.first["T"] + t, "Z": self.first["Z"] + z, "C": self.first["C"] + c}
-            part = self.document.read(roi=roi, plane=plane, pixel_type=self.pixel_type)
+            with self._lock:
+                part = self.document.read(roi=roi, plane=plane, pixel_type=self.pixel_type)
             part = np.moveaxis(part.reshape(h, w, self.samples), -1, 0)
             out[c * self.samples:(c + 1) * self.samples] = part[::-1]   # BGR -> RGB; grey: itself
         return out
 
     def close(self) -> None:
-        self.document.close()
+        with self._lock:
+            self.document.close()
 
 
 def _extent(box: dict, axis: str) -> int:
