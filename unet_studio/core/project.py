@@ -333,4 +333,3 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
             raise ProjectError(f"cannot save {what} in {folder}: {reason}; use Save As") from None
         except LabelsError as e:
             raise ProjectError(f"{e}; use Save As") from None
-
