@@ -335,3 +335,24 @@ def test_the_counts_per_image_leave_out_an_image_that_failed(files, tmp_path):
     assert done.returncode == 1 and "broken.tif" in done.stderr
     with open(out / "objects_per_image.csv", newline="") as f:
         assert sorted(row["image"] for row in csv.DictReader(f)) == ["cells.tif", "stack.tif"]
+
+
+def test_each_scene_of_a_czi_plate_is_predicted_into_files_of_its_own(files, tmp_path):
+    from pylibCZIrw import czi as pyczi
+
+    wells = [blobs(64, 4, seed=5)[0], blobs(48, 2, seed=6)[0]]         # two scenes of other sizes
+    plate = tmp_path / "plate.czi"
+    with pyczi.create_czi(str(plate)) as writer:
+        writer.write(data=wells[0], plane={"C": 0}, scene=0, location=(0, 0))
+        writer.write(data=wells[1], plane={"C": 0}, scene=1, location=(1000, 0))
+        writer.write_metadata(scale_x=0.5e-6, scale_y=0.5e-6)
+    out = tmp_path / "out"
+    done = run_cli("predict", files / "model.pt", plate, files / "cells.tif", "--out", out, "--instances", "--views", "1")
+    assert done.returncode == 0, done.stderr
+    assert "plate.czi, scene 2" in done.stderr
+    for k, well in enumerate(wells):
+        with open_stack(out / f"plate_scene{k + 1}_mask.tif") as mask:
+            assert mask.shape == well.shape and mask.pixel_size == pytest.approx((0.5, 0.5))
+    with open(out / "objects_per_image.csv", newline="") as f:
+        assert sorted(row["image"] for row in csv.DictReader(f)) == ["cells.tif", "plate.czi, scene 1",
+                                                                   "plate.czi, scene 2"]

@@ -124,14 +124,13 @@ def _readable(plan: list, model) -> tuple[list, list[str]]:
     """The images of `plan` that open and fit the model, and one line for each that does not:
     checked before any work, so a bad file costs no time."""
     from unet_studio.core.errors import UnetStudioError
-    from unet_studio.core.stack import open_stack
 
     good, failed = [], []
     for item in plan:
         try:
-            with open_stack(item.source) as stack:
+            with item.open() as stack:
                 if stack.n_c != model.in_channels:
-                    raise TrainingInputError(f"{item.source.name} has {stack.n_c} channel(s), the model "
+                    raise TrainingInputError(f"{item.name} has {stack.n_c} channel(s), the model "
                                              f"expects {model.in_channels}")
             good.append(item)
         except UnetStudioError as e:
@@ -146,7 +145,7 @@ def _report(steps, plan: list, failed: list[str]) -> list:
     started = time.perf_counter()
     written = []
     for step in steps:
-        name = plan[step.image].source.name
+        name = plan[step.image].name
         if step.skipped:
             failed.append(step.skipped)
             progress_line.finish(f"unet-studio: failed: {step.skipped}")

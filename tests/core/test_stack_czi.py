@@ -50,7 +50,7 @@ def test_colour_comes_in_rgb_order_and_the_first_of_two_scenes_is_shown_whole(tm
         writer.write(data=tile, plane={"C": 0}, scene=1, location=(500, 0))
     with open_stack(path) as stack:
         assert (stack.axes, stack.shape, stack.dtype) == ("CYX", (3, 30, 40), np.uint8)
-        assert "2 scenes; only the first" in stack.axes_note
+        assert "2 scenes; scene 1 is shown" in stack.axes_note and stack.scenes == 2
         plane = stack.plane()
         assert plane[:, 0, 0].tolist() == [200, 20, 10] and plane[:, 0, 39].tolist() == [100, 10, 5]
         assert stack.pixel_size is None and stack.unit == ""   # no scaling: no calibration invented
@@ -97,3 +97,22 @@ def test_planes_read_from_several_threads_at_once_are_whole(time_lapse):
             planes = list(pool.map(lambda tz: stack.plane(*tz), wanted))
     for (t, z), plane in zip(wanted, planes):
         assert np.array_equal(plane, np.stack([pixels(t, z, 0), pixels(t, z, 1)]))
+
+
+def test_a_scene_of_several_opens_by_its_number_and_one_that_is_not_there_is_named(tmp_path):
+    path = tmp_path / "plate.czi"
+    with pyczi.create_czi(str(path)) as writer:
+        for k in range(3):
+            writer.write(data=np.full((10 + k, 12), k + 1, np.uint8), plane={"C": 0}, scene=k, location=(100 * k, 0))
+    with open_stack(path, scene=2) as stack:
+        assert stack.scenes == 3 and stack.shape == (12, 12) and (stack.plane() == 3).all()
+    with pytest.raises(StackError, match="holds 3 scene"):
+        open_stack(path, scene=3)
+
+
+def test_an_image_of_one_scene_has_no_second(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((8, 8), np.uint8))
+    with pytest.raises(StackError, match="holds one scene, not 2"):
+        open_stack(tmp_path / "a.tif", scene=1)

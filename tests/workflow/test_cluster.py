@@ -140,6 +140,7 @@ def test_a_task_whose_set_is_gone_writes_nothing(images_and_model, tmp_path):
     from unet_studio.core.stack import open_stack
     from unet_studio.ml.model_file import load_model
     from unet_studio.ml.predict import normalisation_for
+    from unet_studio.workflow.batch import ImageOutputs
     from unet_studio.workflow.cluster_volume import predict_range
     from unet_studio.workflow.export import OME_ZARR, PredictionOptions
 
@@ -150,5 +151,6 @@ def test_a_task_whose_set_is_gone_writes_nothing(images_and_model, tmp_path):
     with open_stack(source) as stack:
         scaling = normalisation_for(model, stack).to_dict()
     gone = tmp_path / ".embryo_mask.ome.zarr.1-0eee194f.tmp"
-    predict_range(model, str(source), {MASK: str(gone)}, 0, 4, scaling, PredictionOptions(format=OME_ZARR))
+    predict_range(model, ImageOutputs(source, {}), {MASK: str(gone)}, 0, 4, scaling,
+                  PredictionOptions(format=OME_ZARR))
     assert sorted(os.listdir(tmp_path)) == ["embryo.ome.zarr"]

@@ -37,15 +37,13 @@ def test_one_row_per_image_with_its_count_and_sizes(tmp_path):
 
 def test_a_batch_writes_the_counts_of_the_images_whose_tables_are_there(tmp_path):
     from pathlib import Path
-    from types import SimpleNamespace
 
+    from unet_studio.workflow.batch import ImageOutputs
     from unet_studio.workflow.export import MASK, OBJECTS
 
     table_of(tmp_path / "a_objects.csv", [16, 25])
-    plan = [SimpleNamespace(source=Path("/data/a.tif"), targets={MASK: tmp_path / "a_mask.tif",
-                                                                   OBJECTS: tmp_path / "a_objects.csv"}),
-            SimpleNamespace(source=Path("/data/b.tif"), targets={MASK: tmp_path / "b_mask.tif",
-                                                                   OBJECTS: tmp_path / "b_objects.csv"})]
+    plan = [ImageOutputs(Path("/data/a.tif"), {MASK: tmp_path / "a_mask.tif", OBJECTS: tmp_path / "a_objects.csv"}),
+            ImageOutputs(Path("/data/b.tif"), {MASK: tmp_path / "b_mask.tif", OBJECTS: tmp_path / "b_objects.csv"})]
     written = write_summary(plan, tmp_path)   # b failed: no table, no row
     assert written == tmp_path / SUMMARY_NAME
     with open(written, newline="") as f:

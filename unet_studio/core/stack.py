@@ -46,6 +46,7 @@ class Stack:
     axes_inferred: bool = False
     axes_note: str = ""
     name: str = ""
+    scenes: int = 1        # the scenes of the file (positions, wells; CZI) open_stack can open
     _reader: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -155,18 +156,23 @@ class Stack:
                    _reader=_ArrayReader(data, amap), **meta)
 
 
-def open_stack(path: str | Path) -> Stack:
-    """Open an image file (or a folder of TIFFs) lazily. Raises StackError only."""
+def open_stack(path: str | Path, scene: int = 0) -> Stack:
+    """Open an image file (or a folder of TIFFs) lazily; of a file of several scenes (Stack.scenes),
+    scene `scene` (from 0). Raises StackError only."""
     path = Path(path)
     try:
-        return _open(path)
+        stack = _open(path, scene)
+        if scene and stack.scenes == 1:
+            stack.close()
+            raise StackError(f"{path}: holds one scene, not {scene + 1}")
+        return stack
     except StackError:
         raise
     except Exception as error:  # noqa: BLE001 - promise: only StackError escapes
         raise StackError(_message(path, error)) from error
 
 
-def _open(path: Path) -> Stack:
+def _open(path: Path, scene: int) -> Stack:
     if not path.exists():
         raise StackError(f"{path}: no such file")
     if path.is_dir():
@@ -188,7 +194,7 @@ def _open(path: Path) -> Stack:
         return _open_picture(path)
     if head.startswith(b"ZISRAWFI"):
         from unet_studio.core.stack_czi import open_czi
-        return open_czi(path)
+        return open_czi(path, scene)
     if (other := _other_microscope_file(path, head)) is not None:
         raise StackError(f"{path}: a {other} file, which is not read here: save it as OME-TIFF "
                          "(Fiji: File > Import > Bio-Formats, then File > Save As > OME-TIFF)")

@@ -2,11 +2,11 @@
 
 A CZI holds subblocks (tiles of a mosaic, scenes, channels, Z, T) that pylibCZIrw composes into
 the plane asked for. Each plane is read as it is shown or predicted; a region of a plane too
-large to hold is read alone (Stack.region). Several scenes (wells, positions): the first is
-shown and the note says so. Colour channels (Bgr24, Bgr48) become three channels in RGB order.
+large to hold is read alone (Stack.region). Of several scenes (wells, positions) one is opened,
+the first unless asked (Stack.scenes says how many; `unet-studio predict` writes each). Colour channels (Bgr24, Bgr48) become three channels in RGB order.
 The pixel size and Z step come from the file's scaling (metres in the file, µm here).
 
-    stack = open_czi(Path("cells.czi"))   # Stack, axes a subset of TZCYX
+    stack = open_czi(Path("plate.czi"), scene=3)   # Stack, axes a subset of TZCYX
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ _PIXEL_TYPES = {"Gray8": (np.uint8, 1), "Gray16": (np.uint16, 1), "Gray32Float":
                 "Bgr24": (np.uint8, 3), "Bgr48": (np.uint16, 3)}
 
 
-def open_czi(path: Path):
-    """A Stack of the CZI file at `path` (its first scene). StackError where it cannot be read."""
+def open_czi(path: Path, scene: int = 0):
+    """A Stack of scene `scene` (from 0) of the CZI file at `path`. StackError where it cannot be
+    read."""
     from unet_studio.core.stack import Stack
 
     try:
@@ -35,12 +36,12 @@ def open_czi(path: Path):
                          "pip install 'unet_studio[czi]' (or save it as OME-TIFF in ZEN or Fiji)") from None
     document = pyczi.CziReader(str(path))
     try:
-        reader = _CziReader(path, document)
+        reader = _CziReader(path, document, scene)
         pixel_size, z_spacing = _scaling(document)
         stack = Stack(path=path, axes=reader.axes, shape=reader.shape, dtype=reader.dtype,
                       pixel_size=pixel_size, z_spacing=z_spacing if "Z" in reader.axes else None,
                       unit="um" if pixel_size or z_spacing else "", axes_note=reader.note,
-                      name=path.name, _reader=reader)
+                      name=path.name, scenes=reader.scenes, _reader=reader)
     except BaseException:
         document.close()
         raise
@@ -48,7 +49,7 @@ def open_czi(path: Path):
 
 
 class _CziReader:
-    def __init__(self, path: Path, document):
+    def __init__(self, path: Path, document, scene: int):
         self.document = document
         self._lock = threading.Lock()   # the app reads from several threads; libCZI's file reads may not be safe so
         box = document.total_bounding_box
@@ -61,8 +62,12 @@ class _CziReader:
         kind, self.samples = _PIXEL_TYPES[self.pixel_type]
         self.dtype = np.dtype(kind)
         scenes = document.scenes_bounding_rectangle
-        self.area = scenes[min(scenes)] if scenes else document.total_bounding_rectangle
-        self.note = f"The file holds {len(scenes)} scenes; only the first is shown." if len(scenes) > 1 else ""
+        self.scenes = max(len(scenes), 1)
+        if not 0 <= scene < self.scenes:
+            raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {scene + 1}")
+        self.area = scenes[sorted(scenes)[scene]] if scenes else document.total_bounding_rectangle
+        self.note = (f"The file holds {self.scenes} scenes; scene {scene + 1} is shown here "
+                     "('unet-studio predict' writes each).") if self.scenes > 1 else ""
         n_c = self.channels * self.samples
         sizes = {"T": self.n_t, "Z": self.n_z, "C": n_c}
         self.axes = "".join(a for a in "TZC" if sizes[a] > 1) + "YX"

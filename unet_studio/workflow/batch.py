@@ -22,9 +22,22 @@ from unet_studio.workflow.image_paths import FoundImage
 
 @dataclass
 class ImageOutputs:
-    """One image and the files its prediction goes to (what -> path)."""
+    """One image and the files its prediction goes to (what -> path); of a file of several
+    scenes, which one (from 0; None: a file of one)."""
     source: Path
     targets: dict[str, Path]
+    scene: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The image in the user's words: `a.tif`, `plate.czi, scene 3`."""
+        return self.source.name if self.scene is None else f"{self.source.name}, scene {self.scene + 1}"
+
+    def open(self):
+        """The image's Stack (core/stack.py)."""
+        from unet_studio.core.stack import open_stack
+
+        return open_stack(self.source, self.scene or 0)
 
     @property
     def done(self) -> bool:
@@ -42,12 +55,14 @@ class BatchStep:
     skipped: str | None = None
 
 
-def unique_stems(sources: list[Path]) -> list[str]:
-    """Output stems for `sources`, in order: a stem already taken gets -2, -3, ..."""
+def unique_stems(sources: list[Path | FoundImage]) -> list[str]:
+    """Output stems for `sources`, in order (`plate_scene3` for a scene of a file of several): a
+    stem already taken gets -2, -3, ..."""
     taken: set[str] = set()
     stems = []
     for source in sources:
-        base = output_stem(source)
+        found = source if isinstance(source, FoundImage) else FoundImage(Path(source))
+        base = output_stem(found.path) + ("" if found.scene is None else f"_scene{found.scene + 1}")
         stem, n = base, 1
         while stem.lower() in taken:
             n += 1
@@ -69,7 +84,7 @@ def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kin
     stems: dict[int, str] = {}
     for subfolder in dict.fromkeys(image.subfolder for image in found):
         members = [i for i, image in enumerate(found) if image.subfolder == subfolder]
-        stems.update(zip(members, unique_stems([sources[i] for i in members])))
+        stems.update(zip(members, unique_stems([found[i] for i in members])))
     plan = []
     for i, image in enumerate(found):
         source, place = image.path, folder / image.subfolder
@@ -77,7 +92,7 @@ def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kin
         for target in targets.values():
             if _identity(target) in inputs:
                 raise OutputError(f"{target} would replace an input file; choose another --out folder")
-        plan.append(ImageOutputs(source, targets))
+        plan.append(ImageOutputs(source, targets, image.scene))
     return plan
 
 
@@ -122,22 +137,20 @@ def predict_image(model, item: ImageOutputs, options: PredictionOptions = Predic
     """Predict one image into its set of files: (fraction of this image, written paths at the
     end, None) items, or one (1.0, None, why it failed in one line) when it cannot be read or
     does not fit. inference: the model prepared once for a batch (workflow/export.prepared)."""
-    from unet_studio.core.stack import open_stack
-
     try:
-        stack = open_stack(item.source)
+        stack = item.open()
     except UnetStudioError as e:
         yield 1.0, None, str(e)
         return
     try:
         if stack.n_c != model.in_channels:
-            yield 1.0, None, f"{item.source.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
+            yield 1.0, None, f"{item.name}: {stack.n_c} channel(s), the model expects {model.in_channels}"
             return
         make_folder(next(iter(item.targets.values())).parent)
         for step in predict_to_files(model, stack, item.targets, options, device=device, inference=inference):
             yield step.fraction, step.written, None
     except UnetStudioError as e:
-        yield 1.0, None, f"{item.source.name}: {e}"
+        yield 1.0, None, f"{item.name}: {e}"
     finally:
         stack.close()
 

@@ -63,12 +63,11 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
         for i, item in enumerate(plan):
             if i in volumes:
                 for first, stop in volumes[i].ranges:
-                    futures[client.submit(_predict_range, model, digest, str(item.source), volumes[i].temps,
+                    futures[client.submit(_predict_range, model, digest, item, volumes[i].temps,
                                           first, stop, volumes[i].normalisation, options, threads, pure=False,
                                           key=f"predict-{i}-{first}-{digest[:8]}")] = i
             else:
-                futures[client.submit(_predict_one, model, digest, str(item.source),
-                                      {what: str(path) for what, path in item.targets.items()}, options, threads,
+                futures[client.submit(_predict_one, model, digest, item, options, threads,
                                       pure=False, key=f"predict-{i}-{digest[:8]}")] = i
         left = Counter(futures.values())   # tasks not finished yet, per image
         done, failed = 0.0, set()
@@ -79,7 +78,7 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
             try:
                 written, failure = future.result()
             except Exception as e:  # noqa: BLE001 - a task that failed on its worker: named, the rest go on
-                written, failure = None, f"{plan[i].source.name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                written, failure = None, f"{plan[i].name}: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
             future.release()   # read: a worker that dies holding its result must not run it again
             if i in failed:
                 failure = None     # its failure is named once
@@ -97,15 +96,14 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
             cluster.close()
 
 
-def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
-                 options: PredictionOptions, threads: int) -> tuple[list[str] | None, str | None]:
+def _predict_one(blob: bytes, digest: str, item: ImageOutputs, options: PredictionOptions,
+                 threads: int) -> tuple[list[str] | None, str | None]:
     """On a worker: predict one image into its set of files, as the single process does
     (batch.predict_image), with `threads` torch threads; (written paths, None) or (None, why it
     failed in one line)."""
     import torch
 
     torch.set_num_threads(threads)
-    item = ImageOutputs(Path(source), {what: Path(p) for what, p in targets.items()})
     written = failure = None
     model = _model(blob, digest)
     for _, written, failure in predict_image(model, item, options, inference=_prepared(model, digest, options)):
@@ -116,7 +114,6 @@ def _predict_one(blob: bytes, digest: str, source: str, targets: dict[str, str],
 def _shared_volumes(model_path, plan: list[ImageOutputs], options: PredictionOptions) -> dict:
     """The images of `plan` whose planes go to several tasks (cluster_volume.py), by position,
     with their files made and their scaling measured."""
-    from unet_studio.core.stack import open_stack
     from unet_studio.workflow.batch import make_folder
     from unet_studio.workflow.cluster_volume import SharedVolume, shared_out
 
@@ -125,7 +122,7 @@ def _shared_volumes(model_path, plan: list[ImageOutputs], options: PredictionOpt
     volumes, model = {}, None
     for i, item in enumerate(plan):
         try:
-            with open_stack(item.source) as stack:
+            with item.open() as stack:
                 if not shared_out(stack, item.targets, options):
                     continue
                 if model is None:
@@ -154,7 +151,7 @@ def _volume_step(volumes: dict, i: int, left: int, failure: str | None) -> tuple
     return written, None
 
 
-def _predict_range(blob: bytes, digest: str, source: str, temps: dict[str, str], first: int, stop: int,
+def _predict_range(blob: bytes, digest: str, item: ImageOutputs, temps: dict[str, str], first: int, stop: int,
                    normalisation: dict, options: PredictionOptions, threads: int) -> tuple[None, None]:
     """On a worker: planes first..stop-1 of a shared volume (cluster_volume.predict_range)."""
     import torch
@@ -162,7 +159,7 @@ def _predict_range(blob: bytes, digest: str, source: str, temps: dict[str, str],
     from unet_studio.workflow.cluster_volume import predict_range
 
     torch.set_num_threads(threads)
-    predict_range(_model(blob, digest), source, temps, first, stop, normalisation, options)
+    predict_range(_model(blob, digest), item, temps, first, stop, normalisation, options)
     return None, None
 
 

@@ -60,17 +60,16 @@ class SharedVolume:
         self.outputs.discard()
 
 
-def predict_range(model, source: str, temps: dict[str, str], first: int, stop: int, normalisation: dict,
+def predict_range(model, image, temps: dict[str, str], first: int, stop: int, normalisation: dict,
                   options: PredictionOptions) -> None:
-    """On a worker: predict planes first..stop-1 (t-major) of the image at `source` with the
+    """On a worker: predict planes first..stop-1 (t-major) of `image` (batch.ImageOutputs) with the
     client's scaling and write them into the set's images at `temps` (what -> path)."""
-    from unet_studio.core.stack import open_stack
     from unet_studio.ml.normalise import Normalisation
     from unet_studio.ml.predict import predict_planes
 
     if not _still_there(temps):
         return
-    with open_stack(source) as stack:
+    with image.open() as stack:
         meta = replace(ExportMeta.of(stack, model.classes, format=OME_ZARR), reopen=True)
         files = {what: WRITERS[what].open(Path(path), meta) for what, path in temps.items()}
         planes = [(t, z) for t in range(stack.n_t) for z in range(stack.n_z)][first:stop]

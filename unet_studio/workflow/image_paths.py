@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from unet_studio.core.errors import UnetStudioError
@@ -21,15 +21,21 @@ from unet_studio.core.stack_zarr import is_ome_zarr
 from unet_studio.workflow.export import FORMAT_ENDINGS, KINDS, output_name
 
 
+# The files that may hold several scenes, each an image of its own (core/stack_czi.py).
+SCENE_ENDINGS = (".czi",)
+
+
 class ImagePathError(UnetStudioError):
     """A path that names no image: missing, an empty folder, a pattern matching nothing."""
 
 
 @dataclass(frozen=True)
 class FoundImage:
-    """An image to predict and the sub-folder of the output folder its files go to."""
+    """An image to predict and the sub-folder of the output folder its files go to; of a file
+    of several scenes (wells, positions of a CZI), which one (from 0; None: a file of one)."""
     path: Path
     subfolder: Path = Path()
+    scene: int | None = None
 
 
 def is_image_name(name: str) -> bool:
@@ -40,8 +46,9 @@ def is_image_name(name: str) -> bool:
 def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: bool = False,
                 out: str | Path | None = None) -> list[FoundImage]:
     """The images `paths` name, in order, each once. A folder gives the images in it (natural
-    name order; sub-folders too with `recursive`) unless `as_stack`, when it is one stack.
-    A path that is neither a file, a folder nor a matching pattern raises ImagePathError."""
+    name order; sub-folders too with `recursive`) unless `as_stack`, when it is one stack; a
+    file of several scenes gives each. A path that is neither a file, a folder nor a matching
+    pattern raises ImagePathError."""
     found: list[FoundImage] = []
     for raw in paths:
         path = Path(raw)
@@ -60,8 +67,23 @@ def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: b
         key = os.path.normcase(str(image.path.resolve()))
         if key not in seen:
             seen.add(key)
-            unique.append(image)
+            unique.extend(_each_scene(image))
     return unique
+
+
+def _each_scene(image: FoundImage) -> list[FoundImage]:
+    """The scenes of a file of several (read from its header), else the image as it is (also
+    where it cannot be read: predicting it names the problem)."""
+    from unet_studio.core.stack import open_stack
+
+    if not image.path.name.lower().endswith(SCENE_ENDINGS):
+        return [image]
+    try:
+        with open_stack(image.path) as stack:
+            scenes = stack.scenes
+    except UnetStudioError:
+        return [image]
+    return [image] if scenes == 1 else [replace(image, scene=k) for k in range(scenes)]
 
 
 def _in_folder(folder: Path, recursive: bool, out) -> list[FoundImage]:

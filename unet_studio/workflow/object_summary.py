@@ -23,7 +23,7 @@ def write_summary(plan: list, folder: str | Path) -> Path | None:
     from unet_studio.workflow.export import OBJECTS
 
     folder = Path(folder)
-    tables = [(item.source.name, Path(item.targets[OBJECTS])) for item in plan
+    tables = [(item.name, Path(item.targets[OBJECTS])) for item in plan
               if OBJECTS in item.targets and Path(item.targets[OBJECTS]).is_file()]
     if not tables:
         return None
