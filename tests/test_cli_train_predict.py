@@ -356,3 +356,15 @@ def test_each_scene_of_a_czi_plate_is_predicted_into_files_of_its_own(files, tmp
     with open(out / "objects_per_image.csv", newline="") as f:
         assert sorted(row["image"] for row in csv.DictReader(f)) == ["cells.tif", "plate.czi, scene 1",
                                                                    "plate.czi, scene 2"]
+
+
+def test_training_on_a_file_of_several_scenes_says_where_it_can_be_done(files, tmp_path):
+    from pylibCZIrw import czi as pyczi
+
+    plate = tmp_path / "plate.czi"
+    with pyczi.create_czi(str(plate)) as writer:
+        for k in range(2):
+            writer.write(data=blobs(64, 4, seed=k)[0], plane={"C": 0}, scene=k, location=(1000 * k, 0))
+    done = run_cli("train", plate, "--labels", files / "cells_labels.tif", "--out", tmp_path / "m.pt", "--steps", "1")
+    assert done.returncode == 2 and "holds 2 scenes" in done.stderr and "in the app" in done.stderr
+    assert not (tmp_path / "m.pt").exists()

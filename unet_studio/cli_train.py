@@ -56,6 +56,10 @@ def run_train(args: argparse.Namespace) -> int:
     _check_arguments(args)
     out = _check_out(args)
     stacks = [open_stack(p) for p in args.images]
+    for path, stack in zip(args.images, stacks):
+        if stack.scenes > 1:   # which one the labels belong to, nothing here says
+            raise TrainingInputError(f"{path} holds {stack.scenes} scenes (wells, positions): train on "
+                                     "them in the app, where each is an image of its own")
     labels = [LabelVolume.load(p, expect_shape=tuple(s.label_shape)) for p, s in zip(args.labels, stacks)]
     init = load_model_or_package(args.init) if args.init else None
     classes = _classes(args, labels)

@@ -50,7 +50,7 @@ def test_colour_comes_in_rgb_order_and_the_first_of_two_scenes_is_shown_whole(tm
         writer.write(data=tile, plane={"C": 0}, scene=1, location=(500, 0))
     with open_stack(path) as stack:
         assert (stack.axes, stack.shape, stack.dtype) == ("CYX", (3, 30, 40), np.uint8)
-        assert "2 scenes; scene 1 is shown" in stack.axes_note and stack.scenes == 2
+        assert "2 scenes (wells, positions)" in stack.axes_note and stack.scenes == 2
         plane = stack.plane()
         assert plane[:, 0, 0].tolist() == [200, 20, 10] and plane[:, 0, 39].tolist() == [100, 10, 5]
         assert stack.pixel_size is None and stack.unit == ""   # no scaling: no calibration invented

@@ -33,6 +33,15 @@ def train(window, qtbot, steps=3):
     wait_idle(qtbot, window)
 
 
+def predict_all_images_into(out, window, qtbot, monkeypatch):
+    """Press "Predict all images…" and choose the new folder `out`; returns it once done."""
+    out.mkdir()
+    monkeypatch.setattr(window.dialogs, "output_folder", lambda start: str(out))
+    window.predict_panel.images_button.click()
+    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    return out
+
+
 def training_runs_until_stopped(window, qtbot) -> None:
     """Train (a tiny network) until stopped; returns once a step is shown."""
     window.training.config_options = dict(TINY_TRAINING)
@@ -188,11 +197,7 @@ def test_predict_all_images_writes_each_image_s_mask_objects_and_the_counts_per_
     assert [row.name for row in window.images_panel.rows] == ["a.tif", "a.tif", "b.tif"]
     assert window.predict_panel.images_button.isVisibleTo(window)
     train(window, qtbot, steps=2)
-    out = tmp_path / "masks"
-    out.mkdir()
-    monkeypatch.setattr(window.dialogs, "output_folder", lambda start: str(out))
-    window.predict_panel.images_button.click()
-    qtbot.waitUntil(lambda: not window.stack_jobs.busy, timeout=120_000)
+    out = predict_all_images_into(tmp_path / "masks", window, qtbot, monkeypatch)
     assert not dialogs.errors()
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(f"{stem}_{what}" for stem in ("a", "a-2", "b")   # the CLI's names

@@ -45,7 +45,7 @@ def export_bundle(project, zip_path: str | Path, *, include_images: bool = False
                 doc = project_document(project.folder, data)
                 if include_images:
                     for item, entry in zip(doc["images"], data.images):
-                        item["path"] = _image_name(entry)
+                        item["path"] = _image_name(entry, data.images)
                 zf.writestr(PROJECT_FILE, json.dumps(doc, indent=2, ensure_ascii=False, default=str))
                 for source, name, stored in files:
                     zf.write(source, name, compress_type=zipfile.ZIP_STORED if stored else None)
@@ -69,8 +69,9 @@ def _bundle_files(project, data: ProjectData, scratch: Path, include_images: boo
         entry.labels = name
         if source is not None:
             files.append((source, name, True))
-        if include_images and entry.path.is_file():
-            files.append((entry.path, _image_name(entry), False))
+        image = (entry.path, _image_name(entry, data.images), False)
+        if include_images and entry.path.is_file() and image not in files:   # once for all its scenes
+            files.append(image)
     log = _own_file(project.folder, TRAINING_LOG)
     if log is not None:
         files.append((log, TRAINING_LOG, False))
@@ -93,5 +94,7 @@ def _own_file(folder: Path, relative: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _image_name(entry) -> str:
-    return f"images/{safe_relative(f'{entry.id}-{entry.name}'.replace('/', '_')) or entry.id}"
+def _image_name(entry, images) -> str:
+    """The image file's name in the bundle: the same for every scene of one file."""
+    first = next(e for e in images if e.path == entry.path)
+    return f"images/{safe_relative(f'{first.id}-{entry.path.name}'.replace('/', '_')) or first.id}"

@@ -29,7 +29,7 @@ def project_for_image(image_path: str | Path, *, beside: bool = True) -> Project
         if (folder / PROJECT_FILE).is_file():
             project = Project.open(folder)
             if project.find_image(image) is None:
-                missing = [e for e in project.missing_images() if e.name == image.name]
+                missing = [e for e in project.missing_images() if e.path.name == image.name]
                 if missing:
                     project.relocate(missing[0], image)
                 else:

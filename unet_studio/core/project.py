@@ -42,7 +42,6 @@ from unet_studio.core.project_paths import (
     LABELS_DIR,
     TRAINING_LOG,
     folder_is_writable,
-    image_stem,
     remove_stale_temp_files,
     unique_name,
 )
@@ -186,13 +185,17 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
                 return entry
         raise ProjectError(f"there is no image {image_id!r} in this project")
 
-    def find_image(self, path: str | Path) -> ImageEntry | None:
-        """The entry of the image file at `path`, if it is in the project."""
+    def find_image(self, path: str | Path, scene: int = 0) -> ImageEntry | None:
+        """The entry of the image file at `path` (of a file of several scenes, scene `scene`), if
+        it is in the project."""
         target = Path(os.path.abspath(path))
-        return next((e for e in self._data.images if e.path == target), None)
+        return next((e for e in self._data.images if e.path == target and (e.scene or 0) == scene), None)
 
     def add_image(self, path: str | Path) -> ImageEntry:
-        """Add an image file (or return its entry if it is already in the project)."""
+        """Add an image file (of a file of several scenes, an entry for each), or return its
+        (first) entry if it is already in the project."""
+        from unet_studio.core.stack import scenes_in
+
         path = Path(os.path.abspath(path))
         if not path.exists():
             raise ProjectError(f"{path} does not exist")
@@ -200,13 +203,18 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
             existing = self.find_image(path)
             if existing is not None:
                 return existing
-            ids = [int(e.id) for e in self._data.images if e.id.isdigit()]
-            taken = {e.labels.split("/")[-1] for e in self._data.images}
-            labels_name = unique_name(self.folder / LABELS_DIR, image_stem(path), ".tif", taken)
-            entry = ImageEntry(str(max(ids, default=0) + 1), path, f"{LABELS_DIR}/{labels_name}")
-            self._data.images.append(entry)
+            try:
+                scenes = scenes_in(path)
+            except UnetStudioError as e:
+                raise ProjectError(str(e)) from None
+            for scene in range(scenes) if scenes > 1 else [None]:
+                ids = [int(e.id) for e in self._data.images if e.id.isdigit()]
+                taken = {e.labels.split("/")[-1] for e in self._data.images}
+                entry = ImageEntry(str(max(ids, default=0) + 1), path, "", scene)
+                entry.labels = f"{LABELS_DIR}/{unique_name(self.folder / LABELS_DIR, entry.stem, '.tif', taken)}"
+                self._data.images.append(entry)
             self._save_structure()
-            return entry
+            return self.find_image(path)
 
     def remove_image(self, image: "ImageEntry | str") -> None:
         """Take an image out of the project; its labels file stays on disk."""
@@ -232,7 +240,7 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
             moved = [entry]
             entry.path = new_path
             for other in self.missing_images():
-                candidate = new_path.parent / other.name
+                candidate = new_path.parent / other.path.name
                 if candidate.exists():
                     try:
                         self._check_fits(other, candidate)
@@ -277,7 +285,7 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         if shape is None:
             return
         try:
-            with open_stack(image_path) as stack:
+            with open_stack(image_path, entry.scene or 0) as stack:
                 fits = tuple(stack.label_shape) == tuple(shape)
         except UnetStudioError as e:
             raise ProjectError(str(e)) from None

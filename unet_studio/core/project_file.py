@@ -10,7 +10,8 @@
               "time": "...", "steps": 500, "loss": 0.12, "current": true, "info": {}}]
 }
 Images are stored relative to the project folder (so a folder moved together with its images
-still works) and absolute (so a project folder moved alone still finds them).
+still works) and absolute (so a project folder moved alone still finds them). An image that is
+one scene of a file of several (a CZI's wells) also has "scene" (from 0).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import LabelsError, ProjectError
 from unet_studio.core.label_classes import LabelClass, classes_from_json, classes_to_json
+from unet_studio.core.project_paths import image_stem
 
 FORMAT = "unet_studio project"
 VERSION = 1
@@ -39,15 +41,31 @@ def now_text() -> str:
 
 @dataclass
 class ImageEntry:
-    """One image of a project: `path` is absolute; `labels` is relative to the folder."""
+    """One image of a project: `path` is absolute; `labels` is relative to the folder; of a file
+    of several scenes (wells, positions of a CZI), `scene` is which (from 0; None: a file of one)."""
 
     id: str
     path: Path
     labels: str
+    scene: int | None = None
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """In the user's words: `cells.tif`, `plate.czi, scene 3`."""
+        return self.path.name if self.scene is None else f"{self.path.name}, scene {self.scene + 1}"
+
+    @property
+    def stem(self) -> str:
+        """What its files are named after: `cells`, `plate_scene3`."""
+        from unet_studio.core.stack import scene_suffix
+
+        return image_stem(self.path) + scene_suffix(self.scene)
+
+    def open(self):
+        """The image's Stack (core/stack.py); StackError where it cannot be read."""
+        from unet_studio.core.stack import open_stack
+
+        return open_stack(self.path, self.scene or 0)
 
     @property
     def missing(self) -> bool:
@@ -103,6 +121,7 @@ def project_document(folder: Path, data: ProjectData) -> dict:
                 "path": relative_text(e.path, folder),
                 "absolute": str(e.path),
                 "labels": e.labels,
+                **({} if e.scene is None else {"scene": e.scene}),
             }
             for e in data.images
         ],
@@ -160,7 +179,11 @@ def _image_from(item: dict, folder: Path) -> ImageEntry:
     absolute = Path(item.get("absolute") or relative)
     # The relative path wins when both exist: the folder and its images moved together.
     path = relative if relative.exists() or not absolute.exists() else absolute
-    return ImageEntry(id=str(item["id"]), path=Path(os.path.abspath(path)), labels=str(item["labels"]))
+    scene = item.get("scene")
+    if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool) or scene < 0):
+        raise ValueError(f"image {item['id']}: scene {scene!r} is not a scene number")
+    return ImageEntry(id=str(item["id"]), path=Path(os.path.abspath(path)), labels=str(item["labels"]),
+                      scene=scene)
 
 
 def _model_from(item: dict) -> ModelEntry:

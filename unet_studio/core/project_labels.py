@@ -104,11 +104,9 @@ class ProjectLabelsMixin:
 def _label_shape_of(entry: ImageEntry, stack) -> tuple[tuple[int, ...], str]:
     if stack is not None:
         return tuple(stack.label_shape), stack.label_axes
-    from unet_studio.core.stack import open_stack
-
     if entry.missing:
         raise ProjectError(f"image {entry.name} is missing (expected at {entry.path}); relocate it")
-    opened = open_stack(entry.path)
+    opened = entry.open()
     try:
         return tuple(opened.label_shape), opened.label_axes
     finally:

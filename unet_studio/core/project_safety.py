@@ -22,7 +22,6 @@ from unet_studio.core.project_paths import (
     MODELS_DIR,
     TRAINING_LOG,
     copy_file,
-    image_stem,
     unique_name,
 )
 
@@ -115,7 +114,7 @@ def _check_labels(folder: Path, data: ProjectData) -> list[str]:
             used.add(path)
             continue
         taken = {e.labels.split("/")[-1] for e in data.images}
-        name = unique_name(folder / LABELS_DIR, image_stem(entry.path), ".tif", taken)
+        name = unique_name(folder / LABELS_DIR, entry.stem, ".tif", taken)
         problems.append(f"the labels of {entry.name} ({entry.labels}) {reason}; that file is not "
                         f"used, and new labels are kept in {LABELS_DIR}/{name}")
         entry.labels = f"{LABELS_DIR}/{name}"

@@ -23,6 +23,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # what belongs to it (its project folder, its outputs).
 IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif", ".czi")
+# The files that may hold several scenes, each an image of its own (core/stack_czi.py).
+SCENE_ENDINGS = (".czi",)
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
 # A plane of more pixels than this is read and predicted in parts (Stack.read_in_parts): it may
@@ -47,6 +49,7 @@ class Stack:
     axes_note: str = ""
     name: str = ""
     scenes: int = 1        # the scenes of the file (positions, wells; CZI) open_stack can open
+    scene: int | None = None   # which of them this is (from 0; None: a file of one)
     _reader: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -170,6 +173,20 @@ def open_stack(path: str | Path, scene: int = 0) -> Stack:
         raise
     except Exception as error:  # noqa: BLE001 - promise: only StackError escapes
         raise StackError(_message(path, error)) from error
+
+
+def scene_suffix(scene: int | None) -> str:
+    """What the names of a scene's files add to the image's: `_scene3` (none for a file of one)."""
+    return "" if scene is None else f"_scene{scene + 1}"
+
+
+def scenes_in(path: str | Path) -> int:
+    """How many scenes the image at `path` holds (Stack.scenes: 1 but for a CZI of several).
+    StackError where it cannot be read."""
+    if not str(path).lower().endswith(SCENE_ENDINGS):
+        return 1
+    with open_stack(path) as stack:
+        return stack.scenes
 
 
 def _open(path: Path, scene: int) -> Stack:

@@ -3,7 +3,8 @@
 A CZI holds subblocks (tiles of a mosaic, scenes, channels, Z, T) that pylibCZIrw composes into
 the plane asked for. Each plane is read as it is shown or predicted; a region of a plane too
 large to hold is read alone (Stack.region). Of several scenes (wells, positions) one is opened,
-the first unless asked (Stack.scenes says how many; `unet-studio predict` writes each). Colour channels (Bgr24, Bgr48) become three channels in RGB order.
+the first unless asked (Stack.scenes says how many): each is an image of its own to a project
+(core/project.py add_image) and to `unet-studio predict` (workflow/image_paths.py). Colour channels (Bgr24, Bgr48) become three channels in RGB order.
 The pixel size and Z step come from the file's scaling (metres in the file, µm here).
 
     stack = open_czi(Path("plate.czi"), scene=3)   # Stack, axes a subset of TZCYX
@@ -41,7 +42,8 @@ def open_czi(path: Path, scene: int = 0):
         stack = Stack(path=path, axes=reader.axes, shape=reader.shape, dtype=reader.dtype,
                       pixel_size=pixel_size, z_spacing=z_spacing if "Z" in reader.axes else None,
                       unit="um" if pixel_size or z_spacing else "", axes_note=reader.note,
-                      name=path.name, scenes=reader.scenes, _reader=reader)
+                      name=path.name if reader.scenes == 1 else f"{path.name}, scene {scene + 1}",
+                      scenes=reader.scenes, scene=None if reader.scenes == 1 else scene, _reader=reader)
     except BaseException:
         document.close()
         raise
@@ -66,8 +68,8 @@ class _CziReader:
         if not 0 <= scene < self.scenes:
             raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {scene + 1}")
         self.area = scenes[sorted(scenes)[scene]] if scenes else document.total_bounding_rectangle
-        self.note = (f"The file holds {self.scenes} scenes; scene {scene + 1} is shown here "
-                     "('unet-studio predict' writes each).") if self.scenes > 1 else ""
+        self.note = (f"The file holds {self.scenes} scenes (wells, positions), each an image of its own "
+                     f"(in a project, and in predict's files); this is scene {scene + 1}.") if self.scenes > 1 else ""
         n_c = self.channels * self.samples
         sizes = {"T": self.n_t, "Z": self.n_z, "C": n_c}
         self.axes = "".join(a for a in "TZC" if sizes[a] > 1) + "YX"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from unet_studio.workflow.export import NEEDS_OBJECT_CLASS, WRITERS, file_filter, output_name, output_stem
+from unet_studio.workflow.export import NEEDS_OBJECT_CLASS, WRITERS, file_filter, output_name, stack_stem
 from unet_studio.workflow.opening import is_bundled_sample
 
 TIFF_FILTER = "TIFF images (*.tif *.tiff)"
@@ -56,7 +56,7 @@ class Exporter:
         if not self._model_ready():
             return
         title = "Export " + WRITERS[what].title.replace("&", "")
-        path = self.ask_path(title, output_name(output_stem(document.name), what), file_filter(what))
+        path = self.ask_path(title, output_name(stack_stem(document.stack), what), file_filter(what))
         if not path:
             return
         if what in NEEDS_OBJECT_CLASS:
@@ -68,7 +68,7 @@ class Exporter:
         document = self._document()
         if document is None:
             return
-        path = self.ask_path("Export labels", f"{output_stem(document.name)}_labels.tif", TIFF_FILTER)
+        path = self.ask_path("Export labels", f"{stack_stem(document.stack)}_labels.tif", TIFF_FILTER)
         if path:
             self.window.stack_jobs.export_labels(path)
 
@@ -76,7 +76,7 @@ class Exporter:
         document = self._document()
         if not self._model_ready():
             return
-        path = self.ask_path("Export model", f"{output_stem(document.name)}_model.pt", MODEL_FILTER)
+        path = self.ask_path("Export model", f"{stack_stem(document.stack)}_model.pt", MODEL_FILTER)
         if path:
             self.window.stack_jobs.export_model(path)
 
@@ -89,7 +89,7 @@ class Exporter:
         details = self.ask_package_details(document.name)
         if details is None:
             return
-        path = self.ask_path("Export for bioimage.io", f"{output_stem(document.name)}_bioimageio.zip",
+        path = self.ask_path("Export for bioimage.io", f"{stack_stem(document.stack)}_bioimageio.zip",
                              PACKAGE_FILTER)
         if path:
             self.window.stack_jobs.export_bioimageio(path, details)

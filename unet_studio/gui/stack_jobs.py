@@ -55,10 +55,11 @@ def predict_all_images(model, entries: list, folder: str | Path,
     image's objects and table, and the counts per image (workflow/object_summary.py); ends with
     ("all_written", (number written, [skipped: reason], folder, the counts' file name or ""))."""
     from unet_studio.workflow.batch import plan_outputs, predict_images
+    from unet_studio.workflow.image_paths import FoundImage
     from unet_studio.workflow.object_summary import write_summary
 
     kinds = [MASK, INSTANCES, OBJECTS] if options.object_class else [MASK]
-    plan = plan_outputs([entry.path for entry in entries], folder, kinds)
+    plan = plan_outputs([FoundImage(entry.path, scene=entry.scene) for entry in entries], folder, kinds)
     written, skipped = [], []
     for step in predict_images(model, plan, options):
         yield ("progress", step.fraction)

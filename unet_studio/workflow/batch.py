@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
+from unet_studio.core.stack import scene_suffix
 from unet_studio.workflow.export import (TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files,
                                          prepared)
 from unet_studio.workflow.image_paths import FoundImage
@@ -62,7 +63,7 @@ def unique_stems(sources: list[Path | FoundImage]) -> list[str]:
     stems = []
     for source in sources:
         found = source if isinstance(source, FoundImage) else FoundImage(Path(source))
-        base = output_stem(found.path) + ("" if found.scene is None else f"_scene{found.scene + 1}")
+        base = output_stem(found.path) + scene_suffix(found.scene)
         stem, n = base, 1
         while stem.lower() in taken:
             n += 1

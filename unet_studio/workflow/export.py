@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.stack import IMAGE_ENDINGS
+from unet_studio.core.stack import IMAGE_ENDINGS, scene_suffix
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
 from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
 from unet_studio.workflow.objects_in_parts import ObjectsWindow
@@ -51,6 +51,13 @@ def output_stem(name: str | Path) -> str:
         if name.lower().endswith(ending) and len(name) > len(ending):
             return name[: -len(ending)]
     return name
+
+
+def stack_stem(stack) -> str:
+    """The name the outputs of an open image (core/stack.py Stack) start with: `cells`,
+    `plate_scene3` for a scene of a file of several."""
+    name = stack.path.name if stack.scene is not None and stack.path else (stack.name or "untitled")
+    return output_stem(name) + scene_suffix(stack.scene)
 
 
 def output_name(stem: str, what: str, format: str = TIFF) -> str:

@@ -15,14 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.stack import IMAGE_ENDINGS
+from unet_studio.core.stack import IMAGE_ENDINGS, scenes_in
 from unet_studio.core.stack_folder import natural_order
 from unet_studio.core.stack_zarr import is_ome_zarr
 from unet_studio.workflow.export import FORMAT_ENDINGS, KINDS, output_name
-
-
-# The files that may hold several scenes, each an image of its own (core/stack_czi.py).
-SCENE_ENDINGS = (".czi",)
 
 
 class ImagePathError(UnetStudioError):
@@ -74,13 +70,8 @@ def find_images(paths: list[str | Path], *, recursive: bool = False, as_stack: b
 def _each_scene(image: FoundImage) -> list[FoundImage]:
     """The scenes of a file of several (read from its header), else the image as it is (also
     where it cannot be read: predicting it names the problem)."""
-    from unet_studio.core.stack import open_stack
-
-    if not image.path.name.lower().endswith(SCENE_ENDINGS):
-        return [image]
     try:
-        with open_stack(image.path) as stack:
-            scenes = stack.scenes
+        scenes = scenes_in(image.path)
     except UnetStudioError:
         return [image]
     return [image] if scenes == 1 else [replace(image, scene=k) for k in range(scenes)]

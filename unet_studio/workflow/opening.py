@@ -97,7 +97,7 @@ def open_image(path: str | Path, project: Project | None = None) -> Iterator[Ope
 
 def load_entry(project: Project, entry: ImageEntry) -> Iterator[OpenedImage]:
     """One image of an open project."""
-    yield _prepare(project, entry, open_stack(entry.path))
+    yield _prepare(project, entry, entry.open())
 
 
 def first_image(project: Project) -> ImageEntry | None:
@@ -125,7 +125,7 @@ def open_project(folder: str | Path) -> Iterator[OpenedProject]:
         yield OpenedProject(project, None)
         return
     try:
-        image = _prepare(project, entry, open_stack(entry.path))
+        image = _prepare(project, entry, entry.open())
     except UnetStudioError as error:
         yield OpenedProject(project, None, str(error))
         return

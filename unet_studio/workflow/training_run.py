@@ -38,13 +38,11 @@ class RunPlan:
 def _gather(plan: RunPlan, opened: list) -> tuple[list, list, list[str]]:
     """(stacks, label volumes, image names): the shown image, then every other image of the
     project with at least one labeled pixel and the same number of channels."""
-    from unet_studio.core.stack import open_stack
-
     stacks, volumes = [plan.stack], [plan.labels]
     names = [plan.stack.name]
     for entry in plan.others:
         try:
-            stack = open_stack(entry.path)
+            stack = entry.open()
         except UnetStudioError:
             continue  # moved or unreadable since the list was made: train on the rest
         opened.append(stack)

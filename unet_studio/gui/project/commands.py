@@ -89,7 +89,8 @@ class ProjectCommands(QObject):
                           f"Add {document.name}, with the labels painted so far, to the new project?"):
             return None
         try:
-            entry = project.add_image(document.stack.path)
+            project.add_image(document.stack.path)
+            entry = project.find_image(document.stack.path, document.stack.scene or 0)
             write_labels(project.folder / entry.labels, *document.labels.snapshot())
             return entry
         except (UnetStudioError, OSError) as error:

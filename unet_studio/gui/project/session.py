@@ -68,9 +68,9 @@ class ProjectSession(QObject):
     @property
     def is_image_project(self) -> bool:
         """True for the project kept for an image opened on its own, while it holds only that
-        image (with more images added it is a project like one the user made)."""
+        image (or its scenes; with more images added it is a project like one the user made)."""
         project = self.project
-        if project is None or len(project.images) != 1:
+        if project is None or len({e.path for e in project.images}) != 1:
             return False
         image = project.images[0].path
         return project.folder in (beside_image(image), fallback_for_image(image))
