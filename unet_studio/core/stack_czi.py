@@ -57,7 +57,7 @@ class _CziReader:
         box = document.total_bounding_box
         self.n_t, self.n_z, self.channels = (_extent(box, a) for a in "TZC")
         self.first = {a: int(box.get(a, (0, 1))[0]) for a in "TZC"}   # where the file's indices start
-        kinds = {document.get_channel_pixel_type(c) for c in range(self.channels)}
+        kinds = {document.get_channel_pixel_type(self.first["C"] + c) for c in range(self.channels)}
         if len(kinds) != 1 or next(iter(kinds)) not in _PIXEL_TYPES:
             raise StackError(f"{path}: unsupported CZI pixel type(s) {', '.join(sorted(map(str, kinds)))}")
         self.pixel_type = next(iter(kinds))
