@@ -114,5 +114,5 @@ def test_an_image_of_one_scene_has_no_second(tmp_path):
     import tifffile
 
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((8, 8), np.uint8))
-    with pytest.raises(StackError, match="holds one scene, not 2"):
+    with pytest.raises(StackError, match=r"holds 1 scene\(s\), not scene 2"):
         open_stack(tmp_path / "a.tif", scene=1)

@@ -23,8 +23,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # what belongs to it (its project folder, its outputs).
 IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif", ".czi")
-# The files that may hold several scenes, each an image of its own (core/stack_czi.py).
-SCENE_ENDINGS = (".czi",)
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
 # A plane of more pixels than this is read and predicted in parts (Stack.read_in_parts): it may
@@ -167,7 +165,7 @@ def open_stack(path: str | Path, scene: int = 0) -> Stack:
         stack = _open(path, scene)
         if scene and stack.scenes == 1:
             stack.close()
-            raise StackError(f"{path}: holds one scene, not {scene + 1}")
+            raise StackError(f"{path}: holds 1 scene(s), not scene {scene + 1}")
         return stack
     except StackError:
         raise
@@ -180,11 +178,19 @@ def scene_suffix(scene: int | None) -> str:
     return "" if scene is None else f"_scene{scene + 1}"
 
 
+def scene_naming(path: Path, scene: int, scenes: int) -> tuple[str, int | None, str]:
+    """(Stack.name, Stack.scene, a note for Stack.axes_note) of scene `scene` (from 0) of the file
+    at `path`, which holds `scenes`."""
+    if scenes == 1:
+        return path.name, None, ""
+    return (f"{path.name}, scene {scene + 1}", scene,
+            f"The file holds {scenes} scenes (wells, positions), each an image of its own (in a "
+            f"project, and in predict's files); this is scene {scene + 1}.")
+
+
 def scenes_in(path: str | Path) -> int:
-    """How many scenes the image at `path` holds (Stack.scenes: 1 but for a CZI of several).
-    StackError where it cannot be read."""
-    if not str(path).lower().endswith(SCENE_ENDINGS):
-        return 1
+    """How many scenes the image at `path` holds (Stack.scenes: 1 but for a CZI or OME-TIFF of
+    several; read from its header). StackError where it cannot be read."""
     with open_stack(path) as stack:
         return stack.scenes
 
@@ -206,7 +212,7 @@ def _open(path: Path, scene: int) -> Stack:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head[:4] in _TIFF_MAGIC:
-        return _open_tiff(path)
+        return _open_tiff(path, scene)
     if head.startswith(_PICTURE_MAGIC):
         return _open_picture(path)
     if head.startswith(b"ZISRAWFI"):
@@ -231,28 +237,28 @@ def _other_microscope_file(path: Path, head: bytes) -> str | None:
     return names.get(path.suffix.lower())
 
 
-def _open_tiff(path: Path) -> Stack:
+def _open_tiff(path: Path, scene: int) -> Stack:
     from unet_studio.core.stack_tiff import TiffPlanes
 
-    planes = TiffPlanes(path)
+    planes = TiffPlanes(path, scene)
     try:
         check_dtype(planes.source_dtype, path)
         amap = planes.axis_map()
         if 0 in amap.shape:
             raise StackError(f"{path}: the image has no pixels (shape {amap.shape})")
         pixel_size, z_spacing, unit = planes.metadata()
-        note = amap.note
-        if planes.series_count > 1:
+        name, scene_or_none, extra = scene_naming(path, scene, planes.scenes)
+        if planes.series_count > planes.scenes:
             extra = f"The file holds {planes.series_count} images; only the first is shown."
-            note = f"{note} {extra}".strip()
+        note = f"{amap.note} {extra}".strip()
     except BaseException:
         planes.close()
         raise
     return Stack(path=path, axes=amap.axes, shape=amap.shape,
                  dtype=planes.source_dtype.newbyteorder("="), pixel_size=pixel_size,
                  z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
-                 axes_inferred=amap.inferred, axes_note=note, name=path.name,
-                 _reader=_TiffReader(planes, amap))
+                 axes_inferred=amap.inferred, axes_note=note, name=name, scenes=planes.scenes,
+                 scene=scene_or_none, _reader=_TiffReader(planes, amap))
 
 
 def _open_picture(path: Path) -> Stack:

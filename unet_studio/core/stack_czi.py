@@ -28,7 +28,7 @@ _PIXEL_TYPES = {"Gray8": (np.uint8, 1), "Gray16": (np.uint16, 1), "Gray32Float":
 def open_czi(path: Path, scene: int = 0):
     """A Stack of scene `scene` (from 0) of the CZI file at `path`. StackError where it cannot be
     read."""
-    from unet_studio.core.stack import Stack
+    from unet_studio.core.stack import Stack, scene_naming
 
     try:
         from pylibCZIrw import czi as pyczi
@@ -39,11 +39,11 @@ def open_czi(path: Path, scene: int = 0):
     try:
         reader = _CziReader(path, document, scene)
         pixel_size, z_spacing = _scaling(document)
+        name, scene_or_none, note = scene_naming(path, scene, reader.scenes)
         stack = Stack(path=path, axes=reader.axes, shape=reader.shape, dtype=reader.dtype,
                       pixel_size=pixel_size, z_spacing=z_spacing if "Z" in reader.axes else None,
-                      unit="um" if pixel_size or z_spacing else "", axes_note=reader.note,
-                      name=path.name if reader.scenes == 1 else f"{path.name}, scene {scene + 1}",
-                      scenes=reader.scenes, scene=None if reader.scenes == 1 else scene, _reader=reader)
+                      unit="um" if pixel_size or z_spacing else "", axes_note=note, name=name,
+                      scenes=reader.scenes, scene=scene_or_none, _reader=reader)
     except BaseException:
         document.close()
         raise
@@ -68,8 +68,6 @@ class _CziReader:
         if not 0 <= scene < self.scenes:
             raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {scene + 1}")
         self.area = scenes[sorted(scenes)[scene]] if scenes else document.total_bounding_rectangle
-        self.note = (f"The file holds {self.scenes} scenes (wells, positions), each an image of its own "
-                     f"(in a project, and in predict's files); this is scene {scene + 1}.") if self.scenes > 1 else ""
         n_c = self.channels * self.samples
         sizes = {"T": self.n_t, "Z": self.n_z, "C": n_c}
         self.axes = "".join(a for a in "TZC" if sizes[a] > 1) + "YX"

@@ -43,13 +43,14 @@ _TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
 class TiffPlanes:
-    """Reads (C, Y, X) planes of the first image series of an open TIFF file."""
+    """Reads (C, Y, X) planes of one image series of an open TIFF file: the first, or of an
+    OME-TIFF of several images (positions), `series` (`scenes` says how many)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, series: int = 0):
         with _TiffProblems() as problems:
             self._tif = tifffile.TiffFile(path)
             try:
-                self._open_series(path)
+                self._open_series(path, series)
             except BaseException:
                 self._tif.close()
                 raise
@@ -58,7 +59,7 @@ class TiffPlanes:
             self._tif.close()
             raise StackError(f"{path}: file is truncated or damaged ({problems.damaged[0]})")
 
-    def _open_series(self, path: Path) -> None:
+    def _open_series(self, path: Path, series: int) -> None:
         self._path = path
         self._size = path.stat().st_size
         first = self._tif.pages.first
@@ -68,8 +69,14 @@ class TiffPlanes:
         # Walking the whole page chain (offsets only, fast) finds a cut-off file even when
         # the first pages and the image description look fine.
         len(self._tif.pages)
-        self._series = self._tif.series[0]
         self.series_count = len(self._tif.series)
+        # The images of an OME-TIFF are positions of one experiment; other files' further series
+        # are thumbnails, labels, slide overviews.
+        self.scenes = self.series_count if self._tif.is_ome else 1
+        if not 0 <= series < self.scenes:
+            raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {series + 1}")
+        self.series_index = series
+        self._series = self._tif.series[series]
         self.kind = self._series.kind
         self.source_axes = self._series.get_axes(False)
         self.source_shape = tuple(int(n) for n in self._series.get_shape(False))
@@ -122,7 +129,7 @@ class TiffPlanes:
         """(pixel_size (y, x), z_spacing, unit) from ImageJ, OME or resolution tags."""
         try:
             if self._tif.is_ome and self._tif.ome_metadata:
-                return _ome_metadata(self._tif.ome_metadata)
+                return _ome_metadata(self._tif.ome_metadata, self.series_index)
             return _imagej_or_tag_metadata(self._tif.imagej_metadata,
                                            self._series.keyframe)
         except (ValueError, TypeError, KeyError, ZeroDivisionError, ET.ParseError):
@@ -305,10 +312,10 @@ def _imagej_or_tag_metadata(imagej: dict | None, page):
     return pixel_size, z_spacing, unit
 
 
-def _ome_metadata(xml: str):
+def _ome_metadata(xml: str, image: int = 0):
     root = ET.fromstring(xml)
-    pixels = next((el for el in root.iter() if el.tag.endswith("}Pixels")
-                   or el.tag == "Pixels"), None)
+    pixels = [el for el in root.iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"]
+    pixels = pixels[image] if image < len(pixels) else None
     if pixels is None:
         return None, None, ""
 
