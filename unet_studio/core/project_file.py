@@ -25,6 +25,7 @@ from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import LabelsError, ProjectError
 from unet_studio.core.label_classes import LabelClass, classes_from_json, classes_to_json
 from unet_studio.core.project_paths import image_stem
+from unet_studio.core.stack import open_stack, scene_name, scene_suffix
 
 FORMAT = "unet_studio project"
 VERSION = 1
@@ -52,19 +53,15 @@ class ImageEntry:
     @property
     def name(self) -> str:
         """In the user's words: `cells.tif`, `plate.czi, scene 3`."""
-        return self.path.name if self.scene is None else f"{self.path.name}, scene {self.scene + 1}"
+        return scene_name(self.path, self.scene)
 
     @property
     def stem(self) -> str:
         """What its files are named after: `cells`, `plate_scene3`."""
-        from unet_studio.core.stack import scene_suffix
-
         return image_stem(self.path) + scene_suffix(self.scene)
 
     def open(self):
         """The image's Stack (core/stack.py); StackError where it cannot be read."""
-        from unet_studio.core.stack import open_stack
-
         return open_stack(self.path, self.scene or 0)
 
     @property

@@ -178,12 +178,18 @@ def scene_suffix(scene: int | None) -> str:
     return "" if scene is None else f"_scene{scene + 1}"
 
 
+def scene_name(path: Path, scene: int | None) -> str:
+    """An image in the user's words: `cells.tif`, `plate.czi, scene 3` (scene from 0; None: a file
+    of one)."""
+    return path.name if scene is None else f"{path.name}, scene {scene + 1}"
+
+
 def scene_naming(path: Path, scene: int, scenes: int) -> tuple[str, int | None, str]:
     """(Stack.name, Stack.scene, a note for Stack.axes_note) of scene `scene` (from 0) of the file
     at `path`, which holds `scenes`."""
     if scenes == 1:
         return path.name, None, ""
-    return (f"{path.name}, scene {scene + 1}", scene,
+    return (scene_name(path, scene), scene,
             f"The file holds {scenes} scenes (wells, positions), each an image of its own (in a "
             f"project, and in predict's files); this is scene {scene + 1}.")
 

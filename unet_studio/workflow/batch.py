@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.stack import scene_suffix
+from unet_studio.core.stack import scene_name, scene_suffix
 from unet_studio.workflow.export import (TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files,
                                          prepared)
 from unet_studio.workflow.image_paths import FoundImage
@@ -32,7 +32,7 @@ class ImageOutputs:
     @property
     def name(self) -> str:
         """The image in the user's words: `a.tif`, `plate.czi, scene 3`."""
-        return self.source.name if self.scene is None else f"{self.source.name}, scene {self.scene + 1}"
+        return scene_name(self.source, self.scene)
 
     def open(self):
         """The image's Stack (core/stack.py)."""
