@@ -116,3 +116,18 @@ def test_an_image_of_one_scene_has_no_second(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((8, 8), np.uint8))
     with pytest.raises(StackError, match=r"holds 1 scene\(s\), not scene 2"):
         open_stack(tmp_path / "a.tif", scene=1)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("axis, start", [("C", 700_000_000), ("Z", 7_000_000)])
+def test_a_damaged_directory_declaring_millions_of_channels_or_slices_is_refused_at_once(time_lapse, axis, start):
+    """The subblock directory names each subblock's place (`DV` entries: 20-byte dimension
+    entries, the name then an int32 start); a damaged start makes the file declare millions."""
+    data = bytearray(time_lapse.read_bytes())
+    directory = data.index(b"ZISRAWDIRECTORY")
+    entry = data.index(axis.encode() + b"\x00\x00\x00", data.index(b"DV", directory))
+    data[entry + 4: entry + 8] = start.to_bytes(4, "little")
+    time_lapse.write_bytes(bytes(data))
+    with pytest.raises(StackError, match="truncated or damaged"):
+        with open_stack(time_lapse) as stack:
+            stack.read()

@@ -21,6 +21,8 @@ from unet_studio.core.tiff_sizes import implausible
 
 CZI_MAGIC = b"ZISRAWFILE"
 # pylibCZIrw's pixel types: (numpy type, samples per pixel; colour ones are stored as BGR)
+# More channels than any microscope records (spectral detectors give a few dozen).
+MOST_CHANNELS = 1024
 _PIXEL_TYPES = {"Gray8": (np.uint8, 1), "Gray16": (np.uint16, 1), "Gray32Float": (np.float32, 1),
                 "Bgr24": (np.uint8, 3), "Bgr48": (np.uint16, 3)}
 
@@ -57,27 +59,27 @@ class _CziReader:
         box = document.total_bounding_box
         self.n_t, self.n_z, self.channels = (_extent(box, a) for a in "TZC")
         self.first = {a: int(box.get(a, (0, 1))[0]) for a in "TZC"}   # where the file's indices start
+        scenes = document.scenes_bounding_rectangle
+        self.scenes = max(len(scenes), 1)
+        if not 0 <= scene < self.scenes:
+            raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {scene + 1}")
+        self.area = scenes[sorted(scenes)[scene]] if scenes else document.total_bounding_rectangle
+        # What the file declares, checked against its bytes before each channel is asked for
+        # (a damaged header can declare millions) and before anything is allocated.
+        _check_declared(path, self.area.w * self.area.h, self.channels, self.n_t * self.n_z, 1)
         kinds = {document.get_channel_pixel_type(self.first["C"] + c) for c in range(self.channels)}
         if len(kinds) != 1 or next(iter(kinds)) not in _PIXEL_TYPES:
             raise StackError(f"{path}: unsupported CZI pixel type(s) {', '.join(sorted(map(str, kinds)))}")
         self.pixel_type = next(iter(kinds))
         kind, self.samples = _PIXEL_TYPES[self.pixel_type]
         self.dtype = np.dtype(kind)
-        scenes = document.scenes_bounding_rectangle
-        self.scenes = max(len(scenes), 1)
-        if not 0 <= scene < self.scenes:
-            raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {scene + 1}")
-        self.area = scenes[sorted(scenes)[scene]] if scenes else document.total_bounding_rectangle
         n_c = self.channels * self.samples
+        _check_declared(path, self.area.w * self.area.h, n_c, self.n_t * self.n_z, self.dtype.itemsize)
         sizes = {"T": self.n_t, "Z": self.n_z, "C": n_c}
         self.axes = "".join(a for a in "TZC" if sizes[a] > 1) + "YX"
         self.shape = tuple(sizes[a] for a in self.axes[:-2]) + (self.area.h, self.area.w)
         if 0 in self.shape:
             raise StackError(f"{path}: the image has no pixels (shape {self.shape})")
-        plane = self.area.w * self.area.h * n_c * self.dtype.itemsize   # what reading one plane allocates
-        if implausible(plane, path.stat().st_size):
-            raise StackError(f"{path}: file is truncated or damaged (a {plane / 1e9:.1f} GB plane "
-                             f"cannot fit in {path.stat().st_size} bytes)")
 
     def read_plane(self, t: int, z: int) -> np.ndarray:
         return self._read(t, z, 0, 0, self.area.h, self.area.w)
@@ -108,6 +110,20 @@ class _CziReader:
     def close(self) -> None:
         with self._lock:
             self.document.close()
+
+
+def _check_declared(path: Path, pixels: int, channels: int, planes: int, itemsize: int) -> None:
+    """StackError where the planes the file declares cannot fit in its bytes (core/tiff_sizes.py)."""
+    size = path.stat().st_size
+    if channels > MOST_CHANNELS:
+        raise StackError(f"{path}: file is truncated or damaged (it declares {channels} channels)")
+    plane = pixels * channels * itemsize   # what reading one plane allocates
+    if implausible(plane, size):
+        raise StackError(f"{path}: file is truncated or damaged (a {plane / 1e9:.1f} GB plane "
+                         f"cannot fit in {size} bytes)")
+    if implausible(plane * planes, size):
+        raise StackError(f"{path}: file is truncated or damaged ({planes} planes, "
+                         f"{plane * planes / 1e9:.1f} GB, cannot fit in {size} bytes)")
 
 
 def _extent(box: dict, axis: str) -> int:
