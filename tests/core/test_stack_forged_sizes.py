@@ -51,6 +51,17 @@ def test_forged_ome_size_ends_info_in_one_line_with_little_memory(tmp_path):
     assert "declares" in lines[0] and "memory" not in lines[0]
 
 
+def test_counting_the_scenes_of_a_forged_ome_file_refuses_it_with_little_memory(tmp_path):
+    """A batch and a project count every image's scenes first (core/stack.scenes_in)."""
+    path = forged_ome(tmp_path / "forged.ome.tif")
+    code = ("from unet_studio.core.errors import StackError\n"
+            "from unet_studio.core.stack import scenes_in\n"
+            f"try:\n    scenes_in({str(path)!r})\nexcept StackError as e:\n    print(e)\n")
+    result = run_capped(code)
+    assert result.returncode == 0, result.stderr
+    assert "forged.ome.tif" in result.stdout and "declares" in result.stdout
+
+
 def test_an_honest_ome_file_still_opens(tmp_path):
     path = tmp_path / "fine.ome.tif"
     tifffile.imwrite(path, np.ones((3, 2, 16, 16), np.uint16), ome=True, metadata={"axes": "ZCYX"})

@@ -196,7 +196,17 @@ def scene_naming(path: Path, scene: int, scenes: int) -> tuple[str, int | None, 
 
 def scenes_in(path: str | Path) -> int:
     """How many scenes the image at `path` holds (Stack.scenes: 1 but for a CZI or OME-TIFF of
-    several; read from its header). StackError where it cannot be read."""
+    several; read from its header, a TIFF's first page only). StackError where it cannot be read."""
+    path = Path(path)
+    if path.is_file():
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head[:4] in _TIFF_MAGIC:
+            from unet_studio.core.stack_tiff import tiff_scenes
+            try:
+                return tiff_scenes(path)
+            except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
+                raise StackError(_message(path, error)) from error
     with open_stack(path) as stack:
         return stack.scenes
 

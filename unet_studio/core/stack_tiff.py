@@ -42,6 +42,23 @@ _UNIT_NAMES = {
 _TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
+def scenes_of(tif: tifffile.TiffFile) -> int:
+    """The scenes of an open TIFF: the images of an OME-TIFF (positions of one experiment);
+    other files' further series are thumbnails, labels, slide overviews, so 1."""
+    return len(tif.series) if tif.is_ome else 1
+
+
+def tiff_scenes(path: Path) -> int:
+    """scenes_of the TIFF at `path`, from its first page (no walk over every page); the OME
+    sizes it declares checked first, as on opening (tifffile's series reserve room for them)."""
+    with tifffile.TiffFile(path) as tif:
+        first = tif.pages.first
+        claim = ome_claim(first.description, path.stat().st_size) if first.is_ome else None
+        if claim:
+            raise StackError(f"{path}: file is damaged ({claim})")
+        return scenes_of(tif)
+
+
 class TiffPlanes:
     """Reads (C, Y, X) planes of one image series of an open TIFF file: the first, or of an
     OME-TIFF of several images (positions), `series` (`scenes` says how many)."""
@@ -70,9 +87,7 @@ class TiffPlanes:
         # the first pages and the image description look fine.
         len(self._tif.pages)
         self.series_count = len(self._tif.series)
-        # The images of an OME-TIFF are positions of one experiment; other files' further series
-        # are thumbnails, labels, slide overviews.
-        self.scenes = self.series_count if self._tif.is_ome else 1
+        self.scenes = scenes_of(self._tif)
         if not 0 <= series < self.scenes:
             raise StackError(f"{path}: holds {self.scenes} scene(s), not scene {series + 1}")
         self.series_index = series
