@@ -198,15 +198,14 @@ def scenes_in(path: str | Path) -> int:
     """How many scenes the image at `path` holds (Stack.scenes: 1 but for a CZI or OME-TIFF of
     several; read from its header, a TIFF's first page only). StackError where it cannot be read."""
     path = Path(path)
-    if path.is_file():
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        if head[:4] in _TIFF_MAGIC:
+    try:
+        if path.is_file() and _head(path)[:4] in _TIFF_MAGIC:
             from unet_studio.core.stack_tiff import tiff_scenes
-            try:
-                return tiff_scenes(path)
-            except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
-                raise StackError(_message(path, error)) from error
+            return tiff_scenes(path)
+    except StackError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any reader failure is a bad file
+        raise StackError(_message(path, error)) from error
     with open_stack(path) as stack:
         return stack.scenes
 
@@ -225,8 +224,7 @@ def _open(path: Path, scene: int) -> Stack:
     size = path.stat().st_size
     if size == 0:
         raise StackError(f"{path}: file is empty")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    head = _head(path)
     if head[:4] in _TIFF_MAGIC:
         return _open_tiff(path, scene)
     if head.startswith(_PICTURE_MAGIC):
@@ -240,6 +238,12 @@ def _open(path: Path, scene: int) -> Stack:
     if path.name.lower().endswith(TIFF_SUFFIXES):
         raise StackError(f"{path}: not a TIFF file (it does not start like one)")
     raise StackError(f"{path}: not a TIFF file (nor a PNG, JPEG, BMP or GIF picture)")
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, which say what kind it is."""
+    with open(path, "rb") as fh:
+        return fh.read(8)
 
 
 def _other_microscope_file(path: Path, head: bytes) -> str | None:
