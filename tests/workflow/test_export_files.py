@@ -12,10 +12,11 @@ import tifffile
 
 from unet_studio.core.stack import Stack, open_stack
 from unet_studio.workflow import output_set
+from unet_studio.core.stack import image_stem, scene_stem
 from unet_studio.workflow.batch import plan_outputs, unique_stems
 from unet_studio.workflow.export_meta import class_names_in
 from unet_studio.workflow.export import (INSTANCES, MASK, PROBABILITIES, OutputError, PredictionOptions,
-                                         output_name, output_stem, predict_to_files)
+                                         output_name, predict_to_files)
 
 from tests.workflow.conftest import CLASSES
 
@@ -32,8 +33,9 @@ def export(model, stack, folder, kinds=(MASK, PROBABILITIES, INSTANCES), stem="c
 
 
 def test_one_naming_rule():
-    assert output_stem("image.ome.tif") == "image" and output_stem("a.b.TIFF") == "a.b"
-    assert output_stem("/x/y/photo.png") == "photo" and output_stem(".tif") == ".tif"
+    assert image_stem("image.ome.tif") == "image" and image_stem("a.b.TIFF") == "a.b"
+    assert image_stem("/x/y/photo.png") == "photo" and image_stem(".tif") == ".tif"
+    assert scene_stem("plate.czi", 2) == "plate_scene3" and scene_stem("cells.tif", None) == "cells"
     assert output_name("image", MASK) == "image_mask.tif"
     assert output_name("image", PROBABILITIES) == "image_probabilities.tif"
     assert unique_stems(["d1/a.tif", "d2/a.ome.tif", "a-2.tif", "b.tif"]) == ["a", "a-2", "a-2-2", "b"]

@@ -24,8 +24,7 @@ from pathlib import Path
 from unet_studio.core.atomic import atomic_write_bytes
 from unet_studio.core.errors import LabelsError, ProjectError
 from unet_studio.core.label_classes import LabelClass, classes_from_json, classes_to_json
-from unet_studio.core.project_paths import image_stem
-from unet_studio.core.stack import open_stack, scene_name, scene_suffix
+from unet_studio.core.stack import open_stack, scene_name, scene_stem
 
 FORMAT = "unet_studio project"
 VERSION = 1
@@ -58,7 +57,7 @@ class ImageEntry:
     @property
     def stem(self) -> str:
         """What its files are named after: `cells`, `plate_scene3`."""
-        return image_stem(self.path) + scene_suffix(self.scene)
+        return scene_stem(self.path, self.scene)
 
     def open(self):
         """The image's Stack (core/stack.py); StackError where it cannot be read."""

@@ -9,22 +9,12 @@ import sys
 from pathlib import Path
 
 from unet_studio.core.atomic import atomic_path, remove_left_temporaries
-from unet_studio.core.stack import IMAGE_ENDINGS
+from unet_studio.core.stack import image_stem
 
 PROJECT_SUFFIX = ".unet_studio"
 LABELS_DIR = "labels"
 MODELS_DIR = "models"
 TRAINING_LOG = "training-log.jsonl"
-
-
-def image_stem(path: Path) -> str:
-    """File name without image suffixes: "cells.ome.tif" -> "cells"."""
-    name = path.name
-    lower = name.lower()
-    for suffix in IMAGE_ENDINGS:
-        if lower.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return path.stem or name
 
 
 def user_data_dir() -> Path:

@@ -173,6 +173,20 @@ def open_stack(path: str | Path, scene: int = 0) -> Stack:
         raise StackError(_message(path, error)) from error
 
 
+def image_stem(path: Path | str) -> str:
+    """A file's name without its image endings: `cells.ome.tif` -> `cells`."""
+    name = Path(path).name
+    for ending in IMAGE_ENDINGS:
+        if name.lower().endswith(ending) and len(name) > len(ending):
+            return name[: -len(ending)]
+    return Path(name).stem or name
+
+
+def scene_stem(path: Path | str, scene: int | None) -> str:
+    """The name a scene's files start with (outputs, labels): `cells`, `plate_scene3`."""
+    return image_stem(path) + scene_suffix(scene)
+
+
 def scene_suffix(scene: int | None) -> str:
     """What the names of a scene's files add to the image's: `_scene3` (none for a file of one)."""
     return "" if scene is None else f"_scene{scene + 1}"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.stack import scene_name, scene_suffix
-from unet_studio.workflow.export import (TIFF, OutputError, PredictionOptions, output_name, output_stem, predict_to_files,
+from unet_studio.core.stack import scene_name, scene_stem
+from unet_studio.workflow.export import (TIFF, OutputError, PredictionOptions, output_name, predict_to_files,
                                          prepared)
 from unet_studio.workflow.image_paths import FoundImage
 
@@ -63,7 +63,7 @@ def unique_stems(sources: list[Path | FoundImage]) -> list[str]:
     stems = []
     for source in sources:
         found = source if isinstance(source, FoundImage) else FoundImage(Path(source))
-        base = output_stem(found.path) + scene_suffix(found.scene)
+        base = scene_stem(found.path, found.scene)
         stem, n = base, 1
         while stem.lower() in taken:
             n += 1

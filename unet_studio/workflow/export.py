@@ -1,6 +1,6 @@
 """Predictions written as files: masks, probabilities and instances, for the app and the CLI.
 
-One naming rule (`output_stem`, `output_name`: `cells.ome.tif` -> `cells_mask.tif`), one
+One naming rule (core/stack.py `scene_stem`, `output_name`: `cells.ome.tif` -> `cells_mask.tif`), one
 calibration rule (export_meta.py's `Calibration.of`: what the source image has, nothing
 invented), and one table of writers keyed by what is written (`WRITERS`). Each writer is opened with
 `(path, meta)` and fed one plane's prediction at a time, so a stack of any length is written
@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from unet_studio.core.errors import UnetStudioError
-from unet_studio.core.stack import IMAGE_ENDINGS, scene_suffix
+from unet_studio.core.stack import scene_stem
 from unet_studio.workflow.export_meta import OME_ZARR, TIFF, ExportMeta, class_properties
 from unet_studio.workflow.export_objects import ObjectOutlines, ObjectsTable
 from unet_studio.workflow.objects_in_parts import ObjectsWindow
@@ -44,20 +44,11 @@ class OutputError(UnetStudioError):
     """An output file or folder that cannot be written, or that would replace an input."""
 
 
-def output_stem(name: str | Path) -> str:
-    """The name an image's outputs start with: `cells.ome.tif` -> `cells`."""
-    name = Path(name).name
-    for ending in IMAGE_ENDINGS:
-        if name.lower().endswith(ending) and len(name) > len(ending):
-            return name[: -len(ending)]
-    return name
-
-
 def stack_stem(stack) -> str:
     """The name the outputs of an open image (core/stack.py Stack) start with: `cells`,
     `plate_scene3` for a scene of a file of several."""
     name = stack.path.name if stack.scene is not None and stack.path else (stack.name or "untitled")
-    return output_stem(name) + scene_suffix(stack.scene)
+    return scene_stem(name, stack.scene)
 
 
 def output_name(stem: str, what: str, format: str = TIFF) -> str:
