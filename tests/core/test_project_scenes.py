@@ -76,3 +76,48 @@ def test_a_moved_file_of_several_scenes_is_found_again_for_all_of_them(plate, tm
     assert len(project.missing_images()) == 3
     assert len(project.relocate(project.images[0], moved)) == 3
     assert not project.missing_images() and all(e.path == moved for e in project.images)
+
+
+def test_a_project_from_before_scenes_gains_the_other_scenes_and_keeps_its_strokes(plate, tmp_path):
+    """Such a project held the file as one entry (its first scene) with labels named after the
+    file; adding or opening the file again brings in the other scenes, the strokes staying."""
+    project = Project.create(tmp_path / "proj")
+    project.add_image(plate)
+    project.labels_for(project.images[0]).paint_disc(0, 0, 5, 5, 2, 2)
+    project.save()
+    project.close()
+    doc = json.loads((tmp_path / "proj" / "project.json").read_text())
+    doc["images"] = [dict(doc["images"][0], labels="labels/plate.tif")]
+    del doc["images"][0]["scene"]
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(doc))
+    (tmp_path / "proj" / "labels" / "plate_scene1.tif").rename(tmp_path / "proj" / "labels" / "plate.tif")
+
+    old = Project.open(tmp_path / "proj")
+    assert [(e.name, e.scene) for e in old.images] == [("plate.czi", None)]
+    first = old.add_image(plate, scenes=3)
+    assert [e.name for e in old.images] == ["plate.czi, scene 1", "plate.czi, scene 2", "plate.czi, scene 3"]
+    assert first is old.images[0] and first.labels == "labels/plate.tif"
+    assert old.labels_for(first).data.max() == 2
+    assert [e.labels for e in old.images[1:]] == ["labels/plate_scene2.tif", "labels/plate_scene3.tif"]
+    old.close()
+    again = Project.open(tmp_path / "proj")
+    assert [e.scene for e in again.images] == [0, 1, 2]
+    assert again.add_image(plate) is again.images[0] and len(again.images) == 3
+
+
+def test_opening_the_file_of_a_project_from_before_scenes_brings_in_its_scenes(plate, tmp_path):
+    from unet_studio.workflow.opening import open_image
+
+    project = Project.create(tmp_path / "proj")
+    project.add_image(plate)
+    doc = json.loads((tmp_path / "proj" / "project.json").read_text())
+    doc["images"] = doc["images"][:1]
+    del doc["images"][0]["scene"]
+    project.close()
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(doc))
+    old = Project.open(tmp_path / "proj")
+    opened = next(open_image(plate, old))
+    try:
+        assert opened.entry is old.images[0] and len(old.images) == 3
+    finally:
+        opened.stack.close()

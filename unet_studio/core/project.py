@@ -191,29 +191,37 @@ class Project(ProjectClassesMixin, ProjectLabelsMixin, ProjectModelsMixin):
         target = Path(os.path.abspath(path))
         return next((e for e in self._data.images if e.path == target and (e.scene or 0) == scene), None)
 
-    def add_image(self, path: str | Path) -> ImageEntry:
-        """Add an image file (of a file of several scenes, an entry for each), or return its
-        (first) entry if it is already in the project."""
+    def add_image(self, path: str | Path, scenes: int | None = None) -> ImageEntry:
+        """Add an image file, or return its (first) entry if it is already in the project. A file
+        of several scenes gets an entry for each it lacks (`scenes`: how many, where the caller has
+        read it); a project from before scenes held only the first, and gains the others here."""
         from unet_studio.core.stack import scenes_in
 
         path = Path(os.path.abspath(path))
         if not path.exists():
             raise ProjectError(f"{path} does not exist")
         with self._state_lock:
-            existing = self.find_image(path)
-            if existing is not None:
-                return existing
+            held = [e for e in self._data.images if e.path == path]
+            if held and (self.read_only or len(held) > 1):
+                return self.find_image(path)
             try:
-                scenes = scenes_in(path)
+                scenes = scenes_in(path) if scenes is None else scenes
             except UnetStudioError as e:
+                if held:
+                    return held[0]
                 raise ProjectError(str(e)) from None
-            for scene in range(scenes) if scenes > 1 else [None]:
+            if held and scenes > 1 and held[0].scene is None:
+                held[0].scene = 0  # its labels keep their file
+            have = {e.scene or 0 for e in held}
+            added = [s for s in (range(scenes) if scenes > 1 else [None]) if (s or 0) not in have]
+            for scene in added:
                 ids = [int(e.id) for e in self._data.images if e.id.isdigit()]
                 taken = {e.labels.split("/")[-1] for e in self._data.images}
                 entry = ImageEntry(str(max(ids, default=0) + 1), path, "", scene)
                 entry.labels = f"{LABELS_DIR}/{unique_name(self.folder / LABELS_DIR, entry.stem, '.tif', taken)}"
                 self._data.images.append(entry)
-            self._save_structure()
+            if added:
+                self._save_structure()
             return self.find_image(path)
 
     def remove_image(self, image: "ImageEntry | str") -> None:

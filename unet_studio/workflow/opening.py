@@ -88,7 +88,7 @@ def open_image(path: str | Path, project: Project | None = None) -> Iterator[Ope
     try:
         if project is None:
             project = project_for_image(path, beside=not is_bundled_sample(path))
-        entry = project.find_image(path) or project.add_image(path)
+        entry = project.add_image(path, stack.scenes)
     except Exception:
         stack.close()
         raise

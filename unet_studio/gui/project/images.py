@@ -94,8 +94,8 @@ class ProjectImages(QObject):
             try:
                 from unet_studio.core.stack import open_stack
 
-                open_stack(path).close()  # reads the header only: refuse what is not an image
-                added.append(project.add_image(path))
+                with open_stack(path) as stack:  # the header only: refuse what is not an image
+                    added.append(project.add_image(path, stack.scenes))
             except UnetStudioError as error:
                 refused.append(str(error))
         if added:
