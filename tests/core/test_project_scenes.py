@@ -106,7 +106,7 @@ def test_a_project_from_before_scenes_gains_the_other_scenes_and_keeps_its_strok
 
 
 def test_opening_the_file_of_a_project_from_before_scenes_brings_in_its_scenes(plate, tmp_path):
-    from unet_studio.workflow.opening import open_image
+    from unet_studio.workflow.opening import load_entry, open_image
 
     project = Project.create(tmp_path / "proj")
     project.add_image(plate)
@@ -114,10 +114,13 @@ def test_opening_the_file_of_a_project_from_before_scenes_brings_in_its_scenes(p
     doc["images"] = doc["images"][:1]
     del doc["images"][0]["scene"]
     project.close()
-    (tmp_path / "proj" / "project.json").write_text(json.dumps(doc))
-    old = Project.open(tmp_path / "proj")
-    opened = next(open_image(plate, old))
-    try:
-        assert opened.entry is old.images[0] and len(old.images) == 3
-    finally:
-        opened.stack.close()
+    for show in (lambda project: open_image(plate, project),
+                 lambda project: load_entry(project, project.images[0])):
+        (tmp_path / "proj" / "project.json").write_text(json.dumps(doc))
+        old = Project.open(tmp_path / "proj")
+        opened = next(show(old))
+        try:
+            assert opened.entry is old.images[0] and len(old.images) == 3
+        finally:
+            opened.stack.close()
+            old.close()

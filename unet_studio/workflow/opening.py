@@ -96,8 +96,16 @@ def open_image(path: str | Path, project: Project | None = None) -> Iterator[Ope
 
 
 def load_entry(project: Project, entry: ImageEntry) -> Iterator[OpenedImage]:
-    """One image of an open project."""
-    yield _prepare(project, entry, entry.open())
+    """One image of an open project (a file of several scenes that a project from before scenes
+    held as one brings in its other scenes)."""
+    stack = entry.open()
+    if entry.scene is None and stack.scenes > 1:
+        try:
+            project.add_image(entry.path, stack.scenes)
+        except Exception:
+            stack.close()
+            raise
+    yield _prepare(project, entry, stack)
 
 
 def first_image(project: Project) -> ImageEntry | None:
