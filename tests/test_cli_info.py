@@ -84,7 +84,11 @@ def test_info_shows_scale_and_guesses(good_files, tmp_path, capsys):
             tif.write(np.zeros((8, 8), np.uint8), metadata=None)
     assert main(["info", str(pages)]) == 0
     fields = info_fields(capsys.readouterr().out)
-    assert fields["axes"] == "ZYX" and "Z slices" in fields["note"]
+    assert fields["axes"] == "ZYX" and "Z slices" in fields["note"] and "channels" not in fields
+    named = tmp_path / "named.ome.tif"
+    tifffile.imwrite(named, np.zeros((2, 8, 8), np.uint8), metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    assert main(["info", str(named)]) == 0
+    assert info_fields(capsys.readouterr().out)["channels"] == "c1 = DAPI, c2 = GFP"
 
 
 def damaged_files(folder):

@@ -137,6 +137,8 @@ def describe_file(path: str) -> str:
             ("z spacing", f"{stack.z_spacing:g} {stack.unit}".strip()
              if stack.z_spacing else "unknown"),
         ]
+        if stack.channel_names:
+            lines.append(("channels", ", ".join(f"c{c + 1} = {name}" for c, name in enumerate(stack.channel_names))))
         classes = _class_names(path)
         if classes:
             lines.append(("classes", ", ".join(f"{k} = {name}" for k, name in enumerate(classes))))

@@ -3,6 +3,7 @@ the panel on each new table (not by the header asking the model for every cell).
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 
 def test_each_column_is_as_wide_as_its_header_and_its_widest_number(qtbot):
@@ -26,3 +27,17 @@ def test_each_column_is_as_wide_as_its_header_and_its_widest_number(qtbot):
     assert header.sectionSize(area) >= metrics.horizontalAdvance("123456789012345") + 4
     panel.show_objects({"id": np.arange(1, 4), "area_px": np.array([1, 2, 3]), "confidence": np.full(3, 0.5)}, 10.0)
     assert header.sectionSize(area) < metrics.horizontalAdvance("123456789012345")   # narrower numbers: narrower
+
+
+def test_intensity_columns_carry_the_names_the_file_gives_its_channels(qtbot):
+    from unet_studio.gui.panels.objects_panel import ObjectsPanel
+
+    panel = ObjectsPanel()
+    qtbot.addWidget(panel)
+    table = {"id": np.arange(1, 3), "area_px": np.array([5, 6]), "mean_intensity_c1": np.array([1.0, 2.0]),
+             "mean_intensity_c2": np.array([3.0, 4.0])}
+    headers = lambda: [panel.model.headerData(c, Qt.Orientation.Horizontal) for c in range(panel.model.columnCount())]  # noqa: E731
+    panel.show_objects(table, 10.0, channels=("DAPI", "GFP"))
+    assert headers() == ["id", "area px", "mean DAPI", "mean GFP"]
+    panel.show_objects(table, 10.0)
+    assert headers() == ["id", "area px", "mean c1", "mean c2"]

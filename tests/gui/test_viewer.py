@@ -105,3 +105,12 @@ def test_status_bar_follows_a_new_prediction_under_a_still_mouse(window, qtbot):
     foreground = background[::-1].copy()
     document.put_prediction(0, 0, foreground, np.full((64, 64), 2, np.uint8), np.zeros((64, 64), np.float32))
     assert "predicted foreground 90%" in window.statusBar().currentMessage()
+
+
+def test_channels_the_file_names_are_named_in_the_channel_list(window):
+    show_array(window, two_channel_stack(), "ZCYX", channel_names=("DAPI", "Membrane"))
+    channel = window.contrast_panel.channel
+    assert [channel.itemText(i) for i in range(channel.count())][1:] == \
+        ["Channel 1: DAPI (green)", "Channel 2: Membrane (magenta)"]
+    show_array(window, two_channel_stack(), "ZCYX")
+    assert channel.itemText(1) == "Channel 1 (green)"

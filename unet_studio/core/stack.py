@@ -48,6 +48,7 @@ class Stack:
     name: str = ""
     scenes: int = 1        # the scenes of the file (positions, wells; CZI) open_stack can open
     scene: int | None = None   # which of them this is (from 0; None: a file of one)
+    channel_names: tuple[str, ...] = ()   # what the file calls its channels (core/channel_names.py)
     _reader: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -288,11 +289,13 @@ def _open_tiff(path: Path, scene: int) -> Stack:
     except BaseException:
         planes.close()
         raise
-    return Stack(path=path, axes=amap.axes, shape=amap.shape,
-                 dtype=planes.source_dtype.newbyteorder("="), pixel_size=pixel_size,
-                 z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
-                 axes_inferred=amap.inferred, axes_note=note, name=name, scenes=planes.scenes,
-                 scene=scene_or_none, _reader=_TiffReader(planes, amap))
+    stack = Stack(path=path, axes=amap.axes, shape=amap.shape,
+                  dtype=planes.source_dtype.newbyteorder("="), pixel_size=pixel_size,
+                  z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
+                  axes_inferred=amap.inferred, axes_note=note, name=name, scenes=planes.scenes,
+                  scene=scene_or_none, _reader=_TiffReader(planes, amap))
+    stack.channel_names = planes.channel_names(stack.n_c)
+    return stack
 
 
 def _open_picture(path: Path) -> Stack:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.core.channel_names import czi_channel_names
 from unet_studio.core.errors import StackError
 from unet_studio.core.tiff_sizes import implausible
 
@@ -46,6 +47,7 @@ def open_czi(path: Path, scene: int = 0):
                       pixel_size=pixel_size, z_spacing=z_spacing if "Z" in reader.axes else None,
                       unit="um" if pixel_size or z_spacing else "", axes_note=note, name=name,
                       scenes=reader.scenes, scene=scene_or_none, _reader=reader)
+        stack.channel_names = czi_channel_names(document.metadata, stack.n_c)
     except BaseException:
         document.close()
         raise

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from unet_studio.core.channel_names import ome_channel_names
 from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
 from unet_studio.core.tiff_sizes import (
@@ -150,6 +151,16 @@ class TiffPlanes:
         except (ValueError, TypeError, KeyError, ZeroDivisionError, ET.ParseError):
             # Odd metadata must not stop the pixels from opening.
             return None, None, ""
+
+    def channel_names(self, n_c: int) -> tuple[str, ...]:
+        """What an OME-TIFF calls its `n_c` channels (core/channel_names.py); () where it names none."""
+        if not (self._tif.is_ome and self._tif.ome_metadata):
+            return ()
+        try:
+            pixels = _ome_pixels(self._tif.ome_metadata, self.series_index)
+        except ET.ParseError:
+            return ()
+        return () if pixels is None else ome_channel_names(pixels, n_c)
 
     def close(self) -> None:
         self._mapping = self._chunk_array = None
@@ -327,10 +338,14 @@ def _imagej_or_tag_metadata(imagej: dict | None, page):
     return pixel_size, z_spacing, unit
 
 
+def _ome_pixels(xml: str, image: int) -> ET.Element | None:
+    """The Pixels element of image `image` of OME-XML."""
+    pixels = [el for el in ET.fromstring(xml).iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"]
+    return pixels[image] if image < len(pixels) else None
+
+
 def _ome_metadata(xml: str, image: int = 0):
-    root = ET.fromstring(xml)
-    pixels = [el for el in root.iter() if el.tag.endswith("}Pixels") or el.tag == "Pixels"]
-    pixels = pixels[image] if image < len(pixels) else None
+    pixels = _ome_pixels(xml, image)
     if pixels is None:
         return None, None, ""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.core.channel_names import zarr_channel_names
 from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
 
@@ -62,10 +63,12 @@ def open_ome_zarr(path: Path):
     if 0 in amap.shape:
         raise StackError(f"{path}: the image has no pixels (shape {amap.shape})")
     pixel_size, z_spacing, unit = _calibration(image.metadata, names)
-    return Stack(path=path, axes=amap.axes, shape=amap.shape, dtype=np.dtype(data.dtype),
-                 pixel_size=pixel_size, z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
-                 axes_inferred=amap.inferred, axes_note=amap.note, name=path.name,
-                 _reader=_ZarrReader(data, amap))
+    stack = Stack(path=path, axes=amap.axes, shape=amap.shape, dtype=np.dtype(data.dtype),
+                  pixel_size=pixel_size, z_spacing=z_spacing if "Z" in amap.axes else None, unit=unit,
+                  axes_inferred=amap.inferred, axes_note=amap.note, name=path.name,
+                  _reader=_ZarrReader(data, amap))
+    stack.channel_names = zarr_channel_names(image.zarr.root_attrs, stack.n_c)
+    return stack
 
 
 def _full_resolution(image):

@@ -55,8 +55,10 @@ class ContrastPanel(QWidget):
         if document is not None and n_c > 1:
             rgb = is_rgb(document.stack.dtype, n_c)
             self.channel.addItem("Colour (RGB)" if rgb else "Composite (all channels)", COMPOSITE)
+            named = document.stack.channel_names
             for c in range(n_c):
-                name = "RGBA"[c] if rgb else f"{c + 1} ({CHANNEL_NAMES[c % len(CHANNEL_NAMES)]})"
+                colour = CHANNEL_NAMES[c % len(CHANNEL_NAMES)]
+                name = "RGBA"[c] if rgb else f"{c + 1}: {named[c]} ({colour})" if named else f"{c + 1} ({colour})"
                 self.channel.addItem(f"Channel {name}", c)
             self.channel.setCurrentIndex(self.channel.findData(document.channel))
         self.channel.blockSignals(False)

@@ -48,11 +48,13 @@ class ObjectTableModel(QAbstractTableModel):
         self.order = np.zeros(0, int)   # row r shows object self.order[r]
         self.sorted_by: tuple[str, bool] | None = None   # (column, descending) the user chose
 
-    def set_table(self, table: dict) -> None:
+    def set_table(self, table: dict, channels: tuple[str, ...] = ()) -> None:
+        """`channels`: what the image calls its channels ("mean DAPI" rather than "mean c1")."""
         self.beginResetModel()
         self.table = table
-        self.headers = SHOWN_3D if "centroid_z" in table else SHOWN   # objects joined across slices
+        self.headers = dict(SHOWN_3D if "centroid_z" in table else SHOWN)   # 3-D: joined across slices
         intensity = [c for c in table if c.startswith("mean_intensity")]
+        self.headers.update({f"mean_intensity_c{c + 1}": f"mean {name}" for c, name in enumerate(channels)})
         first = [c for c in ("id", "area_px", "area_um2", "volume_um3", "equivalent_diameter_px") if c in table]
         last = [c for c in ("confidence", "centroid_z", "centroid_y", "centroid_x") if c in table]
         self.columns = first + intensity + last
@@ -240,10 +242,11 @@ class ObjectsPanel(QWidget):
 
     # ---- what was found -----------------------------------------------------------------
     def show_objects(self, table: dict | None, size: float | None, pixel_size=None, unit: str = "",
-                     where: str = "in this plane", uncounted: int = 0) -> None:
+                     where: str = "in this plane", uncounted: int = 0, channels: tuple[str, ...] = ()) -> None:
         """The objects of the shown plane, or of its time point's slices joined (`where` says
         which; table None: no prediction for it); `uncounted`: the pieces of the mask as large
-        as an object that none holds (shown hatched)."""
+        as an object that none holds (shown hatched); `channels`: what the image calls its
+        channels (Stack.channel_names), for the intensity columns."""
         self._showing = True
         if size is not None:
             self.size.setValue(size)
@@ -259,7 +262,7 @@ class ObjectsPanel(QWidget):
                            f"{objects} {where}" + (f"; {left} (hatched)" if left else ""))
         self.count.setToolTip(UNCOUNTED_HINT if left else "")
         self.status_label.setText(objects + (f" ({uncounted} not counted)" if left else ""))
-        self.model.set_table(table or {})
+        self.model.set_table(table or {}, channels)
         self._fit_columns()
         self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
 

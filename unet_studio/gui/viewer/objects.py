@@ -313,7 +313,8 @@ class ObjectsController(QObject):
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
-                                where="in this time point, joined across slices", uncounted=found.n_uncounted)
+                                where="in this time point, joined across slices", uncounted=found.n_uncounted,
+                                channels=stack.channel_names)
 
     @Slot(object)
     def _on_result(self, item: tuple) -> None:
@@ -326,7 +327,7 @@ class ObjectsController(QObject):
         self.layer.set_picture(picture)
         stack = document.stack
         self.panel.show_objects(found.table, found.object_size, stack.pixel_size or None, stack.unit,
-                                uncounted=found.n_uncounted)
+                                uncounted=found.n_uncounted, channels=stack.channel_names)
 
     @Slot()
     def _on_finished(self) -> None:
