@@ -56,6 +56,23 @@ def test_colour_comes_in_rgb_order_and_the_first_of_two_scenes_is_shown_whole(tm
         assert stack.pixel_size is None and stack.unit == ""   # no scaling: no calibration invented
 
 
+def test_grey_channels_of_different_types_are_read_as_the_widest_with_their_values(tmp_path):
+    """A transmitted-light channel of 8 bits beside fluorescence of 16, say; colour beside grey
+    is refused in one line."""
+    path = tmp_path / "two_detectors.czi"
+    with pyczi.create_czi(str(path)) as writer:
+        writer.write(data=np.full((10, 12), 200, np.uint8), plane={"C": 0})
+        writer.write(data=np.full((10, 12), 40000, np.uint16), plane={"C": 1})
+    with open_stack(path) as stack:
+        assert stack.dtype == np.uint16 and stack.plane()[:, 0, 0].tolist() == [200, 40000]
+    mixed = tmp_path / "colour_and_grey.czi"
+    with pyczi.create_czi(str(mixed)) as writer:
+        writer.write(data=np.zeros((10, 12, 3), np.uint8), plane={"C": 0})
+        writer.write(data=np.zeros((10, 12), np.uint8), plane={"C": 1})
+    with pytest.raises(StackError, match="colour_and_grey.czi: its channels mix colour and grey"):
+        open_stack(mixed)
+
+
 def test_a_czi_cut_short_is_one_line_naming_the_file(time_lapse):
     data = time_lapse.read_bytes()
     time_lapse.write_bytes(data[: len(data) // 3])

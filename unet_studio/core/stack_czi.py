@@ -21,11 +21,13 @@ from unet_studio.core.errors import StackError
 from unet_studio.core.tiff_sizes import implausible
 
 CZI_MAGIC = b"ZISRAWFILE"
-# pylibCZIrw's pixel types: (numpy type, samples per pixel; colour ones are stored as BGR)
 # More channels than any microscope records (spectral detectors give a few dozen).
 MOST_CHANNELS = 1024
+# pylibCZIrw's pixel types: (numpy type, samples per pixel; colour ones are stored as BGR)
 _PIXEL_TYPES = {"Gray8": (np.uint8, 1), "Gray16": (np.uint16, 1), "Gray32Float": (np.float32, 1),
                 "Bgr24": (np.uint8, 3), "Bgr48": (np.uint16, 3)}
+# Grey channels of different types are read as the widest (libCZI keeps the values).
+_GREY_WIDER = ("Gray8", "Gray16", "Gray32Float")
 
 
 def open_czi(path: Path, scene: int = 0):
@@ -70,9 +72,12 @@ class _CziReader:
         # (a damaged header can declare millions) and before anything is allocated.
         _check_declared(path, self.area.w * self.area.h, self.channels, self.n_t * self.n_z, 1)
         kinds = {document.get_channel_pixel_type(self.first["C"] + c) for c in range(self.channels)}
-        if len(kinds) != 1 or next(iter(kinds)) not in _PIXEL_TYPES:
-            raise StackError(f"{path}: unsupported CZI pixel type(s) {', '.join(sorted(map(str, kinds)))}")
-        self.pixel_type = next(iter(kinds))
+        listed = ', '.join(sorted(map(str, kinds)))
+        if not kinds <= set(_PIXEL_TYPES):
+            raise StackError(f"{path}: unsupported CZI pixel type(s) {listed}")
+        if len(kinds) > 1 and not kinds <= set(_GREY_WIDER):
+            raise StackError(f"{path}: its channels mix colour and grey pixels ({listed}), which are not read together")
+        self.pixel_type = max(kinds, key=_GREY_WIDER.index) if len(kinds) > 1 else next(iter(kinds))
         kind, self.samples = _PIXEL_TYPES[self.pixel_type]
         self.dtype = np.dtype(kind)
         n_c = self.channels * self.samples
