@@ -20,6 +20,9 @@ class ContrastPanel(QWidget):
         self.document = None
         self.channel = QComboBox()
         self.channel.setToolTip("Which channel to show, or all of them in colour")
+        # Long channel names (a file's own) must not widen the side panel: the list shows them whole.
+        self.channel.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.channel.setMinimumContentsLength(16)
         self.channel.currentIndexChanged.connect(self._channel_chosen)
         self.auto_button = QPushButton("Auto")
         self.auto_button.setToolTip("Automatic contrast (0.5 to 99.8 percentile of the stack)")
