@@ -114,3 +114,21 @@ def test_channels_the_file_names_are_named_in_the_channel_list(window):
         ["Channel 1: DAPI (green)", "Channel 2: Membrane (magenta)"]
     show_array(window, two_channel_stack(), "ZCYX")
     assert channel.itemText(1) == "Channel 1 (green)"
+
+
+def test_a_long_channel_name_does_not_widen_the_side_panel(window, qtbot):
+    """The channel list of a panel first shown with a file's long names is no wider than with
+    short ones (the side panel would grow past the window's edge)."""
+    import pyqtgraph as pg
+
+    from unet_studio.gui.panels.contrast_panel import ContrastPanel
+
+    widths = []
+    for names in (("DAPI", "GFP"), ("Alexa Fluor 647 anti-phospho-histone H3", "GFP")):
+        document = show_array(window, two_channel_stack(), "ZCYX", channel_names=names)
+        panel = ContrastPanel(pg.ImageItem())
+        qtbot.addWidget(panel)
+        panel.set_document(document)
+        panel.show()
+        widths.append(panel.channel.sizeHint().width())
+    assert widths[1] == widths[0]
