@@ -282,6 +282,32 @@ def test_objects_3d_joins_the_slices_of_a_z_stack(files, tmp_path):
         assert float(row["volume_um3"]) == pytest.approx(voxels * 2.0 * 0.25 * 0.4)
 
 
+def test_areas_and_volumes_are_in_microns_whatever_unit_the_file_is_calibrated_in(files, tmp_path):
+    """The same stack calibrated in nm (250 x 400 nm pixels, 2,000 nm apart) and in mm: the
+    objects table's µm³ are the µm stack's (0.25 x 0.4 x 2 µm³ a voxel), not nm³ or mm³."""
+    zstack = tifffile.imread(files / "stack.tif")
+    for unit, factor in (("nm", 1e3), ("mm", 1e-3)):
+        path = tmp_path / f"stack_{unit}.tif"
+        tifffile.imwrite(path, zstack, imagej=True, resolution=(1 / (0.4 * factor), 1 / (0.25 * factor)),
+                         metadata={"axes": "ZYX", "unit": unit, "spacing": 2.0 * factor})
+        done = run_cli("predict", files / "model.pt", path, "--out", tmp_path / unit, "--instances",
+                       "--objects-3d", "--views", "1")
+        assert done.returncode == 0, done.stderr
+        with open(tmp_path / unit / f"stack_{unit}_objects.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        instances = tifffile.imread(tmp_path / unit / f"stack_{unit}_instances.tif")
+        assert rows
+        for row in rows:
+            voxels = int((instances == int(row["id"])).sum())
+            assert float(row["volume_um3"]) == pytest.approx(voxels * 2.0 * 0.25 * 0.4), unit
+        plane = run_cli("predict", files / "model.pt", path, "--out", tmp_path / f"{unit}-2d", "--instances",
+                        "--views", "1")
+        assert plane.returncode == 0, plane.stderr
+        with open(tmp_path / f"{unit}-2d" / f"stack_{unit}_objects.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows and all(float(r["area_um2"]) == pytest.approx(int(r["area_px"]) * 0.1) for r in rows)
+
+
 def test_a_folder_is_one_stack_only_when_asked(files, tmp_path):
     slices = tmp_path / "slices"
     slices.mkdir()

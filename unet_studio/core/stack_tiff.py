@@ -22,6 +22,7 @@ import tifffile
 from unet_studio.core.channel_names import ome_channel_names
 from unet_studio.core.errors import StackError
 from unet_studio.core.stack_axes import AxisMap, map_axes
+from unet_studio.core.units import in_micrometres
 from unet_studio.core.tiff_sizes import (
     data_beyond_end,
     implausible,
@@ -40,7 +41,6 @@ _UNIT_NAMES = {
     "micrometer": "um", "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm",
     "cm": "cm", "m": "m", "meter": "m",
 }
-_TO_UM = {"nm": 1e-3, "um": 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
 def scenes_of(tif: tifffile.TiffFile) -> int:
@@ -353,10 +353,7 @@ def _ome_metadata(xml: str, image: int = 0):
         value = pixels.get(f"PhysicalSize{axis}")
         if value is None or float(value) <= 0:
             return None
-        unit = normalise_unit(pixels.get(f"PhysicalSize{axis}Unit", "µm"))
-        if unit not in _TO_UM:
-            return None
-        return float(value) * _TO_UM[unit]
+        return in_micrometres(float(value), normalise_unit(pixels.get(f"PhysicalSize{axis}Unit", "µm")))
 
     x, y, z = size("X"), size("Y"), size("Z")
     if x is None and y is None:

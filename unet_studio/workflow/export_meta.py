@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from unet_studio.core.class_templates import border_class
+from unet_studio.core.units import in_micrometres
 
 TIFF, OME_ZARR = "tiff", "ome-zarr"           # the formats of the images (export.FORMAT_ENDINGS)
 
@@ -31,9 +32,16 @@ class Calibration:
         return cls(pixel_size, z_spacing, unit or "")
 
     @property
-    def voxel_size(self) -> tuple[float, float, float] | None:
-        """(z, y, x) in `unit`, for 3-D objects' volumes; None unless both are known."""
-        return (self.z_spacing, *self.pixel_size) if self.z_spacing and self.pixel_size else None
+    def pixel_size_um(self) -> tuple[float, float] | None:
+        """(y, x) in µm, for the objects' areas; None where the unit is no length known here."""
+        sizes = [in_micrometres(v, self.unit) for v in self.pixel_size or ()]
+        return tuple(sizes) if sizes and None not in sizes else None
+
+    @property
+    def voxel_size_um(self) -> tuple[float, float, float] | None:
+        """(z, y, x) in µm, for 3-D objects' volumes; None unless all three are known."""
+        z, yx = in_micrometres(self.z_spacing, self.unit), self.pixel_size_um
+        return (z, *yx) if z and yx else None
 
     def tiff_metadata(self, **more):
         """The core/tiff_writer.py TiffMetadata of a file with this calibration (and `more`)."""

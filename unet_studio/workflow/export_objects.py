@@ -60,14 +60,14 @@ class ObjectsTable(_ObjectsFile):
                 self._slices = []
         else:
             self._add(self._part(self._objects(plane), "YX", plane.image, self._confidence(plane),
-                                 self.meta.calibration.pixel_size), self._where(plane))
+                                 self.meta.calibration.pixel_size_um), self._where(plane))
         self.count += 1
 
     def add_window(self, window: Any) -> None:
         """The objects of one window of a plane too large to hold (objects_in_parts.ObjectsWindow),
         measured there and placed in the plane."""
         part = self._part(window.objects, "YX", window.image, window.confidence[None],
-                          self.meta.calibration.pixel_size)
+                          self.meta.calibration.pixel_size_um)
         for axis, start in (("y", window.rows.start), ("x", window.cols.start)):
             for key in (f"centroid_{axis}", f"bbox_{axis}0", f"bbox_{axis}1"):
                 part[key] = part[key] + start
@@ -82,7 +82,7 @@ class ObjectsTable(_ObjectsFile):
     def _volume_part(self, planes: list) -> dict:
         images = None if planes[0].image is None else np.stack([p.image for p in planes])
         return self._part(np.stack([self._objects(p) for p in planes]), "ZYX", images,
-                          np.stack([self._confidence(p) for p in planes]), self.meta.calibration.voxel_size,
+                          np.stack([self._confidence(p) for p in planes]), self.meta.calibration.voxel_size_um,
                           in_3d=True)
 
     def _part(self, labels, axes: str, image, confidence, pixel_size, in_3d: bool = False) -> dict:

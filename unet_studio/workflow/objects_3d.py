@@ -123,6 +123,6 @@ def time_point_objects(model, stack, t: int, object_class: int, object_size: flo
     images = np.stack(images)
     probabilities = np.stack([p.probabilities for p in predictions])
     table = object_table(labels, "ZYX", image=images, probabilities=probabilities, object_class=k,
-                         class_name=meta.classes[k - 1], pixel_size=meta.calibration.voxel_size, in_3d=True)
+                         class_name=meta.classes[k - 1], pixel_size=meta.calibration.voxel_size_um, in_3d=True)
     mask = np.stack([p.mask for p in predictions]) == k
     yield TimePointObjects(labels, table, size, *uncounted_pieces(mask, labels, size, z_step_px(meta.calibration)))

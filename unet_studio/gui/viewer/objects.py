@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QRectF, QTimer, Slot
 
 from unet_studio.gui.viewer.layers import Z_LABELS, Z_MASK
 from unet_studio.gui.workers import GeneratorWorker, WorkerPool
+from unet_studio.workflow.export_meta import Calibration
 
 FILL_ALPHA, OUTLINE_ALPHA = 70, 255
 # While training runs, finding the shown objects takes at most this share of the time.
@@ -264,7 +265,7 @@ class ObjectsController(QObject):
         entry = document.predictions.plane(t, z)
         probabilities = entry.probabilities if entry is not None and entry.probabilities.shape[0] >= k else None
         stack = document.stack
-        pixel_size = stack.pixel_size or None
+        pixel_size = Calibration.of(stack).pixel_size_um   # the table's areas are in µm²
         boundary = entry.boundary if probabilities is not None else None
         before = (self.labels, self._hues) if self.labels_plane == (t, z) and self._hues is not None else None
         arguments = ((document, t, z), mask.copy(), probabilities, document.plane(), k,
