@@ -394,3 +394,68 @@ def test_training_on_a_file_of_several_scenes_says_where_it_can_be_done(files, t
     done = run_cli("train", plate, "--labels", files / "cells_labels.tif", "--out", tmp_path / "m.pt", "--steps", "1")
     assert done.returncode == 2 and "holds 2 scenes" in done.stderr and "in the app" in done.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_pixels_that_are_not_numbers_do_not_blank_the_mask(files, tmp_path):
+    """A float image with a NaN patch and one infinite pixel is predicted like the same image
+    without them (outside those pixels); training on it writes a model that loads."""
+    image = tifffile.imread(files / "cells.tif").astype(np.float32)
+    odd = image.copy()
+    odd[:6, :6] = np.nan
+    odd[40, 40] = np.inf
+    tifffile.imwrite(tmp_path / "clean.tif", image)
+    tifffile.imwrite(tmp_path / "odd.tif", odd)
+    done = run_cli("predict", files / "model.pt", tmp_path / "clean.tif", tmp_path / "odd.tif",
+                   "--out", tmp_path / "out", "--views", "1")
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+    clean, masked = (tifffile.imread(tmp_path / "out" / f"{n}_mask.tif") for n in ("clean", "odd"))
+    away = np.ones(image.shape, bool)
+    away[:14, :14] = away[32:49, 32:49] = False
+    assert clean[away].any() and (clean[away] == masked[away]).mean() > 0.99
+    trained = run_cli("train", tmp_path / "odd.tif", "--labels", files / "cells_labels.tif",
+                      "--out", tmp_path / "odd.pt", "--steps", "2", "--seed", "0")
+    assert trained.returncode == 0, trained.stderr
+    assert run_cli("info", tmp_path / "odd.pt").returncode == 0
+
+
+def test_a_model_whose_weights_are_not_numbers_is_not_written_over_a_good_one(files, tmp_path):
+    import shutil
+
+    import torch
+
+    from unet_studio.core.errors import ModelError
+    from unet_studio.ml.model_file import load_model, save_model
+
+    good = tmp_path / "model.pt"
+    shutil.copy(files / "model.pt", good)
+    model = load_model(good)
+    with torch.no_grad():
+        next(model.net.parameters()).fill_(float("nan"))
+    with pytest.raises(ModelError, match="not written.*not numbers"):
+        save_model(good, model)
+    assert good.read_bytes() == (files / "model.pt").read_bytes()
+
+
+def test_stopped_before_the_first_step_the_old_model_stays(files, tmp_path, monkeypatch, capsys):
+    """Ctrl-C as training starts: nothing replaces the model at --out, and the line says so."""
+    import shutil
+
+    from unet_studio import cli_train
+    from unet_studio.cli import main
+
+    out = tmp_path / "model.pt"
+    shutil.copy(files / "model.pt", out)
+    monkeypatch.setattr(cli_train._StopOnCtrlC, "requested", classmethod(lambda cls: True))
+    code = main(["train", str(files / "cells.tif"), "--labels", str(files / "cells_labels.tif"),
+                 "--out", str(out), "--time", "30"])
+    assert code == 2
+    assert out.read_bytes() == (files / "model.pt").read_bytes()
+    assert f"stopped before its first step: {out} is as it was" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999"])
+def test_a_seed_out_of_range_is_one_line(files, tmp_path, seed):
+    done = run_cli("train", files / "cells.tif", "--labels", files / "cells_labels.tif", "--out",
+                   tmp_path / "m.pt", "--steps", "1", "--seed", seed)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"unet-studio: error: --seed {seed}: give a whole number from 0 to 4294967295"

@@ -98,8 +98,14 @@ _DEFAULT_COLORS = [(128, 128, 128), (230, 60, 60), (60, 180, 75), (0, 130, 200),
 
 
 def save_model(path: str | Path, model: Model) -> None:
-    """Write `model` to `path` atomically (the old file stays until the new one is complete)."""
+    """Write `model` to `path` atomically (the old file stays until the new one is complete).
+    ModelError, writing nothing, where its weights are not all numbers (training that diverged):
+    no file could be loaded again, and a good one at `path` would be lost."""
     state = {k: v.detach().to("cpu").clone() for k, v in model.net.state_dict().items()}
+    broken = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if broken is not None:
+        raise ModelError(f"the model was not written to {path}: training went wrong, its weights are "
+                         f"not numbers (NaN or infinity in {broken})")
     payload = {
         "format": FORMAT,
         "format_version": format_version(model.net.arch),

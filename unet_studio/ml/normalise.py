@@ -5,9 +5,14 @@ pixels; min/max scaling would let one hot pixel squash the rest, percentiles do 
 percentiles are measured once per image (on a subsample of a big stack, so the planes of a
 stack are all scaled alike), and the model file records which percentiles were used, so
 prediction normalises the same way.
+
+Pixels that are not numbers (NaN, infinite: a float image's masked or failed pixels) take no
+part in the percentiles and are given the low end (NaN, -inf) or the high end (+inf), so one
+of them cannot turn a whole image into nothing.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +40,17 @@ class Normalisation:
             plane = plane[None]
         if plane.shape[0] != len(self.low):
             raise ValueError(f"plane has {plane.shape[0]} channels, normalisation has {len(self.low)}")
-        low = np.asarray(self.low, np.float32)[:, None, None]
-        scale = 1.0 / np.maximum(np.asarray(self.high, np.float32) - np.asarray(self.low, np.float32), 1e-6)
-        out = plane.astype(np.float32, copy=True)
-        out -= low
-        out *= scale[:, None, None]
+        # float64 images are scaled before they become float32 (1e300 would overflow first).
+        kind = np.float64 if plane.dtype == np.float64 else np.float32
+        low = np.asarray(self.low, kind)[:, None, None]
+        scale = 1.0 / np.maximum(np.asarray(self.high, kind) - np.asarray(self.low, kind), 1e-6)
+        out = plane.astype(kind, copy=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out -= low
+            out *= scale[:, None, None]
+            out = out.astype(np.float32, copy=False)
+        if plane.dtype.kind == "f":
+            np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
         return out
 
     def to_dict(self) -> dict:
@@ -64,10 +75,14 @@ def measure_normalisation(source: Any, low_pct: float = LOW_PCT, high_pct: float
         values = np.concatenate(samples, axis=1)
     else:
         values = _subsample(_as_cyx(source), _MAX_SAMPLES, rng)
-    low = np.percentile(values, low_pct, axis=1)
-    high = np.percentile(values, high_pct, axis=1)
+    values[~np.isfinite(values)] = np.nan
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a channel of no numbers at all: below
+        low = np.nanpercentile(values, low_pct, axis=1)
+        high = np.nanpercentile(values, high_pct, axis=1)
+    low = np.where(np.isfinite(low), low, 0.0)
     # A flat channel (all one value) must not divide by zero; give it unit range.
-    high = np.where(high > low, high, low + 1.0)
+    high = np.where(np.isfinite(high) & (high > low), high, low + 1.0)
     return Normalisation(tuple(float(v) for v in low), tuple(float(v) for v in high))
 
 
@@ -95,4 +110,4 @@ def _subsample(plane: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarra
     flat = plane.reshape(plane.shape[0], -1)
     if flat.shape[1] > n:
         flat = flat[:, rng.integers(0, flat.shape[1], n)]
-    return flat.astype(np.float32)
+    return flat.astype(np.float64 if flat.dtype == np.float64 else np.float32)
