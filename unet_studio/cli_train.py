@@ -21,17 +21,21 @@ from unet_studio.core.errors import TrainingInputError
 from unet_studio.workflow.batch import probe_writing
 from unet_studio.workflow.export import OutputError
 
+MAX_SEED = 2 ** 32 - 1       # what numpy's and torch's generators all take
 DEFAULT_TIME = 60.0          # seconds of training when neither --time nor --steps is given
 CHECKPOINT_EVERY = 60.0      # seconds between periodic saves of the model being trained
 
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="images to train on (TIFF, ...)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files to train on (TIFF, OME-TIFF, PNG, CZI, ...), each with its --labels file")
     parser.add_argument("--labels", nargs="+", required=True, metavar="LABELS",
                         help="one labels TIFF per image, shaped like the image without channels; "
                              "0 = unlabeled, k = class k")
     parser.add_argument("--out", required=True, metavar="MODEL", help="model file to write (e.g. model.pt)")
     parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help=f"training time (default {DEFAULT_TIME:g} s when --steps is not given)")
+                        help=f"training time (default {DEFAULT_TIME:g} s when --steps is not given; with "
+                             "both, training ends at whichever comes first)")
     parser.add_argument("--steps", type=int, default=None, metavar="N", help="number of training steps")
     parser.add_argument("--classes", type=int, default=None, metavar="N",
                         help="number of classes, when the labels files do not name them and not "
@@ -41,9 +45,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                              "by unet-studio) instead of the built-in starting model")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where to compute (default auto: a GPU when there is one, else the CPU)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (same seed and --steps: same model)")
+    parser.add_argument("--seed", type=int, default=None, help=f"random seed, 0 to {MAX_SEED} (same seed and --steps: same model)")
     parser.add_argument("--checkpoint-every", type=float, default=CHECKPOINT_EVERY, metavar="SECONDS",
-                        help=f"save the model being trained this often (default {CHECKPOINT_EVERY:g} s)")
+                        help=f"save the model being trained this often (default {CHECKPOINT_EVERY:g} s; 0: after "
+                             "every step)")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -85,8 +90,9 @@ def run_train(args: argparse.Namespace) -> int:
             if time.monotonic() - last_save > args.checkpoint_every and not progress.done:
                 save_model(out, progress.model)
                 last_save = time.monotonic()
-    if progress is None:
-        raise TrainingInputError("training produced no model")
+    if progress is None or progress.step == 0:
+        kept = f"{out} is as it was" if Path(out).exists() else "nothing was written"
+        raise TrainingInputError(f"training stopped before its first step: {kept}")
     save_model(out, progress.model)
     stopped = " (stopped early)" if _StopOnCtrlC.was_requested else ""
     progress_line.finish(f"trained {progress.step} steps in {progress.elapsed:.0f} s on {progress.device}, "
@@ -130,6 +136,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise TrainingInputError("--steps must be at least 1")
     if args.time is not None and not (math.isfinite(args.time) and args.time > 0):
         raise TrainingInputError(f"--time {args.time:g}: give a number of seconds above 0")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise TrainingInputError(f"--seed {args.seed}: give a whole number from 0 to {MAX_SEED}")
     if args.classes is not None and not 2 <= args.classes <= 255:
         raise TrainingInputError("--classes must be 2 to 255")
     if not math.isfinite(args.checkpoint_every) or args.checkpoint_every < 0:
