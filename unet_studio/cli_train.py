@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from unet_studio.cli_progress import Progress
 from unet_studio.core.errors import TrainingInputError
-from unet_studio.workflow.batch import probe_writing
+from unet_studio.workflow.batch import probe_writing, same_file
 from unet_studio.workflow.export import OutputError
 
 MAX_SEED = 2 ** 32 - 1       # what numpy's and torch's generators all take
@@ -153,18 +152,11 @@ def _check_out(args: argparse.Namespace) -> Path:
     if not out.parent.exists():
         raise OutputError(f"folder {out.parent} does not exist")
     for given in list(args.images) + list(args.labels):
-        if _same_file(out, Path(given)):
+        if same_file(out, Path(given)):
             raise OutputError(f"--out {out} is one of the images or labels files; the model would "
                               "replace it")
     probe_writing(out)
     return out
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return os.path.normcase(str(a.resolve())) == os.path.normcase(str(b.resolve()))
 
 
 def _classes(args: argparse.Namespace, labels: list) -> list:

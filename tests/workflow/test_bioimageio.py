@@ -249,3 +249,16 @@ def test_export_command_without_an_author_or_image_is_a_usage_error(tmp_path, ca
                  "--image", str(tmp_path / "a.tif")]) == 2
     assert "--author" in capsys.readouterr().err
     assert not (tmp_path / "m.zip").exists()
+
+
+def test_the_package_never_replaces_the_image_or_the_model(package, capsys):
+    from unet_studio.cli import main
+
+    folder = package.parent
+    for given in ("cells.tif", "nuclei.pt"):
+        before = (folder / given).read_bytes()
+        code = main(["export-bioimageio", str(folder / "nuclei.pt"), "--out", str(folder / given),
+                     "--image", str(folder / "cells.tif"), "--author", "A. Biologist"])
+        assert code == 2 and (folder / given).read_bytes() == before
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "the package would replace it" in error

@@ -164,6 +164,16 @@ def make_folder(folder: Path) -> None:
         raise OutputError(f"cannot create the output folder {folder}: {e.strerror or e}") from None
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (through a link or another spelling of it too)."""
+    try:
+        if Path(a).exists() and Path(b).exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return _identity(Path(a)) == _identity(Path(b))
+
+
 def _identity(path: Path) -> str:
     """A path as the file system sees it (resolved, case folded where names are)."""
     return os.path.normcase(str(Path(path).resolve()))

@@ -83,7 +83,13 @@ def export_model_file(model_path: str | Path, out_zip: str | Path, *, image: str
     file (or one of our packages) and the image (its middle plane gives the test tensors)
     opened, exported. name: the model file's name when not given."""
     from unet_studio.core.stack import open_stack
+    from unet_studio.workflow.batch import same_file
+    from unet_studio.workflow.export import OutputError
 
+    for given, what in ((model_path, "the model"), (image, "the image")):
+        if same_file(out_zip, given):
+            raise OutputError(f"--out {out_zip} is {what} given: the package would replace it; give a new "
+                              "name such as nuclei_bioimageio.zip")
     model = load_model_or_package(model_path)
     stack = open_stack(image)
     return export_bioimageio(model, out_zip, sample_image=stack, name=name or default_name(model_path),
