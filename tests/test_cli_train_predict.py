@@ -459,3 +459,28 @@ def test_a_seed_out_of_range_is_one_line(files, tmp_path, seed):
                    tmp_path / "m.pt", "--steps", "1", "--seed", seed)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"unet-studio: error: --seed {seed}: give a whole number from 0 to 4294967295"
+
+
+def test_another_image_of_the_same_name_is_not_taken_for_one_already_done(files, tmp_path):
+    """One output folder per experiment: ctrl/img01.tif today, treated/img01.tif tomorrow.
+    The second is predicted (as img01-2) rather than skipped as done; each run again skips
+    its own; the counts per image name them by their folders."""
+    for folder, seed in (("ctrl", 5), ("treated", 6)):
+        (tmp_path / folder).mkdir()
+        tifffile.imwrite(tmp_path / folder / "img01.tif", blobs(64, 4, seed=seed)[0])
+    out = tmp_path / "masks"
+    first = run_cli("predict", files / "model.pt", tmp_path / "ctrl", "--out", out, "--views", "1", "--instances")
+    second = run_cli("predict", files / "model.pt", tmp_path / "treated", "--out", out, "--views", "1", "--instances")
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert second.stderr.strip().splitlines()[-1].startswith("1 image predicted"), second.stderr
+    info = run_cli("info", out / "img01-2_mask.tif")
+    assert f"predicted from: {tmp_path / 'treated' / 'img01.tif'}" in info.stdout
+    for folder in ("ctrl", "treated"):
+        again = run_cli("predict", files / "model.pt", tmp_path / folder, "--out", out, "--views", "1", "--instances")
+        assert again.stderr.strip().splitlines()[-1].startswith("0 images predicted, 1 already done"), again.stderr
+    together = run_cli("predict", files / "model.pt", tmp_path / "ctrl", tmp_path / "treated", "--out",
+                       tmp_path / "both", "--views", "1", "--instances")
+    assert together.returncode == 0, together.stderr
+    assert "ctrl/img01.tif: " in together.stderr and "treated/img01.tif: " in together.stderr
+    with open(tmp_path / "both" / "objects_per_image.csv", newline="") as f:
+        assert [row["image"] for row in csv.DictReader(f)] == ["ctrl/img01.tif", "treated/img01.tif"]

@@ -142,6 +142,12 @@ def describe_file(path: str) -> str:
         classes = _class_names(path)
         if classes:
             lines.append(("classes", ", ".join(f"{k} = {name}" for k, name in enumerate(classes))))
+        from unet_studio.workflow.export_meta import source_in
+
+        source = source_in(path)   # an output of predict or the app: the image it came from
+        if source:
+            lines.append(("predicted from", source["source"] + (f", scene {source['source scene']}"
+                                                                if "source scene" in source else "")))
         if stack.axes_note:
             lines.append(("note", stack.axes_note))
     width = max(len(name) for name, _ in lines) + 2

@@ -28,11 +28,13 @@ class ImageOutputs:
     source: Path
     targets: dict[str, Path]
     scene: int | None = None
+    where: str = ""   # the folder that tells it apart from an image of the same name in the batch
 
     @property
     def name(self) -> str:
-        """The image in the user's words: `a.tif`, `plate.czi, scene 3`."""
-        return scene_name(self.source, self.scene)
+        """The image in the user's words: `a.tif`, `plate.czi, scene 3`; `ctrl/a.tif` where
+        the batch holds another `a.tif`."""
+        return f"{self.where}/" * bool(self.where) + scene_name(self.source, self.scene)
 
     def open(self):
         """The image's Stack (core/stack.py)."""
@@ -86,15 +88,53 @@ def plan_outputs(sources: list[str | Path | FoundImage], folder: str | Path, kin
     for subfolder in dict.fromkeys(image.subfolder for image in found):
         members = [i for i, image in enumerate(found) if image.subfolder == subfolder]
         stems.update(zip(members, unique_stems([found[i] for i in members])))
-    plan = []
+    plan, used = [], {(image.subfolder, stems[i].lower()) for i, image in enumerate(found)}
     for i, image in enumerate(found):
         source, place = image.path, folder / image.subfolder
-        targets = {what: place / output_name(stems[i], what, format) for what in kinds}
+        stem, n = stems[i], 1
+        while _made_from_another(place, stem, format, image):   # an earlier run's image of this name
+            n += 1
+            stem = f"{stems[i]}-{n}"
+            while (image.subfolder, stem.lower()) in used:
+                n += 1
+                stem = f"{stems[i]}-{n}"
+            used.add((image.subfolder, stem.lower()))
+        targets = {what: place / output_name(stem, what, format) for what in kinds}
         for target in targets.values():
             if _identity(target) in inputs:
                 raise OutputError(f"{target} would replace an input file; choose another --out folder")
         plan.append(ImageOutputs(source, targets, image.scene))
+    _tell_apart(plan)
     return plan
+
+
+def _tell_apart(plan: list[ImageOutputs]) -> None:
+    """Images of one name in the batch are named with their folders from where they part."""
+    by_name: dict[str, list[ImageOutputs]] = {}
+    for item in plan:
+        by_name.setdefault(item.source.name.lower(), []).append(item)
+    for same in by_name.values():
+        folders = {item.source.absolute().parent for item in same}
+        if len(folders) > 1:
+            common = Path(os.path.commonpath([str(f) for f in folders]))
+            for item in same:
+                where = item.source.absolute().parent.relative_to(common).as_posix()
+                item.where = "" if where == "." else where
+
+
+def _made_from_another(place: Path, stem: str, format: str, image: FoundImage) -> bool:
+    """Whether the image files named after `stem` in `place` were predicted from another image
+    that is still there (they say so: export_meta.source_record); files that say nothing are
+    taken to be this image's, as are those of an image since moved away."""
+    from unet_studio.workflow.export import ENDINGS, KINDS
+    from unet_studio.workflow.export_meta import source_in, source_record
+
+    ours = source_record(image.path, image.scene)
+    for what in (k for k in KINDS if k not in ENDINGS):
+        record = source_in(place / output_name(stem, what, format))
+        if record:
+            return record != ours and Path(record["source"]).exists() and not same_file(record["source"], image.path)
+    return False
 
 
 def check_writable_folder(folder: str | Path) -> Path:

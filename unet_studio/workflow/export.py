@@ -70,13 +70,14 @@ def _image_file(path: Path, meta: ExportMeta, shape, axes: str, dtype, *, averag
         from unet_studio.workflow.export_zarr import ZarrPlanes
 
         return ZarrPlanes(path, shape, axes, dtype, meta.calibration, averaged=averaged, classes=classes,
-                          reopen=meta.reopen)
+                          reopen=meta.reopen, source=meta.source)
     if meta.reopen:
         raise ValueError("only OME-Zarr images are written by several processes")
     from unet_studio.core.tiff_writer import TiffPlanes
 
-    extra = {"display_max": len(classes) - 1, "properties": class_properties(classes)} if classes else {}
-    return TiffPlanes(path, shape, axes, dtype, meta.calibration.tiff_metadata(**extra))
+    extra = {"display_max": len(classes) - 1} if classes else {}
+    properties = {**(class_properties(classes) if classes else {}), **meta.source}
+    return TiffPlanes(path, shape, axes, dtype, meta.calibration.tiff_metadata(properties=properties or None, **extra))
 
 
 def _open_mask(path: Path, meta: ExportMeta):

@@ -67,6 +67,7 @@ class ExportMeta:
     objects_3d: bool = False
     in_parts: bool = False   # planes too large to hold: written part by part (core Stack.read_in_parts)
     reopen: bool = False     # the files exist (OME-Zarr): planes shared among processes (cluster_volume.py)
+    source: dict = field(default_factory=dict)   # the image predicted (source_record), kept in each image file
 
     @property
     def border_class(self) -> int | None:
@@ -82,7 +83,38 @@ class ExportMeta:
                  for c in classes]
         return cls(stack.label_axes, tuple(stack.label_shape), names, Calibration.of(stack),
                    object_class, object_size, format, objects_3d and stack.n_z > 1,
-                   bool(getattr(stack, "read_in_parts", False)))
+                   bool(getattr(stack, "read_in_parts", False)),
+                   source=source_record(stack.path, stack.scene) if stack.path else {})
+
+
+def source_record(path: str | Path, scene: int | None) -> dict[str, str]:
+    """What an output file says it was predicted from: {"source": the image file (absolute),
+    "source scene": its scene (from 1), for a file of several}. ImageJ properties in a TIFF
+    (Fiji: Image > Show Info), attributes in an OME-Zarr; a later batch reads it (source_in) to
+    tell its own outputs from those of another image of the same name."""
+    record = {"source": str(Path(path).absolute())}
+    if scene is not None:
+        record["source scene"] = str(scene + 1)
+    return record
+
+
+def source_in(path: str | Path) -> dict[str, str]:
+    """The source_record an output file holds ({} where it has none or cannot be read)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            import zarr
+
+            record = dict(zarr.open_group(str(path), mode="r").attrs).get("unet_studio", {}).get("source") or {}
+        else:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                props = (tif.imagej_metadata or {}).get("Properties") or {}
+            record = {k: str(v) for k, v in props.items() if k in ("source", "source scene")}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+    return record if isinstance(record, dict) and "source" in record else {}
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:

@@ -37,7 +37,8 @@ class ZarrPlanes:
     `reopen`: the image exists (made by another process with the same shape): write into it."""
 
     def __init__(self, path: str | Path, shape: tuple[int, ...], axes: str, dtype, calibration,
-                 *, averaged: bool = False, classes: list[str] | None = None, reopen: bool = False):
+                 *, averaged: bool = False, classes: list[str] | None = None, reopen: bool = False,
+                 source: dict | None = None):
         try:
             import zarr
         except ImportError:
@@ -48,6 +49,7 @@ class ZarrPlanes:
         self.n_blocks = int(np.prod(self.shape[:len(self.shape) - len(self.block_shape)]))
         self.count = 0
         self.calibration, self.averaged, self.classes = calibration, averaged, classes
+        self.source = source or {}   # export_meta.source_record
         self.stored_axes = "".join(a for a in "TCZYX" if a in self.axes)
         stored_shape = tuple(self.shape[self.axes.index(a)] for a in self.stored_axes)
         if reopen:   # made by another process: write planes into it (workflow/cluster_volume.py)
@@ -147,5 +149,8 @@ class ZarrPlanes:
             scale = [spacing.get(a, 1.0) * (2 ** level if a in "YX" else 1) for a in self.stored_axes]
             datasets.append({"path": str(level), "coordinateTransformations": [{"type": "scale", "scale": scale}]})
         write_multiscales_metadata(self.group, datasets, fmt=FormatV04(), axes=axes, name=self.path.name)
-        if self.classes:
-            self.group.attrs["unet_studio"] = {"classes": {str(k): n for k, n in enumerate(self.classes)}}
+        ours = {"classes": {str(k): n for k, n in enumerate(self.classes)}} if self.classes else {}
+        if self.source:
+            ours["source"] = self.source
+        if ours:
+            self.group.attrs["unet_studio"] = ours
