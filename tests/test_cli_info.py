@@ -154,3 +154,24 @@ def test_every_argument_of_a_command_is_described_in_its_help(command):
     parser = _command_parser(command)
     undescribed = [a.metavar or a.dest for a in parser._actions if not a.help]
     assert undescribed == [], f"{command} --help leaves {undescribed} without a description"
+
+
+def test_a_mistyped_command_or_a_missing_file_is_one_line_before_any_window(tmp_path):
+    """Neither starts Qt (which aborts where it finds no display): one line, exit code 2."""
+    cases = {"predictt": "unknown command 'predictt': did you mean predict?",
+             "segment": "segment: no such file, nor a command (train, predict, export-bioimageio, info)",
+             str(tmp_path / "gone.tif"): f"{tmp_path / 'gone.tif'}: no such file"}
+    for word, message in cases.items():
+        result = run_cli(word)
+        assert result.returncode == 2 and result.stderr.strip() == f"unet-studio: error: {message}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a display is a Linux (X11, Wayland) setting")
+def test_without_a_display_the_app_says_so_in_one_line(good_files):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "unet_studio", str(good_files["zyx.tif"][0])],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("unet-studio: error: there is no display to open the window on")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 import zipfile
@@ -89,9 +90,30 @@ def _command_parser(command: str) -> argparse.ArgumentParser:
 
 def _run_app(argv: list[str]) -> int:
     args = _app_parser().parse_args(argv)
+    for given in args.images:
+        if not Path(given).exists():
+            raise UnetStudioError(_not_there(given))
+    if sys.platform.startswith("linux") and not any(
+            os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise UnetStudioError("there is no display to open the window on (DISPLAY is not set): over "
+                              "ssh use ssh -X, or the commands that need none: train, predict, info")
     from unet_studio.gui.app import run
 
     return run(list(args.images))
+
+
+def _not_there(given: str) -> str:
+    """What to say of a word that is neither a file nor a command: a command's name mistyped,
+    or a file that is not there."""
+    import difflib
+
+    names = [*COMMANDS, "info"]
+    close = difflib.get_close_matches(given, names, n=1, cutoff=0.75)
+    if close:
+        return f"unknown command {given!r}: did you mean {close[0]}?"
+    if not Path(given).suffix and "/" not in given and "\\" not in given:
+        return f"{given}: no such file, nor a command ({', '.join(names)})"
+    return f"{given}: no such file"
 
 
 def _run_command(argv: list[str]) -> int:
