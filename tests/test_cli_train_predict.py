@@ -484,3 +484,30 @@ def test_another_image_of_the_same_name_is_not_taken_for_one_already_done(files,
     assert "ctrl/img01.tif: " in together.stderr and "treated/img01.tif: " in together.stderr
     with open(tmp_path / "both" / "objects_per_image.csv", newline="") as f:
         assert [row["image"] for row in csv.DictReader(f)] == ["ctrl/img01.tif", "treated/img01.tif"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("image as the model", "cells.tif is an image, not a model file: give the model first (predict MODEL IMAGE ...)"),
+    ("object class 0", "--object-class 0: the model has classes 1..2"),
+    ("workers and scheduler", "--workers starts processes on this machine, --scheduler uses a cluster "
+                              "already running: give one of them"),
+    ("empty out", "an empty path was given as --out"),
+    ("empty image path", "an empty path was given"),
+    ("scheduler of no known form", "cannot reach the scheduler garbage ("),
+])
+def test_predict_requests_that_cannot_be_meant_are_one_line(files, tmp_path, case, message):
+    args = {"image as the model": [files / "cells.tif", files / "model.pt", "--out", tmp_path / "o"],
+            "object class 0": [files / "model.pt", files / "cells.tif", "--out", tmp_path / "o",
+                               "--instances", "--object-class", "0"],
+            "workers and scheduler": [files / "model.pt", files / "cells.tif", "--out", tmp_path / "o",
+                                      "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+            "empty out": [files / "model.pt", files / "cells.tif", "--out", ""],
+            "empty image path": [files / "model.pt", "", "--out", tmp_path / "o"],
+            "scheduler of no known form": [files / "model.pt", files / "cells.tif", "--out", tmp_path / "o",
+                                           "--scheduler", "garbage"]}[case]
+    if case == "scheduler of no known form":
+        pytest.importorskip("distributed")
+    done = run_cli("predict", *args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().startswith(f"unet-studio: error: {message}"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

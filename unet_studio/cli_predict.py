@@ -13,7 +13,7 @@ from pathlib import Path
 
 from unet_studio.cli_progress import Progress, bar
 from unet_studio.core.class_templates import object_class as default_object_class
-from unet_studio.core.errors import TrainingInputError
+from unet_studio.core.errors import ModelError, TrainingInputError
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +75,11 @@ def run_predict(args: argparse.Namespace) -> int:
     from unet_studio.workflow.image_paths import find_images
     from unet_studio.workflow.object_summary import write_summary
 
+    if not args.out.strip() or any(not str(image).strip() for image in args.images):
+        raise TrainingInputError("an empty path was given" + (" as --out" if not args.out.strip() else ""))
+    if args.workers is not None and args.scheduler:
+        raise TrainingInputError("--workers starts processes on this machine, --scheduler uses a cluster "
+                                 "already running: give one of them")
     if args.objects_3d and not (args.instances or args.rois):
         raise TrainingInputError("--objects-3d joins the objects of --instances or --rois across slices: give one")
     wanted = {MASK: True, PROBABILITIES: args.probabilities, INSTANCES: args.instances,
@@ -83,8 +88,14 @@ def run_predict(args: argparse.Namespace) -> int:
     images = find_images(args.images, recursive=args.recursive, as_stack=args.as_stack, out=args.out)
     plan = plan_outputs(images, args.out, kinds, protected=[args.model], format=args.format)
     device = pick_device(args.device)
-    model = load_model(args.model, device)
-    object_class = args.object_class or default_object_class([c["name"] for c in model.classes])
+    try:
+        model = load_model(args.model, device)
+    except ModelError as e:
+        if str(e).endswith("is an image, not a model file"):   # MODEL and IMAGE swapped
+            raise ModelError(f"{e}: give the model first (predict MODEL IMAGE ...)") from None
+        raise
+    object_class = (args.object_class if args.object_class is not None
+                    else default_object_class([c["name"] for c in model.classes]))
     if not 1 <= object_class <= model.n_classes:
         raise TrainingInputError(f"--object-class {object_class}: the model has classes 1..{model.n_classes}")
     done = [item for item in plan if item.done and not args.overwrite]

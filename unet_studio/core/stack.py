@@ -261,6 +261,11 @@ def _head(path: Path) -> bytes:
         return fh.read(8)
 
 
+def is_image_head(head: bytes) -> bool:
+    """Whether a file starting with `head` (its first 8 bytes) is an image file read here."""
+    return head[:4] in _TIFF_MAGIC or head.startswith(_PICTURE_MAGIC) or head.startswith(b"ZISRAWFI")
+
+
 def _other_microscope_file(path: Path, head: bytes) -> str | None:
     """The kind of a microscope vendor's file not read here (Nikon, Leica, Olympus, ...)."""
     if head.startswith(b"\xda\xce\xbe\x0a") or path.suffix.lower() == ".nd2":

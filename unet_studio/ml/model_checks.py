@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from unet_studio.core.errors import ModelError
+from unet_studio.core.stack import is_image_head
 from unet_studio.ml.unet import NORMS, PADDINGS, STARTING_BOUNDARY, UNet
 
 # Generous bounds: they only keep a forged file from describing a network that cannot exist.
@@ -34,6 +35,8 @@ def check_container(path: Path) -> None:
         head = fh.read(_TEXT_PROBE)
     if not head:
         raise ModelError(f"{name} is not a model file: the file is empty")
+    if is_image_head(head[:8]):
+        raise ModelError(f"{name} is an image, not a model file")
     if zipfile.is_zipfile(path):
         _check_zip(path, name, size)
     elif _is_text(head):

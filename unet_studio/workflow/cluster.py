@@ -48,10 +48,12 @@ def predict_on_cluster(model_path: str | Path, plan: list[ImageOutputs],
                                dashboard_address=None)
     try:
         client = Client(cluster if cluster is not None else scheduler)
-    except OSError as e:
+    except (OSError, ValueError, TypeError) as e:   # ValueError, TypeError: an address of no known form
         if cluster is not None:
             cluster.close()
-        raise UnetStudioError(f"cannot reach the scheduler {scheduler}: {e}") from None
+        reason = " ".join(str(e).split())[:200]
+        raise UnetStudioError(f"cannot reach the scheduler {scheduler} ({reason}); an address looks like "
+                              "tcp://host:8786") from None
     volumes: dict = {}   # the images whose planes are shared out (cluster_volume.py), by position
     try:
         blob = Path(model_path).read_bytes()
