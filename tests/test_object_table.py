@@ -59,6 +59,20 @@ def test_a_stack_has_a_row_per_object_and_plane_with_its_channels():
     assert np.allclose(table["mean_intensity_c2"], 1.5 * table["mean_intensity_c1"])
 
 
+def test_a_plane_without_objects_has_the_columns_of_one_with_them(tmp_path):
+    """Tables of one batch can be joined (pandas.concat, R's rbind) whatever they hold."""
+    image = np.stack([disc_instances() * 2, disc_instances() * 3])
+    probabilities = np.stack([np.full((60, 80), 0.2), np.full((60, 80), 0.8)])
+    full = object_table(disc_instances(), "YX", image=image, probabilities=probabilities, object_class=2,
+                        class_name="nucleus", pixel_size=0.5)
+    empty = object_table(np.zeros((60, 80), np.int32), "YX", image=image, probabilities=probabilities,
+                         object_class=2, class_name="nucleus", pixel_size=0.5)
+    assert list(empty) == list(full) and len(empty["id"]) == 0
+    assert {"mean_intensity_c2", "confidence", "area_um2"} <= set(empty)
+    header = read_csv(write_objects_csv(tmp_path / "none.csv", empty))
+    assert header == [] and (tmp_path / "none.csv").read_text().splitlines()[0].split(",") == list(full)
+
+
 def test_3d_objects_have_one_row_and_a_volume():
     zz, yy, xx = np.mgrid[:14, :50, :50]
     volume = (((zz - 6) * 2.0) ** 2 + (yy - 25) ** 2 + (xx - 25) ** 2 <= 10 ** 2)

@@ -33,6 +33,9 @@ def test_one_row_per_image_with_its_count_and_sizes(tmp_path):
     assert rows["mean_area_px"][1] == ""                       # no objects: empty, not 0
     assert list(rows["table"]) == ["a_objects.csv", "b_objects.csv", "sub/c_objects.csv"]
     assert rows["mean_area_um2"][2] == pytest.approx(49 * 0.25) and rows["mean_area_um2"][0] == ""
+    # one order of columns, whether or not the first image is calibrated
+    assert list(rows) == ["image", "objects", "mean_area_px", "median_area_px", "mean_area_um2",
+                          "median_area_um2", "mean_equivalent_diameter_px", "median_equivalent_diameter_px", "table"]
 
 
 def test_a_batch_writes_the_counts_of_the_images_whose_tables_are_there(tmp_path):

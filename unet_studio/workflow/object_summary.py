@@ -15,6 +15,7 @@ import numpy as np
 from unet_studio.workflow.object_table import Table, write_objects_csv
 
 SUMMARY_NAME = "objects_per_image.csv"   # beside the images' files in the output folder
+_SIZES = ("area_px", "area_um2", "volume_um3", "equivalent_diameter_px")   # summarised, in this order
 
 
 def write_summary(plan: list, folder: str | Path) -> Path | None:
@@ -36,7 +37,9 @@ def summarise(tables: list[tuple[str, Path]], folder: Path | None = None) -> Tab
     the area (px, and µm² or µm³ where the image is calibrated) and of the diameter in px;
     empty cells where an image has no objects."""
     rows = [_row(name, read_table(path)) | {"table": _relative(path, folder)} for name, path in tables]
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    present = {key for row in rows for key in row}
+    order = ["image", "objects"] + [f"{stat}_{c}" for c in _SIZES for stat in ("mean", "median")] + ["table"]
+    columns = [key for key in order if key in present]   # one order, whichever image comes first
     return {key: np.array([row.get(key, "") for row in rows], dtype=object) for key in columns}
 
 
@@ -61,7 +64,7 @@ def read_table(path: str | Path) -> dict[str, list[str]]:
 def _row(name: str, columns: dict[str, list[str]]) -> dict:
     n = len(columns.get("id", []))
     row = {"image": name, "objects": n}
-    for column in ("area_px", "area_um2", "volume_um3", "equivalent_diameter_px"):
+    for column in _SIZES:
         if column in columns:
             values = np.array(columns[column], float) if n else np.zeros(0)
             row[f"mean_{column}"] = float(values.mean()) if n else ""

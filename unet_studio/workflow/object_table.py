@@ -62,7 +62,8 @@ def object_table(instances: np.ndarray, axes: str, *, image: np.ndarray | None =
         part = {"id": part.pop("id"), "t": np.full(n, where.get("T", -1)),
                 "z": np.full(n, where.get("Z", -1)), **part}
         parts.append(part)
-    table = _concatenate(parts, spatial)
+    n_channels = 0 if image is None else 1 if np.ndim(image) == instances.ndim else np.shape(image)[-3]
+    table = _concatenate(parts, spatial, n_channels, probabilities is not None and object_class is not None)
     if pixel_size is not None:
         _add_calibration(table, pixel_size, spatial)
     n = len(table["id"])
@@ -127,12 +128,16 @@ def _measure(labels: np.ndarray, intensity: np.ndarray | None, confidence: tuple
     return out
 
 
-def _concatenate(parts: list[Table], spatial: int) -> Table:
+def _concatenate(parts: list[Table], spatial: int, n_channels: int, confidence: bool) -> Table:
+    """The parts as one table; with no objects, the columns a table of some would have (so
+    the tables of a batch share their columns)."""
     if parts:
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     axis = "zyx"[3 - spatial:]
     keys = (["id", "t", "z", "area_px"] + [f"centroid_{a}" for a in axis] + [f"bbox_{a}0" for a in axis]
-            + [f"bbox_{a}1" for a in axis] + ["equivalent_diameter_px"])
+            + [f"bbox_{a}1" for a in axis] + ["equivalent_diameter_px"]
+            + [f"{stat}_intensity_c{c + 1}" for c in range(n_channels) for stat in ("mean", "min", "max")]
+            + ["confidence"] * confidence)
     return {key: np.zeros(0) for key in keys}
 
 
