@@ -511,3 +511,23 @@ def test_predict_requests_that_cannot_be_meant_are_one_line(files, tmp_path, cas
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip().startswith(f"unet-studio: error: {message}"), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_labels_that_are_no_tiff_or_numbered_objects_say_what_they_are(files, tmp_path):
+    import imageio.v3 as iio
+
+    labels = tifffile.imread(files / "cells_labels.tif")
+    iio.imwrite(tmp_path / "labels.png", labels)
+    png = run_cli("train", files / "cells.tif", "--labels", tmp_path / "labels.png", "--out", tmp_path / "m.pt",
+                  "--steps", "1")
+    assert png.returncode == 2
+    assert png.stderr.strip() == ("unet-studio: error: labels.png: labels are read from TIFF files only; this one "
+                                  "is not a TIFF (save the labels as TIFF, e.g. in Fiji: File > Save As > Tiff)")
+    numbered = np.zeros(labels.shape, np.uint16)
+    for i in range(40):   # 40 objects, one number each, as instance files hold them
+        numbered[i, :4] = i + 2
+    tifffile.imwrite(tmp_path / "instances.tif", numbered)
+    objects = run_cli("train", files / "cells.tif", "--labels", tmp_path / "instances.tif", "--out",
+                      tmp_path / "m.pt", "--steps", "1")
+    assert objects.returncode == 2 and len(objects.stderr) < 300
+    assert "2, 3, 4, 5, 6, 7, 8, 9, ... (40 values)" in objects.stderr and "numbered one by one" in objects.stderr

@@ -174,9 +174,10 @@ def _classes(args: argparse.Namespace, labels: list) -> list:
     if any(_names_its_classes(p) for p in args.labels):
         return named
     if found != list(range(1, top + 1)):
-        values = ", ".join(str(v) for v in found)
+        values = ", ".join(str(v) for v in found[:8]) + (f", ... ({len(found)} values)" if len(found) > 8 else "")
+        instances = " (these look like objects numbered one by one, not classes)" if len(found) > 20 else ""
         raise TrainingInputError(f"the labels hold the values {values}: not every class 1..{top} is "
-                                 f"painted; give --classes N to train N classes")
+                                 f"painted{instances}; give --classes N to train N classes")
     return named
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from unet_studio.core.atomic import atomic_path
 from unet_studio.core.errors import LabelsError
+from unet_studio.core.stack import TIFF_MAGIC
 from unet_studio.core.tiff_sizes import implausible
 from unet_studio.core.label_classes import (
     MAX_CLASSES,
@@ -92,6 +93,14 @@ def read_labels(
     name = path.name
     if not path.is_file():
         raise LabelsError(f"{name}: labels file not found")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        raise LabelsError(f"{name}: cannot be read as a labels file ({e.strerror or e})") from None
+    if head and head[:4] not in TIFF_MAGIC:
+        raise LabelsError(f"{name}: labels are read from TIFF files only; this one is not a TIFF "
+                          "(save the labels as TIFF, e.g. in Fiji: File > Save As > Tiff)")
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]

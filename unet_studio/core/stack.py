@@ -23,7 +23,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # what belongs to it (its project folder, its outputs).
 IMAGE_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".btf", ".tf8", ".tf2",
                  ".zarr", ".png", ".jpeg", ".jpg", ".bmp", ".gif", ".czi")
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"GIF87a", b"GIF89a")
 # A plane of more pixels than this is read and predicted in parts (Stack.read_in_parts): it may
 # not fit in memory, and predicting it whole takes ~40 bytes per pixel.
@@ -214,7 +214,7 @@ def scenes_in(path: str | Path) -> int:
     several; read from its header, a TIFF's first page only). StackError where it cannot be read."""
     path = Path(path)
     try:
-        if path.is_file() and _head(path)[:4] in _TIFF_MAGIC:
+        if path.is_file() and _head(path)[:4] in TIFF_MAGIC:
             from unet_studio.core.stack_tiff import tiff_scenes
             return tiff_scenes(path)
     except StackError:
@@ -240,7 +240,7 @@ def _open(path: Path, scene: int) -> Stack:
     if size == 0:
         raise StackError(f"{path}: file is empty")
     head = _head(path)
-    if head[:4] in _TIFF_MAGIC:
+    if head[:4] in TIFF_MAGIC:
         return _open_tiff(path, scene)
     if head.startswith(_PICTURE_MAGIC):
         return _open_picture(path)
@@ -263,7 +263,7 @@ def _head(path: Path) -> bytes:
 
 def is_image_head(head: bytes) -> bool:
     """Whether a file starting with `head` (its first 8 bytes) is an image file read here."""
-    return head[:4] in _TIFF_MAGIC or head.startswith(_PICTURE_MAGIC) or head.startswith(b"ZISRAWFI")
+    return head[:4] in TIFF_MAGIC or head.startswith(_PICTURE_MAGIC) or head.startswith(b"ZISRAWFI")
 
 
 def _other_microscope_file(path: Path, head: bytes) -> str | None:
