@@ -531,3 +531,12 @@ def test_labels_that_are_no_tiff_or_numbered_objects_say_what_they_are(files, tm
                       tmp_path / "m.pt", "--steps", "1")
     assert objects.returncode == 2 and len(objects.stderr) < 300
     assert "2, 3, 4, 5, 6, 7, 8, 9, ... (40 values)" in objects.stderr and "numbered one by one" in objects.stderr
+
+
+def test_a_model_file_cut_short_says_so(files, tmp_path):
+    data = (files / "model.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    done = run_cli("info", tmp_path / "cut.pt")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("cut.pt is not a readable unet_studio model file (the file is cut short "
+                                        "or damaged)"), done.stderr

@@ -144,7 +144,10 @@ def describe_file(path: str) -> str:
     """Text for `unet-studio info`: several 'name: value' lines."""
     if _looks_like_model(Path(path)):
         from unet_studio.ml.model_file import describe_model
+        from unet_studio.workflow.bioimageio_load import is_bioimageio_package, load_bioimageio_package
 
+        if is_bioimageio_package(path):   # one that unet-studio exported
+            return describe_model(path, load_bioimageio_package(path))
         return describe_model(path)
     from unet_studio.core.stack import open_stack
 

@@ -92,7 +92,7 @@ def test_model_files_keep_the_shift(tmp_path):
     loaded = load_model(tmp_path / "m.pt")
     torch.testing.assert_close(loaded.net.outc.class_shift, torch.tensor([0.4, -1.2]))
     described = describe_model(tmp_path / "m.pt")
-    assert "cell  rgb(230, 60, 60)  about 30% of the labeled planes" in described
+    assert "cell  rgb(230, 60, 60)  covers about 30% of the images trained on" in described
     image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
     np.testing.assert_allclose(predict_plane(loaded, image).probabilities,
                                predict_plane(model, image).probabilities, atol=1e-5)

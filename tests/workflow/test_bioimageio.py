@@ -262,3 +262,11 @@ def test_the_package_never_replaces_the_image_or_the_model(package, capsys):
         assert code == 2 and (folder / given).read_bytes() == before
         error = capsys.readouterr().err.strip()
         assert "\n" not in error and "the package would replace it" in error
+
+
+def test_info_describes_a_package_as_the_model_it_holds(package, capsys):
+    from unet_studio.cli import main
+
+    assert main(["info", str(package)]) == 0
+    out = capsys.readouterr().out
+    assert "unet_studio model" in out and "  classes (" in out and "input channels: 1" in out

@@ -39,6 +39,8 @@ def check_container(path: Path) -> None:
         raise ModelError(f"{name} is an image, not a model file")
     if zipfile.is_zipfile(path):
         _check_zip(path, name, size)
+    elif head.startswith(b"PK\x03\x04"):   # begins as the zip archive a model is, has no end
+        raise ModelError(f"{name} is not a readable unet_studio model file (the file is cut short or damaged)")
     elif _is_text(head):
         raise ModelError(f"{name} is not a model file: a text file")
 

@@ -156,6 +156,8 @@ def load_model(path: str | Path, device: Any = "cpu") -> Model:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
             reason = "it contains Python objects, which are not loaded for safety"
+        elif "central directory" in str(e) or "PytorchStreamReader" in str(e):
+            reason = "the file is cut short or damaged"
         raise ModelError(f"{name} is not a readable unet_studio model file ({reason[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{name} is not a unet_studio model file")
@@ -181,9 +183,10 @@ def load_model(path: str | Path, device: Any = "cpu") -> Model:
                  dict(payload.get("summary") or {}), str(payload.get("version", "?")))
 
 
-def describe_model(path: str | Path) -> str:
-    """Human-readable classes, architecture and training summary of a model file."""
-    model = load_model(path)
+def describe_model(path: str | Path, model: Model | None = None) -> str:
+    """Human-readable classes, architecture and training summary of a model file (`model`: the
+    one it holds, where read already, e.g. from a bioimage.io package)."""
+    model = load_model(path) if model is None else model
     a = model.arch
     n_params = sum(p.numel() for p in model.net.parameters())
     lines = [f"{Path(path).name}: unet_studio model (written by version {model.version})",
@@ -196,7 +199,7 @@ def describe_model(path: str | Path) -> str:
             and all(isinstance(v, (int, float)) for v in shares)):
         shares = None
     for k, c in enumerate(model.classes, start=1):
-        share = f"  about {shares[k - 1]:.0%} of the labeled planes" if shares else ""
+        share = f"  covers about {shares[k - 1]:.0%} of the images trained on" if shares else ""
         lines.append(f"    {k}: {c['name']}  rgb{tuple(c['color'])}{share}")
     if model.net.starting_head is not None:
         lines.append("  object boundaries: the starting model's, kept to part touching objects")
@@ -204,7 +207,7 @@ def describe_model(path: str | Path) -> str:
     if norm:
         lines.append(f"  normalisation: percentiles {norm.get('low_pct')} - {norm.get('high_pct')} per image")
     s = model.summary
-    if s:
-        parts = [f"{k}={v}" for k, v in s.items() if not isinstance(v, (list, dict))]
+    parts = [f"{k}={v}" for k, v in (s or {}).items() if not isinstance(v, (list, dict))]
+    if parts:
         lines.append("  training: " + ", ".join(parts))
     return "\n".join(lines)
