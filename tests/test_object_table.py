@@ -79,8 +79,10 @@ def test_3d_objects_have_one_row_and_a_volume():
     instances = find_objects(volume, z_spacing=2.0)
     table = object_table(instances, "ZYX", pixel_size=(1.0, 0.5, 0.5), in_3d=True)
     assert len(table["id"]) == 1
-    assert table["area_px"][0] == volume.sum()
+    assert table["volume_voxels"][0] == volume.sum() and "area_px" not in table
     assert table["volume_um3"][0] == pytest.approx(volume.sum() * 0.25)
+    # a ball 20 px across, its slices twice as far apart as its pixels: 20 px, not the 16 of cubes
+    assert table["equivalent_diameter_px"][0] == pytest.approx(20.0, rel=0.03)
     assert (table["bbox_z0"][0], table["bbox_z1"][0]) == (1, 12) and table["z"][0] == -1
 
 

@@ -213,8 +213,8 @@ def test_exports_join_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_
     assert len(counts[False]) == 3 * len(DISCS) and {r["z"] for r in counts[False]} == {"0", "1", "2"}
     assert len(counts[True]) == len(DISCS) and {r["z"] for r in counts[True]} == {"-1"}
     for row in counts[True]:   # a volume: 3 slices of its disc, 2 x 0.5 x 0.5 µm voxels
-        assert float(row["volume_um3"]) == pytest.approx(int(row["area_px"]) * 0.5)
-        assert int(row["area_px"]) % 3 == 0
+        assert float(row["volume_um3"]) == pytest.approx(int(row["volume_voxels"]) * 0.5)
+        assert int(row["volume_voxels"]) % 3 == 0 and "area_px" not in row
 
 
 def test_the_view_joins_the_slices_into_3d_objects_when_asked(window, qtbot, tiny_model, monkeypatch):
@@ -253,7 +253,7 @@ def test_the_view_joins_the_slices_into_3d_objects_when_asked(window, qtbot, tin
     assert "volume_um3" in rows and len(rows["id"]) == 3
     headers = [panel.model.headerData(i, Qt.Orientation.Horizontal) for i in range(panel.model.columnCount())]
     assert {"volume voxels", "volume µm³", "z"} <= set(headers) and "area px" not in headers   # volumes, not areas
-    one_slice_deep = int(np.argmin(rows["area_px"]))
+    one_slice_deep = int(np.argmin(rows["volume_voxels"]))
     panel.object_clicked.emit({c: rows[c][one_slice_deep] for c in rows})
     assert document.z == round(float(rows["centroid_z"][one_slice_deep]))   # its slice is shown
     panel.across_slices_box.setChecked(False)

@@ -82,7 +82,7 @@ def test_an_object_keeps_one_id_across_slices_and_has_one_row_with_its_volume(pr
     for row in rows:
         t, label = int(row["t"]), int(row["id"])
         voxels = int((instances[t] == label).sum())
-        assert int(float(row["area_px"])) == voxels
+        assert int(float(row["volume_voxels"])) == voxels
         assert float(row["volume_um3"]) == pytest.approx(voxels * SPACING * PIXEL * PIXEL)
         ball = next(b for (bt, *_), b in zip(BALLS, balls()) if bt == t and b[instances[t] == label].all())
         assert float(row["centroid_z"]) == pytest.approx(np.argwhere(ball)[:, 0].mean())

@@ -15,7 +15,7 @@ import numpy as np
 from unet_studio.workflow.object_table import Table, write_objects_csv
 
 SUMMARY_NAME = "objects_per_image.csv"   # beside the images' files in the output folder
-_SIZES = ("area_px", "area_um2", "volume_um3", "equivalent_diameter_px")   # summarised, in this order
+_SIZES = ("area_px", "volume_voxels", "area_um2", "volume_um3", "equivalent_diameter_px")   # summarised, in order
 
 
 def write_summary(plan: list, folder: str | Path) -> Path | None:

@@ -39,9 +39,10 @@ def object_table(instances: np.ndarray, axes: str, *, image: np.ndarray | None =
     pixels where it is at least one half is its confidence (not over the border pixels it grew
     into). pixel_size: µm per pixel, (y, x) or one number; with in_3d also the z step:
     (z, y, x). None: the image is not calibrated and no µm columns are written.
-    Columns: id, t, z (-1 where the axis is absent or the object spans slices), area_px (voxels
-    in 3-D), area_um2 / volume_um3, centroid_*, bbox_* (start inclusive, stop exclusive),
-    equivalent_diameter_px, mean/min/max_intensity_c<n> per channel, class, confidence.
+    Columns: id, t, z (-1 where the axis is absent or the object spans slices), area_px
+    (volume_voxels in 3-D), area_um2 / volume_um3, centroid_*, bbox_* (start inclusive, stop
+    exclusive), equivalent_diameter_px (in 3-D of the sphere of its volume, slices as far apart
+    as the pixel size says), mean/min/max_intensity_c<n> per channel, class, confidence.
     """
     instances = np.asarray(instances)
     if instances.ndim != len(axes):
@@ -66,6 +67,8 @@ def object_table(instances: np.ndarray, axes: str, *, image: np.ndarray | None =
     table = _concatenate(parts, spatial, n_channels, probabilities is not None and object_class is not None)
     if pixel_size is not None:
         _add_calibration(table, pixel_size, spatial)
+    if in_3d:
+        _as_volumes(table, pixel_size)
     n = len(table["id"])
     if object_class is not None:
         table["class"] = np.full(n, class_name or str(object_class), dtype=object)
@@ -153,6 +156,16 @@ def _add_calibration(table: Table, pixel_size, spatial: int) -> None:
     for key in keys[at:]:
         calibrated[key] = table.pop(key)
     table.update(calibrated)
+
+
+def _as_volumes(table: Table, voxel_size) -> None:
+    """3-D objects: their voxel count named so, and their diameter measured with the slices as
+    far apart as they are (regionprops takes a voxel for a cube) where the voxel size is known."""
+    table.update({("volume_voxels" if key == "area_px" else key): table.pop(key) for key in list(table)})
+    if voxel_size is not None:
+        z, y, x = np.broadcast_to(np.asarray(voxel_size, float), (3,))
+        cubes = table["volume_voxels"] * z / np.sqrt(y * x)   # the volume in (pixel size)³
+        table["equivalent_diameter_px"] = np.cbrt(6.0 * cubes / np.pi)
 
 
 def write_objects_csv(path: str | Path, table: Table) -> Path:

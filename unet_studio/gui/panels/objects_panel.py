@@ -27,7 +27,7 @@ from unet_studio.workflow.export import PredictionOptions
 SHOWN = {"id": "id", "area_px": "area px", "area_um2": "area µm²", "volume_um3": "volume µm³",
          "equivalent_diameter_px": "diameter px", "confidence": "confidence",
          "centroid_z": "z", "centroid_y": "y", "centroid_x": "x"}
-SHOWN_3D = {**SHOWN, "area_px": "volume voxels"}   # objects joined across slices
+SHOWN_3D = {**SHOWN, "volume_voxels": "volume voxels"}   # objects joined across slices
 UNCOUNTED_HINT = ("Hatched grey on the image: the network predicts this class there, but less surely than "
                   "on the objects it counts, so they are left out of the count, the table and "
                   "exports. Paint them (as this class, or as what they really are) and train on.")
@@ -55,7 +55,8 @@ class ObjectTableModel(QAbstractTableModel):
         self.headers = dict(SHOWN_3D if "centroid_z" in table else SHOWN)   # 3-D: joined across slices
         intensity = [c for c in table if c.startswith("mean_intensity")]
         self.headers.update({f"mean_intensity_c{c + 1}": f"mean {name}" for c, name in enumerate(channels)})
-        first = [c for c in ("id", "area_px", "area_um2", "volume_um3", "equivalent_diameter_px") if c in table]
+        first = [c for c in ("id", "area_px", "volume_voxels", "area_um2", "volume_um3", "equivalent_diameter_px")
+                 if c in table]
         last = [c for c in ("confidence", "centroid_z", "centroid_y", "centroid_x") if c in table]
         self.columns = first + intensity + last
         self.order = self._ordered()
@@ -264,7 +265,8 @@ class ObjectsPanel(QWidget):
         self.status_label.setText(objects + (f" ({uncounted} not counted)" if left else ""))
         self.model.set_table(table or {}, channels)
         self._fit_columns()
-        self._show_histogram(None if table is None else np.asarray(table["area_px"], float))
+        sizes = None if table is None else table.get("area_px", table.get("volume_voxels"))
+        self._show_histogram(None if sizes is None else np.asarray(sizes, float), "volume_voxels" in (table or {}))
 
     def _fit_columns(self) -> None:
         """Each column as wide as its header and the widest of its first SIZED_ROWS cells (the
@@ -277,7 +279,9 @@ class ObjectsPanel(QWidget):
             widest = max((metrics.horizontalAdvance(text) for text in cells), default=0)
             header.resizeSection(column, max(widest + margin, header.sectionSizeFromContents(column).width()))
 
-    def _show_histogram(self, areas: np.ndarray | None) -> None:
+    def _show_histogram(self, areas: np.ndarray | None, volumes: bool = False) -> None:
+        """The objects' areas (volumes, for objects joined across slices) as bars."""
+        self.histogram.setLabel("bottom", "volume (voxels)" if volumes else "area (px)")
         if areas is None or not len(areas):
             self._bars.setVisible(False)
             return
