@@ -349,6 +349,16 @@ def test_an_ome_zarr_volume_in_and_out(files, tmp_path):
     again = run_cli("predict", files / "model.pt", data / "embryo.ome.zarr", "--format", "ome-zarr",
                     "--out", out, "--views", "1")
     assert again.returncode == 0 and "1 already done" in again.stderr
+    info = run_cli("info", out / "embryo_mask.ome.zarr")   # its classes, its source, its size on disk
+    assert "classes:" in info.stdout and f"predicted from: {data / 'embryo.ome.zarr'}" in info.stdout
+    assert re.search(r"\(\d+(\.\d)? kB\)", info.stdout), info.stdout
+
+
+def test_an_out_that_is_a_file_is_named_so(files, tmp_path):
+    (tmp_path / "results").write_text("notes")
+    done = run_cli("predict", files / "model.pt", files / "cells.tif", "--out", tmp_path / "results")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("results is a file, not a folder: give a folder for the outputs")
 
 
 def test_the_counts_per_image_leave_out_an_image_that_failed(files, tmp_path):

@@ -201,8 +201,6 @@ def _pixel_size_text(stack) -> str:
 
 def _class_names(path: str) -> list[str] | None:
     """The class of each value of a mask exported by unet_studio, if it says."""
-    if Path(path).is_dir():
-        return None
     from unet_studio.workflow.export_meta import class_names_in
 
     try:
@@ -212,8 +210,8 @@ def _class_names(path: str) -> list[str] | None:
 
 
 def _disk_size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    if path.is_dir():   # a folder of TIFFs, or an OME-Zarr with its chunks in sub-folders
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     return path.stat().st_size
 
 

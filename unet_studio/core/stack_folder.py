@@ -76,7 +76,7 @@ class _FolderReader:
                 (1, 1, self.n_c, self.plane_shape, self.dtype):
             raise StackError(f"{path}: does not match the other files in the folder "
                              f"(shape {other.shape} {other.dtype.name}, expected "
-                             f"{(self.n_c,) + tuple(self.plane_shape)} {self.dtype.name})")
+                             f"{((self.n_c,) if self.n_c > 1 else ()) + tuple(self.plane_shape)} {self.dtype.name})")
 
     def read_plane(self, t: int, z: int) -> np.ndarray:
         from unet_studio.core.stack import open_stack

@@ -140,6 +140,8 @@ def _made_from_another(place: Path, stem: str, format: str, image: FoundImage) -
 def check_writable_folder(folder: str | Path) -> Path:
     """Create `folder` if needed; raise OutputError (one line) if files cannot be written there."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file, not a folder: give a folder for the outputs")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

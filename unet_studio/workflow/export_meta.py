@@ -100,21 +100,28 @@ def source_record(path: str | Path, scene: int | None) -> dict[str, str]:
 
 def source_in(path: str | Path) -> dict[str, str]:
     """The source_record an output file holds ({} where it has none or cannot be read)."""
-    path = Path(path)
     try:
-        if path.is_dir():
-            import zarr
-
-            record = dict(zarr.open_group(str(path), mode="r").attrs).get("unet_studio", {}).get("source") or {}
-        else:
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                props = (tif.imagej_metadata or {}).get("Properties") or {}
-            record = {k: str(v) for k, v in props.items() if k in ("source", "source scene")}
+        props = _properties(path)
     except (OSError, ValueError, AttributeError, TypeError):
         return {}
-    return record if isinstance(record, dict) and "source" in record else {}
+    record = {k: str(v) for k, v in props.items() if k in ("source", "source scene")}
+    return record if "source" in record else {}
+
+
+def _properties(path: str | Path) -> dict:
+    """What an output file says besides its pixels: a TIFF's ImageJ properties, or an OME-Zarr's
+    attributes under the same names ("class 0", ..., "source")."""
+    path = Path(path)
+    if path.is_dir():
+        import zarr
+
+        ours = dict(zarr.open_group(str(path), mode="r").attrs).get("unet_studio") or {}
+        props = {f"class {k}": v for k, v in dict(ours.get("classes") or {}).items()}
+        return props | dict(ours.get("source") or {})
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return dict((tif.imagej_metadata or {}).get("Properties") or {})
 
 
 def class_properties(classes: list[str]) -> dict[str, str]:
@@ -124,10 +131,7 @@ def class_properties(classes: list[str]) -> dict[str, str]:
 
 def class_names_in(path: str | Path) -> list[str] | None:
     """The class names an exported mask carries (value k = names[k]), None if it has none."""
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        props = (tif.imagej_metadata or {}).get("Properties") or {}
+    props = _properties(path)
     names = {}
     for key, value in props.items():
         head, _, number = str(key).partition(" ")
