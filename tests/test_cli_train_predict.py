@@ -463,6 +463,13 @@ def test_stopped_before_the_first_step_the_old_model_stays(files, tmp_path, monk
     assert f"stopped before its first step: {out} is as it was" in capsys.readouterr().err
 
 
+def test_labels_given_before_the_image_is_one_line_saying_the_order(files, tmp_path):
+    done = run_cli("train", "--labels", files / "cells_labels.tif", files / "cells.tif", "--out", tmp_path / "m.pt")
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "unet-studio: error: no image given: put the images first, then --labels "
+        "(train IMAGE ... --labels LABELS ... --out MODEL)")
+
+
 @pytest.mark.parametrize("seed", ["-1", "99999999999999999999"])
 def test_a_seed_out_of_range_is_one_line(files, tmp_path, seed):
     done = run_cli("train", files / "cells.tif", "--labels", files / "cells_labels.tif", "--out",

@@ -26,7 +26,7 @@ CHECKPOINT_EVERY = 60.0      # seconds between periodic saves of the model being
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE",
+    parser.add_argument("images", nargs="*", metavar="IMAGE",
                         help="image files to train on (TIFF, OME-TIFF, PNG, CZI, ...), each with its --labels file")
     parser.add_argument("--labels", nargs="+", required=True, metavar="LABELS",
                         help="one labels TIFF per image, shaped like the image without channels; "
@@ -37,8 +37,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                              "both, training ends at whichever comes first)")
     parser.add_argument("--steps", type=int, default=None, metavar="N", help="number of training steps")
     parser.add_argument("--classes", type=int, default=None, metavar="N",
-                        help="number of classes, when the labels files do not name them and not "
-                             "every value 1..N is painted (values above N are refused)")
+                        help="number of classes, when the labels files do not name them (the app's "
+                             "do) and not every value 1..N is painted (values above N are refused)")
     parser.add_argument("--init", default=None, metavar="MODEL",
                         help="go on from this model (a model file, or a bioimage.io package exported "
                              "by unet-studio) instead of the built-in starting model")
@@ -128,6 +128,9 @@ class _StopOnCtrlC:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
+    if not args.images:   # --labels takes every file after it, images given there too
+        raise TrainingInputError("no image given: put the images first, then --labels "
+                                 "(train IMAGE ... --labels LABELS ... --out MODEL)")
     if len(args.labels) != len(args.images):
         raise TrainingInputError(f"{len(args.images)} image(s) but {len(args.labels)} labels file(s): "
                                  "give one --labels file per image, in the same order")
