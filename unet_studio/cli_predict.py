@@ -142,7 +142,7 @@ def _readable(plan: list, model) -> tuple[list, list[str]]:
             with item.open() as stack:
                 if stack.n_c != model.in_channels:
                     raise TrainingInputError(f"{item.name} has {stack.n_c} channel(s), the model "
-                                             f"expects {model.in_channels}")
+                                             f"expects {model.in_channels}: train one on such images")
             good.append(item)
         except UnetStudioError as e:
             failed.append(str(e) if item.source.name in str(e) else f"{item.source}: {e}")

@@ -243,7 +243,8 @@ def _open(path: Path, scene: int) -> Stack:
     if head[:4] in TIFF_MAGIC:
         return _open_tiff(path, scene)
     if head.startswith(_PICTURE_MAGIC):
-        return _open_picture(path)
+        from unet_studio.core.stack_picture import open_picture
+        return open_picture(path)
     if head.startswith(b"ZISRAWFI"):
         from unet_studio.core.stack_czi import open_czi
         return open_czi(path, scene)
@@ -300,22 +301,6 @@ def _open_tiff(path: Path, scene: int) -> Stack:
                   axes_inferred=amap.inferred, axes_note=note, name=name, scenes=planes.scenes,
                   scene=scene_or_none, _reader=_TiffReader(planes, amap))
     stack.channel_names = planes.channel_names(stack.n_c)
-    return stack
-
-
-def _open_picture(path: Path) -> Stack:
-    import imageio.v3 as iio
-
-    data = np.asarray(iio.imread(path))
-    if data.ndim == 3 and data.shape[-1] in (1, 2, 3, 4):
-        data = np.moveaxis(data, -1, 0)
-        axes = "CYX"
-    elif data.ndim == 2:
-        axes = "YX"
-    else:
-        raise StackError(f"{path}: unsupported picture layout {data.shape}")
-    stack = Stack.from_array(np.ascontiguousarray(data), axes, name=path.name)
-    stack.path = path
     return stack
 
 
