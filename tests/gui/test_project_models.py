@@ -209,7 +209,7 @@ def test_predict_all_images_writes_each_image_s_mask_objects_and_the_counts_per_
     with open(out / "objects_per_image.csv", newline="") as f:
         counts = list(csv.DictReader(f))
     assert [(row["image"], row["table"]) for row in counts] == [
-        ("a.tif", "a_objects.csv"), ("a.tif", "a-2_objects.csv"), ("b.tif", "b_objects.csv")]
+        ("a.tif", "a_objects.csv"), ("more/a.tif", "a-2_objects.csv"), ("b.tif", "b_objects.csv")]
     for row in counts:   # each image's count is the rows of its own table
         with open(out / row["table"], newline="") as f:
             assert int(row["objects"]) == len(list(csv.DictReader(f)))
