@@ -262,6 +262,9 @@ def test_the_package_never_replaces_the_image_or_the_model(package, capsys):
         assert code == 2 and (folder / given).read_bytes() == before
         error = capsys.readouterr().err.strip()
         assert "\n" not in error and "the package would replace it" in error
+    code = main(["export-bioimageio", str(folder / "nuclei.pt"), "--out", str(folder / "no" / "p.zip"),
+                 "--image", str(folder / "cells.tif"), "--author", "A. Biologist"])
+    assert code == 2 and capsys.readouterr().err.strip().endswith(f"folder {folder / 'no'} does not exist")
 
 
 def test_info_describes_a_package_as_the_model_it_holds(package, capsys):

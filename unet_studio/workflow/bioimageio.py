@@ -86,6 +86,8 @@ def export_model_file(model_path: str | Path, out_zip: str | Path, *, image: str
     from unet_studio.workflow.batch import same_file
     from unet_studio.workflow.export import OutputError
 
+    if not Path(out_zip).absolute().parent.is_dir():   # said before any work, as train says it
+        raise OutputError(f"folder {Path(out_zip).parent} does not exist")
     for given, what in ((model_path, "the model"), (image, "the image")):
         if same_file(out_zip, given):
             raise OutputError(f"--out {out_zip} is {what} given: the package would replace it; give a new "
