@@ -557,3 +557,17 @@ def test_a_model_file_cut_short_says_so(files, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().endswith("cut.pt is not a readable unet_studio model file (the file is cut short "
                                         "or damaged)"), done.stderr
+
+
+def test_a_pattern_leaves_out_the_files_an_earlier_run_wrote_elsewhere(files, tmp_path):
+    """'exp/**/*.tif' after a run that wrote into exp/first: its masks are no images to predict,
+    while a user's own file named like an output is."""
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    tifffile.imwrite(exp / "cells.tif", tifffile.imread(files / "cells.tif"))
+    tifffile.imwrite(exp / "their_mask.tif", tifffile.imread(files / "cells.tif"))   # not ours
+    first = run_cli("predict", files / "model.pt", exp / "cells.tif", "--out", exp / "first", "--views", "1")
+    assert first.returncode == 0, first.stderr
+    again = run_cli("predict", files / "model.pt", f"{exp}/**/*.tif", "--out", tmp_path / "second", "--views", "1")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (tmp_path / "second").iterdir()) == ["cells_mask.tif", "their_mask_mask.tif"]

@@ -110,14 +110,17 @@ def _is_pattern(text: str) -> bool:
 
 
 def _is_our_output(path: Path, out) -> bool:
-    """A file an earlier run wrote: in the output folder and named like an output."""
-    if out is None:
-        return False
+    """A file an earlier run wrote: named like an output, and in the output folder or saying
+    what it was predicted from (export_meta.source_record: a run with another --out)."""
+    from unet_studio.workflow.export_meta import source_in
+
     name = path.name.lower()
     if not any(name.endswith(output_name("", what, format)) for what in KINDS for format in FORMAT_ENDINGS):
         return False
     try:
-        path.resolve().relative_to(Path(out).resolve())
+        if out is not None:
+            path.resolve().relative_to(Path(out).resolve())
+            return True
     except ValueError:
-        return False
-    return True
+        pass
+    return bool(source_in(path))
