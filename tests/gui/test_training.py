@@ -82,8 +82,8 @@ def test_strokes_painted_during_training_reach_the_labels(window, qtbot):
 
 
 def test_what_training_says_stays_readable(window, qtbot, monkeypatch):
-    """A class added and painted during training is learned only by the next run: the engine
-    says so once, and the panel keeps it on screen while the updates go on."""
+    """A class added and painted during training: the run goes on with it, and the panel says
+    so and keeps it on screen while the updates go on."""
     show_array(window, blobs_image()[0], "YX")
     paint_both_classes(window, qtbot)
     window.training.config_options = dict(TINY_TRAINING)
@@ -93,8 +93,9 @@ def test_what_training_says_stays_readable(window, qtbot, monkeypatch):
     window.classes_panel.add_class()
     window.classes_panel.select(3)
     drag(qtbot, window.canvas, [(60, 2), (60, 30)])
-    said = "a new class was painted"
+    said = "learning 3 classes now (the model knew 2)"   # the new run, from the model so far
     qtbot.waitUntil(lambda: said in window.training_panel.message.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: window.training_panel.step.text().isdigit(), timeout=60_000)   # the new run's
     step = int(window.training_panel.step.text())
     qtbot.waitUntil(lambda: int(window.training_panel.step.text()) >= step + 20, timeout=60_000)
     assert said in window.training_panel.message.text()
@@ -294,3 +295,38 @@ def test_a_long_device_description_does_not_widen_the_training_panel(qtbot):
     panel.show_progress(2, 0.4, 10.0, long)
     assert panel.device.minimumSizeHint().width() <= narrow
     assert panel.device.toolTip() == long
+
+
+def test_a_class_added_or_removed_while_training_starts_the_run_again_with_it(window, qtbot, dialogs):
+    """The run learns the classes as they are: one added goes into the model (the run starts
+    again from the one so far), one removed leaves it; the user's Stop stops."""
+    document = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING)   # until stopped
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    document.labels.add_class("mitochondria")
+    qtbot.waitUntil(lambda: window.training.running and window.training._run_classes[-1:] == ["mitochondria"],
+                    timeout=120_000)
+    qtbot.waitUntil(lambda: document.model is not None, timeout=60_000)   # the first run's model, kept
+    document.labels.remove_class(3)
+    qtbot.waitUntil(lambda: window.training.running and len(window.training._run_classes) == 2, timeout=120_000)
+    qtbot.waitUntil(lambda: window.training_panel.step.text() not in ("–", "0"), timeout=120_000)
+    window.training.stop()
+    wait_until_stopped(qtbot, window)
+    assert not window.training.running and not dialogs.errors()
+    assert document.model.n_classes == 2
+
+
+def test_exports_call_the_classes_as_they_are_and_refuse_a_model_of_other_classes(window, qtbot, dialogs):
+    document = show_array(window, blobs_image()[0], "YX")
+    paint_both_classes(window, qtbot)
+    window.training.config_options = dict(TINY_TRAINING, steps=3)
+    window.training.start()
+    wait_until_stopped(qtbot, window)
+    document.labels.rename_class(2, "nucleus")
+    assert [c["name"] for c in document.model.classes] == ["background", "nucleus"]   # what exports write
+    document.labels.add_class("mitochondria")
+    assert not window.stack_jobs.ready_for_model_job()
+    kind, title, text = dialogs.errors()[-1]
+    assert title == "The classes changed" and "trained on 2 classes" in text and "Press Train" in text

@@ -167,7 +167,7 @@ def test_fine_tuning_keeps_the_weights_and_replaces_the_output_for_new_classes(t
     three[:4, :4] = 3
     first = next(train([image], [three], ["bg", "fg", "corner"], TrainConfig(steps=2, seed=0, **TINY),
                        init=trained_model))
-    assert "output layer replaced" in first.message
+    assert "learning 3 classes now (the model knew 2)" in first.message
     assert first.model.n_classes == 3
 
 

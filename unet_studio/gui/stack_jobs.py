@@ -157,6 +157,14 @@ class StackJobs(QObject):
                        "Train a model first: paint a few strokes, press Train, and Stop when "
                        "the prediction looks right.")
             return False
+        if not self.document.model_fits_classes:
+            known = ", ".join(c["name"] for c in self.document.model.classes)
+            now = ", ".join(c.name for c in self.document.labels.classes)
+            show_error(self.parent_widget, "The classes changed",
+                       f"The model was trained on {self.document.model.n_classes} classes ({known}); the "
+                       f"image now has {len(self.document.labels.classes)} ({now}). Press Train to teach "
+                       "it the classes as they are now, then try again.")
+            return False
         if self.busy:
             show_error(self.parent_widget, "Busy", "Another whole-stack job is running; wait or cancel it.")
             return False

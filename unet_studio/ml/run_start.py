@@ -78,6 +78,6 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
         if a["n_classes"] != n_classes:
             net.outc = OutConv(net.outc.in_channels, n_classes)
             net.arch["n_classes"] = n_classes
-            message = (f"output layer replaced: {n_classes} classes, the model had {init.n_classes}; "
-                       "the rest of the network is fine-tuned")
+            message = (f"learning {n_classes} classes now (the model knew {init.n_classes}): what it "
+                       "learned of the images carries over")
     return net.to(device, memory_format=training_memory_format(device)).train(), message

@@ -149,6 +149,9 @@ class TrainingController(QObject):
         # A run that went on by itself continues the user's training: its steps count on from
         # the runs before it, as the Models list sums them.
         self._steps_before = 0
+        self._run_classes: list[str] = []   # the class names the run learns
+        self._restart_for = None   # the document whose classes changed in a run: it starts again
+        self._unwatch_classes = lambda: None
         panel.train_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
 
@@ -158,6 +161,9 @@ class TrainingController(QObject):
 
     def set_document(self, document) -> None:
         self.stop()
+        self._unwatch_classes()
+        self._unwatch_classes = (lambda: None) if document is None else \
+            document.labels.on_classes_changed(self._classes_changed)
         self.document = document
         self.panel.clear()
         self.panel.show_message("" if document is None else
@@ -166,6 +172,18 @@ class TrainingController(QObject):
         if self._go_on_from is not None:
             # After the window has given the image its model (show_image).
             QTimer.singleShot(0, self._go_on_when_ready)
+
+    def _classes_changed(self) -> None:
+        """A class added, removed or renamed while training runs: the run ends (its model kept)
+        and a new one goes on from it with the classes as they are now."""
+        document = self.document
+        if (not self.running or self._worker.stop_requested or self._document_in_training is not document
+                or [c.name for c in document.labels.classes] == self._run_classes):   # (a colour only)
+            return
+        self.stop()
+        self._restart_for = document
+        self.panel.show_message("The classes changed: training starts again with them…")
+        self._message_until = time.monotonic() + MESSAGE_HOLD_S
 
     def tell_model_not_read(self, model) -> None:
         """The project's model does not read the shown image (another number of channels)."""
@@ -230,6 +248,7 @@ class TrainingController(QObject):
         self._worker = worker
         self._document_in_training = document
         self._project_in_training = plan.project
+        self._run_classes = [c.name for c in document.labels.classes]
         self._latest_model = None
         self._keep_failed = False   # the project could not keep this run's model
         self._run_note = ""
@@ -263,6 +282,7 @@ class TrainingController(QObject):
     @Slot()
     def stop(self) -> None:
         """Ask training to end after the current step; the model so far is kept."""
+        self._restart_for = None   # (the user's Stop: nothing starts again by itself)
         if self._worker is not None:
             self._worker.stop()
             self.panel.show_message("Stopping after this step…")
@@ -309,7 +329,7 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
-        self._go_on_from = None   # a run an error ended does not go on by itself
+        self._go_on_from = self._restart_for = None   # a run an error ended does not go on by itself
         kept = ""
         if self._latest_model is not None:   # (where the project could not keep it, its own dialog says so)
             kept = (" The model trained until then stays in use." if self._keep_failed
@@ -328,6 +348,14 @@ class TrainingController(QObject):
                 self.document.set_model(model)
             self.model_ready.emit(model, self._project_in_training)
         self._document_in_training = self._project_in_training = None
+        restart, self._restart_for = self._restart_for, None
+        if restart is not None and restart is self.document:
+            self.running_changed.emit(False)
+            self._start(went_on=True)
+            self._run_note = "Learning the classes as they are now."
+            self._message_until = time.monotonic() + MESSAGE_HOLD_S
+            self.panel.show_message("The classes changed: training goes on with them, from the model so far.")
+            return
         if self.document is not None and self.document.model is not None:
             if not self.panel.message.text().startswith("Training stopped"):
                 self.panel.show_message("Training stopped; the model is kept. "

@@ -46,6 +46,7 @@ class ImageDocument(QObject):
         self.model = None            # ml Model (a copy safe to use from any thread) or None
         self.predictions = PredictionStore(stack.plane_shape)
         self._plane_cache: tuple[tuple[int, int], np.ndarray] | None = None
+        labels.on_classes_changed(self._name_the_models_classes)
 
     @property
     def name(self) -> str:
@@ -110,7 +111,22 @@ class ImageDocument(QObject):
     # ---- model and predictions -----------------------------------------------------------
     def set_model(self, model) -> None:
         self.model = model
+        self._name_the_models_classes()
         self.model_changed.emit()
+
+    @property
+    def model_fits_classes(self) -> bool:
+        """Whether the model knows as many classes as the image has (not so after one was added
+        or removed since it was trained)."""
+        return self.model is not None and self.model.n_classes == len(self.labels.classes)
+
+    def _name_the_models_classes(self) -> None:
+        """The model's classes are called (and coloured) as the image's are now, so its exports
+        and saved copies carry a rename made after training. (The list is replaced whole: a
+        worker reading the old one keeps reading it.)"""
+        if self.model_fits_classes:
+            self.model.classes = [dict(c, name=k.name, color=list(k.color))
+                                  for c, k in zip(self.model.classes, self.labels.classes)]
 
     def reads(self, model) -> bool:
         """Whether `model` reads this image (the same number of channels)."""
