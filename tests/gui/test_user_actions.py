@@ -217,3 +217,29 @@ def test_what_is_segmented_names_the_classes_of_every_image(window, qtbot, tmp_p
     assert [c.name for c in window.document.labels.classes] == names   # the project's classes
     window.session.flush()
     assert [c.name for c in Project.open(tmp_path / "study").classes] == names
+
+
+def test_space_drag_over_the_image_pans_whatever_was_clicked_before(window, qtbot):
+    """A button clicked last held the keyboard: Space then clicked it, and the drag painted.
+    The pointer over the image takes the keyboard (not from a field being typed in)."""
+    from PySide6.QtGui import QEnterEvent
+
+    document = show_array(window, blobs_image()[0], "YX")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    button = window.training_panel.button
+    button.setFocus()
+    assert button.hasFocus() and not window.canvas.hasFocus()
+    enter = QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5))
+    QApplication.sendEvent(window.canvas, enter)
+    assert window.canvas.hasFocus()
+    qtbot.keyPress(window.canvas, Qt.Key.Key_Space)
+    before = document.labels.version
+    drag(qtbot, window.canvas, [(10, 10), (10, 40)])
+    qtbot.keyRelease(window.canvas, Qt.Key.Key_Space)
+    assert document.labels.version == before            # panned, nothing painted
+    field = QLineEdit(window)
+    field.show()
+    field.setFocus()
+    QApplication.sendEvent(window.canvas, QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
+    assert field.hasFocus()                              # typing goes on where it was

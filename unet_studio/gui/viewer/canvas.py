@@ -14,9 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem
+from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem
 
 from unet_studio.gui.viewer.layers import HeatLayer, LabelsLayer, MaskLayer, Z_LABELS, class_colors
+from unet_studio.gui.viewer.plane_keys import typing_in
 from unet_studio.gui.viewer.tool_state import FILL, ToolState
 
 
@@ -229,6 +230,14 @@ class Canvas(pg.GraphicsView):
 
     # ---- keys ------------------------------------------------------------------------------
     # The arrow keys move through the planes window-wide: viewer/plane_keys.py.
+    def enterEvent(self, event) -> None:
+        """The pointer over the image takes the keyboard, so Space + drag pans (rather than
+        painting, or pressing the button clicked last); not from a field being typed in."""
+        focused = QApplication.focusWidget()
+        if focused is not self and not typing_in(focused) and self.window().isActiveWindow():
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().enterEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True

@@ -19,7 +19,7 @@ ARROWS = {Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1),
 _PLAIN = (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
 
 
-def _typing_in(widget: QWidget | None) -> bool:
+def typing_in(widget: QWidget | None) -> bool:
     if isinstance(widget, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
         return True
     return isinstance(widget, QComboBox) and widget.isEditable()
@@ -41,7 +41,7 @@ class PlaneKeys(QObject):
         if event.modifiers() not in _PLAIN or QApplication.activePopupWidget() is not None:
             return False
         # Key presses go to the focused widget first: `watched` is the widget typed in.
-        if not isinstance(watched, QWidget) or watched.window() is not self._window or _typing_in(watched):
+        if not isinstance(watched, QWidget) or watched.window() is not self._window or typing_in(watched):
             return False
         self.step.emit(*ARROWS[event.key()])
         return True
