@@ -7,6 +7,14 @@ def test_the_border_class_is_found_by_its_name():
     assert border_class(["background", "cell", " Boundary "]) == 3
     assert border_class(["background", "nucleus"]) is None
     assert border_class(TEMPLATES["Membranes (EM)"]) == 2    # membranes are the borders between cells
+    assert border_class(["cell interior", "cell membrane"]) == 2   # renamed as people do
+    assert border_class(["background", "nucleus", "nucleus border"]) == 3
+    assert border_class(["background", "membrane potential"]) is None
+
+
+def test_a_border_class_named_after_the_cells_is_not_what_is_counted():
+    assert object_class(["cell interior", "cell membrane"]) == 1
+    assert object_class(["background", "cell", "cell boundary"]) == 2
 
 
 def test_the_counted_class_prefers_object_names_and_skips_borders():

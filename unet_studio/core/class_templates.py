@@ -30,9 +30,11 @@ BORDER_NAMES = ("border", "borders", "boundary", "boundaries", "membrane", "memb
 
 
 def border_class(names: list[str]) -> int | None:
-    """The class (1-based) that marks borders between touching objects, by its name, or None."""
+    """The class (1-based) that marks borders between touching objects, by its name ("membrane",
+    "cell membrane", "nucleus border"), or None."""
     for k, name in enumerate(names, start=1):
-        if str(name).strip().lower() in BORDER_NAMES:
+        words = str(name).strip().lower().split()
+        if words and words[-1] in BORDER_NAMES:
             return k
     return None
 
@@ -49,10 +51,10 @@ def object_class(names: list[str]) -> int:
     def named_like_objects(name: str) -> bool:
         return any(word in str(name).lower() for word in OBJECT_WORDS)
 
-    for k, name in enumerate(names, start=1):
-        if k > 1 and named_like_objects(name):
-            return k
     border = border_class(names)
+    for k, name in enumerate(names, start=1):
+        if k > 1 and k != border and named_like_objects(name):
+            return k
     if names and named_like_objects(names[0]) and border not in (None, 1):
         return 1
     others = [k for k in range(2, len(names) + 1) if k != border]
