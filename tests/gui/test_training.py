@@ -129,7 +129,8 @@ def test_closing_during_training_asks_and_stops_cleanly(window, qtbot, dialogs):
     window.close()                       # returns once the worker has stopped
     assert not window.isVisible()
     assert not window.pool.running       # the worker thread has ended
-    assert any("Training is running" in title for _, title, _ in dialogs.questions())
+    assert any("Training is running" in title and "The model trained so far is kept" in text
+               for _, title, text in dialogs.questions())
 
 
 def test_opening_another_image_during_training_stops_it_quietly(window, qtbot, dialogs, tmp_path):

@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
             self.training.go_on_elsewhere()
             return True
         if self.training.running and not ask_yes_no(
-                self, "Training is running", f"Stop training and {doing}?"):
+                self, "Training is running", f"Stop training and {doing}? The model trained so far is kept."):
             return False
         self.training.forget_going_on()   # (quitting, another project...: nothing goes on)
         self.training.stop()
