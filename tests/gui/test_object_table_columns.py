@@ -41,3 +41,14 @@ def test_intensity_columns_carry_the_names_the_file_gives_its_channels(qtbot):
     assert headers() == ["id", "area px", "mean DAPI", "mean GFP"]
     panel.show_objects(table, 10.0)
     assert headers() == ["id", "area px", "mean c1", "mean c2"]
+
+
+def test_no_prediction_shows_no_size_left_from_another_image(qtbot):
+    from unet_studio.gui.panels.objects_panel import ObjectsPanel
+
+    panel = ObjectsPanel()
+    qtbot.addWidget(panel)
+    panel.show_objects({"id": np.arange(1, 3), "area_px": np.array([5, 6])}, 31.2)
+    assert panel.size.text() == "31.2 px"
+    panel.show_objects(None, None)   # another image, nothing predicted on it yet
+    assert panel.size.text() == "–" and panel.object_size is None

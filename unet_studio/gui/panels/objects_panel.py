@@ -251,6 +251,8 @@ class ObjectsPanel(QWidget):
         self._showing = True
         if size is not None:
             self.size.setValue(size)
+        elif table is None and self._user_size is None:
+            self.size.setValue(0.0)   # "–": nothing measured on this plane (another image, no model)
         self._showing = False
         self.measured_button.setEnabled(self._user_size is not None)
         unit = "µm" if unit in ("", "um") else unit   # the stack's unit, as people write it
