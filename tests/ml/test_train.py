@@ -171,6 +171,22 @@ def test_fine_tuning_keeps_the_weights_and_replaces_the_output_for_new_classes(t
     assert first.model.n_classes == 3
 
 
+def test_a_class_added_to_a_model_is_not_shown_before_it_is_painted(trained_model, blob_training):
+    """The classes the model knew keep their answer; the new one starts unlikely everywhere."""
+    from unet_studio.ml.predict import predict_plane
+
+    image, truth, labels = blob_training
+    before = predict_plane(trained_model, image)
+    start = next(train([image], [labels], ["background", "blob", "debris"],
+                       TrainConfig(steps=1, seed=0, lr=1e-9, **TINY), init=trained_model))
+    model = start.model.copy()
+    model.net.eval()
+    after = predict_plane(model, image)
+    assert model.n_classes == 3 and not (after.mask == 3).any()
+    assert (after.mask == before.mask).mean() > 0.95   # (a new output layer: about half)
+    assert after.probabilities[2].max() < 0.05
+
+
 def test_border_weights_and_valid_padding_train():
     image, truth = blobs(96, 10, seed=8)
     labels = scribbles(truth, seed=8)

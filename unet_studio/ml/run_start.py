@@ -2,7 +2,8 @@
 
 Without a model to train on, the starting model (ml/starting_model.py) is fine-tuned when the
 architecture asked for is its own; else a new network is built. A model trained on keeps its
-architecture and, when the classes changed, gets a new output layer.
+architecture and, when the classes changed, gets a new output layer: a class it knew (by name)
+keeps its weights there, a new one starts unlikely (never shown before it is painted).
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def starting_point(config: TrainConfig, data: TrainingSet, classes: list[dict], 
         except (FileNotFoundError, ModelError) as e:
             starting_message = f"training from scratch: no usable starting model ({e})"
     torch.manual_seed(seed)
-    net, message = _build_net(data.in_channels, len(classes), config, device, init)
+    net, message = _build_net(data.in_channels, classes, config, device, init)
     message = "fine-tuning the built-in starting model" if untouched is not None else message or starting_message
     model = Model(net, classes, {"method": "percentile", "low_pct": LOW_PCT, "high_pct": HIGH_PCT,
                                  "training_images": [n.to_dict() for n in data.normalisations]},
@@ -62,8 +63,13 @@ def starting_point(config: TrainConfig, data: TrainingSet, classes: list[dict], 
     return RunStart(model, device, message, untouched)
 
 
-def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: torch.device,
+# A new class's logit starts this far below the lowest of the classes the model knew.
+NEW_CLASS_BELOW = 4.0
+
+
+def _build_net(in_channels: int, classes: list[dict], config: TrainConfig, device: torch.device,
                init: Model | None) -> tuple[UNet, str]:
+    n_classes = len(classes)
     if init is None:
         width = config.width or default_width(device)
         net = UNet(in_channels, n_classes, config.depth, width, config.norm, config.padding)
@@ -76,8 +82,27 @@ def _build_net(in_channels: int, n_classes: int, config: TrainConfig, device: to
         net.outc.class_shift.copy_(init.net.outc.class_shift)   # measured, not in the state dict
         message = f"continuing from the current model ({init.n_classes} classes)"
         if a["n_classes"] != n_classes:
-            net.outc = OutConv(net.outc.in_channels, n_classes)
+            net.outc = _output_for(net.outc, [c["name"] for c in init.classes], [c["name"] for c in classes])
             net.arch["n_classes"] = n_classes
             message = (f"learning {n_classes} classes now (the model knew {init.n_classes}): what it "
                        "learned of the images carries over")
     return net.to(device, memory_format=training_memory_format(device)).train(), message
+
+
+def _output_for(old: OutConv, known: list[str], names: list[str]) -> OutConv:
+    """An output layer for the classes `names`, from `old` (for the classes `known`): where some
+    are known by name, they keep their weights and the new ones start NEW_CLASS_BELOW under the
+    rest (a class just added, not painted yet, is not shown everywhere); else all start anew."""
+    new = OutConv(old.in_channels, len(names))
+    if not set(names) & set(known):
+        return new
+    with torch.no_grad():
+        floor = float(old.bias.min()) - NEW_CLASS_BELOW
+        for k, name in enumerate(names):
+            if name in known:
+                j = known.index(name)
+                new.weight[k], new.bias[k], new.class_shift[k] = old.weight[j], old.bias[j], old.class_shift[j]
+            else:
+                new.weight[k].zero_()
+                new.bias[k] = floor
+    return new
